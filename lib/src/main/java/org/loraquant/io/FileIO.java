@@ -1,0 +1,30 @@
+package org.loraquant.io;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The core's only door to storage. Local files are in lib ({@link LocalFileIO}); Hadoop (S3A, HDFS)
+ * comes in from jobs/. Paths are strings in the implementation's own syntax, joined with '/'.
+ */
+public interface FileIO {
+  InputFile newInputFile(String path);
+
+  OutputFile newOutputFile(String path);
+
+  boolean exists(String path) throws IOException;
+
+  /** Names (not paths) of the entries directly under {@code dir}; empty if it does not exist. */
+  List<String> list(String dir) throws IOException;
+
+  /** Deletes a file or a directory tree; no-op if it does not exist. */
+  void deleteRecursively(String path) throws IOException;
+
+  /**
+   * Moves a directory into place. Fails if {@code target} exists. On local disks this is an
+   * atomic rename; on object stores it may not be, so writers also write a completion marker last.
+   */
+  void renameDirectory(String source, String target) throws IOException;
+
+  void mkdirs(String dir) throws IOException;
+}

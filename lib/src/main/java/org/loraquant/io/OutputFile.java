@@ -1,0 +1,12 @@
+package org.loraquant.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/** A file to be written. Callers close the stream; what they wrote becomes visible at close. */
+public interface OutputFile {
+  String location();
+
+  /** Creates the file, replacing one that exists. */
+  OutputStream create() throws IOException;
+}
