@@ -27,4 +27,12 @@ public interface FileIO {
   void renameDirectory(String source, String target) throws IOException;
 
   void mkdirs(String dir) throws IOException;
+
+  /**
+   * True when {@link #renameDirectory} is atomic (local disks, HDFS). Object stores copy on
+   * rename, so writers there write in place and mark completion with a file written last.
+   */
+  default boolean atomicDirectoryRename() {
+    return true;
+  }
 }

@@ -1,0 +1,186 @@
+package org.loraquant.format;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+import org.loraquant.codec.CompressedLayer;
+import org.loraquant.codec.PackedGroups;
+import org.loraquant.codec.QuantTier;
+import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.safetensors.DType;
+
+/**
+ * Owns the byte layout of one compressed LoRA layer inside the compressed safetensors file
+ * (format version 1). For module path {@code M} (e.g. {@code base_model.model.model.layers.0.self_attn.q_proj}):
+ *
+ * <pre>
+ * M.lq.meta              I32 [6]           m, n, rank, k, h, T (number of tiers)
+ * M.lq.t{i}.info         I32 [4]           bits, first component, component count c, group size g
+ * M.lq.t{i}.b.codes      U8  [ceil(c*m*bits/8)]  columns first..first+c-1 of B', column after column
+ * M.lq.t{i}.b.scales     F16 [c, ceil(m/g)]      one scale per group down each column
+ * M.lq.t{i}.b.zeros      U8  [c, ceil(m/g)]      zero points; absent when bits == 1
+ * M.lq.t{i}.a.codes      U8  [ceil(c*n*bits/8)]  rows first..first+c-1 of A', row after row
+ * M.lq.t{i}.a.scales     F16 [c, ceil(n/g)]
+ * M.lq.t{i}.a.zeros      U8  [c, ceil(n/g)]      absent when bits == 1
+ * </pre>
+ *
+ * Tiers are numbered 0..T-1 in component order and cover components 0..k-1 without gaps; an empty
+ * tier is not written. Bit order and decoding are those of {@link PackedGroups}. All integers are
+ * little-endian.
+ */
+public final class CompressedLayerLayout {
+  private CompressedLayerLayout() {}
+
+  static final String SUFFIX = ".lq.";
+  private static final int META_LENGTH = 6;
+  private static final int INFO_LENGTH = 4;
+
+  public static String metaName(String module) {
+    return module + SUFFIX + "meta";
+  }
+
+  static String tierPrefix(String module, int tier) {
+    return module + SUFFIX + "t" + tier + ".";
+  }
+
+  /** True if {@code tensorName} is the meta tensor of some module; returns that module or null. */
+  public static String moduleOfMeta(String tensorName) {
+    String tail = SUFFIX + "meta";
+    return tensorName.endsWith(tail) ? tensorName.substring(0, tensorName.length() - tail.length()) : null;
+  }
+
+  /** True if {@code tensorName} belongs to a compressed layer (and so is not a pass-through). */
+  public static boolean isLayerTensor(String tensorName) {
+    return tensorName.contains(SUFFIX);
+  }
+
+  /** The tensors that store {@code layer} under {@code module}, in a fixed order. */
+  public static List<NamedTensor> toTensors(String module, CompressedLayer layer) {
+    List<NamedTensor> out = new ArrayList<>();
+    out.add(new NamedTensor(metaName(module), DType.I32, new long[] {META_LENGTH},
+        ints(layer.m(), layer.n(), layer.rank(), layer.k(), layer.h(), layer.tiers().size())));
+    int i = 0;
+    for (QuantTier tier : layer.tiers()) {
+      String p = tierPrefix(module, i++);
+      if (tier.b().groupSize() != tier.a().groupSize()) {
+        throw new IllegalArgumentException(module + ": B and A groups differ in size");
+      }
+      out.add(new NamedTensor(p + "info", DType.I32, new long[] {INFO_LENGTH},
+          ints(tier.bits(), tier.first(), tier.count(), tier.b().groupSize())));
+      addGroups(out, p + "b.", tier.b());
+      addGroups(out, p + "a.", tier.a());
+    }
+    return out;
+  }
+
+  private static void addGroups(List<NamedTensor> out, String prefix, PackedGroups g) {
+    long[] groupShape = {g.vectors(), g.groupsPerVector()};
+    out.add(new NamedTensor(prefix + "codes", DType.U8, new long[] {g.codes().length}, g.codes()));
+    ByteBuffer scales = ByteBuffer.allocate(g.scales().length * 2).order(ByteOrder.LITTLE_ENDIAN);
+    for (short s : g.scales()) {
+      scales.putShort(s);
+    }
+    out.add(new NamedTensor(prefix + "scales", DType.F16, groupShape, scales.array()));
+    if (g.bits() > 1) {
+      out.add(new NamedTensor(prefix + "zeros", DType.U8, groupShape, g.zeros()));
+    }
+  }
+
+  /** Bytes the layer occupies in the data area of the file: the sum of its tensors' sizes. */
+  public static long storedBytes(String module, CompressedLayer layer) {
+    long n = 0;
+    for (NamedTensor t : toTensors(module, layer)) {
+      n += t.data().length;
+    }
+    return n;
+  }
+
+  /**
+   * Rebuilds a layer from its tensors. {@code lookup} returns a tensor by name or null when the
+   * file has none of that name; {@code file} is named in errors. Every size is checked against the
+   * meta and info tensors before it is used.
+   */
+  public static CompressedLayer fromTensors(String module, Function<String, NamedTensor> lookup, String file) {
+    int[] meta = readInts(lookup, metaName(module), META_LENGTH, file);
+    int m = meta[0];
+    int n = meta[1];
+    int rank = meta[2];
+    int k = meta[3];
+    int h = meta[4];
+    int tierCount = meta[5];
+    if (m < 0 || n < 0 || rank < 0 || k < 0 || h < 0 || h > k || k > rank || tierCount < 0) {
+      throw new InvalidAdapterException(file, metaName(module),
+          "inconsistent layer meta " + Arrays.toString(meta) + " (expected m, n, rank, k, h, tiers with 0 <= h <= k <= rank)");
+    }
+    List<QuantTier> tiers = new ArrayList<>();
+    for (int i = 0; i < tierCount; i++) {
+      String p = tierPrefix(module, i);
+      int[] info = readInts(lookup, p + "info", INFO_LENGTH, file);
+      int bits = info[0];
+      int first = info[1];
+      int count = info[2];
+      int groupSize = info[3];
+      if (bits < 1 || bits > 8 || count < 0 || first < 0 || groupSize < 1) {
+        throw new InvalidAdapterException(file, p + "info",
+            "invalid tier info " + Arrays.toString(info) + " (expected bits 1..8, first >= 0, count >= 0, group size >= 1)");
+      }
+      PackedGroups b = readGroups(lookup, p + "b.", bits, groupSize, count, m, file);
+      PackedGroups a = readGroups(lookup, p + "a.", bits, groupSize, count, n, file);
+      tiers.add(new QuantTier(bits, first, count, b, a));
+    }
+    try {
+      return new CompressedLayer(m, n, rank, k, h, tiers);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidAdapterException(file, metaName(module), e.getMessage());
+    }
+  }
+
+  private static PackedGroups readGroups(Function<String, NamedTensor> lookup, String prefix, int bits,
+      int groupSize, int vectors, int length, String file) {
+    long codeBytes = ((long) vectors * length * bits + 7) / 8;
+    long groups = (long) vectors * PackedGroups.groupsPerVector(length, groupSize);
+    byte[] codes = require(lookup, prefix + "codes", DType.U8, codeBytes, file).data();
+    byte[] scaleBytes = require(lookup, prefix + "scales", DType.F16, groups, file).data();
+    short[] scales = new short[(int) groups];
+    ByteBuffer.wrap(scaleBytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(scales);
+    byte[] zeros = bits == 1 ? new byte[0] : require(lookup, prefix + "zeros", DType.U8, groups, file).data();
+    if (bits == 1 && lookup.apply(prefix + "zeros") != null) {
+      throw new InvalidAdapterException(file, prefix + "zeros", "a 1-bit tier has no zero points");
+    }
+    return new PackedGroups(bits, groupSize, vectors, length, codes, scales, zeros);
+  }
+
+  private static NamedTensor require(Function<String, NamedTensor> lookup, String name, DType dtype,
+      long numel, String file) {
+    NamedTensor t = lookup.apply(name);
+    if (t == null) {
+      throw new InvalidAdapterException(file, name, "missing from the compressed file");
+    }
+    if (t.dtype() != dtype) {
+      throw new InvalidAdapterException(file, name, "dtype " + t.dtype() + ", expected " + dtype);
+    }
+    if (t.data().length != numel * dtype.size()) {
+      throw new InvalidAdapterException(file, name,
+          t.data().length + " bytes, expected " + numel * dtype.size() + " for the layer's shape");
+    }
+    return t;
+  }
+
+  private static int[] readInts(Function<String, NamedTensor> lookup, String name, int count, String file) {
+    byte[] data = require(lookup, name, DType.I32, count, file).data();
+    int[] values = new int[count];
+    ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(values);
+    return values;
+  }
+
+  private static byte[] ints(int... values) {
+    ByteBuffer bb = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (int v : values) {
+      bb.putInt(v);
+    }
+    return bb.array();
+  }
+}
