@@ -124,6 +124,19 @@ class FloatDecodingTest {
   }
 
   @Test
+  void f32BulkCopyMatchesThePlainLoopOnRandomBits() {
+    byte[] src = new byte[4 * 10_001 + 3];
+    new java.util.SplittableRandom(7).nextBytes(src);
+    float[] fast = new float[10_001];
+    float[] plain = new float[10_001];
+    FloatDecoding.decode(DType.F32, src, 3, fast, 0, fast.length);
+    FloatDecoding.decodeF32Plain(src, 3, plain, 0, plain.length);
+    for (int i = 0; i < fast.length; i++) {
+      assertThat(Float.floatToRawIntBits(fast[i])).isEqualTo(Float.floatToRawIntBits(plain[i]));
+    }
+  }
+
+  @Test
   void offsetsAreHonouredFor16BitTypes() {
     byte[] src = {0x55, 0x00, 0x3C, 0x00, (byte) 0xC0};
     assertThat(FloatDecoding.decode(DType.F16, src, 1, 2)).containsExactly(1f, -2f);
