@@ -1,0 +1,278 @@
+package org.loraquant.safetensors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.loraquant.errors.IncompleteAdapterException;
+import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.testing.ByteRange;
+import org.loraquant.testing.BytesInputFile;
+
+class SafetensorsHeaderTest {
+  private static final String FILE = "mem/adapter_model.safetensors";
+
+  /** A file made byte by byte: length prefix, the header text as given, then zeroed data. */
+  private static byte[] rawFile(String headerJson, int dataBytes) {
+    byte[] header = headerJson.getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(8 + header.length + dataBytes)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putLong(header.length)
+        .put(header)
+        .array();
+  }
+
+  private static SafetensorsHeader read(byte[] file) {
+    return SafetensorsHeader.read(new BytesInputFile(FILE, file));
+  }
+
+  private static SafetensorsWriter twoTensors() {
+    return new SafetensorsWriter()
+        .metadata("format", "pt")
+        .addF32("b", new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6})
+        .addF32("a", new long[] {3}, new float[] {7, 8, 9});
+  }
+
+  @Test
+  void parsesWhatTheWriterWrites() throws IOException {
+    byte[] file = twoTensors().toByteArray();
+    BytesInputFile input = new BytesInputFile(FILE, file);
+    SafetensorsHeader header = SafetensorsHeader.read(input);
+
+    assertThat(header.metadata()).containsExactly(java.util.Map.entry("format", "pt"));
+    assertThat(header.tensors()).extracting(TensorInfo::name).containsExactly("a", "b");
+    TensorInfo b = header.tensor("b");
+    assertThat(b.dtype()).isEqualTo(DType.F32);
+    assertThat(b.shape()).containsExactly(2, 3);
+    assertThat(b.begin()).isEqualTo(12);
+    assertThat(b.end()).isEqualTo(36);
+    assertThat(header.dataStart()).isEqualTo(file.length - 36);
+    assertThat(header.tensor("missing")).isNull();
+    assertThat(header.tensorBytes()).isEqualTo(36);
+
+    SafetensorsReader reader = SafetensorsReader.open(input);
+    assertThat(reader.readFloats(b)).containsExactly(1, 2, 3, 4, 5, 6);
+    assertThat(reader.readFloats(header.tensor("a"))).containsExactly(7, 8, 9);
+  }
+
+  @Test
+  void readingOneTensorReadsOnlyItsByteRange() throws IOException {
+    BytesInputFile input = new BytesInputFile(FILE, twoTensors().toByteArray());
+    SafetensorsReader reader = SafetensorsReader.open(input);
+    int headerReads = input.reads().size();
+    TensorInfo b = reader.header().tensor("b");
+    reader.readBytes(b);
+    assertThat(input.reads().subList(headerReads, input.reads().size()))
+        .containsExactly(new ByteRange(FILE, b.absoluteBegin(), 24));
+  }
+
+  @Test
+  void headerWithoutMetadataAndTensorsInAnyOrderIsSortedByOffset() {
+    byte[] file =
+        rawFile(
+            "{\"z\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]},"
+                + "\"y\":{\"dtype\":\"BF16\",\"shape\":[],\"data_offsets\":[4,6]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[6,6]}}  ",
+            6);
+    SafetensorsHeader header = read(file);
+    assertThat(header.metadata()).isEmpty();
+    assertThat(header.tensors()).extracting(TensorInfo::name).containsExactly("z", "y", "e");
+    assertThat(header.tensor("y").numel()).isEqualTo(1);
+  }
+
+  @Test
+  void fileShorterThanTheLengthPrefixIsIncomplete() {
+    assertThatThrownBy(() -> read(new byte[5]))
+        .isExactlyInstanceOf(IncompleteAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": file is 5 bytes, shorter than the 8-byte header length that starts a"
+                + " safetensors file (truncated?)");
+  }
+
+  @Test
+  void headerLengthAboveTheCapIsRefused() {
+    byte[] file = rawFile("{}", 0);
+    ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 100_000_001L);
+    assertThatThrownBy(() -> read(file))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": header length 100000001 exceeds the limit of 100000000 bytes; not a safetensors file?");
+
+    ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).putLong(0, -1L);
+    assertThatThrownBy(() -> read(file))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE + ": header length 18446744073709551615 exceeds the limit of 100000000 bytes; not a safetensors file?");
+  }
+
+  @Test
+  void headerLongerThanTheFileIsIncomplete() throws IOException {
+    byte[] whole = twoTensors().toByteArray();
+    int headerLength = whole.length - 8 - 36;
+    byte[] cut = Arrays.copyOf(whole, 8 + headerLength - 1);
+    assertThatThrownBy(() -> read(cut))
+        .isExactlyInstanceOf(IncompleteAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": file is "
+                + cut.length
+                + " bytes but declares a header of "
+                + headerLength
+                + " bytes after the 8-byte length (truncated?)");
+  }
+
+  @Test
+  void truncatedDataAreaIsIncomplete() throws IOException {
+    byte[] whole = twoTensors().toByteArray();
+    byte[] cut = Arrays.copyOf(whole, whole.length - 1);
+    assertThatThrownBy(() -> read(cut))
+        .isExactlyInstanceOf(IncompleteAdapterException.class)
+        .hasMessage(
+            FILE + ": tensor 'b': data_offsets [12, 36] reach past the end of the data area (35 bytes; file truncated?)");
+  }
+
+  @Test
+  void malformedJsonIsRefusedWithItsLocation() {
+    assertThatThrownBy(() -> read(rawFile("{\"a\": {\"dtype\": }", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": header is not valid JSON: Unexpected character ('}' (code 125)): expected a"
+                + " value at line 1, column 17");
+  }
+
+  @Test
+  void trailingGarbageAfterTheObjectIsRefused() {
+    assertThatThrownBy(() -> read(rawFile("{} x", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": header is not valid JSON: ")
+        .hasMessageEndingWith(" at line 1, column 5");
+  }
+
+  @Test
+  void duplicateTensorNamesAreRefused() {
+    String entry = "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}";
+    assertThatThrownBy(() -> read(rawFile("{\"t\":" + entry + ",\"t\":" + entry + "}", 4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": header is not valid JSON: Duplicate field 't'");
+  }
+
+  @Test
+  void headerMustBeAnObject() {
+    assertThatThrownBy(() -> read(rawFile("[1, 2]  ", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": header is not a JSON object (found ARRAY)");
+    assertThatThrownBy(() -> read(rawFile("        ", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": header is not a JSON object (found MISSING)");
+  }
+
+  @Test
+  void metadataMustHoldStrings() {
+    assertThatThrownBy(() -> read(rawFile("{\"__metadata__\":{\"format\":1}}", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": __metadata__ must be an object of strings, but 'format' is NUMBER");
+  }
+
+  @Test
+  void unknownDtypeIsRefused() {
+    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"Q4_K\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": tensor 't': unknown dtype \"Q4_K\"; known: [BOOL, U8, I8, F8_E4M3, F8_E5M2, I16,"
+                + " U16, F16, BF16, I32, U32, F32, I64, U64, F64]");
+  }
+
+  @Test
+  void negativeShapeIsRefused() {
+    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,0]}}", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 't': shape must be an array of non-negative integers, found [2,-1]");
+  }
+
+  @Test
+  void offsetsMustBeAnOrderedPair() {
+    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 't': data_offsets must be [begin, end] with 0 <= begin <= end, found [4,0]");
+  }
+
+  @Test
+  void byteCountMustMatchShapeTimesDtype() {
+    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 't': data_offsets [0, 24] span 24 bytes but F16[2, 3] needs 12");
+  }
+
+  @Test
+  void byteCountOverflowIsAnError() {
+    String header = "{\"t\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}";
+    assertThatThrownBy(() -> read(rawFile(header, 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 't': byte size of F32[4294967296, 4294967296] overflows 64 bits");
+  }
+
+  @Test
+  void overlappingTensorsAreRefused() {
+    String header =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+    assertThatThrownBy(() -> read(rawFile(header, 12)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 'b': bytes [4, 12) overlap tensor 'a' at [0, 8)");
+  }
+
+  @Test
+  void hugeDeclaredTensorIsNeverAllocated() {
+    // A 4 TiB tensor in a "file" that claims to be that long but stores only its header: reading
+    // the header must touch only the header, and reading the tensor must refuse before allocating.
+    long bytes = 4L << 40;
+    String json = "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0," + bytes + "]}}";
+    byte[] head = rawFile(json, 0);
+    BytesInputFile input = new BytesInputFile(FILE, head, head.length + bytes);
+
+    SafetensorsReader reader = SafetensorsReader.open(input);
+    TensorInfo huge = reader.header().tensor("huge");
+    assertThat(huge.byteLength()).isEqualTo(bytes);
+    assertThat(input.reads())
+        .containsExactly(new ByteRange(FILE, 0, 8), new ByteRange(FILE, 8, json.length()));
+
+    assertThatThrownBy(() -> reader.readBytes(huge))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 'huge': 4398046511104 bytes is too large to read into one array");
+    assertThatThrownBy(() -> reader.readFloats(huge))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 'huge': 1099511627776 values are too many for one float array");
+    assertThat(input.reads()).hasSize(2);
+  }
+
+  @Test
+  void hugeDeclaredTensorInASmallFileIsATruncation() {
+    String json = "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,4398046511104]}}";
+    assertThatThrownBy(() -> read(rawFile(json, 16)))
+        .isExactlyInstanceOf(IncompleteAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": tensor 'huge': data_offsets [0, 4398046511104] reach past the end of the data"
+                + " area (16 bytes; file truncated?)");
+  }
+
+  @Test
+  void readFloatsRefusesIntegerTensors() throws IOException {
+    byte[] file =
+        new SafetensorsWriter().add("ids", DType.I32, new long[] {1}, new byte[4]).toByteArray();
+    SafetensorsReader reader = SafetensorsReader.open(new BytesInputFile(FILE, file));
+    assertThatThrownBy(() -> reader.readFloats(reader.header().tensor("ids")))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 'ids': dtype I32 is not F32, F16 or BF16");
+    assertThat(reader.readBytes(reader.header().tensor("ids"))).containsExactly(0, 0, 0, 0);
+    assertThat(List.of(reader.header().metadata())).containsExactly(java.util.Map.of());
+  }
+}
