@@ -1,0 +1,69 @@
+package org.loraquant.codec;
+
+/**
+ * Encoding and decoding of one quantization group. The codec and the decoder share the decode
+ * expressions here, so the codec's reconstruction is bit-for-bit what decoding the stored form
+ * gives.
+ */
+final class GroupEncoding {
+  /** Floor of the affine range (LORAQUANT.md step 4), so a constant group has a usable scale. */
+  static final double MIN_RANGE = 1e-5;
+
+  private GroupEncoding() {}
+
+  static float affineValue(int q, int zero, float scale) {
+    return (q - zero) * scale;
+  }
+
+  static float signValue(int q, float scale) {
+    return q == 1 ? scale : -scale;
+  }
+
+  /**
+   * Asymmetric round-to-nearest of {@code x[off, off + len)} over the range [lo, hi] (min and max
+   * of the group for plain RTN). Codes go to {@code codes[codeOff..]}, decoded values to
+   * {@code recon[reconOff..]}. Rounding is half-to-even, as torch.round. Returns the zero point in
+   * bits 16..23 and the binary16 scale in bits 0..15.
+   */
+  static int encodeAffine(double[] x, int off, int len, int bits, double lo, double hi,
+      byte[] codes, int codeOff, double[] recon, int reconOff) {
+    int qmax = (1 << bits) - 1;
+    short scaleBits = Binary16.scaleBits(Math.max(hi - lo, MIN_RANGE) / qmax);
+    if (scaleBits == 0) {
+      scaleBits = Binary16.MIN_POSITIVE_BITS; // cannot happen for bits <= 8 (1e-5/255 rounds up)
+    }
+    float scale = Binary16.toFloat(scaleBits);
+    int zero = clamp(Math.rint(-lo / scale), qmax);
+    for (int i = 0; i < len; i++) {
+      int q = clamp(Math.rint(x[off + i] / scale) + zero, qmax);
+      codes[codeOff + i] = (byte) q;
+      recon[reconOff + i] = affineValue(q, zero, scale);
+    }
+    return (zero << 16) | (scaleBits & 0xffff);
+  }
+
+  /**
+   * Sign code of {@code x[off, off + len)} with scale {@code multiplier * mean|x|} (multiplier 1 is
+   * the least-squares scale). A zero value gets code 1 (+scale): a sign code cannot store 0, and an
+   * all-zero group stores scale 0, which decodes to zeros. Returns the binary16 scale bits.
+   */
+  static short encodeSign(double[] x, int off, int len, double multiplier, byte[] codes,
+      int codeOff, double[] recon, int reconOff) {
+    double sum = 0;
+    for (int i = 0; i < len; i++) {
+      sum += Math.abs(x[off + i]);
+    }
+    short scaleBits = Binary16.scaleBits(multiplier * sum / len);
+    float scale = Binary16.toFloat(scaleBits);
+    for (int i = 0; i < len; i++) {
+      int q = x[off + i] >= 0 ? 1 : 0;
+      codes[codeOff + i] = (byte) q;
+      recon[reconOff + i] = signValue(q, scale);
+    }
+    return scaleBits;
+  }
+
+  private static int clamp(double v, int max) {
+    return v <= 0 ? 0 : v >= max ? max : (int) v;
+  }
+}

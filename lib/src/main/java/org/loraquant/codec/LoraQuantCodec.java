@@ -1,0 +1,184 @@
+package org.loraquant.codec;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.linalg.QrFactoredSvd;
+import org.loraquant.linalg.ThinSvd;
+
+/**
+ * LoRAQuant (docs LORAQUANT.md): thin SVD of B A from its factors, B' = U sqrt(S), A' = sqrt(S)
+ * V^T, the first h components quantized at bits_high (asymmetric round-to-nearest per group),
+ * the rest as 1-bit sign codes, optionally refined by a search over group parameters.
+ *
+ * <p>Deterministic: the same factors, settings and LAPACK backend give the same bytes. Stateless
+ * and thread-safe; every call allocates its own work arrays, O((m + n) r) doubles.
+ *
+ * <p>Scales are stored as binary16 and the codec quantizes with the rounded scale, so
+ * {@link #decode} reproduces the reconstruction behind the reported errors exactly. Tiny scales:
+ * the balanced sqrt(S) split keeps B' and A' at the same magnitude (on the real adapters in
+ * shared/ their group ranges sit far above the binary16 normal limit 6.1e-5); the affine range
+ * floor 1e-5 gives a smallest 2-bit scale of 3.3e-6, a subnormal with about 6 significant bits,
+ * which only matters for groups that are essentially zero anyway. A 1-bit mean below 3e-8 rounds
+ * to scale 0, i.e. the group decodes to zeros, the closest stored value. Scales above 65504 are
+ * clamped to 65504 (values that large do not occur in LoRA factors; the error stats would show it).
+ */
+public final class LoraQuantCodec {
+  private LoraQuantCodec() {}
+
+  /** Compresses with the LAPACK backend chosen by {@link LinearAlgebra#current()}. */
+  public static CompressedLayerResult compress(LoraFactors factors, CodecSettings settings) {
+    return compress(factors, settings, LinearAlgebra.current());
+  }
+
+  /**
+   * Compresses one layer.
+   *
+   * @param factors B and A; not modified
+   * @throws IllegalArgumentException if a factor holds NaN or infinity
+   */
+  public static CompressedLayerResult compress(LoraFactors factors, CodecSettings settings,
+      LinearAlgebra linalg) {
+    long started = System.nanoTime();
+    int m = factors.m();
+    int n = factors.n();
+    int r = factors.r();
+    double[] b = columnMajorB(factors);
+    double[] at = toDoubles(factors.a(), "A");
+    ThinSvd svd = new QrFactoredSvd(linalg).decompose(m, n, r, b, at);
+    int k = svd.k();
+    double[] s = svd.s();
+    double[] bp = scaleColumns(svd.u(), m, s);
+    double[] ap = scaleColumns(svd.v(), n, s);
+    TierPlan plan = settings.tierPlan(s);
+
+    double[] bh = new double[m * k];
+    double[] ah = new double[n * k];
+    List<TierSpec> tiers = plan.tiers();
+    QuantizedVectors[] bSides = new QuantizedVectors[tiers.size()];
+    QuantizedVectors[] aSides = new QuantizedVectors[tiers.size()];
+    for (int t = 0; t < tiers.size(); t++) {
+      TierSpec spec = tiers.get(t);
+      bSides[t] = QuantizedVectors.roundToNearest(spec.bits(), settings.groupSize(), spec.first(),
+          spec.count(), m, bp, bh);
+      aSides[t] = QuantizedVectors.roundToNearest(spec.bits(), settings.groupSize(), spec.first(),
+          spec.count(), n, ap, ah);
+    }
+    ComponentErrorModel model = new ComponentErrorModel(linalg.blas(), m, n, s, bp, ap, bh, ah);
+    double energy = model.energy();
+    boolean zeroUpdate = energy == 0;
+
+    if (settings.refinement() == Refinement.SEARCH && !zeroUpdate) {
+      double[] searchBh = bh.clone();
+      double[] searchAh = ah.clone();
+      QuantizedVectors[] searchB = new QuantizedVectors[tiers.size()];
+      QuantizedVectors[] searchA = new QuantizedVectors[tiers.size()];
+      for (int t = 0; t < tiers.size(); t++) {
+        searchB[t] = bSides[t].copyInto(searchBh);
+        searchA[t] = aSides[t].copyInto(searchAh);
+      }
+      ComponentErrorModel searchModel =
+          new ComponentErrorModel(linalg.blas(), m, n, s, bp, ap, searchBh, searchAh);
+      if (ClippingSearch.refine(searchModel, settings.groupSize(), searchB, searchA) > 0) {
+        // Fresh Grams, not the incrementally updated ones, decide: never worse than NONE.
+        ComponentErrorModel refined =
+            new ComponentErrorModel(linalg.blas(), m, n, s, bp, ap, searchBh, searchAh);
+        if (refined.squaredError(0, k) < model.squaredError(0, k)) {
+          bSides = searchB;
+          aSides = searchA;
+          model = refined;
+        }
+      }
+    }
+
+    List<QuantTier> quantTiers = new ArrayList<>(tiers.size());
+    long storedBits = 0;
+    long payloadBits = 0;
+    for (int t = 0; t < tiers.size(); t++) {
+      TierSpec spec = tiers.get(t);
+      PackedGroups packedB = bSides[t].toPacked();
+      PackedGroups packedA = aSides[t].toPacked();
+      quantTiers.add(new QuantTier(spec.bits(), spec.first(), spec.count(), packedB, packedA));
+      storedBits += packedB.storedBits() + packedA.storedBits();
+      payloadBits += (long) spec.bits() * spec.count() * (m + n);
+    }
+    CompressedLayer layer = new CompressedLayer(m, n, r, k, plan.h(), quantTiers);
+
+    double highEnergy = 0;
+    for (int i = 0; i < plan.h(); i++) {
+      highEnergy += s[i] * s[i];
+    }
+    LayerStats stats = new LayerStats(m, n, r, k, plan.h(), toFloats(s),
+        zeroUpdate ? 0 : highEnergy / energy,
+        payloadBits, (long) r * (m + n), storedBits + LayerStats.LAYER_HEADER_BITS,
+        relative(model.squaredError(0, k), energy),
+        relative(model.squaredError(0, plan.h()), energy),
+        relative(model.squaredError(plan.h(), k), energy),
+        zeroUpdate, System.nanoTime() - started);
+    return new CompressedLayerResult(layer, stats);
+  }
+
+  /** B^ (m x k) and A^ (k x n) exactly as the codec reconstructed them. */
+  public static DecodedLayer decode(CompressedLayer layer) {
+    return LayerDecoder.decode(layer);
+  }
+
+  private static double relative(double squaredError, double energy) {
+    return energy == 0 ? 0 : Math.sqrt(squaredError / energy);
+  }
+
+  /** Row-major float B (m x r) to column-major double, rejecting non-finite values. */
+  private static double[] columnMajorB(LoraFactors f) {
+    int m = f.m();
+    int r = f.r();
+    float[] src = f.b();
+    double[] out = new double[src.length];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < r; j++) {
+        float x = src[i * r + j];
+        if (!Float.isFinite(x)) {
+          throw nonFinite("B", i, j, x);
+        }
+        out[j * m + i] = x;
+      }
+    }
+    return out;
+  }
+
+  /** Row-major A (r x n) is already column-major A^T (n x r). */
+  private static double[] toDoubles(float[] src, String name) {
+    double[] out = new double[src.length];
+    for (int i = 0; i < src.length; i++) {
+      if (!Float.isFinite(src[i])) {
+        throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
+            + src[i] + " at flat index " + i + "; the adapter is corrupt or diverged in training");
+      }
+      out[i] = src[i];
+    }
+    return out;
+  }
+
+  private static IllegalArgumentException nonFinite(String name, int row, int col, float x) {
+    return new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value " + x
+        + " at (" + row + ", " + col + "); the adapter is corrupt or diverged in training");
+  }
+
+  /** Multiplies column i of the column-major rows x k matrix by sqrt(s_i), in place. */
+  private static double[] scaleColumns(double[] x, int rows, double[] s) {
+    for (int i = 0; i < s.length; i++) {
+      double f = Math.sqrt(s[i]);
+      for (int p = i * rows, end = p + rows; p < end; p++) {
+        x[p] *= f;
+      }
+    }
+    return x;
+  }
+
+  private static float[] toFloats(double[] x) {
+    float[] out = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      out[i] = (float) x[i];
+    }
+    return out;
+  }
+}

@@ -1,0 +1,44 @@
+package org.loraquant.linalg;
+
+/**
+ * A thin SVD M = U diag(s) V^T of an m x n matrix with k components, singular values descending
+ * and non-negative. {@code u} is m x k and {@code v} is n x k, both column-major (column i of U is
+ * {@code u[i * m .. (i + 1) * m)}), so each singular vector is contiguous.
+ *
+ * <p>Signs are canonical (see {@link #canonicalizeSigns}): the same matrix always gives the same
+ * vectors, which the codec needs for byte-identical output.
+ */
+public record ThinSvd(int m, int n, int k, double[] u, double[] s, double[] v) {
+  public ThinSvd {
+    if (u.length != (long) m * k || v.length != (long) n * k || s.length != k) {
+      throw new IllegalArgumentException("inconsistent SVD arrays for m=" + m + " n=" + n + " k=" + k);
+    }
+  }
+
+  /**
+   * Resolves the sign ambiguity of each pair (u_i, v_i): flips both so that the entry of u_i with
+   * the largest magnitude (the first one on ties) is positive. Modifies {@code u} and {@code v}.
+   */
+  public static void canonicalizeSigns(int m, int n, int k, double[] u, double[] v) {
+    for (int i = 0; i < k; i++) {
+      int base = i * m;
+      int best = -1;
+      double bestAbs = -1;
+      for (int p = 0; p < m; p++) {
+        double a = Math.abs(u[base + p]);
+        if (a > bestAbs) {
+          bestAbs = a;
+          best = p;
+        }
+      }
+      if (best >= 0 && u[base + best] < 0) {
+        for (int p = 0; p < m; p++) {
+          u[base + p] = -u[base + p];
+        }
+        for (int p = i * n, end = p + n; p < end; p++) {
+          v[p] = -v[p];
+        }
+      }
+    }
+  }
+}
