@@ -21,7 +21,7 @@ public final class Main {
 
   static Map<String, Command> commands() {
     Map<String, Command> commands = new LinkedHashMap<>();
-    for (Command c : List.<Command>of()) {
+    for (Command c : List.<Command>of(new GenerateFleetCommand())) {
       commands.put(c.name(), c);
     }
     return commands;
