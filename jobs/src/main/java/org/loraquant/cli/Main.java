@@ -21,7 +21,10 @@ public final class Main {
 
   static Map<String, Command> commands() {
     Map<String, Command> commands = new LinkedHashMap<>();
-    for (Command c : List.<Command>of(new InspectCommand())) {
+    List<Command> all = List.of(
+        new InspectCommand(),
+        new GenerateFleetCommand());
+    for (Command c : all) {
       commands.put(c.name(), c);
     }
     return commands;

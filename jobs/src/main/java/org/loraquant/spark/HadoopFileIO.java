@@ -1,0 +1,234 @@
+package org.loraquant.spark;
+
+import java.io.EOFException;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FutureDataInputStreamBuilder;
+import org.apache.hadoop.fs.Options.OpenFileOptions;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.util.functional.FutureIO;
+import org.apache.spark.SparkContext;
+import org.loraquant.io.FileIO;
+import org.loraquant.io.InputFile;
+import org.loraquant.io.OutputFile;
+
+/**
+ * {@link FileIO} over Hadoop's FileSystem: {@code file:}, {@code s3a:}, {@code hdfs:} and whatever
+ * else the classpath provides. Paths are Hadoop path strings; one without a scheme resolves
+ * against {@code fs.defaultFS}.
+ *
+ * <p><b>Serialisation.</b> Instances are meant to travel to executors (broadcast one per job
+ * rather than capturing it in every task closure). What is serialised is a snapshot, taken at
+ * construction, of the Hadoop settings whose key starts with one of {@link #SHIPPED_PREFIXES} and
+ * whose raw value differs from a fresh {@code new Configuration()}: the S3A / HDFS client settings
+ * a job sets through {@code spark.hadoop.*} or site files on the driver, and nothing else (not the
+ * thousand defaults every JVM already has). On the executor a fresh Configuration (defaults plus
+ * the executor's own site files) gets the snapshot laid over it. Note that explicit credentials
+ * ({@code fs.s3a.access.key}, ...) are part of the snapshot and so of the broadcast; prefer
+ * credential providers or instance roles on clusters. FileSystem instances are never serialised:
+ * Hadoop's per-JVM cache hands them out again on each side.
+ *
+ * <p><b>Reads.</b> Every {@link InputFile#readFully} opens a stream, reads the range with a
+ * positional read and closes it. The safetensors reader reads the header once and then one byte
+ * range per layer, so that is 1 + layers requests per file, each a single ranged GET on S3A (with
+ * the "random" read policy, and no HEAD request when the length is known from the listing, see
+ * {@link #newInputFile(String, long)}). Keeping streams open would save little and leak
+ * connections when a task dies.
+ */
+public final class HadoopFileIO implements FileIO, Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Key prefixes of the Hadoop settings shipped to executors. */
+  public static final List<String> SHIPPED_PREFIXES =
+      List.of("fs.", "dfs.", "hadoop.", "io.", "ipc.");
+
+  private final TreeMap<String, String> settings;
+  private transient Configuration conf;
+
+  /** Uses {@code conf} as is on this JVM and snapshots what executors need from it. */
+  public HadoopFileIO(Configuration conf) {
+    this.conf = conf;
+    this.settings = snapshot(conf);
+  }
+
+  /** The FileIO of a Spark application: its Hadoop configuration, spark.hadoop.* included. */
+  public static HadoopFileIO of(SparkContext spark) {
+    return new HadoopFileIO(spark.hadoopConfiguration());
+  }
+
+  /** The Hadoop settings that are serialised with this object (see the class comment). */
+  public Map<String, String> shippedSettings() {
+    return java.util.Collections.unmodifiableMap(settings);
+  }
+
+  public Configuration conf() {
+    return conf;
+  }
+
+  public FileSystem fileSystem(Path path) throws IOException {
+    return path.getFileSystem(conf);
+  }
+
+  private static TreeMap<String, String> snapshot(Configuration conf) {
+    Configuration defaults = new Configuration();
+    TreeMap<String, String> shipped = new TreeMap<>();
+    for (Map.Entry<String, String> e : conf) {
+      String key = e.getKey();
+      if (SHIPPED_PREFIXES.stream().anyMatch(key::startsWith)) {
+        String raw = conf.getRaw(key);
+        if (raw != null && !raw.equals(defaults.getRaw(key))) {
+          shipped.put(key, raw);
+        }
+      }
+    }
+    return shipped;
+  }
+
+  private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    Configuration rebuilt = new Configuration();
+    settings.forEach(rebuilt::set);
+    conf = rebuilt;
+  }
+
+  @Override
+  public InputFile newInputFile(String path) {
+    return new HadoopInputFile(this, new Path(path), -1);
+  }
+
+  /** An input file whose length is already known (from a listing), which saves a HEAD request. */
+  public InputFile newInputFile(String path, long length) {
+    if (length < 0) {
+      throw new IllegalArgumentException(path + ": negative length " + length);
+    }
+    return new HadoopInputFile(this, new Path(path), length);
+  }
+
+  @Override
+  public OutputFile newOutputFile(String path) {
+    Path p = new Path(path);
+    return new OutputFile() {
+      @Override
+      public String location() {
+        return p.toString();
+      }
+
+      @Override
+      public OutputStream create() throws IOException {
+        return fileSystem(p).create(p, true); // creates parent directories as needed
+      }
+    };
+  }
+
+  @Override
+  public boolean exists(String path) throws IOException {
+    Path p = new Path(path);
+    return fileSystem(p).exists(p);
+  }
+
+  @Override
+  public List<String> list(String dir) throws IOException {
+    Path p = new Path(dir);
+    FileStatus[] entries;
+    try {
+      entries = fileSystem(p).listStatus(p);
+    } catch (FileNotFoundException e) {
+      return List.of();
+    }
+    List<String> names = new ArrayList<>(entries.length);
+    for (FileStatus s : entries) {
+      names.add(s.getPath().getName());
+    }
+    names.sort(null);
+    return names;
+  }
+
+  @Override
+  public void deleteRecursively(String path) throws IOException {
+    Path p = new Path(path);
+    fileSystem(p).delete(p, true);
+  }
+
+  /**
+   * Atomic on HDFS and local disks; on S3A a copy then delete, not atomic: writers write a
+   * completion marker last (see {@link FileIO#renameDirectory}).
+   */
+  @Override
+  public void renameDirectory(String source, String target) throws IOException {
+    Path from = new Path(source);
+    Path to = new Path(target);
+    FileSystem fs = fileSystem(to);
+    // HDFS would move the source *into* an existing target; refuse instead.
+    if (fs.exists(to)) {
+      throw new IOException("Cannot move " + source + " to " + target + ": target exists");
+    }
+    if (to.getParent() != null) {
+      fs.mkdirs(to.getParent());
+    }
+    if (!fs.rename(from, to)) {
+      throw new IOException("Cannot move " + source + " to " + target
+          + ": the file system refused the rename (does the source exist?)");
+    }
+  }
+
+  @Override
+  public void mkdirs(String dir) throws IOException {
+    Path p = new Path(dir);
+    fileSystem(p).mkdirs(p);
+  }
+
+  /** A file read by byte ranges; see the class comment for the request pattern. */
+  static final class HadoopInputFile implements InputFile {
+    private final HadoopFileIO io;
+    private final Path path;
+    private long length;
+
+    HadoopInputFile(HadoopFileIO io, Path path, long length) {
+      this.io = io;
+      this.path = path;
+      this.length = length;
+    }
+
+    @Override
+    public String location() {
+      return path.toString();
+    }
+
+    @Override
+    public long length() throws IOException {
+      if (length < 0) {
+        length = io.fileSystem(path).getFileStatus(path).getLen();
+      }
+      return length;
+    }
+
+    @Override
+    public void readFully(long position, byte[] buffer, int offset, int len) throws IOException {
+      FutureDataInputStreamBuilder builder = io.fileSystem(path).openFile(path)
+          .opt(OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY,
+              OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY_RANDOM);
+      if (length >= 0) {
+        builder.optLong(OpenFileOptions.FS_OPTION_OPENFILE_LENGTH, length);
+      }
+      try (FSDataInputStream in = FutureIO.awaitFuture(builder.build())) {
+        in.readFully(position, buffer, offset, len);
+      } catch (EOFException e) {
+        EOFException wrapped = new EOFException(location() + ": wanted " + len
+            + " bytes at offset " + position + " but the file is shorter (" + e.getMessage() + ")");
+        wrapped.initCause(e);
+        throw wrapped;
+      }
+    }
+  }
+}

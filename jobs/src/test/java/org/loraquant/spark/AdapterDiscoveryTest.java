@@ -1,0 +1,168 @@
+package org.loraquant.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.LocalFileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
+import org.apache.hadoop.fs.RemoteIterator;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.errors.LoraQuantException;
+import org.loraquant.fleet.AdapterSpec;
+import org.loraquant.fleet.FleetGenerator;
+import org.loraquant.fleet.ModelShape;
+import org.loraquant.io.LocalFileIO;
+
+class AdapterDiscoveryTest {
+  @TempDir Path temp;
+
+  /** The local file system, counting the calls that would be round trips on an object store. */
+  public static final class CountingLocalFileSystem extends LocalFileSystem {
+    static final AtomicInteger LIST_FILES = new AtomicInteger();
+    static final AtomicInteger PER_PATH_CALLS = new AtomicInteger();
+
+    @Override
+    public RemoteIterator<LocatedFileStatus> listFiles(org.apache.hadoop.fs.Path f, boolean recursive)
+        throws IOException {
+      LIST_FILES.incrementAndGet();
+      return super.listFiles(f, recursive);
+    }
+
+    @Override
+    public boolean exists(org.apache.hadoop.fs.Path f) throws IOException {
+      PER_PATH_CALLS.incrementAndGet();
+      return super.exists(f);
+    }
+
+    @Override
+    public FileStatus getFileStatus(org.apache.hadoop.fs.Path f) throws IOException {
+      PER_PATH_CALLS.incrementAndGet();
+      return super.getFileStatus(f);
+    }
+
+    @Override
+    public FSDataInputStream open(org.apache.hadoop.fs.Path f, int bufferSize) throws IOException {
+      PER_PATH_CALLS.incrementAndGet();
+      return super.open(f, bufferSize);
+    }
+  }
+
+  private HadoopFileIO io;
+
+  @BeforeEach
+  void countingFileSystem() {
+    Configuration conf = new Configuration();
+    conf.set("fs.file.impl", CountingLocalFileSystem.class.getName());
+    conf.setBoolean("fs.file.impl.disable.cache", true);
+    io = new HadoopFileIO(conf);
+    CountingLocalFileSystem.LIST_FILES.set(0);
+    CountingLocalFileSystem.PER_PATH_CALLS.set(0);
+  }
+
+  private void file(String relative, String content) throws IOException {
+    Path p = temp.resolve(relative);
+    Files.createDirectories(p.getParent());
+    Files.writeString(p, content);
+  }
+
+  private void adapter(String folder) throws IOException {
+    file(folder + "/adapter_config.json", "{\"peft_type\":\"LORA\"}");
+    file(folder + "/adapter_model.safetensors", "weights of " + folder);
+  }
+
+  private String root() {
+    return temp.toUri().toString();
+  }
+
+  @Test
+  void findsAdaptersAtAnyDepthWithOneListingAndNoPerFileCalls() throws IOException {
+    adapter("a");
+    adapter("tenant/b");
+    adapter("tenant/b/checkpoint-2/c"); // an adapter inside an adapter's folder
+    file("tenant/b/README.md", "hello");
+    file("tenant/notes/readme.txt", "not an adapter");
+    adapter(".staging/d");
+    adapter("_temporary/0/e");
+    file("a/.adapter_model.safetensors.crc", "checksum");
+
+    List<DiscoveredAdapter> adapters = AdapterDiscovery.discover(io, root());
+
+    assertThat(adapters).extracting(DiscoveredAdapter::relativePath)
+        .containsExactly("a", "tenant/b", "tenant/b/checkpoint-2/c");
+    DiscoveredAdapter b = adapters.get(1);
+    assertThat(b.files()).extracting(DiscoveredAdapter.AdapterFile::name)
+        .containsExactly("README.md", "adapter_config.json", "adapter_model.safetensors");
+    assertThat(b.file("adapter_model.safetensors").size()).isEqualTo("weights of tenant/b".length());
+    assertThat(b.location()).startsWith("file:").endsWith("/tenant/b");
+    assertThat(b.path("adapter_config.json")).endsWith("/tenant/b/adapter_config.json");
+    assertThat(adapters.get(0).files()).hasSize(2);
+    assertThat(CountingLocalFileSystem.LIST_FILES.get()).isEqualTo(1);
+    assertThat(CountingLocalFileSystem.PER_PATH_CALLS.get()).isZero();
+  }
+
+  @Test
+  void fingerprintFollowsWeightsAndConfigButNotOtherFiles() throws IOException {
+    adapter("x");
+    file("x/README.md", "v1");
+    String before = AdapterDiscovery.discover(io, root()).get(0).fingerprint();
+    assertThat(AdapterDiscovery.discover(io, root()).get(0).fingerprint()).isEqualTo(before);
+
+    file("x/README.md", "version two");
+    assertThat(AdapterDiscovery.discover(io, root()).get(0).fingerprint()).isEqualTo(before);
+
+    Path weights = temp.resolve("x/adapter_model.safetensors");
+    Files.setLastModifiedTime(weights, FileTime.fromMillis(1_000_000_000_000L));
+    String touched = AdapterDiscovery.discover(io, root()).get(0).fingerprint();
+    assertThat(touched).isNotEqualTo(before).hasSize(64);
+
+    Files.writeString(weights, "different length weights");
+    Files.setLastModifiedTime(weights, FileTime.fromMillis(1_000_000_000_000L));
+    assertThat(AdapterDiscovery.discover(io, root()).get(0).fingerprint()).isNotEqualTo(touched);
+  }
+
+  @Test
+  void rootItselfCanBeTheAdapter() throws IOException {
+    adapter("only");
+    List<DiscoveredAdapter> adapters =
+        AdapterDiscovery.discover(io, temp.resolve("only").toUri().toString());
+    assertThat(adapters).extracting(DiscoveredAdapter::relativePath).containsExactly("");
+  }
+
+  @Test
+  void findsEveryAdapterOfAGeneratedFleet() throws IOException {
+    FleetGenerator generator = new FleetGenerator(
+        new LocalFileIO(), new FleetGenerator.Options(12, ModelShape.TINY, 8, 1));
+    generator.generate(temp.resolve("fleet").toString());
+
+    List<DiscoveredAdapter> adapters =
+        AdapterDiscovery.discover(io, temp.resolve("fleet").toUri().toString());
+
+    assertThat(adapters).extracting(DiscoveredAdapter::relativePath)
+        .containsExactlyInAnyOrderElementsOf(
+            generator.plan().stream().map(AdapterSpec::relativePath).toList());
+    assertThat(adapters).allMatch(a -> a.file("adapter_model.safetensors") != null);
+  }
+
+  @Test
+  void missingRootOrAFileAsRootIsAClearError() throws IOException {
+    assertThatThrownBy(() -> AdapterDiscovery.discover(io, root() + "nowhere"))
+        .isInstanceOf(LoraQuantException.class)
+        .hasMessageContaining("nowhere")
+        .hasMessageContaining("does not exist");
+    file("plain.txt", "x");
+    assertThatThrownBy(() -> AdapterDiscovery.discover(io, temp.resolve("plain.txt").toUri().toString()))
+        .isInstanceOf(LoraQuantException.class)
+        .hasMessageContaining("is a file");
+  }
+}
