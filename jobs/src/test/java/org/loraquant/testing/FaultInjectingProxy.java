@@ -1,0 +1,237 @@
+package org.loraquant.testing;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A small HTTP/1.1 forwarding proxy on 127.0.0.1 that can make an S3 store look flaky.
+ *
+ * <p>Point S3A's endpoint at {@link #endpoint()} instead of the store. Requests are forwarded
+ * byte for byte (signatures stay valid: the Host header is kept) until the test asks for
+ * failures; then the proxy answers {@code 503 SlowDown} with the XML error body S3 sends when it
+ * throttles, which is the error S3A and the AWS SDK retry with back-off.
+ */
+public final class FaultInjectingProxy implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(FaultInjectingProxy.class.getName());
+
+  private final URI upstream;
+  private final ServerSocket server;
+  private final ExecutorService connections;
+  private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger failuresLeft = new AtomicInteger();
+  private volatile Long failUntilNanos; // null: no time window
+  private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger injected = new AtomicInteger();
+  private volatile boolean closed;
+
+  private FaultInjectingProxy(URI upstream, ServerSocket server) {
+    this.upstream = upstream;
+    this.server = server;
+    this.connections =
+        Executors.newCachedThreadPool(
+            task -> {
+              Thread thread = new Thread(task, "fault-proxy-" + server.getLocalPort());
+              thread.setDaemon(true);
+              return thread;
+            });
+  }
+
+  /** Starts a proxy on a free port of 127.0.0.1 that forwards to {@code upstream} (http only). */
+  public static FaultInjectingProxy start(URI upstream) {
+    try {
+      ServerSocket server = new ServerSocket();
+      server.bind(new InetSocketAddress(LoopbackPorts.loopback(), 0));
+      FaultInjectingProxy proxy = new FaultInjectingProxy(upstream, server);
+      proxy.connections.execute(proxy::acceptLoop);
+      return proxy;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not start the fault-injecting proxy", e);
+    }
+  }
+
+  public URI endpoint() {
+    return URI.create("http://" + LoopbackPorts.HOST + ":" + server.getLocalPort());
+  }
+
+  /** The next {@code count} requests get 503 SlowDown. */
+  public void failNextRequests(int count) {
+    failuresLeft.set(count);
+  }
+
+  /** Every request in the next {@code window} gets 503 SlowDown. */
+  public void failFor(Duration window) {
+    failUntilNanos = System.nanoTime() + window.toNanos();
+  }
+
+  /** Cancels pending failures. */
+  public void heal() {
+    failuresLeft.set(0);
+    failUntilNanos = null;
+  }
+
+  /** Requests seen, failed or forwarded. */
+  public int requestCount() {
+    return requests.get();
+  }
+
+  public int injectedFailureCount() {
+    return injected.get();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    closeQuietly(server);
+    openSockets.forEach(FaultInjectingProxy::closeQuietly);
+    connections.shutdownNow();
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      try {
+        Socket client = server.accept();
+        openSockets.add(client);
+        connections.execute(() -> serve(client));
+      } catch (IOException e) {
+        if (!closed) {
+          LOG.log(System.Logger.Level.DEBUG, "fault proxy: accept failed", e);
+        }
+      }
+    }
+  }
+
+  /** One client connection: requests in sequence (keep-alive), over one upstream connection. */
+  private void serve(Socket client) {
+    Socket upstreamSocket = null;
+    try (client) {
+      InputStream fromClient = new BufferedInputStream(client.getInputStream());
+      OutputStream toClient = new BufferedOutputStream(client.getOutputStream());
+      while (!closed) {
+        HttpMessage request = HttpMessage.readHead(fromClient);
+        if (request == null) {
+          return;
+        }
+        requests.incrementAndGet();
+        if (shouldFail()) {
+          injected.incrementAndGet();
+          answerSlowDown(request, fromClient, toClient);
+          return; // the 503 says Connection: close
+        }
+        if (upstreamSocket == null || upstreamSocket.isClosed()) {
+          upstreamSocket = connectUpstream();
+        }
+        if (!forward(request, fromClient, toClient, upstreamSocket)) {
+          return;
+        }
+      }
+    } catch (IOException e) {
+      // A client or store that hangs up mid-message; the client sees a broken connection, as it
+      // would with a real store.
+      LOG.log(System.Logger.Level.DEBUG, "fault proxy: connection ended", e);
+    } finally {
+      openSockets.remove(client);
+      if (upstreamSocket != null) {
+        openSockets.remove(upstreamSocket);
+        closeQuietly(upstreamSocket);
+      }
+    }
+  }
+
+  /** @return whether the client connection can carry another request */
+  private boolean forward(HttpMessage request, InputStream fromClient, OutputStream toClient, Socket upstreamSocket)
+      throws IOException {
+    InputStream fromUpstream = upstreamSocket.getInputStream();
+    OutputStream toUpstream = new BufferedOutputStream(upstreamSocket.getOutputStream());
+    boolean expectContinue = request.headerContains("Expect", "100-continue");
+    // We answer 100-continue ourselves and send the store a plain request: simpler than relaying
+    // interim responses, and the SDK does not sign the Expect header.
+    request.without("Expect").writeHead(toUpstream);
+    if (expectContinue) {
+      toClient.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      toClient.flush();
+    }
+    request.copyRequestBody(fromClient, toUpstream);
+    toUpstream.flush();
+
+    HttpMessage response = HttpMessage.readHead(fromUpstream);
+    while (response != null && response.status() < 200) {
+      response = HttpMessage.readHead(fromUpstream); // stray interim responses: not for the client
+    }
+    if (response == null) {
+      throw new IOException("The store closed the connection without answering " + request.startLine());
+    }
+    response.writeHead(toClient);
+    boolean bodyUntilClose = response.copyResponseBody(request.method(), fromUpstream, toClient);
+    toClient.flush();
+    if (response.wantsClose() || bodyUntilClose) {
+      closeQuietly(upstreamSocket);
+    }
+    return !(request.wantsClose() || response.wantsClose() || bodyUntilClose);
+  }
+
+  private void answerSlowDown(HttpMessage request, InputStream fromClient, OutputStream toClient)
+      throws IOException {
+    if (!request.headerContains("Expect", "100-continue")) {
+      request.copyRequestBody(fromClient, null); // read it so the client sees our answer, not a reset
+    }
+    String requestId = "fault-" + injected.get();
+    String xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            + "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+            + "<Resource>" + xmlEscape(request.target()) + "</Resource>"
+            + "<RequestId>" + requestId + "</RequestId></Error>";
+    byte[] body = request.method().equals("HEAD") ? new byte[0] : xml.getBytes(StandardCharsets.UTF_8);
+    String head =
+        "HTTP/1.1 503 Slow Down\r\n"
+            + "Content-Type: application/xml\r\n"
+            + "Content-Length: " + body.length + "\r\n"
+            + "x-amz-request-id: " + requestId + "\r\n"
+            + "Connection: close\r\n\r\n";
+    toClient.write(head.getBytes(StandardCharsets.ISO_8859_1));
+    toClient.write(body);
+    toClient.flush();
+  }
+
+  private boolean shouldFail() {
+    Long until = failUntilNanos;
+    if (until != null && System.nanoTime() - until < 0) {
+      return true;
+    }
+    return failuresLeft.getAndUpdate(left -> Math.max(left - 1, 0)) > 0;
+  }
+
+  private Socket connectUpstream() throws IOException {
+    Socket socket = new Socket();
+    socket.connect(new InetSocketAddress(upstream.getHost(), upstream.getPort()), 5_000);
+    socket.setSoTimeout(120_000);
+    openSockets.add(socket);
+    return socket;
+  }
+
+  private static String xmlEscape(String text) {
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+  }
+
+  private static void closeQuietly(java.io.Closeable closeable) {
+    try {
+      closeable.close();
+    } catch (IOException e) {
+      // Closing is best effort; the socket is unusable either way.
+    }
+  }
+}
