@@ -11,14 +11,14 @@ import java.util.Set;
  * {@code --name=value}) options and {@code --name} switches. Anything not declared, a repeated
  * option or a missing value is a {@link UsageException} naming it.
  */
-final class Flags {
+public final class Flags {
   private final List<String> positionals = new ArrayList<>();
   private final Map<String, String> values = new LinkedHashMap<>();
 
   private Flags() {}
 
   /** Flag names include the leading dashes, e.g. {@code --adapters}. */
-  static Flags parse(List<String> args, Set<String> options, Set<String> switches) {
+  public static Flags parse(List<String> args, Set<String> options, Set<String> switches) {
     Flags flags = new Flags();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
@@ -52,12 +52,12 @@ final class Flags {
     return flags;
   }
 
-  List<String> positionals() {
+  public List<String> positionals() {
     return List.copyOf(positionals);
   }
 
   /** The only positional argument, called {@code what} in messages. */
-  String singlePositional(String what) {
+  public String singlePositional(String what) {
     if (positionals.size() != 1) {
       throw new UsageException("expected one " + what + ", got "
           + (positionals.isEmpty() ? "none" : String.join(" ", positionals)));
@@ -65,15 +65,15 @@ final class Flags {
     return positionals.get(0);
   }
 
-  boolean has(String name) {
+  public boolean has(String name) {
     return values.containsKey(name);
   }
 
-  String string(String name, String defaultValue) {
+  public String string(String name, String defaultValue) {
     return values.getOrDefault(name, defaultValue);
   }
 
-  String requiredString(String name) {
+  public String requiredString(String name) {
     String value = values.get(name);
     if (value == null) {
       throw new UsageException(name + " is required");
@@ -82,19 +82,19 @@ final class Flags {
   }
 
   /** An int option of at least {@code min}; {@code defaultValue} when absent. */
-  int integer(String name, int defaultValue, int min) {
+  public int integer(String name, int defaultValue, int min) {
     if (!values.containsKey(name)) {
       return defaultValue;
     }
     return (int) parseLong(name, min, Integer.MAX_VALUE);
   }
 
-  int requiredInteger(String name, int min) {
+  public int requiredInteger(String name, int min) {
     requiredString(name);
     return (int) parseLong(name, min, Integer.MAX_VALUE);
   }
 
-  long longValue(String name, long defaultValue) {
+  public long longValue(String name, long defaultValue) {
     return values.containsKey(name) ? parseLong(name, Long.MIN_VALUE, Long.MAX_VALUE) : defaultValue;
   }
 

@@ -23,6 +23,8 @@ public final class Main {
     Map<String, Command> commands = new LinkedHashMap<>();
     List<Command> all = List.of(
         new InspectCommand(),
+        new CompressCommand(),
+        new DecompressCommand(),
         new GenerateFleetCommand());
     for (Command c : all) {
       commands.put(c.name(), c);

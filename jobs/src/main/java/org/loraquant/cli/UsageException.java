@@ -1,10 +1,10 @@
 package org.loraquant.cli;
 
 /** A malformed command line: unknown flag, missing value, bad number. Exit code 2. */
-final class UsageException extends RuntimeException {
+public final class UsageException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
-  UsageException(String message) {
+  public UsageException(String message) {
     super(message);
   }
 }

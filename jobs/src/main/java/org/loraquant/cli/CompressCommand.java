@@ -1,0 +1,80 @@
+package org.loraquant.cli;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.compress.CompressionManifest;
+import org.loraquant.compress.CompressionResult;
+import org.loraquant.compress.LayerReport;
+import org.loraquant.compress.LayerReportJson;
+import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.io.FileIO;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+
+/**
+ * {@code compress IN_DIR OUT_DIR [codec flags] [--stats FILE]}: compresses one PEFT adapter into
+ * the compressed format (docs/FORMAT.md). {@code --stats} writes one JSON object per LoRA layer.
+ */
+final class CompressCommand implements Command {
+  @Override
+  public String name() {
+    return "compress";
+  }
+
+  @Override
+  public String summary() {
+    return "IN_DIR OUT_DIR [--rho R] [--bits-high B] [--group-size G] [--split prefix|reference]"
+        + " [--refine none|search] [--stats FILE]  compress one adapter";
+  }
+
+  @Override
+  public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    Set<String> options = new HashSet<>(CodecFlags.OPTIONS);
+    options.add("--stats");
+    Flags flags = Flags.parse(args, options, Set.of());
+    List<String> dirs = flags.positionals();
+    if (dirs.size() != 2) {
+      throw new UsageException("expected IN_DIR OUT_DIR, got " + (dirs.isEmpty() ? "nothing" : String.join(" ", dirs)));
+    }
+    CodecSettings settings = CodecFlags.apply(flags, CodecSettings.defaults());
+    FileIO io = GenerateFleetCommand.fileIO(dirs.get(0));
+    PeftAdapter adapter = PeftAdapterReader.open(io, dirs.get(0));
+    CompressionResult result = AdapterCompressor.compress(adapter, settings);
+    byte[] manifest = CompressionManifest.of(result, null, Map.of()).toJson(settings);
+    CompressedAdapterWriter.write(GenerateFleetCommand.fileIO(dirs.get(1)), dirs.get(1), result.adapter(), manifest);
+    if (flags.has("--stats")) {
+      writeStats(Path.of(flags.requiredString("--stats")), result);
+    }
+    long params = result.params();
+    out.printf(Locale.ROOT,
+        "compressed %s -> %s: %d LoRA layers, %d params, %.3f payload / %.3f effective bits per param,"
+            + " weighted rel_error %.4f%n",
+        dirs.get(0), dirs.get(1), result.layers().size(), params,
+        params == 0 ? 0.0 : (double) result.payloadBits() / params,
+        params == 0 ? 0.0 : (double) result.effectiveBits() / params, result.weightedRelError());
+    return 0;
+  }
+
+  private static void writeStats(Path file, CompressionResult result) throws Exception {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    try (OutputStream os = Files.newOutputStream(file)) {
+      for (LayerReport layer : result.layers()) {
+        os.write(LayerReportJson.toJson(layer, result.settings()).toString().getBytes(StandardCharsets.UTF_8));
+        os.write('\n');
+      }
+    }
+  }
+}

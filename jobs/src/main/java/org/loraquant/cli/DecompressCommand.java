@@ -1,0 +1,45 @@
+package org.loraquant.cli;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Set;
+import org.loraquant.compress.AdapterDecompressor;
+import org.loraquant.compress.OutputDType;
+import org.loraquant.format.CompressedAdapterReader;
+
+/**
+ * {@code decompress IN_DIR OUT_DIR [--dtype same|f32|f16|bf16]}: writes a standard PEFT adapter
+ * (same tensor names, shapes and config) with the reconstructed factors B^ and A^.
+ */
+final class DecompressCommand implements Command {
+  @Override
+  public String name() {
+    return "decompress";
+  }
+
+  @Override
+  public String summary() {
+    return "IN_DIR OUT_DIR [--dtype same|f32|f16|bf16]  back to a standard PEFT adapter";
+  }
+
+  @Override
+  public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    Flags flags = Flags.parse(args, Set.of("--dtype"), Set.of());
+    List<String> dirs = flags.positionals();
+    if (dirs.size() != 2) {
+      throw new UsageException("expected IN_DIR OUT_DIR, got " + (dirs.isEmpty() ? "nothing" : String.join(" ", dirs)));
+    }
+    OutputDType dtype;
+    try {
+      dtype = OutputDType.parse(flags.string("--dtype", "same"));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--dtype: " + e.getMessage());
+    }
+    CompressedAdapterReader.Loaded loaded =
+        CompressedAdapterReader.read(GenerateFleetCommand.fileIO(dirs.get(0)), dirs.get(0));
+    AdapterDecompressor.write(GenerateFleetCommand.fileIO(dirs.get(1)), dirs.get(1), loaded.adapter(), dtype);
+    out.printf("decompressed %s -> %s: %d LoRA layers, %d pass-through tensors%n",
+        dirs.get(0), dirs.get(1), loaded.adapter().layers().size(), loaded.adapter().passThrough().size());
+    return 0;
+  }
+}

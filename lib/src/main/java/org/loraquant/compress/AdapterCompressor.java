@@ -1,0 +1,97 @@
+package org.loraquant.compress;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.LayerStats;
+import org.loraquant.codec.LoraQuantCodec;
+import org.loraquant.format.CompressedAdapter;
+import org.loraquant.format.CompressedLayerLayout;
+import org.loraquant.format.NamedTensor;
+import org.loraquant.format.SourceFactors;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.safetensors.TensorInfo;
+
+/**
+ * Turns a PEFT adapter into a compressed adapter. The layer step and the assembly step are
+ * separate so that the Spark job can compress layers on different executors and assemble them
+ * per adapter afterwards; {@link #compress} does both in one go for the command line. Either way
+ * the result is the same, byte for byte.
+ */
+public final class AdapterCompressor {
+  private AdapterCompressor() {}
+
+  /** Compresses every LoRA layer of {@code adapter}, then assembles. */
+  public static CompressionResult compress(PeftAdapter adapter, CodecSettings settings) {
+    Map<String, CompressedLayerResult> layers = new TreeMap<>();
+    for (LoraModule module : adapter.modules()) {
+      layers.put(module.module(), compressLayer(adapter, module, settings));
+    }
+    return assemble(adapter, settings, layers);
+  }
+
+  /** Reads one layer's two tensors (by byte range) and compresses them. */
+  public static CompressedLayerResult compressLayer(PeftAdapter adapter, LoraModule module, CodecSettings settings) {
+    return LoraQuantCodec.compress(PeftAdapterReader.readFactors(adapter, module), settings);
+  }
+
+  /**
+   * Builds the compressed adapter from its compressed layers (one per module of {@code adapter})
+   * and the pass-through tensors, which are read here.
+   */
+  public static CompressionResult assemble(
+      PeftAdapter adapter, CodecSettings settings, Map<String, CompressedLayerResult> byModule) {
+    List<CompressedAdapter.Layer> layers = new ArrayList<>();
+    List<LayerReport> reports = new ArrayList<>();
+    for (LoraModule module : adapter.modules()) {
+      CompressedLayerResult result = byModule.get(module.module());
+      if (result == null) {
+        throw new IllegalArgumentException(adapter.location() + ": no compressed layer for module " + module.module());
+      }
+      TensorInfo a = module.a();
+      TensorInfo b = module.b();
+      SourceFactors source = new SourceFactors(a.name(), a.dtype(), a.shape(), b.name(), b.dtype(), b.shape());
+      layers.add(new CompressedAdapter.Layer(module.module(), source, result.layer()));
+      long stored = CompressedLayerLayout.storedBytes(module.module(), result.layer());
+      reports.add(new LayerReport(module.module(), withEffectiveBits(result.stats(), stored * 8), module.bytes(), stored));
+    }
+    if (byModule.size() != layers.size()) {
+      throw new IllegalArgumentException(adapter.location() + ": " + byModule.size()
+          + " compressed layers given for " + layers.size() + " modules");
+    }
+    List<NamedTensor> passThrough = new ArrayList<>();
+    for (TensorInfo t : adapter.passThrough()) {
+      passThrough.add(new NamedTensor(t.name(), t.dtype(), t.shape(), PeftAdapterReader.readTensorBytes(adapter, t)));
+    }
+    CompressedAdapter compressed = new CompressedAdapter(
+        adapter.config().tree(), codecBlock(settings), adapter.header().metadata(), layers, passThrough);
+    return new CompressionResult(compressed, settings, reports);
+  }
+
+  /** The settings as written into the compressed adapter's config. */
+  public static ObjectNode codecBlock(CodecSettings settings) {
+    ObjectNode block = JsonNodeFactory.instance.objectNode();
+    block.put("rho", settings.rho());
+    block.put("bits_high", settings.bitsHigh());
+    block.put("group_size", settings.groupSize());
+    block.put("split_rule", settings.splitRule().name().toLowerCase(Locale.ROOT));
+    block.put("refinement", settings.refinement().name().toLowerCase(Locale.ROOT));
+    block.put("settings_fingerprint", settings.fingerprint());
+    return block;
+  }
+
+  /** The codec counts a header allowance; the format knows the exact bytes, so they replace it. */
+  private static LayerStats withEffectiveBits(LayerStats s, long effectiveBits) {
+    return new LayerStats(s.m(), s.n(), s.rank(), s.k(), s.h(), s.singularValues(), s.highEnergyShare(),
+        s.payloadBits(), s.params(), effectiveBits, s.relError(), s.errorHigh(), s.errorLow(),
+        s.zeroUpdate(), s.nanos());
+  }
+}

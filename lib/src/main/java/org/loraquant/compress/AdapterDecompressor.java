@@ -1,0 +1,89 @@
+package org.loraquant.compress;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.UUID;
+import org.loraquant.codec.LoraFactors;
+import org.loraquant.codec.LoraQuantCodec;
+import org.loraquant.format.CompressedAdapter;
+import org.loraquant.format.CompressedFormat;
+import org.loraquant.format.NamedTensor;
+import org.loraquant.format.SourceFactors;
+import org.loraquant.io.FileIO;
+import org.loraquant.peft.AdapterConfig;
+import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.safetensors.FloatEncoding;
+import org.loraquant.safetensors.SafetensorsWriter;
+
+/**
+ * Gives a compressed adapter back its standard PEFT form: the source config without our block,
+ * and adapter_model.safetensors with the source tensor names and shapes, B^ and A^ in place of
+ * B and A, and every pass-through tensor as it came.
+ */
+public final class AdapterDecompressor {
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private AdapterDecompressor() {}
+
+  /** The two files of the PEFT folder. */
+  public record PeftFiles(byte[] config, byte[] weights) {}
+
+  public static PeftFiles decompress(CompressedAdapter adapter, OutputDType dtype) throws IOException {
+    SafetensorsWriter w = new SafetensorsWriter();
+    adapter.sourceMetadata().forEach(w::metadata);
+    for (CompressedAdapter.Layer layer : adapter.layers()) {
+      LoraFactors f = LoraQuantCodec.decode(layer.layer()).toLoraFactors();
+      SourceFactors s = layer.source();
+      w.add(s.loraBName(), dtype.resolve(s.dtypeB()), s.shapeB(), FloatEncoding.encode(f.b(), dtype.resolve(s.dtypeB())));
+      w.add(s.loraAName(), dtype.resolve(s.dtypeA()), s.shapeA(), FloatEncoding.encode(f.a(), dtype.resolve(s.dtypeA())));
+    }
+    for (NamedTensor t : adapter.passThrough()) {
+      w.add(t.name(), t.dtype(), t.shape(), t.data());
+    }
+    ObjectNode config = adapter.config().deepCopy();
+    config.remove(CompressedFormat.CONFIG_BLOCK);
+    return new PeftFiles(JSON.writeValueAsBytes(config), w.toByteArray());
+  }
+
+  /**
+   * Writes the PEFT folder at {@code dir}. Staged beside it and moved into place where renames
+   * are atomic, so a crash never leaves a half-written adapter that looks complete; on object
+   * stores the config, which loaders look for first, is written last.
+   */
+  public static void write(FileIO io, String dir, CompressedAdapter adapter, OutputDType dtype) throws IOException {
+    PeftFiles files = decompress(adapter, dtype);
+    String target = dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir;
+    if (io.exists(target) && !io.list(target).isEmpty()) {
+      throw new IOException(target + " exists and is not empty; choose a new output folder");
+    }
+    if (io.atomicDirectoryRename()) {
+      int slash = target.lastIndexOf('/');
+      String staging = target.substring(0, slash + 1) + "." + target.substring(slash + 1)
+          + ".loraquant-staging-" + UUID.randomUUID();
+      try {
+        writeFiles(io, staging, files);
+        io.deleteRecursively(target);
+        io.renameDirectory(staging, target);
+      } finally {
+        io.deleteRecursively(staging);
+      }
+    } else {
+      writeFiles(io, target, files);
+    }
+  }
+
+  private static void writeFiles(FileIO io, String dir, PeftFiles files) throws IOException {
+    io.mkdirs(dir);
+    write(io, dir + "/" + PeftAdapterReader.WEIGHTS_FILE, files.weights());
+    write(io, dir + "/" + AdapterConfig.FILE_NAME, files.config());
+  }
+
+  private static void write(FileIO io, String path, byte[] bytes) throws IOException {
+    try (OutputStream out = io.newOutputFile(path).create()) {
+      out.write(bytes);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package org.loraquant.compress;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.format.CompressedFormat;
+
+/**
+ * The manifest written last into a compressed adapter folder: marks it complete, says which
+ * input and settings it was made from (so the nightly job can skip unchanged adapters), and
+ * carries the per-layer statistics (so stats lost to a crash can be rebuilt from the output).
+ *
+ * @param settingsFingerprint {@link CodecSettings#fingerprint()}
+ * @param inputFingerprint the input's fingerprint, or null when the writer had none (CLI)
+ * @param run who wrote it: run_id, run_date and the like (may be empty)
+ * @param layers one report per layer, in module order
+ */
+public record CompressionManifest(
+    String settingsFingerprint, String inputFingerprint, Map<String, String> run, List<LayerReport> layers) {
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  public CompressionManifest {
+    run = Map.copyOf(run);
+    layers = List.copyOf(layers);
+  }
+
+  public static CompressionManifest of(CompressionResult result, String inputFingerprint, Map<String, String> run) {
+    return new CompressionManifest(result.settings().fingerprint(), inputFingerprint, run, result.layers());
+  }
+
+  public byte[] toJson(CodecSettings settings) throws IOException {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("format", CompressedFormat.FORMAT_NAME);
+    root.put("format_version", CompressedFormat.FORMAT_VERSION);
+    root.put("settings_fingerprint", settingsFingerprint);
+    if (inputFingerprint == null) {
+      root.putNull("input_fingerprint");
+    } else {
+      root.put("input_fingerprint", inputFingerprint);
+    }
+    ObjectNode runNode = root.putObject("run");
+    new java.util.TreeMap<>(run).forEach(runNode::put);
+    ArrayNode layerNodes = root.putArray("layers");
+    for (LayerReport layer : layers) {
+      layerNodes.add(LayerReportJson.toJson(layer, settings));
+    }
+    return JSON.writeValueAsBytes(root);
+  }
+
+  /** Parses a manifest; {@code file} is named in errors. */
+  public static CompressionManifest parse(String file, byte[] json) {
+    JsonNode root;
+    try {
+      root = JSON.readTree(json);
+    } catch (IOException e) {
+      throw new InvalidAdapterException(file, null, "malformed manifest JSON: " + e.getMessage());
+    }
+    if (root == null || !root.isObject()) {
+      throw new InvalidAdapterException(file, null, "manifest is not a JSON object");
+    }
+    if (!CompressedFormat.FORMAT_NAME.equals(root.path("format").asText())) {
+      throw new InvalidAdapterException(file, null, "manifest format is '" + root.path("format").asText()
+          + "', expected '" + CompressedFormat.FORMAT_NAME + "'");
+    }
+    int version = root.path("format_version").asInt(-1);
+    if (version != CompressedFormat.FORMAT_VERSION) {
+      throw new InvalidAdapterException(file, null, "unsupported format_version " + root.path("format_version")
+          + "; this version of loraquant reads version " + CompressedFormat.FORMAT_VERSION);
+    }
+    Map<String, String> run = new java.util.TreeMap<>();
+    root.path("run").fields().forEachRemaining(e -> run.put(e.getKey(), e.getValue().asText()));
+    List<LayerReport> layers = new ArrayList<>();
+    for (JsonNode layer : root.path("layers")) {
+      layers.add(LayerReportJson.fromJson(layer));
+    }
+    JsonNode input = root.path("input_fingerprint");
+    return new CompressionManifest(root.path("settings_fingerprint").asText(),
+        input.isNull() || input.isMissingNode() ? null : input.asText(), run, layers);
+  }
+}
