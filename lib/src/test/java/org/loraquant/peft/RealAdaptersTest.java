@@ -16,6 +16,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.LocalFileIO;
@@ -186,6 +188,40 @@ class RealAdaptersTest {
     assertThat(cAttn.a().shape()).containsExactly(8, 768);
     assertThat(cAttn.b().shape()).containsExactly(2304, 8);
     assertThat(Arrays.asList(cAttn.m(), cAttn.n())).containsExactly(2304, 768);
+  }
+
+  /**
+   * Decoded values agree with Python's own decoding (struct '<f' / '<e', BF16 as the upper half of
+   * a float32): the first value and the sequential double sum of A and of B of the first module.
+   */
+  @ParameterizedTest
+  @CsvSource({
+    "opt-125m-qv-r16-bf16, -0.0001430511474609375, 0.3739061951637268,"
+        + " -0.0002574920654296875, -0.030188634162186645",
+    "open-calm-1b-qkv-r1-f16, -0.005702972412109375, -0.9005852937698364,"
+        + " 0.3115234375, 2.1233242750167847",
+    "distilgpt2-cattn-r8-f16, 0.00336456298828125, -0.16538631916046143,"
+        + " -0.0025482177734375, -0.5294641256332397",
+    "tiny-gpt2-r4-lora-only-bias, -0.13687105476856232, 0.741282794624567,"
+        + " 0.06765472888946533, -0.0032673596870154142"
+  })
+  void decodedValuesMatchPython(
+      String name, double firstA, double sumA, double firstB, double sumB) {
+    PeftAdapter adapter =
+        PeftAdapterReader.open(new LocalFileIO(), SharedAdapters.folder().resolve(name).toString());
+    LoraFactors f = PeftAdapterReader.readFactors(adapter, adapter.modules().get(0));
+    assertThat((double) f.a()[0]).isEqualTo(firstA);
+    assertThat(sequentialSum(f.a())).isEqualTo(sumA);
+    assertThat((double) f.b()[0]).isEqualTo(firstB);
+    assertThat(sequentialSum(f.b())).isEqualTo(sumB);
+  }
+
+  private static double sequentialSum(float[] values) {
+    double sum = 0;
+    for (float v : values) {
+      sum += v;
+    }
+    return sum;
   }
 
   @Test
