@@ -58,7 +58,16 @@ final class InspectCommand implements Command {
   }
 
   private static String moduleText(LoraModule m) {
-    return "lora " + m.module() + " m=" + m.m() + " n=" + m.n() + " rank=" + m.rank() + " dtype=" + m.dtypeName();
+    return "lora "
+        + m.module()
+        + " m="
+        + m.m()
+        + " n="
+        + m.n()
+        + " rank="
+        + m.rank()
+        + " dtype="
+        + m.dtypeName();
   }
 
   private static ObjectNode moduleJson(LoraModule m) {
@@ -73,8 +82,14 @@ final class InspectCommand implements Command {
   }
 
   private static String passThroughText(TensorInfo t) {
-    return "pass_through " + t.name() + " shape=" + t.shapeString().replace(" ", "") + " dtype=" + t.dtype()
-        + " bytes=" + t.byteLength();
+    return "pass_through "
+        + t.name()
+        + " shape="
+        + t.shapeString().replace(" ", "")
+        + " dtype="
+        + t.dtype()
+        + " bytes="
+        + t.byteLength();
   }
 
   private static ObjectNode passThroughJson(TensorInfo t) {
@@ -91,9 +106,18 @@ final class InspectCommand implements Command {
   }
 
   private static String totalsText(PeftAdapter a) {
-    return "totals modules=" + a.modules().size() + " lora_params=" + a.loraParams() + " pass_through_tensors="
-        + a.passThrough().size() + " pass_through_params=" + a.passThroughParams() + " tensor_bytes="
-        + a.tensorBytes() + " file_bytes=" + a.fileBytes();
+    return "totals modules="
+        + a.modules().size()
+        + " lora_params="
+        + a.loraParams()
+        + " pass_through_tensors="
+        + a.passThrough().size()
+        + " pass_through_params="
+        + a.passThroughParams()
+        + " tensor_bytes="
+        + a.tensorBytes()
+        + " file_bytes="
+        + a.fileBytes();
   }
 
   private static ObjectNode totalsJson(PeftAdapter a) {

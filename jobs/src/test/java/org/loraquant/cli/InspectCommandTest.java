@@ -45,10 +45,12 @@ class InspectCommandTest {
     assertThat(run.err()).isEmpty();
     assertThat(run.out()).hasSize(12 + 1 + 1);
     assertThat(run.out().get(0))
-        .isEqualTo("lora base_model.model.transformer.h.0.attn.c_attn m=2304 n=768 rank=2 dtype=F32");
+        .isEqualTo(
+            "lora base_model.model.transformer.h.0.attn.c_attn m=2304 n=768 rank=2 dtype=F32");
     assertThat(run.out().subList(0, 12)).allSatisfy(l -> assertThat(l).startsWith("lora "));
     assertThat(run.out().get(12))
-        .isEqualTo("pass_through base_model.model.score.weight shape=[4,768] dtype=F32 bytes=12288");
+        .isEqualTo(
+            "pass_through base_model.model.score.weight shape=[4,768] dtype=F32 bytes=12288");
     assertThat(run.out().get(13))
         .isEqualTo(
             "totals modules=12 lora_params=73728 pass_through_tensors=1 pass_through_params=3072"
@@ -67,7 +69,8 @@ class InspectCommandTest {
     assertThat(objects).hasSize(25);
     JsonNode first = objects.get(0);
     assertThat(first.get("kind").asText()).isEqualTo("lora");
-    assertThat(first.get("module").asText()).isEqualTo("base_model.model.model.decoder.layers.0.self_attn.q_proj");
+    assertThat(first.get("module").asText())
+        .isEqualTo("base_model.model.model.decoder.layers.0.self_attn.q_proj");
     assertThat(first.get("m").asInt()).isEqualTo(768);
     assertThat(first.get("n").asInt()).isEqualTo(768);
     assertThat(first.get("rank").asInt()).isEqualTo(16);
@@ -88,7 +91,10 @@ class InspectCommandTest {
     assertThat(run.out()).isEmpty();
     assertThat(run.err())
         .containsExactly(
-            "loraquant inspect: " + dir + "/adapter_config.json: peft_type is P_TUNING, but only LORA adapters are supported");
+            "loraquant inspect: "
+                + dir
+                + "/adapter_config.json: peft_type is P_TUNING, but only LORA adapters are"
+                + " supported");
   }
 
   @Test

@@ -51,14 +51,19 @@ public final class AdapterConfig {
       String at =
           e.getLocation() == null
               ? ""
-              : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-      throw new InvalidAdapterException(location, null, "malformed JSON" + at + ": " + e.getOriginalMessage(), e);
+              : " at line "
+                  + e.getLocation().getLineNr()
+                  + ", column "
+                  + e.getLocation().getColumnNr();
+      throw new InvalidAdapterException(
+          location, null, "malformed JSON" + at + ": " + e.getOriginalMessage(), e);
     } catch (IOException e) {
       throw new InvalidAdapterException(location, null, "malformed JSON: " + e.getMessage(), e);
     }
     if (root == null || !root.isObject()) {
       throw InvalidAdapterException.of(
-          location, "expected a JSON object, found " + (root == null ? "nothing" : root.getNodeType()));
+          location,
+          "expected a JSON object, found " + (root == null ? "nothing" : root.getNodeType()));
     }
     AdapterConfig config = new AdapterConfig(location, (ObjectNode) root);
     config.validate();
@@ -216,6 +221,7 @@ public final class AdapterConfig {
 
   private InvalidAdapterException wrongType(String key, String expected, JsonNode found) {
     return InvalidAdapterException.of(
-        location, "'" + key + "' must be " + expected + ", found " + found.getNodeType() + " " + found);
+        location,
+        "'" + key + "' must be " + expected + ", found " + found.getNodeType() + " " + found);
   }
 }

@@ -4,8 +4,8 @@ import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.TensorInfo;
 
 /**
- * One LoRA layer of an adapter: its two factor tensors and the 2-D shape they multiply to,
- * dW = B A with B m x rank and A rank x n.
+ * One LoRA layer of an adapter: its two factor tensors and the 2-D shape they multiply to, dW = B A
+ * with B m x rank and A rank x n.
  *
  * @param module the key without the {@code .lora_A.weight} / {@code .lora_B.weight} suffix
  * @param a lora_A, [rank, in] (conv: [rank, in, kh, kw], read as [rank, in*kh*kw])

@@ -9,10 +9,10 @@ import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
 
 /**
- * A PEFT LoRA adapter folder, read and validated by {@link PeftAdapterReader}: its config, the
- * LoRA pairs, and the tensors that are not LoRA factors (modules_to_save heads, biases, DoRA
- * magnitude vectors), which must be carried over intact. Holds no tensor data: factors are read on
- * demand, one byte range at a time.
+ * A PEFT LoRA adapter folder, read and validated by {@link PeftAdapterReader}: its config, the LoRA
+ * pairs, and the tensors that are not LoRA factors (modules_to_save heads, biases, DoRA magnitude
+ * vectors), which must be carried over intact. Holds no tensor data: factors are read on demand,
+ * one byte range at a time.
  */
 public final class PeftAdapter {
   private final String location;
@@ -111,6 +111,11 @@ public final class PeftAdapter {
 
   @Override
   public String toString() {
-    return location + " (" + modules.size() + " LoRA modules, " + passThrough.size() + " pass-through tensors)";
+    return location
+        + " ("
+        + modules.size()
+        + " LoRA modules, "
+        + passThrough.size()
+        + " pass-through tensors)";
   }
 }

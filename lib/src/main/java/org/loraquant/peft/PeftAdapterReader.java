@@ -22,8 +22,10 @@ import org.loraquant.safetensors.TensorInfo;
  */
 public final class PeftAdapterReader {
   public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+
   /** PyTorch pickle weights: never loaded, since unpickling runs arbitrary code. */
   public static final String PICKLE_WEIGHTS_FILE = "adapter_model.bin";
+
   public static final String SUPPORTED_PEFT_TYPE = "LORA";
 
   /** A config is a few kilobytes; a larger one is not a PEFT config. */
@@ -32,15 +34,16 @@ public final class PeftAdapterReader {
   private PeftAdapterReader() {}
 
   /**
-   * Opens the adapter in folder {@code dir}: reads and checks the config and the safetensors
-   * header and pairs the LoRA factors.
+   * Opens the adapter in folder {@code dir}: reads and checks the config and the safetensors header
+   * and pairs the LoRA factors.
    *
    * @throws IncompleteAdapterException if the folder looks like an upload in progress
    * @throws InvalidAdapterException if it is not a LoRA adapter we accept
    * @throws UncheckedIOException if storage fails
    */
   public static PeftAdapter open(FileIO io, String dir) {
-    String folder = dir.endsWith("/") && dir.length() > 1 ? dir.substring(0, dir.length() - 1) : dir;
+    String folder =
+        dir.endsWith("/") && dir.length() > 1 ? dir.substring(0, dir.length() - 1) : dir;
     List<String> names = list(io, folder);
     String configPath = folder + "/" + AdapterConfig.FILE_NAME;
     String weightsPath = folder + "/" + WEIGHTS_FILE;
@@ -55,7 +58,8 @@ public final class PeftAdapterReader {
               ? "no such adapter folder, or it is empty"
               : "not a PEFT adapter folder: no " + AdapterConfig.FILE_NAME);
     }
-    AdapterConfig config = AdapterConfig.parse(configPath, readConfigBytes(io.newInputFile(configPath)));
+    AdapterConfig config =
+        AdapterConfig.parse(configPath, readConfigBytes(io.newInputFile(configPath)));
     String peftType = config.peftType().orElse(null);
     if (!SUPPORTED_PEFT_TYPE.equals(peftType)) {
       throw InvalidAdapterException.of(
@@ -73,7 +77,9 @@ public final class PeftAdapterReader {
                 + " save_pretrained(safe_serialization=True)");
       }
       throw new IncompleteAdapterException(
-          weightsPath, null, "missing, but " + AdapterConfig.FILE_NAME + " is there (upload in progress?)");
+          weightsPath,
+          null,
+          "missing, but " + AdapterConfig.FILE_NAME + " is there (upload in progress?)");
     }
     SafetensorsReader weights = SafetensorsReader.open(io.newInputFile(weightsPath));
     return pair(folder, config, weights);
@@ -114,13 +120,21 @@ public final class PeftAdapterReader {
         throw new InvalidAdapterException(
             where,
             t.name(),
-            "second " + key.factorName() + " for module '" + key.module() + "' (first: '" + previous.name() + "')");
+            "second "
+                + key.factorName()
+                + " for module '"
+                + key.module()
+                + "' (first: '"
+                + previous.name()
+                + "')");
       }
     }
     for (Map.Entry<String, TensorInfo> b : bs.entrySet()) {
       if (!as.containsKey(b.getKey())) {
         throw new InvalidAdapterException(
-            where, b.getValue().name(), "lora_B has no matching lora_A for module '" + b.getKey() + "'");
+            where,
+            b.getValue().name(),
+            "lora_B has no matching lora_A for module '" + b.getKey() + "'");
       }
     }
     List<LoraModule> modules = new ArrayList<>();
@@ -128,7 +142,9 @@ public final class PeftAdapterReader {
       TensorInfo b = bs.get(a.getKey());
       if (b == null) {
         throw new InvalidAdapterException(
-            where, a.getValue().name(), "lora_A has no matching lora_B for module '" + a.getKey() + "'");
+            where,
+            a.getValue().name(),
+            "lora_A has no matching lora_B for module '" + a.getKey() + "'");
       }
       modules.add(module(where, a.getKey(), a.getValue(), b));
     }
@@ -141,12 +157,16 @@ public final class PeftAdapterReader {
     for (TensorInfo t : List.of(a, b)) {
       if (!t.dtype().isLoraFloat()) {
         throw new InvalidAdapterException(
-            where, t.name(), "LoRA factor has dtype " + t.dtype() + "; only F32, F16 and BF16 are supported");
+            where,
+            t.name(),
+            "LoRA factor has dtype " + t.dtype() + "; only F32, F16 and BF16 are supported");
       }
     }
     if (a.rank() < 2) {
       throw new InvalidAdapterException(
-          where, a.name(), "lora_A must be [rank, in] (or [rank, in, kh, kw] for conv), found " + a.shapeString());
+          where,
+          a.name(),
+          "lora_A must be [rank, in] (or [rank, in, kh, kw] for conv), found " + a.shapeString());
     }
     boolean trailingOnes = true;
     for (int i = 2; i < b.rank(); i++) {
@@ -154,7 +174,9 @@ public final class PeftAdapterReader {
     }
     if (b.rank() < 2 || !trailingOnes) {
       throw new InvalidAdapterException(
-          where, b.name(), "lora_B must be [out, rank] (or [out, rank, 1, 1] for conv), found " + b.shapeString());
+          where,
+          b.name(),
+          "lora_B must be [out, rank] (or [out, rank, 1, 1] for conv), found " + b.shapeString());
     }
     long rank = a.dim(0);
     if (b.dim(1) != rank) {
@@ -179,7 +201,9 @@ public final class PeftAdapterReader {
     long n = rank == 0 ? product(a, 1) : a.numel() / rank;
     if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || rank > Integer.MAX_VALUE) {
       throw new InvalidAdapterException(
-          where, a.name(), "layer " + m + " x " + n + " with rank " + rank + " is too large to decode");
+          where,
+          a.name(),
+          "layer " + m + " x " + n + " with rank " + rank + " is too large to decode");
     }
     return new LoraModule(name, a, b, (int) rank, (int) m, (int) n);
   }
@@ -234,7 +258,8 @@ public final class PeftAdapterReader {
       long length = file.length();
       if (length > MAX_CONFIG_BYTES) {
         throw InvalidAdapterException.of(
-            file.location(), length + " bytes is too large for a PEFT config (limit " + MAX_CONFIG_BYTES + ")");
+            file.location(),
+            length + " bytes is too large for a PEFT config (limit " + MAX_CONFIG_BYTES + ")");
       }
       return file.read(0, (int) length);
     } catch (IOException e) {

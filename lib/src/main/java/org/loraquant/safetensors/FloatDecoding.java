@@ -37,7 +37,8 @@ public final class FloatDecoding {
   }
 
   /** Decodes {@code count} elements into {@code dst[dstOffset..]}. */
-  public static void decode(DType dtype, byte[] src, int srcOffset, float[] dst, int dstOffset, int count) {
+  public static void decode(
+      DType dtype, byte[] src, int srcOffset, float[] dst, int dstOffset, int count) {
     long srcBytes = (long) count * dtype.size();
     if (count < 0 || srcOffset < 0 || srcOffset + srcBytes > src.length) {
       throw new IndexOutOfBoundsException(
@@ -85,7 +86,9 @@ public final class FloatDecoding {
     }
   }
 
-  /** The float bits of a half-precision bit pattern: the plain definition, used to build the table. */
+  /**
+   * The float bits of a half-precision bit pattern: the plain definition, used to build the table.
+   */
   public static int halfToFloatBits(int half) {
     int sign = (half & 0x8000) << 16;
     int exponent = (half >>> 10) & 0x1F;

@@ -32,10 +32,10 @@ import org.loraquant.io.InputFile;
  * +--------------------+---------------------------------+-----------------------------------+
  * </pre>
  *
- * Nothing read from the file is trusted before it is checked: the header length against the cap
- * and the file length, every tensor's offsets against the data area and against its dtype x
- * shape, and tensors against each other (no overlaps). Parsing reads only the header bytes, so a
- * header that declares a huge tensor costs nothing.
+ * Nothing read from the file is trusted before it is checked: the header length against the cap and
+ * the file length, every tensor's offsets against the data area and against its dtype x shape, and
+ * tensors against each other (no overlaps). Parsing reads only the header bytes, so a header that
+ * declares a huge tensor costs nothing.
  */
 public final class SafetensorsHeader {
   /** Bytes of the little-endian header length that starts every file. */
@@ -97,7 +97,9 @@ public final class SafetensorsHeader {
                 + " (truncated?)");
       }
       long headerLength =
-          ByteBuffer.wrap(file.read(0, LENGTH_PREFIX_BYTES)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+          ByteBuffer.wrap(file.read(0, LENGTH_PREFIX_BYTES))
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .getLong();
       if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
         throw InvalidAdapterException.of(
             where,
@@ -120,35 +122,49 @@ public final class SafetensorsHeader {
       byte[] headerBytes = file.read(LENGTH_PREFIX_BYTES, (int) headerLength);
       return parse(where, fileLength, headerBytes);
     } catch (EOFException e) {
-      throw new IncompleteAdapterException(where, null, "file ended while reading the header: " + e.getMessage());
+      throw new IncompleteAdapterException(
+          where, null, "file ended while reading the header: " + e.getMessage());
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + where, e);
     }
   }
 
   /**
-   * Parses header bytes (without the length prefix) of a file of {@code fileLength} bytes.
-   * Exposed for tests and for readers that already hold the header bytes.
+   * Parses header bytes (without the length prefix) of a file of {@code fileLength} bytes. Exposed
+   * for tests and for readers that already hold the header bytes.
    */
   public static SafetensorsHeader parse(String where, long fileLength, byte[] headerBytes) {
     long dataStart = LENGTH_PREFIX_BYTES + (long) headerBytes.length;
     long dataLength = fileLength - dataStart;
     if (dataLength < 0) {
       throw new IncompleteAdapterException(
-          where, null, "file is " + fileLength + " bytes, shorter than its " + headerBytes.length + "-byte header");
+          where,
+          null,
+          "file is "
+              + fileLength
+              + " bytes, shorter than its "
+              + headerBytes.length
+              + "-byte header");
     }
     JsonNode root;
     try {
       root = JSON.readTree(headerBytes);
     } catch (JsonProcessingException e) {
       throw new InvalidAdapterException(
-          where, null, "header is not valid JSON: " + e.getOriginalMessage() + " at " + location(e), e);
+          where,
+          null,
+          "header is not valid JSON: " + e.getOriginalMessage() + " at " + location(e),
+          e);
     } catch (IOException e) {
-      throw new InvalidAdapterException(where, null, "header is not valid JSON: " + e.getMessage(), e);
+      throw new InvalidAdapterException(
+          where, null, "header is not valid JSON: " + e.getMessage(), e);
     }
     if (root == null || !root.isObject()) {
       throw InvalidAdapterException.of(
-          where, "header is not a JSON object (found " + (root == null ? "nothing" : root.getNodeType()) + ")");
+          where,
+          "header is not a JSON object (found "
+              + (root == null ? "nothing" : root.getNodeType())
+              + ")");
     }
     Map<String, String> metadata = new LinkedHashMap<>();
     List<TensorInfo> tensors = new ArrayList<>();
@@ -199,10 +215,14 @@ public final class SafetensorsHeader {
   private static TensorInfo parseTensor(
       String where, String name, JsonNode node, long dataStart, long dataLength) {
     if (!node.isObject()) {
-      throw new InvalidAdapterException(where, name, "entry is not a JSON object but " + node.getNodeType());
+      throw new InvalidAdapterException(
+          where, name, "entry is not a JSON object but " + node.getNodeType());
     }
     JsonNode dtypeNode = node.get("dtype");
-    DType dtype = dtypeNode != null && dtypeNode.isTextual() ? DType.parseOrNull(dtypeNode.textValue()) : null;
+    DType dtype =
+        dtypeNode != null && dtypeNode.isTextual()
+            ? DType.parseOrNull(dtypeNode.textValue())
+            : null;
     if (dtype == null) {
       throw new InvalidAdapterException(
           where,
@@ -215,14 +235,17 @@ public final class SafetensorsHeader {
     long[] shape = longArray(node.get("shape"));
     if (shape == null || Arrays.stream(shape).anyMatch(d -> d < 0)) {
       throw new InvalidAdapterException(
-          where, name, "shape must be an array of non-negative integers, found " + node.get("shape"));
+          where,
+          name,
+          "shape must be an array of non-negative integers, found " + node.get("shape"));
     }
     long[] offsets = longArray(node.get("data_offsets"));
     if (offsets == null || offsets.length != 2 || offsets[0] < 0 || offsets[1] < offsets[0]) {
       throw new InvalidAdapterException(
           where,
           name,
-          "data_offsets must be [begin, end] with 0 <= begin <= end, found " + node.get("data_offsets"));
+          "data_offsets must be [begin, end] with 0 <= begin <= end, found "
+              + node.get("data_offsets"));
     }
     long begin = offsets[0];
     long end = offsets[1];

@@ -49,9 +49,12 @@ public final class SafetensorsReader {
       // The header was checked against the file's length, so the file shrank since: an upload
       // being replaced, or storage returning a short object.
       throw new IncompleteAdapterException(
-          file.location(), tensor.name(), "file ended inside the tensor's bytes: " + e.getMessage());
+          file.location(),
+          tensor.name(),
+          "file ended inside the tensor's bytes: " + e.getMessage());
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read tensor '" + tensor.name() + "' of " + file.location(), e);
+      throw new UncheckedIOException(
+          "Cannot read tensor '" + tensor.name() + "' of " + file.location(), e);
     }
   }
 

@@ -38,7 +38,8 @@ class AdapterConfigTest {
   @Test
   void nullAndMissingKeysTakePeftDefaults() {
     AdapterConfig c =
-        parse("{\"peft_type\":\"LORA\",\"use_rslora\":null,\"modules_to_save\":null,\"base_model_name_or_path\":null}");
+        parse(
+            "{\"peft_type\":\"LORA\",\"use_rslora\":null,\"modules_to_save\":null,\"base_model_name_or_path\":null}");
     assertThat(c.useRslora()).isFalse();
     assertThat(c.useDora()).isFalse();
     assertThat(c.fanInFanOut()).isFalse();
@@ -64,10 +65,18 @@ class AdapterConfigTest {
     AdapterConfig c = parse(json);
     ObjectMapper mapper = new ObjectMapper();
     assertThat(mapper.readTree(c.toJson())).isEqualTo(mapper.readTree(json));
-    assertThat(c.toJson()).startsWith("{\n  \"alora_invocation_tokens\" : null,\n  \"peft_type\" : \"LORA\"");
-    assertThat(c.tree().fieldNames()).toIterable().containsExactly(
-        "alora_invocation_tokens", "peft_type", "target_parameters", "r", "rank_pattern", "layer_replication",
-        "lora_alpha");
+    assertThat(c.toJson())
+        .startsWith("{\n  \"alora_invocation_tokens\" : null,\n  \"peft_type\" : \"LORA\"");
+    assertThat(c.tree().fieldNames())
+        .toIterable()
+        .containsExactly(
+            "alora_invocation_tokens",
+            "peft_type",
+            "target_parameters",
+            "r",
+            "rank_pattern",
+            "layer_replication",
+            "lora_alpha");
   }
 
   @Test
@@ -104,7 +113,10 @@ class AdapterConfigTest {
         .hasMessage(FILE + ": 'use_rslora' must be true, false or null, found STRING \"yes\"");
     assertThatThrownBy(() -> parse("{\"target_modules\":[\"q\",3]}"))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": 'target_modules' must be a string or a list of strings, found ARRAY [\"q\",3]");
+        .hasMessage(
+            FILE
+                + ": 'target_modules' must be a string or a list of strings, found ARRAY"
+                + " [\"q\",3]");
     assertThatThrownBy(() -> parse("{\"peft_type\":1}"))
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(FILE + ": 'peft_type' must be a string, found NUMBER 1");

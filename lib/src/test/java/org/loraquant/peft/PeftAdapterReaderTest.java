@@ -83,7 +83,9 @@ class PeftAdapterReaderTest {
         .addF32(P + "q.lora_B.weight", bShape, iota(b, 1));
   }
 
-  /** Every layout PEFT uses: linear, F16, conv, embedding, adapter-named keys, pass-through heads. */
+  /**
+   * Every layout PEFT uses: linear, F16, conv, embedding, adapter-named keys, pass-through heads.
+   */
   private static SafetensorsWriter everyLayout() {
     return new SafetensorsWriter()
         .metadata("format", "pt")
@@ -110,7 +112,8 @@ class PeftAdapterReaderTest {
     assertThat(adapter.location()).isEqualTo(dir.toString());
     assertThat(adapter.config().r()).hasValue(2);
     assertThat(adapter.modules())
-        .extracting(m -> m.module() + " " + m.m() + "x" + m.n() + " r" + m.rank() + " " + m.dtypeName())
+        .extracting(
+            m -> m.module() + " " + m.m() + "x" + m.n() + " r" + m.rank() + " " + m.dtypeName())
         .containsExactly(
             P + "conv 4x12 r2 F32",
             P + "embed 6x10 r2 F32",
@@ -119,7 +122,8 @@ class PeftAdapterReaderTest {
             P + "layers.1.q 3x3 r3 F32");
     assertThat(adapter.passThrough())
         .extracting(TensorInfo::name)
-        .containsExactly(P + "classifier.bias", P + "classifier.weight", P + "layers.0.q.lora_magnitude_vector");
+        .containsExactly(
+            P + "classifier.bias", P + "classifier.weight", P + "layers.0.q.lora_magnitude_vector");
     long lora = 2 * (4 + 12) + 2 * (6 + 10) + 2 * (4 + 3) + 2 * (5 + 3) + 3 * (3 + 3);
     assertThat(adapter.loraParams()).isEqualTo(lora);
     assertThat(adapter.passThroughParams()).isEqualTo(6 + 2 + 4);
@@ -144,7 +148,8 @@ class PeftAdapterReaderTest {
     assertThat(factors.a()).containsExactly(iota(6, 10));
     assertThat(io.reads())
         .containsExactlyInAnyOrder(
-            new ByteRange(weights, v.b().absoluteBegin(), 20), new ByteRange(weights, v.a().absoluteBegin(), 12));
+            new ByteRange(weights, v.b().absoluteBegin(), 20),
+            new ByteRange(weights, v.a().absoluteBegin(), 12));
 
     LoraFactors conv = PeftAdapterReader.readFactors(adapter, adapter.module(P + "conv"));
     assertThat(conv.a()).containsExactly(iota(24, 0));
@@ -174,12 +179,15 @@ class PeftAdapterReaderTest {
   @Test
   void trailingSlashInTheFolderIsIgnored() throws IOException {
     write(LORA_CONFIG, onePair(new long[] {2, 3}, new long[] {4, 2}));
-    assertThat(PeftAdapterReader.open(new LocalFileIO(), dir + "/").location()).isEqualTo(dir.toString());
+    assertThat(PeftAdapterReader.open(new LocalFileIO(), dir + "/").location())
+        .isEqualTo(dir.toString());
   }
 
   @Test
   void nonLoraPeftTypeIsRefused() throws IOException {
-    write("{\"peft_type\": \"P_TUNING\", \"num_virtual_tokens\": 10}", onePair(new long[] {2, 3}, new long[] {4, 2}));
+    write(
+        "{\"peft_type\": \"P_TUNING\", \"num_virtual_tokens\": 10}",
+        onePair(new long[] {2, 3}, new long[] {4, 2}));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(config + ": peft_type is P_TUNING, but only LORA adapters are supported");
@@ -203,7 +211,8 @@ class PeftAdapterReaderTest {
             dir
                 + "/adapter_model.bin: pickle weights are never loaded (unpickling can run code);"
                 + " convert the adapter to adapter_model.safetensors, e.g. with"
-                + " safetensors.torch.save_file or PEFT's save_pretrained(safe_serialization=True)");
+                + " safetensors.torch.save_file or PEFT's"
+                + " save_pretrained(safe_serialization=True)");
   }
 
   @Test
@@ -219,7 +228,8 @@ class PeftAdapterReaderTest {
     write(null, onePair(new long[] {2, 3}, new long[] {4, 2}));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(IncompleteAdapterException.class)
-        .hasMessage(config + ": missing, but adapter_model.safetensors is there (upload in progress?)");
+        .hasMessage(
+            config + ": missing, but adapter_model.safetensors is there (upload in progress?)");
   }
 
   @Test
@@ -236,7 +246,9 @@ class PeftAdapterReaderTest {
 
   @Test
   void malformedConfigNamesTheFileAndTheLocation() throws IOException {
-    write("{\"peft_type\": \"LORA\",\n  \"r\": 8,,\n}", onePair(new long[] {2, 3}, new long[] {4, 2}));
+    write(
+        "{\"peft_type\": \"LORA\",\n  \"r\": 8,,\n}",
+        onePair(new long[] {2, 3}, new long[] {4, 2}));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
@@ -247,18 +259,34 @@ class PeftAdapterReaderTest {
 
   @Test
   void loraAWithoutLoraBIsRefused() throws IOException {
-    write(LORA_CONFIG, new SafetensorsWriter().addF32(P + "q.lora_A.weight", new long[] {2, 3}, iota(6, 0)));
+    write(
+        LORA_CONFIG,
+        new SafetensorsWriter().addF32(P + "q.lora_A.weight", new long[] {2, 3}, iota(6, 0)));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(weights + ": tensor '" + P + "q.lora_A.weight': lora_A has no matching lora_B for module '" + P + "q'");
+        .hasMessage(
+            weights
+                + ": tensor '"
+                + P
+                + "q.lora_A.weight': lora_A has no matching lora_B for module '"
+                + P
+                + "q'");
   }
 
   @Test
   void loraBWithoutLoraAIsRefused() throws IOException {
-    write(LORA_CONFIG, new SafetensorsWriter().addF32(P + "q.lora_B.weight", new long[] {3, 2}, iota(6, 0)));
+    write(
+        LORA_CONFIG,
+        new SafetensorsWriter().addF32(P + "q.lora_B.weight", new long[] {3, 2}, iota(6, 0)));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(weights + ": tensor '" + P + "q.lora_B.weight': lora_B has no matching lora_A for module '" + P + "q'");
+        .hasMessage(
+            weights
+                + ": tensor '"
+                + P
+                + "q.lora_B.weight': lora_B has no matching lora_A for module '"
+                + P
+                + "q'");
   }
 
   @Test
@@ -293,7 +321,11 @@ class PeftAdapterReaderTest {
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
-            weights + ": tensor '" + P + "q.lora_B.weight': lora_B must be [out, rank] (or [out, rank, 1, 1] for conv), found [4, 2, 3, 3]");
+            weights
+                + ": tensor '"
+                + P
+                + "q.lora_B.weight': lora_B must be [out, rank] (or [out, rank, 1, 1] for conv),"
+                + " found [4, 2, 3, 3]");
   }
 
   @Test
@@ -302,14 +334,19 @@ class PeftAdapterReaderTest {
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
-            weights + ": tensor '" + P + "q.lora_A.weight': lora_A must be [rank, in] (or [rank, in, kh, kw] for conv), found [6]");
+            weights
+                + ": tensor '"
+                + P
+                + "q.lora_A.weight': lora_A must be [rank, in] (or [rank, in, kh, kw] for conv),"
+                + " found [6]");
   }
 
   @Test
   void twoCopiesOfOneFactorAreRefused() throws IOException {
     write(
         LORA_CONFIG,
-        onePair(new long[] {2, 3}, new long[] {4, 2}).addF32(P + "q.lora_A.default.weight", new long[] {2, 3}, iota(6, 0)));
+        onePair(new long[] {2, 3}, new long[] {4, 2})
+            .addF32(P + "q.lora_A.default.weight", new long[] {2, 3}, iota(6, 0)));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessageStartingWith(weights + ": tensor '" + P + "q.lora_")
@@ -325,7 +362,11 @@ class PeftAdapterReaderTest {
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(IncompleteAdapterException.class)
         .hasMessage(
-            weights + ": tensor '" + P + "q.lora_B.weight': data_offsets [24, 56] reach past the end of the data area (52 bytes; file truncated?)");
+            weights
+                + ": tensor '"
+                + P
+                + "q.lora_B.weight': data_offsets [24, 56] reach past the end of the data area (52"
+                + " bytes; file truncated?)");
   }
 
   @Test
@@ -333,11 +374,14 @@ class PeftAdapterReaderTest {
     write(LORA_CONFIG, onePair(new long[] {2, 3}, new long[] {4, 2}));
     Path file = Path.of(weights);
     // Same length, so every offset stays valid: only the dtype name changes.
-    String bytes = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1).replaceFirst("\"F32\"", "\"F31\"");
+    String bytes =
+        new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1)
+            .replaceFirst("\"F32\"", "\"F31\"");
     Files.write(file, bytes.getBytes(StandardCharsets.ISO_8859_1));
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessageStartingWith(weights + ": tensor '" + P + "q.lora_A.weight': unknown dtype \"F31\"; known: [BOOL,");
+        .hasMessageStartingWith(
+            weights + ": tensor '" + P + "q.lora_A.weight': unknown dtype \"F31\"; known: [BOOL,");
   }
 
   @Test
@@ -350,7 +394,11 @@ class PeftAdapterReaderTest {
     assertThatThrownBy(this::open)
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
-            weights + ": tensor '" + P + "q.lora_A.weight': LoRA factor has dtype I32; only F32, F16 and BF16 are supported");
+            weights
+                + ": tensor '"
+                + P
+                + "q.lora_A.weight': LoRA factor has dtype I32; only F32, F16 and BF16 are"
+                + " supported");
   }
 
   @Test

@@ -16,9 +16,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decoding throughput of F32, F16 and BF16 to float. Each invocation decodes one buffer of
- * {@code values} elements (default 1M, about the size of a large LoRA factor) into a reused float
- * array; GB/s of input = ops/s x values x dtype size / 1e9 (bin/bench-decode prints it).
+ * Decoding throughput of F32, F16 and BF16 to float. Each invocation decodes one buffer of {@code
+ * values} elements (default 1M, about the size of a large LoRA factor) into a reused float array;
+ * GB/s of input = ops/s x values x dtype size / 1e9 (bin/bench-decode prints it).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)

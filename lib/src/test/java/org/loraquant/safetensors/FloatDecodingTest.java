@@ -71,7 +71,8 @@ class FloatDecodingTest {
       int actual = Float.floatToRawIntBits(decoded[h]);
       if (actual != expected) {
         throw new AssertionError(
-            String.format("F16 0x%04x: expected float bits 0x%08x, got 0x%08x", h, expected, actual));
+            String.format(
+                "F16 0x%04x: expected float bits 0x%08x, got 0x%08x", h, expected, actual));
       }
       assertThat(FloatDecoding.halfToFloatBits(h)).isEqualTo(expected);
     }
@@ -85,14 +86,16 @@ class FloatDecodingTest {
       int actual = Float.floatToRawIntBits(decoded[h]);
       if (actual != expected) {
         throw new AssertionError(
-            String.format("BF16 0x%04x: expected float bits 0x%08x, got 0x%08x", h, expected, actual));
+            String.format(
+                "BF16 0x%04x: expected float bits 0x%08x, got 0x%08x", h, expected, actual));
       }
     }
   }
 
   @Test
   void f16EdgeValues() {
-    assertThat(FloatDecoding.halfToFloat(0x0001)).isEqualTo((float) Math.pow(2, -24)); // min subnormal
+    assertThat(FloatDecoding.halfToFloat(0x0001))
+        .isEqualTo((float) Math.pow(2, -24)); // min subnormal
     assertThat(FloatDecoding.halfToFloat(0x03FF)).isEqualTo((float) (1023 * Math.pow(2, -24)));
     assertThat(FloatDecoding.halfToFloat(0x0400)).isEqualTo((float) Math.pow(2, -14)); // min normal
     assertThat(FloatDecoding.halfToFloat(0x7BFF)).isEqualTo(65504f); // max finite
@@ -119,7 +122,9 @@ class FloatDecodingTest {
     FloatDecoding.decode(DType.F32, bb.array(), 4, dst, 1, patterns.length);
     assertThat(dst[0]).isEqualTo(0f);
     for (int i = 0; i < patterns.length; i++) {
-      assertThat(Float.floatToRawIntBits(dst[i + 1])).as("pattern %08x", patterns[i]).isEqualTo(patterns[i]);
+      assertThat(Float.floatToRawIntBits(dst[i + 1]))
+          .as("pattern %08x", patterns[i])
+          .isEqualTo(patterns[i]);
     }
   }
 

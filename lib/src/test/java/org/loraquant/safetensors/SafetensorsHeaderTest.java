@@ -102,13 +102,18 @@ class SafetensorsHeaderTest {
     ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 100_000_001L);
     assertThatThrownBy(() -> read(file))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": header length 100000001 exceeds the limit of 100000000 bytes; not a safetensors file?");
+        .hasMessage(
+            FILE
+                + ": header length 100000001 exceeds the limit of 100000000 bytes; not a"
+                + " safetensors file?");
 
     ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).putLong(0, -1L);
     assertThatThrownBy(() -> read(file))
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
-            FILE + ": header length 18446744073709551615 exceeds the limit of 100000000 bytes; not a safetensors file?");
+            FILE
+                + ": header length 18446744073709551615 exceeds the limit of 100000000 bytes; not a"
+                + " safetensors file?");
   }
 
   @Test
@@ -134,7 +139,9 @@ class SafetensorsHeaderTest {
     assertThatThrownBy(() -> read(cut))
         .isExactlyInstanceOf(IncompleteAdapterException.class)
         .hasMessage(
-            FILE + ": tensor 'b': data_offsets [12, 36] reach past the end of the data area (35 bytes; file truncated?)");
+            FILE
+                + ": tensor 'b': data_offsets [12, 36] reach past the end of the data area (35"
+                + " bytes; file truncated?)");
   }
 
   @Test
@@ -182,41 +189,63 @@ class SafetensorsHeaderTest {
 
   @Test
   void unknownDtypeIsRefused() {
-    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"Q4_K\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1)))
+    assertThatThrownBy(
+            () ->
+                read(
+                    rawFile(
+                        "{\"t\":{\"dtype\":\"Q4_K\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1)))
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
             FILE
-                + ": tensor 't': unknown dtype \"Q4_K\"; known: [BOOL, U8, I8, F8_E4M3, F8_E5M2, I16,"
-                + " U16, F16, BF16, I32, U32, F32, I64, U64, F64]");
+                + ": tensor 't': unknown dtype \"Q4_K\"; known: [BOOL, U8, I8, F8_E4M3, F8_E5M2,"
+                + " I16, U16, F16, BF16, I32, U32, F32, I64, U64, F64]");
   }
 
   @Test
   void negativeShapeIsRefused() {
-    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,0]}}", 0)))
+    assertThatThrownBy(
+            () ->
+                read(
+                    rawFile(
+                        "{\"t\":{\"dtype\":\"F32\",\"shape\":[2,-1],\"data_offsets\":[0,0]}}", 0)))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": tensor 't': shape must be an array of non-negative integers, found [2,-1]");
+        .hasMessage(
+            FILE + ": tensor 't': shape must be an array of non-negative integers, found [2,-1]");
   }
 
   @Test
   void offsetsMustBeAnOrderedPair() {
-    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4)))
+    assertThatThrownBy(
+            () ->
+                read(
+                    rawFile("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4)))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": tensor 't': data_offsets must be [begin, end] with 0 <= begin <= end, found [4,0]");
+        .hasMessage(
+            FILE
+                + ": tensor 't': data_offsets must be [begin, end] with 0 <= begin <= end, found"
+                + " [4,0]");
   }
 
   @Test
   void byteCountMustMatchShapeTimesDtype() {
-    assertThatThrownBy(() -> read(rawFile("{\"t\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24)))
+    assertThatThrownBy(
+            () ->
+                read(
+                    rawFile(
+                        "{\"t\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24)))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": tensor 't': data_offsets [0, 24] span 24 bytes but F16[2, 3] needs 12");
+        .hasMessage(
+            FILE + ": tensor 't': data_offsets [0, 24] span 24 bytes but F16[2, 3] needs 12");
   }
 
   @Test
   void byteCountOverflowIsAnError() {
-    String header = "{\"t\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}";
+    String header =
+        "{\"t\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}";
     assertThatThrownBy(() -> read(rawFile(header, 0)))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": tensor 't': byte size of F32[4294967296, 4294967296] overflows 64 bits");
+        .hasMessage(
+            FILE + ": tensor 't': byte size of F32[4294967296, 4294967296] overflows 64 bits");
   }
 
   @Test
@@ -234,7 +263,10 @@ class SafetensorsHeaderTest {
     // A 4 TiB tensor in a "file" that claims to be that long but stores only its header: reading
     // the header must touch only the header, and reading the tensor must refuse before allocating.
     long bytes = 4L << 40;
-    String json = "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0," + bytes + "]}}";
+    String json =
+        "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,"
+            + bytes
+            + "]}}";
     byte[] head = rawFile(json, 0);
     BytesInputFile input = new BytesInputFile(FILE, head, head.length + bytes);
 
@@ -246,16 +278,19 @@ class SafetensorsHeaderTest {
 
     assertThatThrownBy(() -> reader.readBytes(huge))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": tensor 'huge': 4398046511104 bytes is too large to read into one array");
+        .hasMessage(
+            FILE + ": tensor 'huge': 4398046511104 bytes is too large to read into one array");
     assertThatThrownBy(() -> reader.readFloats(huge))
         .isExactlyInstanceOf(InvalidAdapterException.class)
-        .hasMessage(FILE + ": tensor 'huge': 1099511627776 values are too many for one float array");
+        .hasMessage(
+            FILE + ": tensor 'huge': 1099511627776 values are too many for one float array");
     assertThat(input.reads()).hasSize(2);
   }
 
   @Test
   void hugeDeclaredTensorInASmallFileIsATruncation() {
-    String json = "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,4398046511104]}}";
+    String json =
+        "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,4398046511104]}}";
     assertThatThrownBy(() -> read(rawFile(json, 16)))
         .isExactlyInstanceOf(IncompleteAdapterException.class)
         .hasMessage(

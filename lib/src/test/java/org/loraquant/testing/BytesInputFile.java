@@ -40,7 +40,14 @@ public final class BytesInputFile implements InputFile {
   public void readFully(long position, byte[] buffer, int offset, int len) throws EOFException {
     reads.add(new ByteRange(location, position, len));
     if (position < 0 || position + len > length) {
-      throw new EOFException(location + ": wanted " + len + " bytes at offset " + position + " but the file ends at " + length);
+      throw new EOFException(
+          location
+              + ": wanted "
+              + len
+              + " bytes at offset "
+              + position
+              + " but the file ends at "
+              + length);
     }
     for (int i = 0; i < len; i++) {
       long p = position + i;

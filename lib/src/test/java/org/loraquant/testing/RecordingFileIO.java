@@ -8,7 +8,10 @@ import org.loraquant.io.InputFile;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.io.OutputFile;
 
-/** {@link LocalFileIO} that records every byte range read, to prove readers read only what they need. */
+/**
+ * {@link LocalFileIO} that records every byte range read, to prove readers read only what they
+ * need.
+ */
 public final class RecordingFileIO implements FileIO {
   private final FileIO delegate = new LocalFileIO();
   private final List<ByteRange> reads = new ArrayList<>();
