@@ -101,7 +101,15 @@ def configure_s3(con):
     """httpfs + an S3 secret from the AWS credential chain. Optional environment:
     AWS_REGION / AWS_DEFAULT_REGION, and LORAQUANT_S3_ENDPOINT (e.g. http://localhost:9000 for
     MinIO / S3Proxy: path-style URLs, TLS only for https://)."""
-    con.execute("INSTALL httpfs; LOAD httpfs;")
+    try:
+        con.execute("INSTALL httpfs; LOAD httpfs;")
+    except duckdb.Error as e:
+        raise RuntimeError(
+            "reading s3:// needs DuckDB's httpfs extension, which could not be installed "
+            "(no network to extensions.duckdb.org?). Install it once where there is network: "
+            "python -c \"import duckdb; duckdb.sql('INSTALL httpfs; INSTALL aws')\" "
+            f"(it is cached in ~/.duckdb/extensions), or copy the stats locally. Cause: {e}"
+        ) from e
     opts = ["TYPE s3"]
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if region:
