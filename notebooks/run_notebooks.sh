@@ -28,6 +28,10 @@ esac
 python=${PYTHON:-$root/.venv/bin/python}
 jupyter=${JUPYTER:-$(dirname "$python")/jupyter}
 out=${NOTEBOOK_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/loraquant-notebooks.XXXXXX")}
+if [ ! -x "$python" ] || [ ! -x "$jupyter" ]; then
+  echo "run_notebooks: no $python / $jupyter: run bin/python-env, or set PYTHON / JUPYTER" >&2
+  exit 2
+fi
 mkdir -p "$out"
 
 export LORAQUANT_STATS="$stats"
