@@ -17,15 +17,20 @@ import org.apache.spark.sql.SparkSession;
  * A throwaway Spark program for {@link StandaloneClusterTest}: sums 1..1000 on the executors and
  * writes {@code OUTPUT_DIR/LABEL.txt} with the sum and the executor ids that did the work.
  *
- * <p>Arguments: {@code OUTPUT_DIR LABEL}. A failure is an exception out of main, which spark-submit
- * turns into a non-zero exit code (client mode) or a FAILED driver (cluster mode).
+ * <p>Arguments: {@code OUTPUT_DIR LABEL}. The label {@value #FAIL_LABEL} makes main throw, which
+ * spark-submit turns into a non-zero exit code (client mode) or a FAILED driver (cluster mode).
  */
 public final class ClusterSmokeApp {
+  public static final String FAIL_LABEL = "fail";
+
   private ClusterSmokeApp() {}
 
   public static void main(String[] args) throws IOException {
     Path outputDir = Path.of(args[0]);
     String label = args[1];
+    if (label.equals(FAIL_LABEL)) {
+      throw new IllegalStateException("Failing on purpose: label " + FAIL_LABEL);
+    }
     SparkSession spark = SparkSession.builder().appName("cluster-smoke-" + label).getOrCreate();
     try {
       JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());

@@ -30,6 +30,11 @@ public final class StandaloneCluster implements AutoCloseable {
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration POLL_INTERVAL = Duration.ofMillis(500);
   private static final Set<String> FINAL_DRIVER_STATES = Set.of("FINISHED", "FAILED", "ERROR", "KILLED");
+  /**
+   * Every JVM here is short-lived and shares two cores with other builds: the C1 compiler alone
+   * and the serial collector start faster and burn less CPU than C2 and G1's threads.
+   */
+  private static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
 
   /** Where the driver runs: in the spark-submit JVM, or on a worker. */
   public enum DeployMode {
@@ -120,7 +125,8 @@ public final class StandaloneCluster implements AutoCloseable {
   /**
    * Runs spark-submit against this cluster and waits for the application to end.
    *
-   * @param sparkConf extra {@code --conf} settings; loopback binding and a disabled UI are added
+   * @param sparkConf extra {@code --conf} settings, applied after the harness's own (loopback
+   *     binding, no UI, quick-start JVM options), so they can override them
    * @param timeout for the whole submission, driver included; on expiry everything it started is
    *     killed and an exception says so
    */
@@ -137,7 +143,8 @@ public final class StandaloneCluster implements AutoCloseable {
 
     int number = ++submissions;
     // In client mode this JVM is the driver, so its heap is the driver memory.
-    List<String> command = ChildProcess.javaCommand(List.of("-Xmx512m"), sparkHome.classpath(), "org.apache.spark.deploy.SparkSubmit", args);
+    List<String> command =
+        ChildProcess.javaCommand(jvmOptions("-Xmx512m"), sparkHome.classpath(), "org.apache.spark.deploy.SparkSubmit", args);
     try (ChildProcess submitter =
         ChildProcess.start("spark-submit-" + number, command, sparkHome.environment(), baseDir.resolve("logs/submit-" + number + ".log"))) {
       int exitCode = submitter.waitFor(remaining(deadline));
@@ -183,7 +190,7 @@ public final class StandaloneCluster implements AutoCloseable {
   }
 
   private ChildProcess daemon(String name, String mainClass, List<String> args) {
-    List<String> command = ChildProcess.javaCommand(List.of("-Xmx256m"), sparkHome.classpath(), mainClass, args);
+    List<String> command = ChildProcess.javaCommand(jvmOptions("-Xmx256m"), sparkHome.classpath(), mainClass, args);
     return ChildProcess.start(name, command, sparkHome.environment(), baseDir.resolve("logs/" + name + ".log"));
   }
 
@@ -191,7 +198,15 @@ public final class StandaloneCluster implements AutoCloseable {
     return Map.of(
         "spark.driver.host", LoopbackPorts.HOST,
         "spark.driver.bindAddress", LoopbackPorts.HOST,
-        "spark.ui.enabled", "false");
+        "spark.ui.enabled", "false",
+        "spark.driver.extraJavaOptions", QUICK_JVM,
+        "spark.executor.extraJavaOptions", QUICK_JVM);
+  }
+
+  private static List<String> jvmOptions(String heap) {
+    List<String> options = new ArrayList<>(List.of(QUICK_JVM.split(" ")));
+    options.add(heap);
+    return options;
   }
 
   private void awaitMasterState(Predicate<JsonNode> condition, String what, Duration timeout) {
