@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -34,12 +35,18 @@ public final class ClusterSmokeApp {
     SparkSession spark = SparkSession.builder().appName("cluster-smoke-" + label).getOrCreate();
     try {
       JavaSparkContext context = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      JavaRDD<Integer> numbers = context.parallelize(IntStream.rangeClosed(1, 1000).boxed().toList(), 4);
+      JavaRDD<Integer> numbers =
+          context.parallelize(IntStream.rangeClosed(1, 1000).boxed().toList(), 4);
       long sum = numbers.map(Integer::longValue).reduce(Long::sum);
       List<String> executorIds = numbers.mapPartitions(ClusterSmokeApp::executorId).collect();
 
       String report =
-          "sum=" + sum + "\n" + "executors=" + new TreeSet<>(executorIds).stream().collect(Collectors.joining(",")) + "\n";
+          "sum="
+              + sum
+              + "\n"
+              + "executors="
+              + new TreeSet<>(executorIds).stream().collect(Collectors.joining(","))
+              + "\n";
       Files.createDirectories(outputDir);
       Files.writeString(outputDir.resolve(label + ".txt"), report, StandardCharsets.UTF_8);
     } finally {
@@ -47,7 +54,7 @@ public final class ClusterSmokeApp {
     }
   }
 
-  private static java.util.Iterator<String> executorId(java.util.Iterator<Integer> partition) {
+  private static Iterator<String> executorId(Iterator<Integer> partition) {
     return List.of(SparkEnv.get().executorId()).iterator();
   }
 }

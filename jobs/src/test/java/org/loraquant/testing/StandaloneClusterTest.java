@@ -25,7 +25,11 @@ class StandaloneClusterTest {
 
   @BeforeAll
   static void startCluster() {
-    appJar = TestJar.build(baseDir.resolve("app/cluster-smoke.jar"), TestPaths.testClasses(), ClusterSmokeApp.class);
+    appJar =
+        TestJar.build(
+            baseDir.resolve("app/cluster-smoke.jar"),
+            TestPaths.testClasses(),
+            ClusterSmokeApp.class);
     cluster = StandaloneCluster.start(baseDir.resolve("cluster"));
   }
 
@@ -80,8 +84,14 @@ class StandaloneClusterTest {
     assertThat(result.driverLog()).contains("Failing on purpose");
   }
 
-  private static SubmitResult submit(DeployMode mode, Path output, String label, Map<String, String> conf) {
+  private static SubmitResult submit(
+      DeployMode mode, Path output, String label, Map<String, String> conf) {
     return cluster.submit(
-        mode, appJar, ClusterSmokeApp.class.getName(), List.of(output.toString(), label), conf, SUBMIT_TIMEOUT);
+        mode,
+        appJar,
+        ClusterSmokeApp.class.getName(),
+        List.of(output.toString(), label),
+        conf,
+        SUBMIT_TIMEOUT);
   }
 }
