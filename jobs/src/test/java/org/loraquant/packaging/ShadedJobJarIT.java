@@ -11,6 +11,7 @@ import java.util.jar.JarFile;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.loraquant.testing.TestPaths;
 
 /**
  * The job jar that spark-submit ships must not carry what the cluster provides (Spark, Hadoop, the
@@ -33,25 +34,34 @@ class ShadedJobJarIT {
 
     assertThat(Files.size(jar)).as("size of %s", jar).isLessThan(MAX_JAR_BYTES);
     List<String> classes = classEntries(jar);
-    assertThat(classes).as("classes in %s", jar).anyMatch(name -> name.startsWith("org/loraquant/"));
+    assertThat(classes)
+        .as("classes in %s", jar)
+        .anyMatch(name -> name.startsWith("org/loraquant/"));
     for (String prefix : PROVIDED_BY_THE_CLUSTER) {
-      assertThat(classes).as("classes the cluster provides, in %s", jar).noneMatch(name -> name.contains(prefix));
+      assertThat(classes)
+          .as("classes the cluster provides, in %s", jar)
+          .noneMatch(name -> name.contains(prefix));
     }
-    assertThat(classes).as("unrelocated Jackson in %s", jar).noneMatch(name -> name.contains("com/fasterxml/"));
-    assertThat(classes).as("relocated Jackson in %s", jar).anyMatch(name -> name.startsWith("org/loraquant/shaded/jackson/"));
+    assertThat(classes)
+        .as("unrelocated Jackson in %s", jar)
+        .noneMatch(name -> name.contains("com/fasterxml/"));
+    assertThat(classes)
+        .as("relocated Jackson in %s", jar)
+        .anyMatch(name -> name.startsWith("org/loraquant/shaded/jackson/"));
   }
 
   /**
-   * The classes a JVM can load from the jar: the root entries, and META-INF/versions/N/ entries only
-   * if the manifest declares the jar multi-release. Without that attribute versioned entries are
-   * inert (jackson-core's unrelocated FastDouble helpers, which the shade plugin copies but does not
-   * relocate, are such dead entries today).
+   * The classes a JVM can load from the jar: the root entries, and META-INF/versions/N/ entries
+   * only if the manifest declares the jar multi-release. Without that attribute versioned entries
+   * are inert (jackson-core's unrelocated FastDouble helpers, which the shade plugin copies but
+   * does not relocate, are such dead entries today).
    */
   private static List<String> classEntries(Path jar) throws IOException {
     try (JarFile file = new JarFile(jar.toFile())) {
       Manifest manifest = file.getManifest();
       boolean multiRelease =
-          manifest != null && "true".equalsIgnoreCase(manifest.getMainAttributes().getValue("Multi-Release"));
+          manifest != null
+              && "true".equalsIgnoreCase(manifest.getMainAttributes().getValue("Multi-Release"));
       return file.stream()
           .map(JarEntry::getName)
           .filter(name -> name.endsWith(".class"))
@@ -61,9 +71,13 @@ class ShadedJobJarIT {
   }
 
   private static Path shadedJar() throws IOException {
-    Path target = Path.of(System.getProperty("loraquant.jobs.target", "target"));
+    Path target = TestPaths.jobsTarget();
     try (Stream<Path> files = Files.list(target)) {
-      List<Path> jars = files.filter(path -> path.getFileName().toString().matches("loraquant-jobs-.*-spark\\.jar")).toList();
+      List<Path> jars =
+          files
+              .filter(
+                  path -> path.getFileName().toString().matches("loraquant-jobs-.*-spark\\.jar"))
+              .toList();
       assertThat(jars).as("shaded job jars in %s (built by mvn package)", target).hasSize(1);
       return jars.get(0);
     }

@@ -26,7 +26,9 @@ public final class ChildProcess implements AutoCloseable {
 
   static {
     Runtime.getRuntime()
-        .addShutdownHook(new Thread(() -> List.copyOf(LIVE).forEach(ChildProcess::close), "child-process-reaper"));
+        .addShutdownHook(
+            new Thread(
+                () -> List.copyOf(LIVE).forEach(ChildProcess::close), "child-process-reaper"));
   }
 
   private final String name;
@@ -43,7 +45,8 @@ public final class ChildProcess implements AutoCloseable {
    * Starts {@code command} with {@code extraEnv} added to this JVM's environment. The log file is
    * appended to, so a restarted process keeps the history of the earlier run.
    */
-  public static ChildProcess start(String name, List<String> command, Map<String, String> extraEnv, Path log) {
+  public static ChildProcess start(
+      String name, List<String> command, Map<String, String> extraEnv, Path log) {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.redirectInput(ProcessBuilder.Redirect.from(nullDevice()));
@@ -59,7 +62,8 @@ public final class ChildProcess implements AutoCloseable {
   }
 
   /** The command line of a JVM started like this one, running {@code mainClass}. */
-  public static List<String> javaCommand(List<String> jvmOptions, String classpath, String mainClass, List<String> args) {
+  public static List<String> javaCommand(
+      List<String> jvmOptions, String classpath, String mainClass, List<String> args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
@@ -106,7 +110,8 @@ public final class ChildProcess implements AutoCloseable {
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         close();
-        throw new IllegalStateException(name + " did not finish within " + timeout + "; log:\n" + tail(logText()));
+        throw new IllegalStateException(
+            name + " did not finish within " + timeout + "; log:\n" + tail(logText()));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -150,6 +155,7 @@ public final class ChildProcess implements AutoCloseable {
   }
 
   private static java.io.File nullDevice() {
-    return new java.io.File(System.getProperty("os.name").startsWith("Windows") ? "NUL" : "/dev/null");
+    return new java.io.File(
+        System.getProperty("os.name").startsWith("Windows") ? "NUL" : "/dev/null");
   }
 }

@@ -21,10 +21,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A small HTTP/1.1 forwarding proxy on 127.0.0.1 that can make an S3 store look flaky.
  *
- * <p>Point S3A's endpoint at {@link #endpoint()} instead of the store. Requests are forwarded
- * byte for byte (signatures stay valid: the Host header is kept) until the test asks for
- * failures; then the proxy answers {@code 503 SlowDown} with the XML error body S3 sends when it
- * throttles, which is the error S3A and the AWS SDK retry with back-off.
+ * <p>Point S3A's endpoint at {@link #endpoint()} instead of the store. Requests are forwarded byte
+ * for byte (signatures stay valid: the Host header is kept) until the test asks for failures; then
+ * the proxy answers {@code 503 SlowDown} with the XML error body S3 sends when it throttles, which
+ * is the error S3A and the AWS SDK retry with back-off.
  */
 public final class FaultInjectingProxy implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(FaultInjectingProxy.class.getName());
@@ -152,8 +152,11 @@ public final class FaultInjectingProxy implements AutoCloseable {
     }
   }
 
-  /** @return whether the client connection can carry another request */
-  private boolean forward(HttpMessage request, InputStream fromClient, OutputStream toClient, Socket upstreamSocket)
+  /**
+   * @return whether the client connection can carry another request
+   */
+  private boolean forward(
+      HttpMessage request, InputStream fromClient, OutputStream toClient, Socket upstreamSocket)
       throws IOException {
     InputStream fromUpstream = upstreamSocket.getInputStream();
     OutputStream toUpstream = new BufferedOutputStream(upstreamSocket.getOutputStream());
@@ -173,7 +176,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
       response = HttpMessage.readHead(fromUpstream); // stray interim responses: not for the client
     }
     if (response == null) {
-      throw new IOException("The store closed the connection without answering " + request.startLine());
+      throw new IOException(
+          "The store closed the connection without answering " + request.startLine());
     }
     response.writeHead(toClient);
     boolean bodyUntilClose = response.copyResponseBody(request.method(), fromUpstream, toClient);
@@ -187,20 +191,30 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private void answerSlowDown(HttpMessage request, InputStream fromClient, OutputStream toClient)
       throws IOException {
     if (!request.headerContains("Expect", "100-continue")) {
-      request.copyRequestBody(fromClient, null); // read it so the client sees our answer, not a reset
+      request.copyRequestBody(
+          fromClient, null); // read it so the client sees our answer, not a reset
     }
     String requestId = "fault-" + injected.get();
     String xml =
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             + "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
-            + "<Resource>" + xmlEscape(request.target()) + "</Resource>"
-            + "<RequestId>" + requestId + "</RequestId></Error>";
-    byte[] body = request.method().equals("HEAD") ? new byte[0] : xml.getBytes(StandardCharsets.UTF_8);
+            + "<Resource>"
+            + xmlEscape(request.target())
+            + "</Resource>"
+            + "<RequestId>"
+            + requestId
+            + "</RequestId></Error>";
+    byte[] body =
+        request.method().equals("HEAD") ? new byte[0] : xml.getBytes(StandardCharsets.UTF_8);
     String head =
         "HTTP/1.1 503 Slow Down\r\n"
             + "Content-Type: application/xml\r\n"
-            + "Content-Length: " + body.length + "\r\n"
-            + "x-amz-request-id: " + requestId + "\r\n"
+            + "Content-Length: "
+            + body.length
+            + "\r\n"
+            + "x-amz-request-id: "
+            + requestId
+            + "\r\n"
             + "Connection: close\r\n\r\n";
     toClient.write(head.getBytes(StandardCharsets.ISO_8859_1));
     toClient.write(body);

@@ -141,7 +141,8 @@ final class HttpMessage {
    * @return {@code true} if the body ran until the upstream closed, so the client connection must
    *     be closed too
    */
-  boolean copyResponseBody(String requestMethod, InputStream in, OutputStream out) throws IOException {
+  boolean copyResponseBody(String requestMethod, InputStream in, OutputStream out)
+      throws IOException {
     int status = status();
     if (requestMethod.equals("HEAD") || status == 204 || status == 304 || status < 200) {
       return false;
@@ -158,7 +159,8 @@ final class HttpMessage {
     return true;
   }
 
-  private static void copyExactly(InputStream in, OutputStream out, long length) throws IOException {
+  private static void copyExactly(InputStream in, OutputStream out, long length)
+      throws IOException {
     byte[] buffer = new byte[64 * 1024];
     long left = length;
     while (left > 0) {
@@ -178,7 +180,8 @@ final class HttpMessage {
       String sizeLine = readLine(in);
       write(out, sizeLine + "\r\n");
       int extension = sizeLine.indexOf(';');
-      long size = Long.parseLong((extension < 0 ? sizeLine : sizeLine.substring(0, extension)).trim(), 16);
+      long size =
+          Long.parseLong((extension < 0 ? sizeLine : sizeLine.substring(0, extension)).trim(), 16);
       if (size == 0) {
         String trailer;
         do {

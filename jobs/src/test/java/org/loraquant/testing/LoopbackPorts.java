@@ -22,8 +22,8 @@ public final class LoopbackPorts {
   }
 
   /**
-   * A port that was free a moment ago. Another process may take it before the caller binds it;
-   * the window is short and a clash shows up as a clear bind error in the child's log.
+   * A port that was free a moment ago. Another process may take it before the caller binds it; the
+   * window is short and a clash shows up as a clear bind error in the child's log.
    */
   public static int freePort() {
     try (ServerSocket socket = new ServerSocket(0, 1, loopback())) {

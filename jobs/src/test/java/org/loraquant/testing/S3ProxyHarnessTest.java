@@ -45,7 +45,8 @@ class S3ProxyHarnessTest {
 
     assertThat(sdkClient.getProtectionDomain().getCodeSource().getLocation().getPath())
         .contains("/software/amazon/awssdk/bundle/");
-    assertThat(s3a.getProtectionDomain().getCodeSource().getLocation().getPath()).contains("hadoop-aws-3.4.1");
+    assertThat(s3a.getProtectionDomain().getCodeSource().getLocation().getPath())
+        .contains("hadoop-aws-3.4.1");
   }
 
   @Test
@@ -57,13 +58,19 @@ class S3ProxyHarnessTest {
       byte[] payload = randomBytes(2 * (int) S3aSettings.TEST_MULTIPART_SIZE + 123);
       long uploadsBefore = fs.getStorageStatistics().getLong("object_multipart_initiated");
       write(fs, big, payload);
-      write(fs, new Path("s3a://" + bucket + "/in/sub/small.txt"), "hello".getBytes(StandardCharsets.UTF_8));
+      write(
+          fs,
+          new Path("s3a://" + bucket + "/in/sub/small.txt"),
+          "hello".getBytes(StandardCharsets.UTF_8));
 
-      assertThat(fs.getStorageStatistics().getLong("object_multipart_initiated")).isGreaterThan(uploadsBefore);
+      assertThat(fs.getStorageStatistics().getLong("object_multipart_initiated"))
+          .isGreaterThan(uploadsBefore);
       assertThat(fs.getFileStatus(big).getLen()).isEqualTo(payload.length);
       assertThat(read(fs, big)).isEqualTo(payload);
-      assertThat(names(fs.listStatus(new Path("s3a://" + bucket + "/in")))).containsExactlyInAnyOrder("big.bin", "sub");
-      assertThat(recursiveFileNames(fs, new Path("s3a://" + bucket + "/"))).containsExactlyInAnyOrder("big.bin", "small.txt");
+      assertThat(names(fs.listStatus(new Path("s3a://" + bucket + "/in"))))
+          .containsExactlyInAnyOrder("big.bin", "sub");
+      assertThat(recursiveFileNames(fs, new Path("s3a://" + bucket + "/")))
+          .containsExactlyInAnyOrder("big.bin", "small.txt");
 
       Path renamed = new Path("s3a://" + bucket + "/out/renamed.bin");
       assertThat(fs.rename(big, renamed)).isTrue();
@@ -77,7 +84,11 @@ class S3ProxyHarnessTest {
     String bucket = S3aSettings.uniqueBucket("throttled");
     s3.createBucket(bucket);
     try (FaultInjectingProxy flaky = FaultInjectingProxy.start(s3.endpoint());
-        FileSystem fs = fileSystem(bucket, S3aSettings.hadoop(flaky.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY))) {
+        FileSystem fs =
+            fileSystem(
+                bucket,
+                S3aSettings.hadoop(
+                    flaky.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY))) {
       Path file = new Path("s3a://" + bucket + "/data.bin");
       byte[] payload = randomBytes(100_000);
       write(fs, file, payload);

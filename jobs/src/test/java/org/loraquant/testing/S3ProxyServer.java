@@ -15,11 +15,9 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.stream.Stream;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -28,10 +26,10 @@ import javax.crypto.spec.SecretKeySpec;
  * 127.0.0.1.
  *
  * <p>A child process because S3Proxy's Jetty and Jackson clash with Spark's inside one JVM. The
- * data directory and the port survive {@link #stop()}, so a test can take the store away and
- * {@link #restart()} it to see how a job copes with an outage. Use with try-with-resources or
- * from {@code @BeforeAll}/{@code @AfterAll}; {@link #close()} always kills the child and deletes
- * a data directory this class created.
+ * data directory and the port survive {@link #stop()}, so a test can take the store away and {@link
+ * #restart()} it to see how a job copes with an outage. Use with try-with-resources or from
+ * {@code @BeforeAll}/{@code @AfterAll}; {@link #close()} always kills the child and deletes a data
+ * directory this class created.
  */
 public final class S3ProxyServer implements AutoCloseable {
   /** Test-only credentials; S3Proxy checks them, so signing is exercised for real. */
@@ -54,7 +52,8 @@ public final class S3ProxyServer implements AutoCloseable {
           .build();
   private ChildProcess process;
 
-  private S3ProxyServer(Path s3proxyJar, Path dataDir, boolean ownsDataDir, Path workDir, int port) {
+  private S3ProxyServer(
+      Path s3proxyJar, Path dataDir, boolean ownsDataDir, Path workDir, int port) {
     this.s3proxyJar = s3proxyJar;
     this.dataDir = dataDir;
     this.ownsDataDir = ownsDataDir;
@@ -64,7 +63,7 @@ public final class S3ProxyServer implements AutoCloseable {
 
   /** Starts a store with its data in a fresh temporary directory, deleted on {@link #close()}. */
   public static S3ProxyServer start() {
-    Path dataDir = createTempDir("s3proxy-data-");
+    Path dataDir = TempDirs.create("s3proxy-data-");
     return start(dataDir, true);
   }
 
@@ -76,7 +75,11 @@ public final class S3ProxyServer implements AutoCloseable {
   private static S3ProxyServer start(Path dataDir, boolean ownsDataDir) {
     S3ProxyServer server =
         new S3ProxyServer(
-            TestPaths.s3proxyJar(), dataDir, ownsDataDir, createTempDir("s3proxy-run-"), LoopbackPorts.freePort());
+            TestPaths.s3proxyJar(),
+            dataDir,
+            ownsDataDir,
+            TempDirs.create("s3proxy-run-"),
+            LoopbackPorts.freePort());
     try {
       server.writeProperties();
       server.launch();
@@ -120,8 +123,8 @@ public final class S3ProxyServer implements AutoCloseable {
   }
 
   /**
-   * Creates a bucket by sending the PUT to {@code via}, e.g. a {@link FaultInjectingProxy} in
-   * front of this store.
+   * Creates a bucket by sending the PUT to {@code via}, e.g. a {@link FaultInjectingProxy} in front
+   * of this store.
    */
   public void createBucket(URI via, String bucket) {
     String date = RFC_1123.format(ZonedDateTime.now(ZoneOffset.UTC));
@@ -131,13 +134,20 @@ public final class S3ProxyServer implements AutoCloseable {
         HttpRequest.newBuilder(via.resolve("/" + bucket))
             .timeout(Duration.ofSeconds(30))
             .header("Date", date)
-            .header("Authorization", "AWS " + ACCESS_KEY + ":" + hmacSha1Base64(SECRET_KEY, stringToSign))
+            .header(
+                "Authorization",
+                "AWS " + ACCESS_KEY + ":" + hmacSha1Base64(SECRET_KEY, stringToSign))
             .PUT(HttpRequest.BodyPublishers.noBody())
             .build();
     HttpResponse<String> response = send(request);
     if (response.statusCode() != 200) {
       throw new IllegalStateException(
-          "Creating bucket " + bucket + " failed: HTTP " + response.statusCode() + " " + response.body());
+          "Creating bucket "
+              + bucket
+              + " failed: HTTP "
+              + response.statusCode()
+              + " "
+              + response.body());
     }
   }
 
@@ -162,9 +172,9 @@ public final class S3ProxyServer implements AutoCloseable {
   @Override
   public void close() {
     stop();
-    deleteRecursively(workDir);
+    TempDirs.delete(workDir);
     if (ownsDataDir) {
-      deleteRecursively(dataDir);
+      TempDirs.delete(dataDir);
     }
   }
 
@@ -198,33 +208,46 @@ public final class S3ProxyServer implements AutoCloseable {
     awaitReady();
   }
 
-  /** Ready = answers HTTP; an unsigned GET gets 403, which proves Jetty and the S3 handler are up. */
+  /**
+   * Ready = answers HTTP; an unsigned GET gets 403, which proves Jetty and the S3 handler are up.
+   */
   private void awaitReady() {
     long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-    HttpRequest probe = HttpRequest.newBuilder(endpoint().resolve("/")).timeout(Duration.ofSeconds(2)).GET().build();
+    HttpRequest probe =
+        HttpRequest.newBuilder(endpoint().resolve("/"))
+            .timeout(Duration.ofSeconds(2))
+            .GET()
+            .build();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("S3Proxy exited during startup; log:\n" + ChildProcess.tail(log()));
+        throw new IllegalStateException(
+            "S3Proxy exited during startup; log:\n" + ChildProcess.tail(log()));
       }
       try {
         http.send(probe, HttpResponse.BodyHandlers.discarding());
         return;
       } catch (IOException notYet) {
-        sleep(Duration.ofMillis(200));
+        Polling.pause(Duration.ofMillis(200));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("Interrupted while waiting for S3Proxy", e);
       }
     }
     throw new IllegalStateException(
-        "S3Proxy did not answer on " + endpoint() + " within " + STARTUP_TIMEOUT + "; log:\n" + ChildProcess.tail(log()));
+        "S3Proxy did not answer on "
+            + endpoint()
+            + " within "
+            + STARTUP_TIMEOUT
+            + "; log:\n"
+            + ChildProcess.tail(log()));
   }
 
   private HttpResponse<String> send(HttpRequest request) {
     try {
       return http.send(request, HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new UncheckedIOException("Request " + request.method() + " " + request.uri() + " failed", e);
+      throw new UncheckedIOException(
+          "Request " + request.method() + " " + request.uri() + " failed", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
@@ -242,36 +265,6 @@ public final class S3ProxyServer implements AutoCloseable {
       return Base64.getEncoder().encodeToString(mac.doFinal(data.getBytes(StandardCharsets.UTF_8)));
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA1 is required by every Java platform", e);
-    }
-  }
-
-  static Path createTempDir(String prefix) {
-    try {
-      return Files.createTempDirectory(prefix);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  static void deleteRecursively(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("Could not delete " + dir, e);
-    }
-  }
-
-  static void sleep(Duration duration) {
-    try {
-      Thread.sleep(duration.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
     }
   }
 }

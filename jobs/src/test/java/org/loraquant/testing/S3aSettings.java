@@ -5,9 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Hadoop and Spark settings for S3A against a local S3-compatible endpoint (S3Proxy, or a
- * {@link FaultInjectingProxy} in front of it). Production settings live in
- * {@code conf/spark-defaults.conf.s3.example}; these differ only where a test store needs it.
+ * Hadoop and Spark settings for S3A against a local S3-compatible endpoint (S3Proxy, or a {@link
+ * FaultInjectingProxy} in front of it). Production settings live in {@code
+ * conf/spark-defaults.conf.s3.example}; these differ only where a test store needs it.
  *
  * <p>S3A file systems are cached per bucket name for the life of the JVM, and a test JVM runs many
  * tests: a later test that reuses a bucket name with another endpoint silently talks to the old
@@ -28,7 +28,8 @@ public final class S3aSettings {
     settings.put("fs.s3a.connection.ssl.enabled", "false");
     settings.put("fs.s3a.endpoint.region", "us-east-1");
     // Keys in configuration are for tests only; clusters use the default provider chain.
-    settings.put("fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
+    settings.put(
+        "fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
     settings.put("fs.s3a.access.key", accessKey);
     settings.put("fs.s3a.secret.key", secretKey);
     // Retries: the SDK retries each request a few times, then S3A's own policy retries throttling
@@ -58,9 +59,14 @@ public final class S3aSettings {
   /** {@link #hadoop} as {@code spark.hadoop.*}, plus the Spark side of the magic committer. */
   public static Map<String, String> spark(URI endpoint, String accessKey, String secretKey) {
     Map<String, String> settings = new LinkedHashMap<>();
-    hadoop(endpoint, accessKey, secretKey).forEach((key, value) -> settings.put("spark.hadoop." + key, value));
-    settings.put("spark.sql.sources.commitProtocolClass", "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol");
-    settings.put("spark.sql.parquet.output.committer.class", "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter");
+    hadoop(endpoint, accessKey, secretKey)
+        .forEach((key, value) -> settings.put("spark.hadoop." + key, value));
+    settings.put(
+        "spark.sql.sources.commitProtocolClass",
+        "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol");
+    settings.put(
+        "spark.sql.parquet.output.committer.class",
+        "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter");
     return settings;
   }
 

@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A SPARK_HOME made from the Maven-resolved jars: {@code jars/} holds a link to every jar of
- * {@code jobs/target/classpath.txt}, {@code work/} is for the workers.
+ * A SPARK_HOME made from the Maven-resolved jars: {@code jars/} holds a link to every jar of {@code
+ * jobs/target/classpath.txt}, {@code work/} is for the workers.
  *
  * <p>Workers launch executors and drivers with {@code -cp SPARK_HOME/jars/*}; without that
  * directory they fail with "Library directory ... does not exist; make sure Spark is built".
@@ -61,9 +61,13 @@ final class SparkHome {
    */
   Map<String, String> environment() {
     return Map.of(
-        "SPARK_HOME", root.toString(),
-        "SPARK_SCALA_VERSION", "2.13",
-        "SPARK_LOCAL_IP", LoopbackPorts.HOST,
-        "SPARK_CONF_DIR", root.resolve("conf").toString());
+        "SPARK_HOME",
+        root.toString(),
+        "SPARK_SCALA_VERSION",
+        "2.13",
+        "SPARK_LOCAL_IP",
+        LoopbackPorts.HOST,
+        "SPARK_CONF_DIR",
+        root.resolve("conf").toString());
   }
 }

@@ -29,7 +29,14 @@ public final class StandaloneCluster implements AutoCloseable {
   public static final int WORKERS = 2;
   private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
   private static final Duration POLL_INTERVAL = Duration.ofMillis(500);
-  private static final Set<String> FINAL_DRIVER_STATES = Set.of("FINISHED", "FAILED", "ERROR", "KILLED");
+  private static final Set<String> FINAL_DRIVER_STATES =
+      Set.of("FINISHED", "FAILED", "ERROR", "KILLED");
+
+  /**
+   * Every JVM here is short-lived and shares two cores with other builds: the C1 compiler alone and
+   * the serial collector start faster and burn less CPU than C2 and G1's threads.
+   */
+  private static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
 
   /** Where the driver runs: in the spark-submit JVM, or on a worker. */
   public enum DeployMode {
@@ -46,15 +53,19 @@ public final class StandaloneCluster implements AutoCloseable {
    * @param submitLog spark-submit's stdout and stderr (in client mode, the driver's log)
    * @param driverLog the driver's stderr on its worker (cluster mode), else empty
    */
-  public record SubmitResult(int exitCode, String driverId, String driverState, String submitLog, String driverLog) {
+  public record SubmitResult(
+      int exitCode, String driverId, String driverState, String submitLog, String driverLog) {
     public boolean succeeded() {
       return exitCode == 0 && (driverState == null || driverState.equals("FINISHED"));
     }
 
     /** For assertion messages. */
     public String describe() {
-      return "exit code " + exitCode + (driverId == null ? "" : ", driver " + driverId + " " + driverState)
-          + "\n--- spark-submit log ---\n" + ChildProcess.tail(submitLog)
+      return "exit code "
+          + exitCode
+          + (driverId == null ? "" : ", driver " + driverId + " " + driverState)
+          + "\n--- spark-submit log ---\n"
+          + ChildProcess.tail(submitLog)
           + (driverLog.isEmpty() ? "" : "\n--- driver log ---\n" + ChildProcess.tail(driverLog));
     }
   }
@@ -65,7 +76,8 @@ public final class StandaloneCluster implements AutoCloseable {
   private final int masterUiPort;
   private final List<ChildProcess> daemons = new ArrayList<>();
   private final List<Path> workerDirs = new ArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private final ObjectMapper json = new ObjectMapper();
   private int submissions;
 
@@ -103,7 +115,8 @@ public final class StandaloneCluster implements AutoCloseable {
   /** The master's state as its web UI serves it at {@code /json/}. */
   public JsonNode masterState() {
     HttpRequest request =
-        HttpRequest.newBuilder(URI.create("http://" + LoopbackPorts.HOST + ":" + masterUiPort + "/json/"))
+        HttpRequest.newBuilder(
+                URI.create("http://" + LoopbackPorts.HOST + ":" + masterUiPort + "/json/"))
             .timeout(Duration.ofSeconds(5))
             .GET()
             .build();
@@ -120,16 +133,31 @@ public final class StandaloneCluster implements AutoCloseable {
   /**
    * Runs spark-submit against this cluster and waits for the application to end.
    *
-   * @param sparkConf extra {@code --conf} settings; loopback binding and a disabled UI are added
+   * @param sparkConf extra {@code --conf} settings, applied after the harness's own (loopback
+   *     binding, no UI, quick-start JVM options), so they can override them
    * @param timeout for the whole submission, driver included; on expiry everything it started is
    *     killed and an exception says so
    */
   public SubmitResult submit(
-      DeployMode mode, Path appJar, String mainClass, List<String> appArgs, Map<String, String> sparkConf, Duration timeout) {
+      DeployMode mode,
+      Path appJar,
+      String mainClass,
+      List<String> appArgs,
+      Map<String, String> sparkConf,
+      Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     Set<String> driversBefore = mode == DeployMode.CLUSTER ? driverIds() : Set.of();
-    List<String> args = new ArrayList<>(List.of("--master", masterUrl(), "--deploy-mode", mode.name().toLowerCase(), "--class", mainClass));
-    args.addAll(List.of("--driver-memory", "512m", "--executor-memory", "512m", "--executor-cores", "1"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--master",
+                masterUrl(),
+                "--deploy-mode",
+                mode.name().toLowerCase(),
+                "--class",
+                mainClass));
+    args.addAll(
+        List.of("--driver-memory", "512m", "--executor-memory", "512m", "--executor-cores", "1"));
     loopbackConf().forEach((key, value) -> args.addAll(List.of("--conf", key + "=" + value)));
     sparkConf.forEach((key, value) -> args.addAll(List.of("--conf", key + "=" + value)));
     args.add(appJar.toAbsolutePath().toString());
@@ -137,9 +165,18 @@ public final class StandaloneCluster implements AutoCloseable {
 
     int number = ++submissions;
     // In client mode this JVM is the driver, so its heap is the driver memory.
-    List<String> command = ChildProcess.javaCommand(List.of("-Xmx512m"), sparkHome.classpath(), "org.apache.spark.deploy.SparkSubmit", args);
+    List<String> command =
+        ChildProcess.javaCommand(
+            jvmOptions("-Xmx512m"),
+            sparkHome.classpath(),
+            "org.apache.spark.deploy.SparkSubmit",
+            args);
     try (ChildProcess submitter =
-        ChildProcess.start("spark-submit-" + number, command, sparkHome.environment(), baseDir.resolve("logs/submit-" + number + ".log"))) {
+        ChildProcess.start(
+            "spark-submit-" + number,
+            command,
+            sparkHome.environment(),
+            baseDir.resolve("logs/submit-" + number + ".log"))) {
       int exitCode = submitter.waitFor(remaining(deadline));
       if (mode == DeployMode.CLIENT) {
         return new SubmitResult(exitCode, null, null, submitter.logText(), "");
@@ -162,9 +199,17 @@ public final class StandaloneCluster implements AutoCloseable {
   }
 
   private void startMaster() {
-    List<String> args = List.of("--host", LoopbackPorts.HOST, "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(masterUiPort));
+    List<String> args =
+        List.of(
+            "--host",
+            LoopbackPorts.HOST,
+            "--port",
+            Integer.toString(masterPort),
+            "--webui-port",
+            Integer.toString(masterUiPort));
     daemons.add(daemon("master", "org.apache.spark.deploy.master.Master", args));
-    awaitMasterState(state -> state.path("status").asText().equals("ALIVE"), "master alive", STARTUP_TIMEOUT);
+    awaitMasterState(
+        state -> state.path("status").asText().equals("ALIVE"), "master alive", STARTUP_TIMEOUT);
   }
 
   private void startWorker(int index) {
@@ -172,26 +217,47 @@ public final class StandaloneCluster implements AutoCloseable {
     workerDirs.add(workDir);
     List<String> args =
         List.of(
-            "--host", LoopbackPorts.HOST,
-            "--port", Integer.toString(LoopbackPorts.freePort()),
-            "--webui-port", Integer.toString(LoopbackPorts.freePort()),
-            "--cores", "1",
-            "--memory", "1g",
-            "--work-dir", workDir.toString(),
+            "--host",
+            LoopbackPorts.HOST,
+            "--port",
+            Integer.toString(LoopbackPorts.freePort()),
+            "--webui-port",
+            Integer.toString(LoopbackPorts.freePort()),
+            "--cores",
+            "1",
+            "--memory",
+            "1g",
+            "--work-dir",
+            workDir.toString(),
             masterUrl());
     daemons.add(daemon("worker-" + index, "org.apache.spark.deploy.worker.Worker", args));
   }
 
   private ChildProcess daemon(String name, String mainClass, List<String> args) {
-    List<String> command = ChildProcess.javaCommand(List.of("-Xmx256m"), sparkHome.classpath(), mainClass, args);
-    return ChildProcess.start(name, command, sparkHome.environment(), baseDir.resolve("logs/" + name + ".log"));
+    List<String> command =
+        ChildProcess.javaCommand(jvmOptions("-Xmx256m"), sparkHome.classpath(), mainClass, args);
+    return ChildProcess.start(
+        name, command, sparkHome.environment(), baseDir.resolve("logs/" + name + ".log"));
   }
 
   private static Map<String, String> loopbackConf() {
     return Map.of(
-        "spark.driver.host", LoopbackPorts.HOST,
-        "spark.driver.bindAddress", LoopbackPorts.HOST,
-        "spark.ui.enabled", "false");
+        "spark.driver.host",
+        LoopbackPorts.HOST,
+        "spark.driver.bindAddress",
+        LoopbackPorts.HOST,
+        "spark.ui.enabled",
+        "false",
+        "spark.driver.extraJavaOptions",
+        QUICK_JVM,
+        "spark.executor.extraJavaOptions",
+        QUICK_JVM);
+  }
+
+  private static List<String> jvmOptions(String heap) {
+    List<String> options = new ArrayList<>(List.of(QUICK_JVM.split(" ")));
+    options.add(heap);
+    return options;
   }
 
   private void awaitMasterState(Predicate<JsonNode> condition, String what, Duration timeout) {
@@ -200,7 +266,12 @@ public final class StandaloneCluster implements AutoCloseable {
     while (System.nanoTime() < deadline) {
       for (ChildProcess daemon : daemons) {
         if (!daemon.isAlive()) {
-          throw new IllegalStateException(daemon.name() + " exited while waiting for " + what + "; log:\n" + ChildProcess.tail(daemon.logText()));
+          throw new IllegalStateException(
+              daemon.name()
+                  + " exited while waiting for "
+                  + what
+                  + "; log:\n"
+                  + ChildProcess.tail(daemon.logText()));
         }
       }
       try {
@@ -210,9 +281,10 @@ public final class StandaloneCluster implements AutoCloseable {
       } catch (RuntimeException notYet) {
         lastError = notYet;
       }
-      S3ProxyServer.sleep(POLL_INTERVAL);
+      Polling.pause(POLL_INTERVAL);
     }
-    throw new IllegalStateException("Timed out after " + timeout + " waiting for " + what + logsOfDaemons(), lastError);
+    throw new IllegalStateException(
+        "Timed out after " + timeout + " waiting for " + what + logsOfDaemons(), lastError);
   }
 
   private Set<String> driverIds() {
@@ -231,9 +303,10 @@ public final class StandaloneCluster implements AutoCloseable {
       if (!now.isEmpty()) {
         return now.iterator().next();
       }
-      S3ProxyServer.sleep(POLL_INTERVAL);
+      Polling.pause(POLL_INTERVAL);
     }
-    throw new IllegalStateException("spark-submit succeeded but the master never listed a new driver" + logsOfDaemons());
+    throw new IllegalStateException(
+        "spark-submit succeeded but the master never listed a new driver" + logsOfDaemons());
   }
 
   /** Polls the master until the driver reaches a final state. */
@@ -245,9 +318,13 @@ public final class StandaloneCluster implements AutoCloseable {
           return state;
         }
       }
-      S3ProxyServer.sleep(POLL_INTERVAL);
+      Polling.pause(POLL_INTERVAL);
     }
-    throw new IllegalStateException("Driver " + driverId + " did not finish in time; driver log:\n" + ChildProcess.tail(driverLog(driverId)));
+    throw new IllegalStateException(
+        "Driver "
+            + driverId
+            + " did not finish in time; driver log:\n"
+            + ChildProcess.tail(driverLog(driverId)));
   }
 
   /** A standalone driver logs to WORKER_DIR/DRIVER_ID/stderr on the worker that ran it. */
@@ -268,7 +345,10 @@ public final class StandaloneCluster implements AutoCloseable {
   private String logsOfDaemons() {
     StringBuilder logs = new StringBuilder();
     for (ChildProcess daemon : daemons) {
-      logs.append("\n--- ").append(daemon.name()).append(" ---\n").append(ChildProcess.tail(daemon.logText()));
+      logs.append("\n--- ")
+          .append(daemon.name())
+          .append(" ---\n")
+          .append(ChildProcess.tail(daemon.logText()));
     }
     return logs.toString();
   }

@@ -25,7 +25,11 @@ class StandaloneClusterTest {
 
   @BeforeAll
   static void startCluster() {
-    appJar = TestJar.build(baseDir.resolve("app/cluster-smoke.jar"), TestPaths.testClasses(), ClusterSmokeApp.class);
+    appJar =
+        TestJar.build(
+            baseDir.resolve("app/cluster-smoke.jar"),
+            TestPaths.testClasses(),
+            ClusterSmokeApp.class);
     cluster = StandaloneCluster.start(baseDir.resolve("cluster"));
   }
 
@@ -66,8 +70,28 @@ class StandaloneClusterTest {
     assertThat(report).containsExactly("sum=500500", "executors=0");
   }
 
-  private static SubmitResult submit(DeployMode mode, Path output, String label, Map<String, String> conf) {
+  @Test
+  void clusterModeFailureShowsInTheDriverStateNotInTheExitCode() {
+    Path output = baseDir.resolve("out-failure");
+
+    SubmitResult result = submit(DeployMode.CLUSTER, output, ClusterSmokeApp.FAIL_LABEL, Map.of());
+
+    // spark-submit exits 0 in standalone cluster mode whatever becomes of the driver: a scheduler
+    // must look at the driver state (or use client mode, as conf/nightly.cron.example does).
+    assertThat(result.exitCode()).as(result.describe()).isZero();
+    assertThat(result.driverState()).as(result.describe()).isEqualTo("FAILED");
+    assertThat(result.succeeded()).isFalse();
+    assertThat(result.driverLog()).contains("Failing on purpose");
+  }
+
+  private static SubmitResult submit(
+      DeployMode mode, Path output, String label, Map<String, String> conf) {
     return cluster.submit(
-        mode, appJar, ClusterSmokeApp.class.getName(), List.of(output.toString(), label), conf, SUBMIT_TIMEOUT);
+        mode,
+        appJar,
+        ClusterSmokeApp.class.getName(),
+        List.of(output.toString(), label),
+        conf,
+        SUBMIT_TIMEOUT);
   }
 }

@@ -33,7 +33,8 @@ public final class TestJar {
           JarOutputStream out = new JarOutputStream(file, manifest)) {
         for (Class<?> type : classes) {
           for (Path classFile : classFiles(classesRoot, type)) {
-            out.putNextEntry(new JarEntry(classesRoot.relativize(classFile).toString().replace('\\', '/')));
+            out.putNextEntry(
+                new JarEntry(classesRoot.relativize(classFile).toString().replace('\\', '/')));
             Files.copy(classFile, out);
             out.closeEntry();
           }
@@ -51,14 +52,17 @@ public final class TestJar {
     try (Stream<Path> files = Files.list(packageDir)) {
       List<Path> found =
           files
-              .filter(path -> {
-                String name = path.getFileName().toString();
-                return name.equals(simpleName + ".class") || (name.startsWith(simpleName + "$") && name.endsWith(".class"));
-              })
+              .filter(
+                  path -> {
+                    String name = path.getFileName().toString();
+                    return name.equals(simpleName + ".class")
+                        || (name.startsWith(simpleName + "$") && name.endsWith(".class"));
+                  })
               .sorted()
               .toList();
       if (found.isEmpty()) {
-        throw new IllegalStateException("No class files for " + type.getName() + " under " + classesRoot);
+        throw new IllegalStateException(
+            "No class files for " + type.getName() + " under " + classesRoot);
       }
       return found;
     }

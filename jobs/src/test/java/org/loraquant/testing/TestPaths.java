@@ -9,23 +9,30 @@ import java.nio.file.Path;
 public final class TestPaths {
   private TestPaths() {}
 
-  /** {@code jobs/}: the module directory, which is the working directory of surefire and failsafe. */
-  public static Path jobsModule() {
-    String root = System.getProperty("loraquant.project.root");
-    Path candidate = root == null ? Path.of("").toAbsolutePath() : Path.of(root, "jobs");
-    return Files.isDirectory(candidate.resolve("target")) ? candidate : Path.of("").toAbsolutePath();
-  }
-
+  /**
+   * {@code jobs/target}. Failsafe names it ({@code loraquant.jobs.target}), surefire names the
+   * project root ({@code loraquant.project.root}, parent pom); otherwise the working directory,
+   * which both plugins set to the module, decides.
+   */
   public static Path jobsTarget() {
-    return jobsModule().resolve("target");
+    String target = System.getProperty("loraquant.jobs.target");
+    if (target != null) {
+      return Path.of(target);
+    }
+    String root = System.getProperty("loraquant.project.root");
+    return root != null ? Path.of(root, "jobs", "target") : Path.of("target").toAbsolutePath();
   }
 
   /** Copied by maven-dependency-plugin at process-test-resources. */
   public static Path s3proxyJar() {
-    return requireFile(jobsTarget().resolve("test-tools/s3proxy.jar"), "mvn -pl lib,jobs test-compile");
+    return requireFile(
+        jobsTarget().resolve("test-tools/s3proxy.jar"), "mvn -pl lib,jobs test-compile");
   }
 
-  /** Spark, Hadoop and our runtime dependencies; written by maven-dependency-plugin at process-classes. */
+  /**
+   * Spark, Hadoop and our runtime dependencies; written by maven-dependency-plugin at
+   * process-classes.
+   */
   public static String sparkClasspath() {
     Path file = requireFile(jobsTarget().resolve("classpath.txt"), "mvn -pl lib,jobs compile");
     try {
