@@ -24,12 +24,14 @@ class HadoopFileIOOnExecutorsTest extends SparkTestBase {
     Broadcast<HadoopFileIO> io = jsc.broadcast(HadoopFileIO.of(spark().sparkContext()));
     String root = temp.toUri().toString();
 
-    List<String> bodies = jsc.parallelize(List.of("a", "b", "c"), 3)
-        .map(name -> {
-          byte[] body = io.value().newInputFile(root + name + ".bin").read(7, 6);
-          return new String(body, StandardCharsets.US_ASCII);
-        })
-        .collect();
+    List<String> bodies =
+        jsc.parallelize(List.of("a", "b", "c"), 3)
+            .map(
+                name -> {
+                  byte[] body = io.value().newInputFile(root + name + ".bin").read(7, 6);
+                  return new String(body, StandardCharsets.US_ASCII);
+                })
+            .collect();
 
     assertThat(bodies).containsExactly("a-body", "b-body", "c-body");
   }

@@ -19,18 +19,20 @@ public abstract class SparkTestBase {
 
   protected static synchronized SparkSession spark() {
     if (spark == null) {
-      SparkSession.Builder builder = SparkSession.builder()
-          .master("local[2]")
-          .appName("loraquant-tests")
-          .config("spark.ui.enabled", "false")
-          .config("spark.ui.showConsoleProgress", "false")
-          .config("spark.driver.host", "127.0.0.1")
-          .config("spark.driver.bindAddress", "127.0.0.1")
-          .config("spark.sql.shuffle.partitions", "2")
-          .config("spark.default.parallelism", "2")
-          .config("spark.sql.session.timeZone", "UTC")
-          .config("spark.sql.warehouse.dir",
-              System.getProperty("java.io.tmpdir") + "/loraquant-test-warehouse");
+      SparkSession.Builder builder =
+          SparkSession.builder()
+              .master("local[2]")
+              .appName("loraquant-tests")
+              .config("spark.ui.enabled", "false")
+              .config("spark.ui.showConsoleProgress", "false")
+              .config("spark.driver.host", "127.0.0.1")
+              .config("spark.driver.bindAddress", "127.0.0.1")
+              .config("spark.sql.shuffle.partitions", "2")
+              .config("spark.default.parallelism", "2")
+              .config("spark.sql.session.timeZone", "UTC")
+              .config(
+                  "spark.sql.warehouse.dir",
+                  System.getProperty("java.io.tmpdir") + "/loraquant-test-warehouse");
       StatsSchema.PARQUET_SPARK_CONF.forEach(builder::config);
       spark = builder.getOrCreate();
     }

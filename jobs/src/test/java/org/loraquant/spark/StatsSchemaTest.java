@@ -14,8 +14,17 @@ import org.junit.jupiter.api.Test;
 
 /** docs/STATS.md and {@link StatsSchema} list the same columns, in order, with the same types. */
 class StatsSchemaTest {
-  private static final Set<String> STANDARD_TYPES = Set.of(
-      "string", "int", "bigint", "float", "double", "boolean", "date", "timestamp", "array<float>");
+  private static final Set<String> STANDARD_TYPES =
+      Set.of(
+          "string",
+          "int",
+          "bigint",
+          "float",
+          "double",
+          "boolean",
+          "date",
+          "timestamp",
+          "array<float>");
 
   private static List<String> documentedColumns(String table) throws IOException {
     Path doc = Path.of(System.getProperty("loraquant.project.root"), "docs", "STATS.md");
@@ -42,20 +51,23 @@ class StatsSchemaTest {
   private static List<String> schemaColumns(StructType schema) {
     List<String> columns = new ArrayList<>();
     for (StructField f : schema.fields()) {
-      columns.add(f.name() + " " + f.dataType().simpleString() + " " + (f.nullable() ? "yes" : "no"));
+      columns.add(
+          f.name() + " " + f.dataType().simpleString() + " " + (f.nullable() ? "yes" : "no"));
     }
     return columns;
   }
 
   @Test
   void layersTableIsDocumentedColumnByColumn() throws IOException {
-    assertThat(documentedColumns("layers")).isNotEmpty()
+    assertThat(documentedColumns("layers"))
+        .isNotEmpty()
         .containsExactlyElementsOf(schemaColumns(StatsSchema.LAYERS));
   }
 
   @Test
   void adaptersTableIsDocumentedColumnByColumn() throws IOException {
-    assertThat(documentedColumns("adapters")).isNotEmpty()
+    assertThat(documentedColumns("adapters"))
+        .isNotEmpty()
         .containsExactlyElementsOf(schemaColumns(StatsSchema.ADAPTERS));
   }
 
@@ -71,10 +83,36 @@ class StatsSchemaTest {
 
   @Test
   void issueColumnsAreAllPresent() {
-    assertThat(StatsSchema.LAYERS.fieldNames()).contains(
-        "run_id", "run_date", "adapter", "input_fingerprint", "module", "module_kind",
-        "layer_index", "m", "n", "rank", "k", "h", "rho", "bits_high", "group_size", "split_rule",
-        "singular_values", "energy_high", "payload_bits", "effective_bits", "params", "bytes_in",
-        "bytes_out", "rel_error", "error_high", "error_low", "seconds", "status", "message");
+    assertThat(StatsSchema.LAYERS.fieldNames())
+        .contains(
+            "run_id",
+            "run_date",
+            "adapter",
+            "input_fingerprint",
+            "module",
+            "module_kind",
+            "layer_index",
+            "m",
+            "n",
+            "rank",
+            "k",
+            "h",
+            "rho",
+            "bits_high",
+            "group_size",
+            "split_rule",
+            "singular_values",
+            "energy_high",
+            "payload_bits",
+            "effective_bits",
+            "params",
+            "bytes_in",
+            "bytes_out",
+            "rel_error",
+            "error_high",
+            "error_low",
+            "seconds",
+            "status",
+            "message");
   }
 }
