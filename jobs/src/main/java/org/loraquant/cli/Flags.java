@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A strictly parsed command line: positional arguments, {@code --name value} (or
- * {@code --name=value}) options and {@code --name} switches. Anything not declared, a repeated
- * option or a missing value is a {@link UsageException} naming it.
+ * A strictly parsed command line: positional arguments, {@code --name value} (or {@code
+ * --name=value}) options and {@code --name} switches. Anything not declared, a repeated option or a
+ * missing value is a {@link UsageException} naming it.
  */
 public final class Flags {
   private final List<String> positionals = new ArrayList<>();
@@ -59,8 +59,11 @@ public final class Flags {
   /** The only positional argument, called {@code what} in messages. */
   public String singlePositional(String what) {
     if (positionals.size() != 1) {
-      throw new UsageException("expected one " + what + ", got "
-          + (positionals.isEmpty() ? "none" : String.join(" ", positionals)));
+      throw new UsageException(
+          "expected one "
+              + what
+              + ", got "
+              + (positionals.isEmpty() ? "none" : String.join(" ", positionals)));
     }
     return positionals.get(0);
   }

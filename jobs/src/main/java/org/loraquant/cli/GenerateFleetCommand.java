@@ -29,7 +29,8 @@ final class GenerateFleetCommand implements Command {
 
   @Override
   public String summary() {
-    return "OUT_DIR --adapters N [--shape " + String.join("|", ModelShape.names())
+    return "OUT_DIR --adapters N [--shape "
+        + String.join("|", ModelShape.names())
         + "] [--rank R] [--seed S]  write a synthetic PEFT fleet";
   }
 
@@ -48,14 +49,23 @@ final class GenerateFleetCommand implements Command {
     long seed = flags.longValue("--seed", DEFAULT_SEED);
 
     long start = System.nanoTime();
-    FleetSummary summary = new FleetGenerator(fileIO(root),
-        new FleetGenerator.Options(adapters, shape, rank, seed)).generate(root);
+    FleetSummary summary =
+        new FleetGenerator(fileIO(root), new FleetGenerator.Options(adapters, shape, rank, seed))
+            .generate(root);
     double seconds = (System.nanoTime() - start) / 1e9;
     long bytes = summary.totalBytes();
-    out.printf(Locale.ROOT,
-        "generated %d adapters (%s, %d LoRA layers) in %s: %d bytes (%.2f GB) in %.1f s, %.0f MB/s%n",
-        summary.adapters().size(), shape.name(), summary.totalLayers(), root, bytes, bytes / 1e9,
-        seconds, bytes / 1e6 / Math.max(seconds, 1e-9));
+    out.printf(
+        Locale.ROOT,
+        "generated %d adapters (%s, %d LoRA layers) in %s: %d bytes (%.2f GB) in %.1f s, %.0f"
+            + " MB/s%n",
+        summary.adapters().size(),
+        shape.name(),
+        summary.totalLayers(),
+        root,
+        bytes,
+        bytes / 1e9,
+        seconds,
+        bytes / 1e6 / Math.max(seconds, 1e-9));
     return 0;
   }
 

@@ -18,20 +18,21 @@ import org.apache.hadoop.fs.RemoteIterator;
 import org.loraquant.errors.LoraQuantException;
 
 /**
- * Finds the adapters under an input root: every folder, at any depth, that holds an
- * {@code adapter_config.json}.
+ * Finds the adapters under an input root: every folder, at any depth, that holds an {@code
+ * adapter_config.json}.
  *
  * <p>One recursive {@code FileSystem.listFiles(root, true)} and nothing else: no exists() or
  * getFileStatus() per folder or file. On S3A that is a flat paged LIST of the prefix (1000 keys a
- * request), so thousands of adapters cost a handful of requests; everything below (grouping,
- * sizes, fingerprints) is computed from the listing in memory.
+ * request), so thousands of adapters cost a handful of requests; everything below (grouping, sizes,
+ * fingerprints) is computed from the listing in memory.
  *
- * <p>Paths with a component starting with '.' or '_' are skipped, as Hadoop and Spark do: they
- * are temporary or bookkeeping files ({@code _temporary}, {@code .crc}, the hidden folders that
- * writers rename into place).
+ * <p>Paths with a component starting with '.' or '_' are skipped, as Hadoop and Spark do: they are
+ * temporary or bookkeeping files ({@code _temporary}, {@code .crc}, the hidden folders that writers
+ * rename into place).
  */
 public final class AdapterDiscovery {
   public static final String CONFIG_FILE = "adapter_config.json";
+
   /** Bumped when the fingerprint's definition changes, so old outputs are recompressed. */
   static final String FINGERPRINT_VERSION = "loraquant-input-fingerprint-v1";
 
@@ -55,7 +56,8 @@ public final class AdapterDiscovery {
         LocatedFileStatus status = listing.next();
         String filePath = status.getPath().toUri().getPath();
         if (filePath.equals(rootDir)) {
-          throw new LoraQuantException("Input " + root + " is a file; expected a folder of adapters");
+          throw new LoraQuantException(
+              "Input " + root + " is a file; expected a folder of adapters");
         }
         if (!filePath.startsWith(prefix)) {
           continue; // not under the root (a symlink target, say): not ours to touch
@@ -66,9 +68,14 @@ public final class AdapterDiscovery {
         }
         int slash = relative.lastIndexOf('/');
         String folder = slash < 0 ? "" : relative.substring(0, slash);
-        filesByFolder.computeIfAbsent(folder, f -> new ArrayList<>()).add(
-            new DiscoveredAdapter.AdapterFile(relative.substring(slash + 1), status.getLen(),
-                status.getModificationTime(), etag(status)));
+        filesByFolder
+            .computeIfAbsent(folder, f -> new ArrayList<>())
+            .add(
+                new DiscoveredAdapter.AdapterFile(
+                    relative.substring(slash + 1),
+                    status.getLen(),
+                    status.getModificationTime(),
+                    etag(status)));
       }
     } catch (FileNotFoundException e) {
       throw new LoraQuantException("Input " + root + " does not exist; check the --input URI", e);
@@ -82,19 +89,18 @@ public final class AdapterDiscovery {
       }
       files.sort((a, b) -> a.name().compareTo(b.name()));
       String folder = e.getKey();
-      String location = folder.isEmpty()
-          ? qualifiedRoot.toString()
-          : new Path(qualifiedRoot, folder).toString();
+      String location =
+          folder.isEmpty() ? qualifiedRoot.toString() : new Path(qualifiedRoot, folder).toString();
       adapters.add(new DiscoveredAdapter(folder, location, files, fingerprint(files)));
     }
     return adapters;
   }
 
   /**
-   * SHA-256 (hex) over the name, size, modification time and, where the store has one, the etag
-   * of each file the compressed output is derived from: {@code adapter_config.json} and every
-   * {@code *.safetensors} in the folder. Everything comes from the listing, so it costs no request
-   * and reads no byte. A re-upload of identical bytes changes the time and so the fingerprint (a
+   * SHA-256 (hex) over the name, size, modification time and, where the store has one, the etag of
+   * each file the compressed output is derived from: {@code adapter_config.json} and every {@code
+   * *.safetensors} in the folder. Everything comes from the listing, so it costs no request and
+   * reads no byte. A re-upload of identical bytes changes the time and so the fingerprint (a
    * needless recompression, never a stale output); an in-place change that keeps size and time
    * would go unnoticed on stores without etags, which uploads do not do. Other files (README.md,
    * training logs) do not count.
@@ -110,9 +116,16 @@ public final class AdapterDiscovery {
     files.stream()
         .filter(f -> f.name().equals(CONFIG_FILE) || f.name().endsWith(".safetensors"))
         .sorted((a, b) -> a.name().compareTo(b.name()))
-        .forEach(f -> text.append(f.name()).append('\t').append(f.size()).append('\t')
-            .append(f.modificationTime()).append('\t').append(f.etag() == null ? "" : f.etag())
-            .append('\n'));
+        .forEach(
+            f ->
+                text.append(f.name())
+                    .append('\t')
+                    .append(f.size())
+                    .append('\t')
+                    .append(f.modificationTime())
+                    .append('\t')
+                    .append(f.etag() == null ? "" : f.etag())
+                    .append('\n'));
     return HexFormat.of().formatHex(sha.digest(text.toString().getBytes(StandardCharsets.UTF_8)));
   }
 

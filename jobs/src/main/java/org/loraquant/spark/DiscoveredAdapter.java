@@ -17,7 +17,9 @@ public record DiscoveredAdapter(
     String relativePath, String location, List<AdapterFile> files, String fingerprint)
     implements Serializable {
 
-  /** One file as the listing saw it; {@code etag} is null where the store has none (local, HDFS). */
+  /**
+   * One file as the listing saw it; {@code etag} is null where the store has none (local, HDFS).
+   */
   public record AdapterFile(String name, long size, long modificationTime, String etag)
       implements Serializable {}
 

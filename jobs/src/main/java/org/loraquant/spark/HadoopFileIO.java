@@ -25,11 +25,11 @@ import org.loraquant.io.OutputFile;
 
 /**
  * {@link FileIO} over Hadoop's FileSystem: {@code file:}, {@code s3a:}, {@code hdfs:} and whatever
- * else the classpath provides. Paths are Hadoop path strings; one without a scheme resolves
- * against {@code fs.defaultFS}.
+ * else the classpath provides. Paths are Hadoop path strings; one without a scheme resolves against
+ * {@code fs.defaultFS}.
  *
- * <p><b>Serialisation.</b> Instances are meant to travel to executors (broadcast one per job
- * rather than capturing it in every task closure). What is serialised is a snapshot, taken at
+ * <p><b>Serialisation.</b> Instances are meant to travel to executors (broadcast one per job rather
+ * than capturing it in every task closure). What is serialised is a snapshot, taken at
  * construction, of the Hadoop settings whose key starts with one of {@link #SHIPPED_PREFIXES} and
  * whose raw value differs from a fresh {@code new Configuration()}: the S3A / HDFS client settings
  * a job sets through {@code spark.hadoop.*} or site files on the driver, and nothing else (not the
@@ -43,8 +43,8 @@ import org.loraquant.io.OutputFile;
  * positional read and closes it. The safetensors reader reads the header once and then one byte
  * range per layer, so that is 1 + layers requests per file, each a single ranged GET on S3A (with
  * the "random" read policy, and no HEAD request when the length is known from the listing, see
- * {@link #newInputFile(String, long)}). Keeping streams open would save little and leak
- * connections when a task dies.
+ * {@link #newInputFile(String, long)}). Keeping streams open would save little and leak connections
+ * when a task dies.
  */
 public final class HadoopFileIO implements FileIO, Serializable {
   private static final long serialVersionUID = 1L;
@@ -177,8 +177,12 @@ public final class HadoopFileIO implements FileIO, Serializable {
       fs.mkdirs(to.getParent());
     }
     if (!fs.rename(from, to)) {
-      throw new IOException("Cannot move " + source + " to " + target
-          + ": the file system refused the rename (does the source exist?)");
+      throw new IOException(
+          "Cannot move "
+              + source
+              + " to "
+              + target
+              + ": the file system refused the rename (does the source exist?)");
     }
   }
 
@@ -215,17 +219,28 @@ public final class HadoopFileIO implements FileIO, Serializable {
 
     @Override
     public void readFully(long position, byte[] buffer, int offset, int len) throws IOException {
-      FutureDataInputStreamBuilder builder = io.fileSystem(path).openFile(path)
-          .opt(OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY,
-              OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY_RANDOM);
+      FutureDataInputStreamBuilder builder =
+          io.fileSystem(path)
+              .openFile(path)
+              .opt(
+                  OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY,
+                  OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY_RANDOM);
       if (length >= 0) {
         builder.optLong(OpenFileOptions.FS_OPTION_OPENFILE_LENGTH, length);
       }
       try (FSDataInputStream in = FutureIO.awaitFuture(builder.build())) {
         in.readFully(position, buffer, offset, len);
       } catch (EOFException e) {
-        EOFException wrapped = new EOFException(location() + ": wanted " + len
-            + " bytes at offset " + position + " but the file is shorter (" + e.getMessage() + ")");
+        EOFException wrapped =
+            new EOFException(
+                location()
+                    + ": wanted "
+                    + len
+                    + " bytes at offset "
+                    + position
+                    + " but the file is shorter ("
+                    + e.getMessage()
+                    + ")");
         wrapped.initCause(e);
         throw wrapped;
       }

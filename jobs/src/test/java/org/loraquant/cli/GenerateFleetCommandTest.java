@@ -20,7 +20,9 @@ class GenerateFleetCommandTest {
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
   private int run(String... args) {
-    return Main.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
+    return Main.run(
+        List.of(args),
+        new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
   }
 
@@ -35,8 +37,17 @@ class GenerateFleetCommandTest {
   @Test
   void writesTheFleetAndPrintsOneSummaryLine() throws Exception {
     Path fleet = temp.resolve("fleet");
-    int code = run("generate-fleet", fleet.toString(), "--adapters", "5", "--shape", "tiny",
-        "--rank", "8", "--seed=3");
+    int code =
+        run(
+            "generate-fleet",
+            fleet.toString(),
+            "--adapters",
+            "5",
+            "--shape",
+            "tiny",
+            "--rank",
+            "8",
+            "--seed=3");
 
     assertThat(code).as(stderr()).isZero();
     List<Path> configs = new ArrayList<>();
@@ -48,14 +59,19 @@ class GenerateFleetCommandTest {
     }
     assertThat(configs).hasSize(5);
     assertThat(stdout().lines()).hasSize(1);
-    assertThat(stdout()).startsWith("generated 5 adapters (tiny, ")
-        .contains(bytes + " bytes");
+    assertThat(stdout()).startsWith("generated 5 adapters (tiny, ").contains(bytes + " bytes");
   }
 
   @Test
   void hadoopUriTargetsWork() {
-    int code = run("generate-fleet", temp.resolve("viaHadoop").toUri().toString(),
-        "--adapters", "2", "--shape", "tiny");
+    int code =
+        run(
+            "generate-fleet",
+            temp.resolve("viaHadoop").toUri().toString(),
+            "--adapters",
+            "2",
+            "--shape",
+            "tiny");
     assertThat(code).as(stderr()).isZero();
     assertThat(temp.resolve("viaHadoop/tenant-01/adapter-00001/adapter_model.safetensors"))
         .exists();
@@ -74,7 +90,8 @@ class GenerateFleetCommandTest {
     assertThat(run("generate-fleet", temp.toString())).isEqualTo(Main.EXIT_USAGE);
     assertThat(run("generate-fleet", temp.toString(), "--adapters", "many"))
         .isEqualTo(Main.EXIT_USAGE);
-    assertThat(run("generate-fleet", temp.toString(), "--adapters", "0")).isEqualTo(Main.EXIT_USAGE);
+    assertThat(run("generate-fleet", temp.toString(), "--adapters", "0"))
+        .isEqualTo(Main.EXIT_USAGE);
     assertThat(run("generate-fleet", temp.toString(), "--adapters", "1", "--shape", "gpt-5"))
         .isEqualTo(Main.EXIT_USAGE);
     assertThat(run("generate-fleet", "--adapters", "1")).isEqualTo(Main.EXIT_USAGE);

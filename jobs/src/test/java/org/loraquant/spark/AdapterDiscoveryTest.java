@@ -33,8 +33,8 @@ class AdapterDiscoveryTest {
     static final AtomicInteger PER_PATH_CALLS = new AtomicInteger();
 
     @Override
-    public RemoteIterator<LocatedFileStatus> listFiles(org.apache.hadoop.fs.Path f, boolean recursive)
-        throws IOException {
+    public RemoteIterator<LocatedFileStatus> listFiles(
+        org.apache.hadoop.fs.Path f, boolean recursive) throws IOException {
       LIST_FILES.incrementAndGet();
       return super.listFiles(f, recursive);
     }
@@ -98,12 +98,15 @@ class AdapterDiscoveryTest {
 
     List<DiscoveredAdapter> adapters = AdapterDiscovery.discover(io, root());
 
-    assertThat(adapters).extracting(DiscoveredAdapter::relativePath)
+    assertThat(adapters)
+        .extracting(DiscoveredAdapter::relativePath)
         .containsExactly("a", "tenant/b", "tenant/b/checkpoint-2/c");
     DiscoveredAdapter b = adapters.get(1);
-    assertThat(b.files()).extracting(DiscoveredAdapter.AdapterFile::name)
+    assertThat(b.files())
+        .extracting(DiscoveredAdapter.AdapterFile::name)
         .containsExactly("README.md", "adapter_config.json", "adapter_model.safetensors");
-    assertThat(b.file("adapter_model.safetensors").size()).isEqualTo("weights of tenant/b".length());
+    assertThat(b.file("adapter_model.safetensors").size())
+        .isEqualTo("weights of tenant/b".length());
     assertThat(b.location()).startsWith("file:").endsWith("/tenant/b");
     assertThat(b.path("adapter_config.json")).endsWith("/tenant/b/adapter_config.json");
     assertThat(adapters.get(0).files()).hasSize(2);
@@ -141,14 +144,16 @@ class AdapterDiscoveryTest {
 
   @Test
   void findsEveryAdapterOfAGeneratedFleet() throws IOException {
-    FleetGenerator generator = new FleetGenerator(
-        new LocalFileIO(), new FleetGenerator.Options(12, ModelShape.TINY, 8, 1));
+    FleetGenerator generator =
+        new FleetGenerator(
+            new LocalFileIO(), new FleetGenerator.Options(12, ModelShape.TINY, 8, 1));
     generator.generate(temp.resolve("fleet").toString());
 
     List<DiscoveredAdapter> adapters =
         AdapterDiscovery.discover(io, temp.resolve("fleet").toUri().toString());
 
-    assertThat(adapters).extracting(DiscoveredAdapter::relativePath)
+    assertThat(adapters)
+        .extracting(DiscoveredAdapter::relativePath)
         .containsExactlyInAnyOrderElementsOf(
             generator.plan().stream().map(AdapterSpec::relativePath).toList());
     assertThat(adapters).allMatch(a -> a.file("adapter_model.safetensors") != null);
@@ -161,7 +166,8 @@ class AdapterDiscoveryTest {
         .hasMessageContaining("nowhere")
         .hasMessageContaining("does not exist");
     file("plain.txt", "x");
-    assertThatThrownBy(() -> AdapterDiscovery.discover(io, temp.resolve("plain.txt").toUri().toString()))
+    assertThatThrownBy(
+            () -> AdapterDiscovery.discover(io, temp.resolve("plain.txt").toUri().toString()))
         .isInstanceOf(LoraQuantException.class)
         .hasMessageContaining("is a file");
   }

@@ -99,7 +99,8 @@ class HadoopFileIOTest {
     try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
       out.writeObject(io);
     }
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
       return (HadoopFileIO) in.readObject();
     }
   }

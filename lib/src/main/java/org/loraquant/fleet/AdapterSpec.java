@@ -4,8 +4,8 @@ import java.util.List;
 import org.loraquant.safetensors.DType;
 
 /**
- * Everything that determines one synthetic adapter's bytes. The generator derives it from the
- * fleet seed and the adapter's index alone, so adapter i is the same whatever the fleet size.
+ * Everything that determines one synthetic adapter's bytes. The generator derives it from the fleet
+ * seed and the adapter's index alone, so adapter i is the same whatever the fleet size.
  *
  * @param relativePath folder of the adapter under the fleet root, '/'-separated
  * @param targets module kinds (q_proj, ...) in PEFT's target_modules

@@ -20,8 +20,8 @@ import org.loraquant.safetensors.FloatEncoding;
 import org.loraquant.safetensors.SafetensorsWriter;
 
 /**
- * Writes a synthetic fleet of LoRA adapters in Hugging Face PEFT layout, for demos, benchmarks
- * and tests. Seeded and deterministic: the same options give byte-identical files.
+ * Writes a synthetic fleet of LoRA adapters in Hugging Face PEFT layout, for demos, benchmarks and
+ * tests. Seeded and deterministic: the same options give byte-identical files.
  *
  * <p>Layout: {@code ROOT/tenant-T/adapter-NNNNN/} with {@code adapter_config.json} (keys as PEFT
  * 0.13 writes them), {@code adapter_model.safetensors} ({@code lora_A} [r, in] and {@code lora_B}
@@ -29,16 +29,15 @@ import org.loraquant.safetensors.SafetensorsWriter;
  * adapter is written into a hidden sibling folder and renamed into place, so a reader never sees
  * half an adapter.
  *
- * <p>The mix (unless a rank is forced, the rank too): ranks from {8, 16, 32, 64, 128, 256}
- * weighted towards small ones; targets q/v, q/k/v/o or all seven linear layers; three in four
- * adapters on every decoder layer, the rest on an upper slice (layers_to_transform); dtypes BF16,
- * F16 and F32. About one adapter in twenty is "big" (all layers, all modules, rank 128): on
- * llama2-7b that is some 40 times the typical q/v rank-16 adapter, the straggler the job must
- * absorb.
+ * <p>The mix (unless a rank is forced, the rank too): ranks from {8, 16, 32, 64, 128, 256} weighted
+ * towards small ones; targets q/v, q/k/v/o or all seven linear layers; three in four adapters on
+ * every decoder layer, the rest on an upper slice (layers_to_transform); dtypes BF16, F16 and F32.
+ * About one adapter in twenty is "big" (all layers, all modules, rank 128): on llama2-7b that is
+ * some 40 times the typical q/v rank-16 adapter, the straggler the job must absorb.
  *
- * <p>Factors look trained: {@code B = U diag(s)} with U Gaussian with columns of unit expected
- * norm (nearly orthonormal when out >> r) and {@code s_i = s_0 (i + 1)^-decay}, and A drawn like
- * PEFT's kaiming-uniform init, U(-1/sqrt(in), 1/sqrt(in)), whose rows are nearly orthogonal; so the
+ * <p>Factors look trained: {@code B = U diag(s)} with U Gaussian with columns of unit expected norm
+ * (nearly orthonormal when out >> r) and {@code s_i = s_0 (i + 1)^-decay}, and A drawn like PEFT's
+ * kaiming-uniform init, U(-1/sqrt(in), 1/sqrt(in)), whose rows are nearly orthogonal; so the
  * singular values of B A fall off like s. Cost is O((in + out) r) per layer: one random long per
  * value, never an in x out product. Gaussians are the sum of four 16-bit uniforms (Irwin-Hall,
  * bounded at 3.5 sigma): plenty for synthetic weights at a fraction of nextGaussian's cost.
@@ -74,6 +73,7 @@ public final class FleetGenerator {
   private static final int[] TARGET_WEIGHTS = {45, 30, 25};
   private static final DType[] DTYPES = {DType.BF16, DType.F16, DType.F32};
   private static final int[] DTYPE_WEIGHTS = {50, 30, 20};
+
   /** Typical magnitude of the largest entries of a trained B; sets s_0. */
   private static final double TOP_B_ENTRY = 4e-3;
 
@@ -109,7 +109,8 @@ public final class FleetGenerator {
     io.mkdirs(root);
     List<FleetSummary.Adapter> written = new ArrayList<>();
     for (AdapterSpec spec : plan()) {
-      written.add(new FleetSummary.Adapter(spec.relativePath(), spec.layerCount(), write(root, spec)));
+      written.add(
+          new FleetSummary.Adapter(spec.relativePath(), spec.layerCount(), write(root, spec)));
     }
     return new FleetSummary(root, written);
   }
@@ -118,7 +119,8 @@ public final class FleetGenerator {
   public long write(String root, AdapterSpec spec) throws IOException {
     String target = root + "/" + spec.relativePath();
     int slash = target.lastIndexOf('/');
-    String temp = target.substring(0, slash + 1) + "." + target.substring(slash + 1) + ".inprogress";
+    String temp =
+        target.substring(0, slash + 1) + "." + target.substring(slash + 1) + ".inprogress";
     io.deleteRecursively(temp);
     long bytes = 0;
     bytes += writeFile(temp + "/" + CONFIG, configJson(spec));
@@ -137,7 +139,8 @@ public final class FleetGenerator {
     ModelShape shape = options.shape();
     boolean big = random.nextInt(20) == 0;
     int rank = options.rank() > 0 ? options.rank() : big ? 128 : pick(random, RANKS, RANK_WEIGHTS);
-    List<String> targets = big ? TARGET_SETS.get(2) : TARGET_SETS.get(pickIndex(random, TARGET_WEIGHTS));
+    List<String> targets =
+        big ? TARGET_SETS.get(2) : TARGET_SETS.get(pickIndex(random, TARGET_WEIGHTS));
     DType dtype = big ? DType.BF16 : DTYPES[pickIndex(random, DTYPE_WEIGHTS)];
     boolean allLayers = big || shape.layers() < 2 || random.nextInt(4) != 0;
     int first = allLayers ? 0 : shape.layers() / 2 + random.nextInt(shape.layers() / 2);
@@ -161,9 +164,15 @@ public final class FleetGenerator {
         ModelShape.Module module = spec.shape().module(kind);
         String prefix = module.path(layer);
         SplittableRandom random = new SplittableRandom(mix(spec.seed(), prefix.hashCode()));
-        writer.add(prefix + ".lora_A.weight", spec.dtype(), new long[] {r, module.in()},
+        writer.add(
+            prefix + ".lora_A.weight",
+            spec.dtype(),
+            new long[] {r, module.in()},
             FloatEncoding.encode(loraA(random, r, module.in()), spec.dtype()));
-        writer.add(prefix + ".lora_B.weight", spec.dtype(), new long[] {module.out(), r},
+        writer.add(
+            prefix + ".lora_B.weight",
+            spec.dtype(),
+            new long[] {module.out(), r},
             FloatEncoding.encode(loraB(random, module.out(), r, spec.decay()), spec.dtype()));
       }
     }
@@ -205,7 +214,8 @@ public final class FleetGenerator {
 
   /** Approximately standard normal from 64 random bits: the sum of four 16-bit uniforms. */
   static double gaussian(long bits) {
-    long sum = (bits & 0xFFFF) + ((bits >>> 16) & 0xFFFF) + ((bits >>> 32) & 0xFFFF) + (bits >>> 48);
+    long sum =
+        (bits & 0xFFFF) + ((bits >>> 16) & 0xFFFF) + ((bits >>> 32) & 0xFFFF) + (bits >>> 48);
     // Each uniform on 0..65535 has mean 32767.5 and variance (65536^2 - 1) / 12.
     return (sum - 131070.0) / 37837.22;
   }
@@ -253,9 +263,17 @@ public final class FleetGenerator {
   }
 
   private static byte[] readme(AdapterSpec spec) {
-    String text = "---\nbase_model: " + spec.shape().baseModel() + "\nlibrary_name: peft\n---\n\n"
-        + "# Synthetic LoRA adapter\n\nGenerated by loraquant generate-fleet (rank " + spec.rank()
-        + ", " + spec.dtype() + ", targets " + String.join(", ", spec.targets()) + ").\n";
+    String text =
+        "---\nbase_model: "
+            + spec.shape().baseModel()
+            + "\nlibrary_name: peft\n---\n\n"
+            + "# Synthetic LoRA adapter\n\nGenerated by loraquant generate-fleet (rank "
+            + spec.rank()
+            + ", "
+            + spec.dtype()
+            + ", targets "
+            + String.join(", ", spec.targets())
+            + ").\n";
     return text.getBytes(StandardCharsets.UTF_8);
   }
 

@@ -26,6 +26,7 @@ public record ModelShape(
       new ModelShape("llama2-7b", "meta-llama/Llama-2-7b-hf", 4096, 4096, 11008, 32);
   public static final ModelShape MISTRAL_7B =
       new ModelShape("mistral-7b", "mistralai/Mistral-7B-v0.1", 4096, 1024, 14336, 32);
+
   /** Small enough for unit tests, with GQA-style k/v so every module kind has its own shape. */
   public static final ModelShape TINY =
       new ModelShape("tiny", "loraquant/tiny-llama-test", 256, 128, 688, 4);
@@ -52,7 +53,9 @@ public record ModelShape(
     return List.copyOf(BY_NAME.keySet());
   }
 
-  /** The module called {@code kind} (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). */
+  /**
+   * The module called {@code kind} (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj).
+   */
   public Module module(String kind) {
     return switch (kind) {
       case "q_proj", "o_proj" -> new Module(kind, "self_attn", hidden, hidden);

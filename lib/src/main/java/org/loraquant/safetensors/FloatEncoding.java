@@ -13,6 +13,7 @@ public final class FloatEncoding {
 
   /** Canonical quiet NaN of binary16, without the sign bit. */
   static final short F16_QUIET_NAN = 0x7E00;
+
   /** Canonical quiet NaN of bfloat16, without the sign bit. */
   static final short BF16_QUIET_NAN = 0x7FC0;
 
@@ -60,7 +61,9 @@ public final class FloatEncoding {
     return (short) ((bits + 0x7FFF + lsb) >>> 16);
   }
 
-  /** Writes {@code values} as little-endian F16, BF16 or F32 bytes, ready for a safetensors file. */
+  /**
+   * Writes {@code values} as little-endian F16, BF16 or F32 bytes, ready for a safetensors file.
+   */
   public static byte[] encode(float[] values, DType dtype) {
     byte[] out = new byte[Math.multiplyExact(values.length, dtype.size())];
     switch (dtype) {
@@ -87,8 +90,9 @@ public final class FloatEncoding {
           out[o + 1] = (byte) (h >>> 8);
         }
       }
-      default -> throw new IllegalArgumentException("cannot encode floats as " + dtype
-          + "; supported: F32, F16, BF16");
+      default ->
+          throw new IllegalArgumentException(
+              "cannot encode floats as " + dtype + "; supported: F32, F16, BF16");
     }
     return out;
   }

@@ -47,7 +47,8 @@ class FleetGeneratorTest {
       assertThat(config.get("task_type").asText()).isEqualTo("CAUSAL_LM");
       assertThat(config.get("r").asInt()).isEqualTo(spec.rank());
       assertThat(config.get("lora_alpha").asInt()).isEqualTo(spec.alpha());
-      assertThat(config.get("base_model_name_or_path").asText()).isEqualTo("loraquant/tiny-llama-test");
+      assertThat(config.get("base_model_name_or_path").asText())
+          .isEqualTo("loraquant/tiny-llama-test");
       List<String> targets = new ArrayList<>();
       config.get("target_modules").forEach(t -> targets.add(t.asText()));
       assertThat(targets).isEqualTo(spec.targets());
@@ -67,13 +68,17 @@ class FleetGeneratorTest {
         assertThat(info.get("dtype").asText()).isEqualTo(spec.dtype().name());
         String kind = name.replaceAll(".*\\.(\\w+_proj)\\.lora_[AB]\\.weight$", "$1");
         ModelShape.Module module = ModelShape.TINY.module(kind);
-        long[] expected = name.endsWith("lora_A.weight")
-            ? new long[] {spec.rank(), module.in()}
-            : new long[] {module.out(), spec.rank()};
-        assertThat(new long[] {info.get("shape").get(0).asLong(), info.get("shape").get(1).asLong()})
-            .as(name).containsExactly(expected);
+        long[] expected =
+            name.endsWith("lora_A.weight")
+                ? new long[] {spec.rank(), module.in()}
+                : new long[] {module.out(), spec.rank()};
+        assertThat(
+                new long[] {info.get("shape").get(0).asLong(), info.get("shape").get(1).asLong()})
+            .as(name)
+            .containsExactly(expected);
         assertThat(name).startsWith("base_model.model.model.layers.");
-        dataBytes += info.get("data_offsets").get(1).asLong() - info.get("data_offsets").get(0).asLong();
+        dataBytes +=
+            info.get("data_offsets").get(1).asLong() - info.get("data_offsets").get(0).asLong();
       }
       assertThat(tensors).isEqualTo(2 * spec.layerCount());
       assertThat(dataBytes).isEqualTo(spec.tensorBytes());
@@ -112,8 +117,10 @@ class FleetGeneratorTest {
 
   @Test
   void defaultFleetMixesRanksDtypesTargetsLayersAndSizes() {
-    List<AdapterSpec> specs = new FleetGenerator(
-        new LocalFileIO(), new FleetGenerator.Options(200, ModelShape.LLAMA2_7B, 0, 1)).plan();
+    List<AdapterSpec> specs =
+        new FleetGenerator(
+                new LocalFileIO(), new FleetGenerator.Options(200, ModelShape.LLAMA2_7B, 0, 1))
+            .plan();
     Set<Integer> ranks = new HashSet<>();
     Set<DType> dtypes = new HashSet<>();
     Set<Integer> targetCounts = new HashSet<>();
@@ -205,6 +212,7 @@ class FleetGeneratorTest {
     long length = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     assertThat(length % 8).isZero();
     assertThat(8 + length).isLessThanOrEqualTo(bytes.length);
-    return JSON.readTree(new String(bytes, 8, (int) length, java.nio.charset.StandardCharsets.UTF_8));
+    return JSON.readTree(
+        new String(bytes, 8, (int) length, java.nio.charset.StandardCharsets.UTF_8));
   }
 }

@@ -50,9 +50,10 @@ class LayerPlannerTest {
     assertThat(largest).isLessThan((long) (1.05 * mean));
     assertThat(smallest).isGreaterThan((long) (0.95 * mean));
     // The giant is shared out over many tasks.
-    long tasksWithGiant = tasks.stream()
-        .filter(t -> t.layers().stream().anyMatch(l -> l.adapter().equals("giant")))
-        .count();
+    long tasksWithGiant =
+        tasks.stream()
+            .filter(t -> t.layers().stream().anyMatch(l -> l.adapter().equals("giant")))
+            .count();
     assertThat(tasksWithGiant).isEqualTo(24);
   }
 
@@ -94,8 +95,11 @@ class LayerPlannerTest {
 
   @Test
   void layersWithinATaskAreGroupedByAdapterAndFewerLayersThanTasksGiveOneTaskEach() {
-    List<LayerWork> layers = List.of(
-        new LayerWork("b", "m1", 10), new LayerWork("a", "m2", 10), new LayerWork("a", "m1", 10));
+    List<LayerWork> layers =
+        List.of(
+            new LayerWork("b", "m1", 10),
+            new LayerWork("a", "m2", 10),
+            new LayerWork("a", "m1", 10));
     List<LayerTask> tasks = new LayerPlanner(10, 100, 1_000).plan(layers);
     assertThat(tasks).hasSize(3);
     assertThat(new LayerPlanner(1, 100, 1_000).plan(layers).get(0).layers())

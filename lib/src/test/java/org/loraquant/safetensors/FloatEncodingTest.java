@@ -34,7 +34,9 @@ class FloatEncodingTest {
     return Float.intBitsToFloat(code << 16);
   }
 
-  /** Reference rounding: codes 0..maxCode have increasing values; returns the nearest, ties even. */
+  /**
+   * Reference rounding: codes 0..maxCode have increasing values; returns the nearest, ties even.
+   */
   private static short reference(float x, int maxCode, IntToDoubleFunction value) {
     int sign = Float.floatToRawIntBits(x) < 0 ? 0x8000 : 0;
     double a = Math.abs((double) x);
@@ -77,9 +79,24 @@ class FloatEncodingTest {
       }
     }
     float[] specials = {
-      0f, Float.MIN_VALUE, Float.MIN_NORMAL, Float.MAX_VALUE, Float.POSITIVE_INFINITY,
-      65504f, 65519.996f, 65520f, 65536f, 0x1.0p-25f, Math.nextUp(0x1.0p-25f), 0x1.0p-24f,
-      0x1.8p-24f, 0x1.0p-14f, Math.nextDown(0x1.0p-14f), 1f, 1.00048828125f, 3.4e38f
+      0f,
+      Float.MIN_VALUE,
+      Float.MIN_NORMAL,
+      Float.MAX_VALUE,
+      Float.POSITIVE_INFINITY,
+      65504f,
+      65519.996f,
+      65520f,
+      65536f,
+      0x1.0p-25f,
+      Math.nextUp(0x1.0p-25f),
+      0x1.0p-24f,
+      0x1.8p-24f,
+      0x1.0p-14f,
+      Math.nextDown(0x1.0p-14f),
+      1f,
+      1.00048828125f,
+      3.4e38f
     };
     for (float s : specials) {
       values.add(s);
@@ -153,7 +170,6 @@ class FloatEncodingTest {
         .containsExactly(0x80, 0x3F, 0x00, 0xC0 - 256);
     assertThat(FloatEncoding.encode(new float[] {1f}, DType.F32))
         .containsExactly(0x00, 0x00, 0x80, 0x3F);
-    assertThatThrownBy(() -> FloatEncoding.encode(values, DType.I8))
-        .hasMessageContaining("I8");
+    assertThatThrownBy(() -> FloatEncoding.encode(values, DType.I8)).hasMessageContaining("I8");
   }
 }
