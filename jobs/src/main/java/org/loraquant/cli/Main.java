@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.loraquant.errors.LoraQuantException;
 
 /**
@@ -32,7 +34,15 @@ public final class Main {
     return commands;
   }
 
+  /**
+   * netlib warns through java.util.logging, on every start, that its optional implementations
+   * (native BLAS, the Vector API one) are absent before it falls back to the next; held here so
+   * the level set on it is not garbage-collected away.
+   */
+  private static final Logger NETLIB_LOG = Logger.getLogger("dev.ludovic.netlib");
+
   public static void main(String[] args) {
+    NETLIB_LOG.setLevel(Level.SEVERE);
     System.exit(run(List.of(args), System.out, System.err));
   }
 
