@@ -236,6 +236,7 @@ class StatsContractTest(unittest.TestCase):
             for i in range(len(pschema)):
                 col = pschema.column(i)
                 name = col.path.split(".")[0]
+                self.assertIn(name, docs, f"{f}: column not in docs/STATS.md")
                 if docs[name] == "timestamp":
                     # INT64 TIMESTAMP(MICROS, UTC), never the legacy INT96
                     self.assertEqual(col.physical_type, "INT64", name)
