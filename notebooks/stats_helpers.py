@@ -5,8 +5,12 @@
 - connect(): an in-memory DuckDB connection with the views
     layers            every layer row of every run (run_date from the hive partition, as DATE)
     adapters          every adapter row of every run
-    current_adapters  per adapter, its latest run with status 'compressed'
-    current_layers    the layer rows of those current compressions
+    current_adapters  per adapter, its latest row (by run_id, then finished_at), whatever its
+                      status: the adapter's state (docs/STATS.md, "current rows")
+    current_layers    the layer rows of the outputs that exist now (layers.run_id =
+                      current_adapters.output_run_id)
+    current_outputs   per adapter with an output now, the latest compressed/skipped row of that
+                      output (its totals), plus latest_status / latest_run_id
   Missing folders or a table without any parquet file yet give empty views with the documented
   columns, so notebooks run on a fresh or partial stats table. For s3:// locations (only then)
   the httpfs and aws extensions are installed and loaded and an S3 secret is created from the
@@ -25,26 +29,31 @@ import duckdb
 NOTEBOOK_DIR = Path(__file__).resolve().parent
 DEFAULT_STATS = NOTEBOOK_DIR.parent / "demo" / "stats"
 
-# The columns the notebooks rely on (docs/STATS.md). run_date is the hive partition.
+# Every column of the two tables, in order, as docs/STATS.md and StatsSchema define them (DuckDB
+# types). run_date is the hive partition (a folder, not a column in the files).
 LAYER_COLUMNS = [
     ("run_id", "VARCHAR"), ("run_date", "DATE"), ("adapter", "VARCHAR"),
     ("input_fingerprint", "VARCHAR"), ("module", "VARCHAR"), ("module_kind", "VARCHAR"),
     ("layer_index", "INTEGER"), ("m", "INTEGER"), ("n", "INTEGER"), ("rank", "INTEGER"),
     ("k", "INTEGER"), ("h", "INTEGER"), ("rho", "DOUBLE"), ("bits_high", "INTEGER"),
-    ("group_size", "INTEGER"), ("split_rule", "VARCHAR"), ("singular_values", "FLOAT[]"),
-    ("energy_high", "DOUBLE"), ("payload_bits", "BIGINT"), ("effective_bits", "BIGINT"),
-    ("params", "BIGINT"), ("bytes_in", "BIGINT"), ("bytes_out", "BIGINT"),
-    ("rel_error", "DOUBLE"), ("error_high", "DOUBLE"), ("error_low", "DOUBLE"),
-    ("seconds", "DOUBLE"), ("status", "VARCHAR"), ("message", "VARCHAR"),
+    ("group_size", "INTEGER"), ("split_rule", "VARCHAR"), ("refine", "VARCHAR"),
+    ("singular_values", "FLOAT[]"), ("energy_high", "DOUBLE"), ("payload_bits", "BIGINT"),
+    ("effective_bits", "BIGINT"), ("params", "BIGINT"), ("bytes_in", "BIGINT"),
+    ("bytes_out", "BIGINT"), ("rel_error", "DOUBLE"), ("error_high", "DOUBLE"),
+    ("error_low", "DOUBLE"), ("seconds", "DOUBLE"), ("status", "VARCHAR"), ("message", "VARCHAR"),
 ]
 ADAPTER_COLUMNS = [
     ("run_id", "VARCHAR"), ("run_date", "DATE"), ("adapter", "VARCHAR"),
     ("input_fingerprint", "VARCHAR"), ("status", "VARCHAR"), ("message", "VARCHAR"),
-    ("layers", "INTEGER"), ("params", "BIGINT"), ("payload_bits", "BIGINT"),
-    ("effective_bits", "BIGINT"), ("bytes_in", "BIGINT"), ("bytes_out", "BIGINT"),
-    ("compression_ratio", "DOUBLE"), ("weighted_rel_error", "DOUBLE"),
-    ("worst_module", "VARCHAR"), ("worst_rel_error", "DOUBLE"), ("seconds", "DOUBLE"),
+    ("output_run_id", "VARCHAR"), ("rho", "DOUBLE"), ("bits_high", "INTEGER"),
+    ("group_size", "INTEGER"), ("split_rule", "VARCHAR"), ("refine", "VARCHAR"),
+    ("layers", "INTEGER"), ("params", "BIGINT"), ("bytes_in", "BIGINT"), ("bytes_out", "BIGINT"),
+    ("compression_ratio", "DOUBLE"), ("payload_bits", "BIGINT"), ("effective_bits", "BIGINT"),
+    ("payload_bits_per_param", "DOUBLE"), ("effective_bits_per_param", "DOUBLE"),
+    ("weighted_rel_error", "DOUBLE"), ("worst_layer", "VARCHAR"), ("worst_rel_error", "DOUBLE"),
+    ("seconds", "DOUBLE"), ("recorded_from", "VARCHAR"), ("finished_at", "TIMESTAMPTZ"),
 ]
+LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]
 
 
@@ -157,7 +166,8 @@ def _create_table_view(con, view, folder, columns):
 
 
 def connect(location=None, verbose=True):
-    """A DuckDB connection with the views layers, adapters, current_adapters, current_layers."""
+    """A DuckDB connection with the views layers, adapters, current_adapters, current_layers,
+    current_outputs."""
     location = location or stats_location()
     con = duckdb.connect()
     if is_remote(location):
@@ -169,16 +179,31 @@ def connect(location=None, verbose=True):
     n_layer_files = _create_table_view(con, "layers", f"{location}/layers", LAYER_COLUMNS)
     n_adapter_files = _create_table_view(con, "adapters", f"{location}/adapters",
                                          ADAPTER_COLUMNS)
+    # docs/STATS.md, "Querying the current state": the latest adapters row of an adapter tells
+    # its state; its output_run_id selects the layer rows of the output that exists now.
     con.execute("""
         CREATE OR REPLACE VIEW current_adapters AS
-        SELECT * FROM adapters WHERE status = 'compressed'
-        QUALIFY row_number() OVER (PARTITION BY adapter ORDER BY run_date DESC, run_id DESC) = 1
+        SELECT * FROM adapters
+        QUALIFY row_number() OVER (PARTITION BY adapter ORDER BY run_id DESC, finished_at DESC) = 1
     """)
     con.execute("""
         CREATE OR REPLACE VIEW current_layers AS
         SELECT l.* FROM layers l
-        JOIN current_adapters c
-          ON l.adapter = c.adapter AND l.run_id = c.run_id AND l.run_date = c.run_date
+        JOIN current_adapters c ON l.adapter = c.adapter AND l.run_id = c.output_run_id
+    """)
+    # The outputs that exist now, one row each with their totals: the latest 'compressed' or
+    # 'skipped' row describing the current output_run_id (skipped rows carry the output's totals
+    # from its sidecar, so this works after the compressing run's partition has been expired).
+    # latest_status / latest_run_id: the adapter's latest row (e.g. 'failed' after a failed
+    # recompression, whose earlier output stays current).
+    con.execute("""
+        CREATE OR REPLACE VIEW current_outputs AS
+        SELECT a.*, c.status AS latest_status, c.run_id AS latest_run_id
+        FROM adapters a
+        JOIN current_adapters c ON a.adapter = c.adapter AND a.output_run_id = c.output_run_id
+        WHERE a.status IN ('compressed', 'skipped')
+        QUALIFY row_number() OVER (PARTITION BY a.adapter
+                                   ORDER BY a.run_id DESC, a.finished_at DESC) = 1
     """)
     if verbose:
         print(f"stats location: {location}")

@@ -11,9 +11,12 @@ run_date is a hive partition (a folder name, not a column in the files), as Spar
 
 The fake fleet exercises the awkward cases: several run dates, every adapter status (compressed,
 skipped, incomplete, failed), a night on which every adapter is skipped (no layer rows at all that
-night), modules without a layer index (layer_index null), failed layer rows with messages and
-null metrics, re-compressions with a changed input fingerprint and changed codec settings (error
-drift).
+night), two runs on one night where the first was killed and its rows were reconciled from the
+output sidecars (recorded_from = 'sidecar'), modules without a layer index (layer_index null),
+all-zero updates (layer status zero_update), failed adapters (no layer rows, the earlier output
+stays current via output_run_id), re-compressions with a changed input fingerprint and changed
+codec settings (rho, bits_high, group_size, refine: error drift). The only-skipped scenario has
+output_run_ids pointing at an expired partition (no layer rows to join).
 
 Usage:
     make_fake_stats.py OUT [--adapters 24] [--nights 4] [--seed 1]
@@ -31,54 +34,75 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+def _f(name, type_, nullable):
+    return pa.field(name, type_, nullable=nullable)
+
+
+# Exactly StatsSchema.LAYERS / .ADAPTERS (docs/STATS.md) minus run_date, which is the hive
+# partition folder, not a column in the files. tests/test_notebooks.py checks these against the
+# column tables of docs/STATS.md.
+FLOAT_ARRAY = pa.list_(pa.field("element", pa.float32(), nullable=False))
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
 LAYER_SCHEMA = pa.schema([
-    ("run_id", pa.string()),
-    ("adapter", pa.string()),
-    ("input_fingerprint", pa.string()),
-    ("module", pa.string()),
-    ("module_kind", pa.string()),
-    ("layer_index", pa.int32()),
-    ("m", pa.int32()),
-    ("n", pa.int32()),
-    ("rank", pa.int32()),
-    ("k", pa.int32()),
-    ("h", pa.int32()),
-    ("rho", pa.float64()),
-    ("bits_high", pa.int32()),
-    ("group_size", pa.int32()),
-    ("split_rule", pa.string()),
-    ("singular_values", pa.list_(pa.float32())),
-    ("energy_high", pa.float64()),
-    ("payload_bits", pa.int64()),
-    ("effective_bits", pa.int64()),
-    ("params", pa.int64()),
-    ("bytes_in", pa.int64()),
-    ("bytes_out", pa.int64()),
-    ("rel_error", pa.float64()),
-    ("error_high", pa.float64()),
-    ("error_low", pa.float64()),
-    ("seconds", pa.float64()),
-    ("status", pa.string()),
-    ("message", pa.string()),
+    _f("run_id", pa.string(), False),
+    _f("adapter", pa.string(), False),
+    _f("input_fingerprint", pa.string(), False),
+    _f("module", pa.string(), False),
+    _f("module_kind", pa.string(), False),
+    _f("layer_index", pa.int32(), True),
+    _f("m", pa.int32(), False),
+    _f("n", pa.int32(), False),
+    _f("rank", pa.int32(), False),
+    _f("k", pa.int32(), False),
+    _f("h", pa.int32(), False),
+    _f("rho", pa.float64(), False),
+    _f("bits_high", pa.int32(), False),
+    _f("group_size", pa.int32(), False),
+    _f("split_rule", pa.string(), False),
+    _f("refine", pa.string(), False),
+    _f("singular_values", FLOAT_ARRAY, False),
+    _f("energy_high", pa.float64(), False),
+    _f("payload_bits", pa.int64(), False),
+    _f("effective_bits", pa.int64(), False),
+    _f("params", pa.int64(), False),
+    _f("bytes_in", pa.int64(), False),
+    _f("bytes_out", pa.int64(), False),
+    _f("rel_error", pa.float64(), False),
+    _f("error_high", pa.float64(), False),
+    _f("error_low", pa.float64(), False),
+    _f("seconds", pa.float64(), False),
+    _f("status", pa.string(), False),
+    _f("message", pa.string(), True),
 ])
 
 ADAPTER_SCHEMA = pa.schema([
-    ("run_id", pa.string()),
-    ("adapter", pa.string()),
-    ("input_fingerprint", pa.string()),
-    ("status", pa.string()),
-    ("message", pa.string()),
-    ("layers", pa.int32()),
-    ("params", pa.int64()),
-    ("payload_bits", pa.int64()),
-    ("effective_bits", pa.int64()),
-    ("bytes_in", pa.int64()),
-    ("bytes_out", pa.int64()),
-    ("compression_ratio", pa.float64()),
-    ("weighted_rel_error", pa.float64()),
-    ("worst_module", pa.string()),
-    ("worst_rel_error", pa.float64()),
-    ("seconds", pa.float64()),
+    _f("run_id", pa.string(), False),
+    _f("adapter", pa.string(), False),
+    _f("input_fingerprint", pa.string(), False),
+    _f("status", pa.string(), False),
+    _f("message", pa.string(), True),
+    _f("output_run_id", pa.string(), True),
+    _f("rho", pa.float64(), False),
+    _f("bits_high", pa.int32(), False),
+    _f("group_size", pa.int32(), False),
+    _f("split_rule", pa.string(), False),
+    _f("refine", pa.string(), False),
+    _f("layers", pa.int32(), True),
+    _f("params", pa.int64(), True),
+    _f("bytes_in", pa.int64(), False),
+    _f("bytes_out", pa.int64(), True),
+    _f("compression_ratio", pa.float64(), True),
+    _f("payload_bits", pa.int64(), True),
+    _f("effective_bits", pa.int64(), True),
+    _f("payload_bits_per_param", pa.float64(), True),
+    _f("effective_bits_per_param", pa.float64(), True),
+    _f("weighted_rel_error", pa.float64(), True),
+    _f("worst_layer", pa.string(), True),
+    _f("worst_rel_error", pa.float64(), True),
+    _f("seconds", pa.float64(), False),
+    _f("recorded_from", pa.string(), False),
+    _f("finished_at", TIMESTAMP, False),
 ])
 
 KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -100,69 +124,100 @@ def fingerprint(adapter, version):
     return hashlib.sha256(f"{adapter}:{version}".encode()).hexdigest()[:32]
 
 
-def compress_layer(rng, run_id, adapter, fp, module, kind, layer_index, rank, rho, bits_high,
-                   group_size, decay, fail):
+def compress_layer(rng, run_id, adapter, fp, module, kind, layer_index, rank, settings, decay,
+                   zero=False):
     m, n = shape_of(kind)
     k = min(rank, m, n)
     params = rank * (m + n)
     bytes_in = params * 2  # fp16 / bf16 inputs
     base = dict(run_id=run_id, adapter=adapter, input_fingerprint=fp, module=module,
-                module_kind=kind, layer_index=layer_index, m=m, n=n, rank=rank, k=k, rho=rho,
-                bits_high=bits_high, group_size=group_size, split_rule="energy", params=params,
-                bytes_in=bytes_in)
-    if fail:
-        return dict(base, h=None, singular_values=None, energy_high=None, payload_bits=None,
-                    effective_bits=None, bytes_out=None, rel_error=None, error_high=None,
-                    error_low=None, seconds=float(rng.uniform(0.001, 0.01)), status="failed",
-                    message=f"{module}.lora_A.weight: non-finite value (NaN) at index "
-                            f"{int(rng.integers(0, params))}")
+                module_kind=kind, layer_index=layer_index, m=m, n=n, rank=rank, k=k,
+                params=params, bytes_in=bytes_in, **settings)
+    rho, bits_high, group_size = settings["rho"], settings["bits_high"], settings["group_size"]
+    if zero:
+        # an all-zero update: stored exactly, flagged; no error, no energy
+        h = 0
+        effective = 6 * 32
+        return dict(base, h=h, singular_values=[0.0] * k, energy_high=0.0,
+                    payload_bits=(h * bits_high + (k - h)) * (m + n), effective_bits=effective,
+                    bytes_out=math.ceil(effective / 8), rel_error=0.0, error_high=0.0,
+                    error_low=0.0, seconds=float(rng.uniform(0.001, 0.01)), status="zero_update",
+                    message="all-zero update (lora_B is zero): stored exactly")
     s = np.sort(np.exp(-decay * np.arange(k)) * rng.uniform(0.8, 1.2, k))[::-1] * rng.uniform(0.5, 3)
     energy = np.cumsum(s.astype(np.float64) ** 2) / np.sum(s.astype(np.float64) ** 2)
     h = int(min(k, np.searchsorted(energy, rho) + 1))
     energy_high = float(energy[h - 1])
-    payload = h * (m + n) * bits_high + (k - h) * (m + n) * 1
+    payload = (h * bits_high + (k - h)) * (m + n)
     groups = h * (math.ceil(m / group_size) + math.ceil(n / group_size))
     groups_low = (k - h) * (math.ceil(m / group_size) + math.ceil(n / group_size))
     effective = payload + groups * 32 + groups_low * 16 + 6 * 32
-    bytes_out = effective // 8 + 64
     # error model: the high tier is quantised at bits_high, the low tier is 1-bit sign + scale
     error_high = float(np.sqrt(energy_high) * 0.5 ** bits_high * rng.uniform(0.3, 0.6))
-    error_low = float(np.sqrt(max(1 - energy_high, 0)) * rng.uniform(0.35, 0.6))
+    error_low = float(np.sqrt(max(1 - energy_high, 0)) * rng.uniform(0.35, 0.6)) if h < k else 0.0
+    if settings["refine"] == "search":
+        error_low *= 0.85
     rel_error = float(np.hypot(error_high, error_low))
     return dict(base, h=h, singular_values=s.astype(np.float32).tolist(), energy_high=energy_high,
-                payload_bits=payload, effective_bits=effective, bytes_out=bytes_out,
-                rel_error=rel_error, error_high=error_high, error_low=error_low,
-                seconds=float(params * rng.uniform(2e-8, 6e-8)), status="compressed", message=None)
+                payload_bits=payload, effective_bits=effective,
+                bytes_out=math.ceil(effective / 8), rel_error=rel_error, error_high=error_high,
+                error_low=error_low, seconds=float(params * rng.uniform(2e-8, 6e-8)),
+                status="compressed", message=None)
 
 
-def adapter_row(run_id, adapter, fp, status, message, layer_rows, seconds):
-    ok = [r for r in layer_rows if r["rel_error"] is not None]
-    row = dict(run_id=run_id, adapter=adapter, input_fingerprint=fp, status=status,
-               message=message, layers=None, params=None, payload_bits=None, effective_bits=None,
-               bytes_in=None, bytes_out=None, compression_ratio=None, weighted_rel_error=None,
-               worst_module=None, worst_rel_error=None, seconds=seconds)
-    if status == "compressed" and ok:
-        params = sum(r["params"] for r in ok)
-        worst = max(ok, key=lambda r: r["rel_error"])
-        bytes_in = sum(r["bytes_in"] for r in ok)
-        bytes_out = sum(r["bytes_out"] for r in ok)
-        row.update(layers=len(ok), params=params,
-                   payload_bits=sum(r["payload_bits"] for r in ok),
-                   effective_bits=sum(r["effective_bits"] for r in ok),
-                   bytes_in=bytes_in, bytes_out=bytes_out, compression_ratio=bytes_in / bytes_out,
-                   weighted_rel_error=sum(r["rel_error"] * r["params"] for r in ok) / params,
-                   worst_module=worst["module"], worst_rel_error=worst["rel_error"])
-    return row
+CONFIG_BYTES = 612  # adapter_config.json, in the input listing and copied to the output
 
 
-def write_partition(out, table_name, run_date, rows, schema):
+def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finished_at,
+                output=None, layer_rows=None, seconds=0.0, recorded_from="run"):
+    """One adapters row. For compressed rows the totals come from layer_rows; skipped rows copy
+    them from `output` (the existing output's compressed row, as read from its sidecar)."""
+    totals = dict(layers=None, params=None, bytes_out=None, compression_ratio=None,
+                  payload_bits=None, effective_bits=None, payload_bits_per_param=None,
+                  effective_bits_per_param=None, weighted_rel_error=None, worst_layer=None,
+                  worst_rel_error=None)
+    output_run_id = None
+    if status == "compressed":
+        rows = layer_rows
+        params = sum(r["params"] for r in rows)
+        worst = max(rows, key=lambda r: r["rel_error"])
+        bytes_out = sum(r["bytes_out"] for r in rows) + CONFIG_BYTES + 256  # + file header
+        payload = sum(r["payload_bits"] for r in rows)
+        totals = dict(layers=len(rows), params=params, bytes_out=bytes_out,
+                      compression_ratio=bytes_in / bytes_out, payload_bits=payload,
+                      effective_bits=bytes_out * 8, payload_bits_per_param=payload / params,
+                      effective_bits_per_param=bytes_out * 8 / params,
+                      weighted_rel_error=sum(r["rel_error"] * r["params"] for r in rows) / params,
+                      worst_layer=worst["module"], worst_rel_error=worst["rel_error"])
+        output_run_id = run_id
+    elif status == "skipped":
+        totals = {c: output[c] for c in totals}
+        output_run_id = output["run_id"]
+    elif output is not None:
+        # failed / incomplete: nothing new is written, the earlier output (if any) stays current
+        output_run_id = output["run_id"]
+    return dict(run_id=run_id, adapter=adapter, input_fingerprint=fp, status=status,
+                message=message, output_run_id=output_run_id, **settings, bytes_in=bytes_in,
+                **totals, seconds=float(seconds), recorded_from=recorded_from,
+                finished_at=finished_at)
+
+
+def write_partition(out, table_name, run_date, rows, schema, part):
     if not rows:
         return
     folder = out / table_name / f"run_date={run_date.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pylist(rows, schema=schema)
-    pq.write_table(table, folder / "part-00000-fake.snappy.parquet", compression="snappy")
+    table.validate(full=True)
+    pq.write_table(table, folder / f"part-{part:05d}-fake.snappy.parquet", compression="snappy")
     (folder.parent / "_SUCCESS").touch()
+
+
+def night_settings(night):
+    # codec settings of the night; night 3 (if present) tightens rho and turns on the refine
+    # search, which moves the error
+    if night < 3:
+        return dict(rho=0.9, bits_high=3, group_size=128, split_rule="prefix", refine="none")
+    return dict(rho=0.95, bits_high=4, group_size=64, split_rule="prefix", refine="search")
 
 
 def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet"):
@@ -178,76 +233,114 @@ def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet"):
     adapters = []
     for i in range(n_adapters):
         team = ["search", "support", "legal", "code"][i % 4]
-        adapters.append(dict(
-            name=f"{team}/adapter-{i:03d}",
-            rank=int(rng.choice([8, 16, 32, 64])),
-            n_layers=int(rng.choice([2, 4, 6])),
-            kinds=KINDS if i % 3 == 0 else ["q_proj", "v_proj"] if i % 3 == 1 else
-            ["q_proj", "k_proj", "v_proj", "o_proj"],
-            head=(i % 5 == 0),  # an lm_head-like module without a layer index
-            decay=float(rng.uniform(0.05, 0.6)),
-            version=0,
-        ))
+        kinds = (KINDS if i % 3 == 0 else ["q_proj", "v_proj"] if i % 3 == 1 else
+                 ["q_proj", "k_proj", "v_proj", "o_proj"])
+        a = dict(name=f"{team}/adapter-{i:03d}", rank=int(rng.choice([8, 16, 32, 64])),
+                 n_layers=int(rng.choice([2, 4, 6])), decay=float(rng.uniform(0.05, 0.6)),
+                 version=0, output=None)
+        a["modules"] = [(f"base_model.model.model.layers.{li}.self_attn.{kd}"
+                         if kd in ("q_proj", "k_proj", "v_proj", "o_proj") else
+                         f"base_model.model.model.layers.{li}.mlp.{kd}", kd, li)
+                        for li in range(a["n_layers"]) for kd in kinds]
+        if i % 5 == 0:  # an lm_head-like module without a layer index
+            a["modules"].append(("base_model.model.lm_head", "lm_head", None))
+        a["bytes_in"] = sum(a["rank"] * sum(shape_of(kd)) * 2 for _, kd, _ in a["modules"]) \
+            + CONFIG_BYTES
+        adapters.append(a)
+
+    def compress(i, a, run_id, fp, settings, clock, recorded_from="run"):
+        rows = [compress_layer(rng, run_id, a["name"], fp, module, kind, li, a["rank"], settings,
+                               a["decay"] * (1.6 if kind == "lm_head" else 1.0),
+                               zero=(i % 7 == 3 and j == 0))
+                for j, (module, kind, li) in enumerate(a["modules"])]
+        seconds = sum(r["seconds"] for r in rows) + 0.2
+        row = adapter_row(run_id, a["name"], fp, "compressed", None, settings, a["bytes_in"],
+                          clock, layer_rows=rows, seconds=seconds, recorded_from=recorded_from)
+        a["output"] = dict(row, settings=settings, fp=fp)
+        return rows, row
+
+    def make_run_id(start):
+        return f"{start.strftime('%Y%m%dT%H%M%SZ')}-{int(rng.integers(0, 16**8)):08x}"
+
     if scenario == "only-skipped":
+        # one night whose partition survives; the outputs were written by an earlier run whose
+        # partitions have been expired (rm'd), so no layer rows join to output_run_id
         nights = 1
+        old = dt.datetime.combine(first - dt.timedelta(days=30), dt.time(2), dt.timezone.utc)
+        old_run = make_run_id(old)
+        for i, a in enumerate(adapters):
+            compress(i, a, old_run, fingerprint(a["name"], 0), night_settings(0), old)
+
     for night in range(nights):
         run_date = first + dt.timedelta(days=night)
-        run_id = f"{run_date.strftime('%Y%m%d')}T020000Z-{rng.integers(0, 16**6):06x}"
-        # codec settings of the night; night 3 (if present) tightens rho, which moves the error
-        rho, bits_high, group_size = (0.9, 3, 128) if night < 3 else (0.95, 4, 64)
+        settings = night_settings(night)
+        start = dt.datetime.combine(run_date, dt.time(2), dt.timezone.utc)
         layer_rows, adapter_rows = [], []
+        part = 0
+        clock = start
+
+        if night == 1 and scenario == "fleet":
+            # a run killed after writing some outputs but before writing its stats: the next run
+            # (same night) reconciles their rows from the sidecars (recorded_from = 'sidecar')
+            killed_run = make_run_id(start)
+            start = start + dt.timedelta(hours=1)
+            clock = start
+            for i, a in enumerate(adapters):
+                if i % 6 == 1:
+                    a["version"] += 1
+                    clock += dt.timedelta(seconds=float(rng.uniform(5, 60)))
+                    rows, row = compress(i, a, killed_run, fingerprint(a["name"], a["version"]),
+                                         settings, clock - dt.timedelta(hours=1),
+                                         recorded_from="sidecar")
+                    layer_rows.extend(rows)
+                    adapter_rows.append(row)
+        run_id = make_run_id(start)
+
         for i, a in enumerate(adapters):
-            fp_old = fingerprint(a["name"], a["version"])
+            clock += dt.timedelta(seconds=float(rng.uniform(1, 30)))
             if scenario == "only-skipped":
-                adapter_rows.append(adapter_row(run_id, a["name"], fp_old, "skipped",
-                                                "unchanged since last compression", [], 0.01))
-                continue
-            if night == 0:
+                todo = False
+            elif night == 0:
                 todo = True
             elif night == 2:
                 todo = False  # a quiet night: everything unchanged, everything skipped
             elif night == 3:
-                todo = i % 2 == 0  # codec change: half the fleet is recompressed
+                todo = i % 2 == 0  # settings changed: half the fleet is recompressed
             else:
-                todo = rng.random() < 0.3
+                todo = rng.random() < 0.3 and i % 6 != 1
             if night in (1, 3) and todo and rng.random() < 0.5:
                 a["version"] += 1  # the adapter changed upstream
             fp = fingerprint(a["name"], a["version"])
+            out_ = a["output"]
+            if out_ is None or out_["fp"] != fp:
+                todo = True  # never compressed (or failed so far), or changed: retried
             if not todo:
-                adapter_rows.append(adapter_row(run_id, a["name"], fp, "skipped",
-                                                "unchanged since last compression", [], 0.01))
+                why = ("output matches input fingerprint and settings"
+                       if out_["settings"] == settings else
+                       "output matches input fingerprint; settings changed but recompression "
+                       "deferred")
+                adapter_rows.append(adapter_row(run_id, a["name"], fp, "skipped", why, settings,
+                                                a["bytes_in"], clock, output=out_))
                 continue
             if i % 11 == 7 and night in (0, 3):
                 adapter_rows.append(adapter_row(
                     run_id, a["name"], fp, "incomplete",
-                    "adapter_model.safetensors missing (upload in progress?)", [], 0.02))
+                    "adapter_model.safetensors missing (upload in progress?)", settings,
+                    a["bytes_in"] - CONFIG_BYTES, clock, output=out_, seconds=0.0))
                 continue
-            fail_adapter = (i % 9 == 4 and night in (0, 1)) or (i == 2 and night == 3)
-            rows = []
-            modules = [(f"base_model.model.model.layers.{li}.self_attn.{kd}"
-                        if kd.endswith(("q_proj", "k_proj", "v_proj", "o_proj")) else
-                        f"base_model.model.model.layers.{li}.mlp.{kd}", kd, li)
-                       for li in range(a["n_layers"]) for kd in a["kinds"]]
-            if a["head"]:
-                modules.append(("base_model.model.lm_head", "lm_head", None))
-            for j, (module, kind, li) in enumerate(modules):
-                fail = fail_adapter and j == len(modules) // 2
-                rows.append(compress_layer(rng, run_id, a["name"], fp, module, kind, li,
-                                           a["rank"], rho, bits_high, group_size,
-                                           a["decay"] * (1.6 if kind == "lm_head" else 1.0), fail))
-                if fail:
-                    break  # the job stops at the first bad layer
+            if (i % 9 == 4 and night in (0, 1)) or (i == 2 and night == 3):
+                module = a["modules"][len(a["modules"]) // 2][0]
+                adapter_rows.append(adapter_row(
+                    run_id, a["name"], fp, "failed",
+                    f"adapter_model.safetensors: {module}.lora_A.weight: non-finite value (NaN) "
+                    f"at index {int(rng.integers(0, 4096))}", settings, a["bytes_in"], clock,
+                    output=out_, seconds=float(rng.uniform(0.05, 0.5))))
+                continue
+            rows, row = compress(i, a, run_id, fp, settings, clock)
             layer_rows.extend(rows)
-            seconds = sum(r["seconds"] for r in rows)
-            if fail_adapter:
-                bad = rows[-1]
-                adapter_rows.append(adapter_row(run_id, a["name"], fp, "failed", bad["message"],
-                                                rows, seconds))
-            else:
-                adapter_rows.append(adapter_row(run_id, a["name"], fp, "compressed", None, rows,
-                                                seconds))
-        write_partition(out, "layers", run_date, layer_rows, LAYER_SCHEMA)
-        write_partition(out, "adapters", run_date, adapter_rows, ADAPTER_SCHEMA)
+            adapter_rows.append(row)
+        write_partition(out, "layers", run_date, layer_rows, LAYER_SCHEMA, part)
+        write_partition(out, "adapters", run_date, adapter_rows, ADAPTER_SCHEMA, part)
     return out
 
 
