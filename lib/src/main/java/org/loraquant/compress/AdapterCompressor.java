@@ -11,6 +11,7 @@ import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.LoraQuantCodec;
+import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedLayerLayout;
 import org.loraquant.format.NamedTensor;
@@ -58,6 +59,10 @@ public final class AdapterCompressor {
       }
       TensorInfo a = module.a();
       TensorInfo b = module.b();
+      if (CompressedLayerLayout.isLayerTensor(module.module())) {
+        throw new InvalidAdapterException(adapter.weightsFile().location(), a.name(),
+            "the module name contains '.lq.', which the compressed format reserves for its layers");
+      }
       SourceFactors source = new SourceFactors(a.name(), a.dtype(), a.shape(), b.name(), b.dtype(), b.shape());
       layers.add(new CompressedAdapter.Layer(module.module(), source, result.layer()));
       long stored = CompressedLayerLayout.storedBytes(module.module(), result.layer());
@@ -69,6 +74,10 @@ public final class AdapterCompressor {
     }
     List<NamedTensor> passThrough = new ArrayList<>();
     for (TensorInfo t : adapter.passThrough()) {
+      if (CompressedLayerLayout.isLayerTensor(t.name())) {
+        throw new InvalidAdapterException(adapter.weightsFile().location(), t.name(),
+            "the name contains '.lq.', which the compressed format reserves for its layers; rename the tensor");
+      }
       passThrough.add(new NamedTensor(t.name(), t.dtype(), t.shape(), PeftAdapterReader.readTensorBytes(adapter, t)));
     }
     CompressedAdapter compressed = new CompressedAdapter(
