@@ -45,8 +45,8 @@ public final class CompressedAdapterReader {
   /**
    * The manifest's bytes, after checking its format and version.
    *
-   * @throws IncompleteAdapterException if the folder has no manifest but holds our model file or
-   *     config (an interrupted write)
+   * @throws IncompleteAdapterException if the folder has no manifest but is empty or holds our
+   *     model file (an interrupted write)
    * @throws InvalidAdapterException if the folder is not a compressed adapter at all, or the
    *     manifest names another format or version
    */
@@ -69,12 +69,13 @@ public final class CompressedAdapterReader {
   private static InvalidAdapterException missingManifest(FileIO io, String folder, String path)
       throws IOException {
     List<String> names = io.list(folder);
-    if (names.contains(CompressedFormat.MODEL_FILE)) {
+    if (names.isEmpty() && !io.exists(folder)) {
+      return new InvalidAdapterException(folder, null, "no such compressed adapter folder");
+    }
+    // An empty folder or one with our model file is what an interrupted writer leaves.
+    if (names.isEmpty() || names.contains(CompressedFormat.MODEL_FILE)) {
       return new IncompleteAdapterException(path, null, "missing: " + folder
           + " is not a complete compressed adapter (written by an interrupted run?); compress again");
-    }
-    if (names.isEmpty()) {
-      return new InvalidAdapterException(folder, null, "no such compressed adapter folder, or it is empty");
     }
     return new InvalidAdapterException(folder, null, "not a loraquant compressed adapter: it has no "
         + CompressedFormat.MANIFEST_FILE + " and no " + CompressedFormat.MODEL_FILE

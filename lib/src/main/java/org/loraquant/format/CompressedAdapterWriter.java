@@ -3,7 +3,6 @@ package org.loraquant.format;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FileWrites;
 import org.loraquant.safetensors.SafetensorsWriter;
 
 /**
@@ -117,9 +117,7 @@ public final class CompressedAdapterWriter {
   }
 
   static void writeFile(FileIO io, String path, byte[] bytes) throws IOException {
-    try (OutputStream out = io.newOutputFile(path).create()) {
-      out.write(bytes);
-    }
+    FileWrites.write(io, path, bytes);
   }
 
   /** A hidden sibling of {@code target}: same parent, so the final rename stays on one volume. */
