@@ -1,18 +1,18 @@
 package org.loraquant.compress;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.util.UUID;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.format.JsonOutput;
 import org.loraquant.format.NamedTensor;
 import org.loraquant.format.SourceFactors;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FileWrites;
 import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.FloatEncoding;
@@ -24,7 +24,7 @@ import org.loraquant.safetensors.SafetensorsWriter;
  * B and A, and every pass-through tensor as it came.
  */
 public final class AdapterDecompressor {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = JsonOutput.indented();
 
   private AdapterDecompressor() {}
 
@@ -82,8 +82,6 @@ public final class AdapterDecompressor {
   }
 
   private static void write(FileIO io, String path, byte[] bytes) throws IOException {
-    try (OutputStream out = io.newOutputFile(path).create()) {
-      out.write(bytes);
-    }
+    FileWrites.write(io, path, bytes);
   }
 }

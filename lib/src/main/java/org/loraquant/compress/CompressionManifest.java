@@ -2,7 +2,6 @@ package org.loraquant.compress;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -12,6 +11,7 @@ import java.util.Map;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.format.JsonOutput;
 
 /**
  * The manifest written last into a compressed adapter folder: marks it complete, says which
@@ -26,7 +26,7 @@ import org.loraquant.format.CompressedFormat;
 public record CompressionManifest(
     String settingsFingerprint, String inputFingerprint, Map<String, String> run, List<LayerReport> layers) {
 
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON = JsonOutput.indented();
 
   public CompressionManifest {
     run = Map.copyOf(run);
@@ -71,8 +71,8 @@ public record CompressionManifest(
       throw new InvalidAdapterException(file, null, "manifest format is '" + root.path("format").asText()
           + "', expected '" + CompressedFormat.FORMAT_NAME + "'");
     }
-    int version = root.path("format_version").asInt(-1);
-    if (version != CompressedFormat.FORMAT_VERSION) {
+    JsonNode version = root.path("format_version");
+    if (!version.isIntegralNumber() || version.asLong() != CompressedFormat.FORMAT_VERSION) {
       throw new InvalidAdapterException(file, null, "unsupported format_version " + root.path("format_version")
           + "; this version of loraquant reads version " + CompressedFormat.FORMAT_VERSION);
     }

@@ -1,10 +1,8 @@
 package org.loraquant.format;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FileWrites;
 import org.loraquant.safetensors.SafetensorsWriter;
 
 /**
@@ -24,7 +23,9 @@ import org.loraquant.safetensors.SafetensorsWriter;
  * target name at all; on object stores it is written in place, manifest last.
  */
 public final class CompressedAdapterWriter {
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  static final ObjectMapper JSON = JsonOutput.indented();
+
+  private static final ObjectMapper COMPACT = new ObjectMapper();
 
   private CompressedAdapterWriter() {}
 
@@ -88,18 +89,22 @@ public final class CompressedAdapterWriter {
     byte[] model = modelBytes(adapter);
     byte[] config = configBytes(adapter);
     String target = stripSlash(dir);
-    // Whatever was there stops counting as complete before anything of it changes.
-    io.deleteRecursively(target + "/" + CompressedFormat.MANIFEST_FILE);
     if (io.atomicDirectoryRename()) {
+      // A failure while staging leaves the previous output untouched and still valid.
       String staging = siblingStagingDir(target);
       try {
         writeFiles(io, staging, model, config, manifest);
+        // Deleting a folder is not atomic: the manifest goes first so that a crash half-way
+        // through never leaves a manifest next to missing files.
+        io.deleteRecursively(target + "/" + CompressedFormat.MANIFEST_FILE);
         io.deleteRecursively(target);
         io.renameDirectory(staging, target);
       } finally {
         io.deleteRecursively(staging);
       }
     } else {
+      // Whatever was there stops counting as complete before anything of it changes.
+      io.deleteRecursively(target + "/" + CompressedFormat.MANIFEST_FILE);
       writeFiles(io, target, model, config, manifest);
     }
   }
@@ -112,9 +117,7 @@ public final class CompressedAdapterWriter {
   }
 
   static void writeFile(FileIO io, String path, byte[] bytes) throws IOException {
-    try (OutputStream out = io.newOutputFile(path).create()) {
-      out.write(bytes);
-    }
+    FileWrites.write(io, path, bytes);
   }
 
   /** A hidden sibling of {@code target}: same parent, so the final rename stays on one volume. */
@@ -130,7 +133,7 @@ public final class CompressedAdapterWriter {
   }
 
   private static String compact(Object value) throws IOException {
-    return new ObjectMapper().writeValueAsString(value);
+    return COMPACT.writeValueAsString(value);
   }
 
   static List<String> fileNames() {

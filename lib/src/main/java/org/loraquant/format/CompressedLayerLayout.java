@@ -142,11 +142,12 @@ public final class CompressedLayerLayout {
       int groupSize, int vectors, int length, String file) {
     long codeBytes = ((long) vectors * length * bits + 7) / 8;
     long groups = (long) vectors * PackedGroups.groupsPerVector(length, groupSize);
-    byte[] codes = require(lookup, prefix + "codes", DType.U8, codeBytes, file).data();
-    byte[] scaleBytes = require(lookup, prefix + "scales", DType.F16, groups, file).data();
+    long[] groupShape = {vectors, PackedGroups.groupsPerVector(length, groupSize)};
+    byte[] codes = require(lookup, prefix + "codes", DType.U8, new long[] {codeBytes}, file).data();
+    byte[] scaleBytes = require(lookup, prefix + "scales", DType.F16, groupShape, file).data();
     short[] scales = new short[(int) groups];
     ByteBuffer.wrap(scaleBytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(scales);
-    byte[] zeros = bits == 1 ? new byte[0] : require(lookup, prefix + "zeros", DType.U8, groups, file).data();
+    byte[] zeros = bits == 1 ? new byte[0] : require(lookup, prefix + "zeros", DType.U8, groupShape, file).data();
     if (bits == 1 && lookup.apply(prefix + "zeros") != null) {
       throw new InvalidAdapterException(file, prefix + "zeros", "a 1-bit tier has no zero points");
     }
@@ -154,7 +155,11 @@ public final class CompressedLayerLayout {
   }
 
   private static NamedTensor require(Function<String, NamedTensor> lookup, String name, DType dtype,
-      long numel, String file) {
+      long[] shape, String file) {
+    long numel = 1;
+    for (long d : shape) {
+      numel *= d;
+    }
     NamedTensor t = lookup.apply(name);
     if (t == null) {
       throw new InvalidAdapterException(file, name, "missing from the compressed file");
@@ -166,11 +171,15 @@ public final class CompressedLayerLayout {
       throw new InvalidAdapterException(file, name,
           t.data().length + " bytes, expected " + numel * dtype.size() + " for the layer's shape");
     }
+    if (!Arrays.equals(t.shape(), shape)) {
+      throw new InvalidAdapterException(file, name,
+          "shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(shape));
+    }
     return t;
   }
 
   private static int[] readInts(Function<String, NamedTensor> lookup, String name, int count, String file) {
-    byte[] data = require(lookup, name, DType.I32, count, file).data();
+    byte[] data = require(lookup, name, DType.I32, new long[] {count}, file).data();
     int[] values = new int[count];
     ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(values);
     return values;

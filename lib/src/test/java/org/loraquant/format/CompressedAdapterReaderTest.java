@@ -1,0 +1,242 @@
+package org.loraquant.format;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.loraquant.format.CompressedFixture.MODULE;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.codec.LayerStats;
+import org.loraquant.errors.IncompleteAdapterException;
+import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.io.LocalFileIO;
+import org.loraquant.safetensors.DType;
+
+/** Each way a compressed folder can be broken is refused with a message naming file and tensor. */
+class CompressedAdapterReaderTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String VERSION_HINT = "; this version of loraquant reads version 1 (a newer loraquant wrote it?)";
+
+  @TempDir Path tmp;
+  private Path dir;
+  private String model;
+  private LayerStats stats;
+
+  @BeforeEach
+  void writeFixture() throws IOException {
+    dir = tmp.resolve("compressed");
+    stats = CompressedFixture.write(tmp, dir).layers().get(0).stats();
+    model = dir.resolve(CompressedFormat.MODEL_FILE).toString();
+    // The tier tests below rely on this split: tier 0 = component 0 at 2 bits, tier 1 = 1..3 at 1 bit.
+    assertThat(stats.k()).isEqualTo(4);
+    assertThat(stats.h()).isEqualTo(1);
+  }
+
+  private InvalidAdapterException refusal() {
+    Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> CompressedAdapterReader.read(new LocalFileIO(), dir.toString()));
+    assertThat(t).isInstanceOf(InvalidAdapterException.class);
+    return (InvalidAdapterException) t;
+  }
+
+  @Test
+  void intactFolderReads() {
+    CompressedAdapterReader.Loaded loaded = CompressedAdapterReader.read(new LocalFileIO(), dir + "/");
+    assertThat(loaded.adapter().layers()).singleElement().satisfies(l -> {
+      assertThat(l.module()).isEqualTo(MODULE);
+      assertThat(l.layer().k()).isEqualTo(4);
+    });
+    assertThat(loaded.adapter().passThrough()).extracting(NamedTensor::name).containsExactly("base_model.model.score.weight");
+    assertThat(loaded.adapter().config().has(CompressedFormat.CONFIG_BLOCK)).isFalse();
+    assertThat(loaded.adapter().config().get("future_option").get("enabled").asBoolean()).isTrue();
+  }
+
+  @Test
+  void missingManifestIsIncomplete() throws IOException {
+    Files.delete(dir.resolve(CompressedFormat.MANIFEST_FILE));
+    assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), dir.toString())).isFalse();
+    assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), dir.toString()))
+        .isInstanceOf(IncompleteAdapterException.class)
+        .hasMessage(dir + "/loraquant_manifest.json: missing: " + dir
+            + " is not a complete compressed adapter (written by an interrupted run?); compress again");
+  }
+
+  @Test
+  void plainPeftFolderIsNotACompressedAdapter() throws IOException {
+    Path peft = tmp.resolve("source-compressed");
+    assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), peft.toString()))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(peft + ": not a loraquant compressed adapter: it has no loraquant_manifest.json and no"
+            + " loraquant_model.safetensors (a plain PEFT adapter? compress it first)");
+  }
+
+  @Test
+  void missingModelFileIsRefused() throws IOException {
+    Files.delete(dir.resolve(CompressedFormat.MODEL_FILE));
+    assertThat(refusal()).hasMessage(model + ": missing from the compressed adapter folder");
+  }
+
+  @Test
+  void wrongFormatNameInMetadata() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("format", "gguf"));
+    assertThat(refusal()).hasMessage(model + " __metadata__: format is 'gguf', expected 'loraquant':"
+        + " not a loraquant compressed adapter");
+  }
+
+  @Test
+  void unsupportedVersionInMetadata() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("format_version", "2"));
+    assertThat(refusal()).hasMessage(model + " __metadata__: unsupported format version '2'" + VERSION_HINT);
+  }
+
+  @Test
+  void unsupportedVersionInConfigBlock() throws IOException {
+    editConfig(block -> block.put("format_version", 2));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json \"loraquant\": unsupported format version 2" + VERSION_HINT);
+  }
+
+  @Test
+  void versionAsTextInConfigBlockIsRefused() throws IOException {
+    editConfig(block -> block.put("format_version", "1"));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json \"loraquant\": unsupported format version \"1\"" + VERSION_HINT);
+  }
+
+  @Test
+  void wrongQuantMethodInConfigBlock() throws IOException {
+    editConfig(block -> block.put("quant_method", "gptq"));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json \"loraquant\": format is \"gptq\", expected"
+        + " \"loraquant\": not a loraquant compressed adapter");
+  }
+
+  @Test
+  void unsupportedVersionInManifest() throws IOException {
+    Path manifest = dir.resolve(CompressedFormat.MANIFEST_FILE);
+    ObjectNode root = (ObjectNode) JSON.readTree(manifest.toFile());
+    root.put("format_version", 2);
+    Files.write(manifest, JSON.writeValueAsBytes(root));
+    assertThat(refusal()).hasMessage(manifest + ": unsupported format version 2" + VERSION_HINT);
+  }
+
+  @Test
+  void missingTensor() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.remove(MODULE + ".lq.t0.a.scales"));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.t0.a.scales': missing from the compressed file");
+  }
+
+  @Test
+  void wrongDtype() throws IOException {
+    String name = MODULE + ".lq.t1.b.codes";
+    CompressedFixture.editModel(dir, (tensors, meta) -> {
+      NamedTensor t = tensors.get(name);
+      tensors.put(name, new NamedTensor(name, DType.I8, t.shape(), t.data()));
+    });
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name + "': dtype I8, expected U8");
+  }
+
+  @Test
+  void wrongSize() throws IOException {
+    String name = MODULE + ".lq.t0.b.zeros";
+    // 20 values in groups of 8: 3 groups for the one 2-bit component; store 4.
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(name, new NamedTensor(name, DType.U8, new long[] {1, 4}, new byte[4])));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name + "': 4 bytes, expected 3 for the layer's shape");
+  }
+
+  @Test
+  void wrongShapeOfRightSize() throws IOException {
+    String name = MODULE + ".lq.t1.a.scales";
+    CompressedFixture.editModel(dir, (tensors, meta) -> {
+      NamedTensor t = tensors.get(name);
+      tensors.put(name, new NamedTensor(name, t.dtype(), new long[] {t.shape()[0] * t.shape()[1]}, t.data()));
+    });
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name + "': shape [6], expected [3, 2]");
+  }
+
+  @Test
+  void tiersThatDoNotCoverAllComponents() throws IOException {
+    String name = MODULE + ".lq.t1.info";
+    // Tier 1 now claims components 2..4: component 1 is missing.
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(name, ints(name, 1, 2, 3, 8)));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': tiers must cover components 0..3"
+        + " in order; a tier starts at 2, expected 1");
+  }
+
+  @Test
+  void tiersThatStopShortOfK() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> {
+      tensors.keySet().removeIf(n -> n.contains(".lq.t1."));
+      tensors.put(MODULE + ".lq.meta", ints(MODULE + ".lq.meta", 20, 12, 4, 4, 1, 1));
+    });
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': tiers cover 1 components, expected k=4");
+  }
+
+  @Test
+  void layerTensorOfUnlistedModule() throws IOException {
+    String stray = "base_model.model.layers.1.self_attn.q_proj.lq.meta";
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(stray, ints(stray, 1, 1, 1, 1, 1, 0)));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + stray + "': layer tensor of a module that loraquant.modules does not list");
+  }
+
+  @Test
+  void zeroPointsInAOneBitTier() throws IOException {
+    String stray = MODULE + ".lq.t1.a.zeros";
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(stray, new NamedTensor(stray, DType.U8, new long[] {3, 2}, new byte[6])));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + stray + "': a 1-bit tier has no zero points");
+  }
+
+  @Test
+  void tierBeyondTheMetaCount() throws IOException {
+    String stray = MODULE + ".lq.t2.info";
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(stray, ints(stray, 1, 4, 0, 8)));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + stray + "': not part of its layer's layout"
+        + " (a tier beyond the meta's tier count, or zeros of a 1-bit tier?)");
+  }
+
+  @Test
+  void malformedModulesJson() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules", "{\"" + MODULE + "\": "));
+    assertThat(refusal().getMessage()).startsWith(model + " __metadata__[loraquant.modules]: malformed JSON: ");
+  }
+
+  @Test
+  void modulesJsonThatIsNotAnObject() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules", "[]"));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: expected a JSON object");
+  }
+
+  @Test
+  void missingModulesEntry() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.remove("loraquant.modules"));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: missing");
+  }
+
+  @Test
+  void sourceShapeThatContradictsTheMeta() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules",
+        meta.get("loraquant.modules").replace("\"shape_B\":[20,4]", "\"shape_B\":[21,4]")));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
+        + "': shape_A [4, 12] / shape_B [21, 4] do not match the layer's meta m=20 n=12 rank=4");
+  }
+
+  private void editConfig(Consumer<ObjectNode> edit) throws IOException {
+    Path config = dir.resolve(CompressedFormat.CONFIG_FILE);
+    ObjectNode root = (ObjectNode) JSON.readTree(config.toFile());
+    edit.accept((ObjectNode) root.get(CompressedFormat.CONFIG_BLOCK));
+    Files.write(config, JSON.writeValueAsBytes(root));
+  }
+
+  private static NamedTensor ints(String name, int... values) {
+    ByteBuffer bb = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (int v : values) {
+      bb.putInt(v);
+    }
+    return new NamedTensor(name, DType.I32, new long[] {values.length}, bb.array());
+  }
+}

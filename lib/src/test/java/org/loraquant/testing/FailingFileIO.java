@@ -1,0 +1,111 @@
+package org.loraquant.testing;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.List;
+import org.loraquant.io.FileIO;
+import org.loraquant.io.InputFile;
+import org.loraquant.io.LocalFileIO;
+import org.loraquant.io.OutputFile;
+
+/**
+ * {@link LocalFileIO} that fails like a crash would: the {@code failOnCreate}-th file created
+ * (counting from 1) gets half its bytes written and then an IOException; or deleting one given
+ * path throws before anything of it is deleted. {@code atomicRename} picks the writer's path.
+ */
+public final class FailingFileIO implements FileIO {
+  private final FileIO delegate = new LocalFileIO();
+  private final boolean atomicRename;
+  private final int failOnCreate;
+  private final String failOnDelete;
+  private int creates;
+
+  private FailingFileIO(boolean atomicRename, int failOnCreate, String failOnDelete) {
+    this.atomicRename = atomicRename;
+    this.failOnCreate = failOnCreate;
+    this.failOnDelete = failOnDelete;
+  }
+
+  public static FailingFileIO failingOnCreate(int n, boolean atomicRename) {
+    return new FailingFileIO(atomicRename, n, null);
+  }
+
+  public static FailingFileIO failingOnDelete(String path, boolean atomicRename) {
+    return new FailingFileIO(atomicRename, -1, path);
+  }
+
+  @Override
+  public InputFile newInputFile(String path) {
+    return delegate.newInputFile(path);
+  }
+
+  @Override
+  public OutputFile newOutputFile(String path) {
+    OutputFile file = delegate.newOutputFile(path);
+    return new OutputFile() {
+      @Override
+      public String location() {
+        return file.location();
+      }
+
+      @Override
+      public OutputStream create() throws IOException {
+        OutputStream out = file.create();
+        if (++creates != failOnCreate) {
+          return out;
+        }
+        return new OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len / 2);
+            out.close();
+            throw new IOException("injected failure writing " + file.location());
+          }
+
+          @Override
+          public void close() throws IOException {
+            out.close();
+          }
+        };
+      }
+    };
+  }
+
+  @Override
+  public boolean exists(String path) throws IOException {
+    return delegate.exists(path);
+  }
+
+  @Override
+  public List<String> list(String dir) throws IOException {
+    return delegate.list(dir);
+  }
+
+  @Override
+  public void deleteRecursively(String path) throws IOException {
+    if (path.equals(failOnDelete)) {
+      throw new IOException("injected failure deleting " + path);
+    }
+    delegate.deleteRecursively(path);
+  }
+
+  @Override
+  public void renameDirectory(String source, String target) throws IOException {
+    delegate.renameDirectory(source, target);
+  }
+
+  @Override
+  public void mkdirs(String dir) throws IOException {
+    delegate.mkdirs(dir);
+  }
+
+  @Override
+  public boolean atomicDirectoryRename() {
+    return atomicRename;
+  }
+}
