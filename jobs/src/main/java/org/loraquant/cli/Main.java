@@ -27,7 +27,8 @@ public final class Main {
         new InspectCommand(),
         new CompressCommand(),
         new DecompressCommand(),
-        new GenerateFleetCommand());
+        new GenerateFleetCommand(),
+        new RecompressCommand());
     for (Command c : all) {
       commands.put(c.name(), c);
     }

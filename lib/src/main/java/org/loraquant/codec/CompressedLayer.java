@@ -9,7 +9,10 @@ import java.util.List;
  * tiers gives B^ (m x k) and A^ (k x n); when k < r the decompressed PEFT factors are padded with
  * zero components back to rank r.
  */
-public record CompressedLayer(int m, int n, int rank, int k, int h, List<QuantTier> tiers) {
+public record CompressedLayer(int m, int n, int rank, int k, int h, List<QuantTier> tiers)
+    implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public CompressedLayer {
     tiers = List.copyOf(tiers);
     int next = 0;

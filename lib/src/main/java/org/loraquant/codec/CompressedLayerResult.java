@@ -1,4 +1,7 @@
 package org.loraquant.codec;
 
 /** A compressed layer and the statistics of its compression. */
-public record CompressedLayerResult(CompressedLayer layer, LayerStats stats) {}
+/** Serializable: the nightly job shuffles these from the layer tasks to the assembly tasks. */
+public record CompressedLayerResult(CompressedLayer layer, LayerStats stats) implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+}

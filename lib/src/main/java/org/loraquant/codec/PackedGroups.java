@@ -21,7 +21,10 @@ package org.loraquant.codec;
  * zero has scale 0 and decodes to zeros.
  */
 public record PackedGroups(
-    int bits, int groupSize, int vectors, int length, byte[] codes, short[] scales, byte[] zeros) {
+    int bits, int groupSize, int vectors, int length, byte[] codes, short[] scales, byte[] zeros)
+    implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
 
   public PackedGroups {
     if (bits < 1 || bits > 8) {

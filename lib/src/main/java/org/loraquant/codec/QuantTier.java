@@ -6,7 +6,10 @@ package org.loraquant.codec;
  * those rows of A' (vectors = count, length = n). Today a layer has two tiers (high: components
  * 0..h-1 at bits_high; low: h..k-1 at 1 bit); the format allows more.
  */
-public record QuantTier(int bits, int first, int count, PackedGroups b, PackedGroups a) {
+public record QuantTier(int bits, int first, int count, PackedGroups b, PackedGroups a)
+    implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public QuantTier {
     if (b.bits() != bits || a.bits() != bits) {
       throw new IllegalArgumentException("tier bits " + bits + " differ from its packed groups");

@@ -31,10 +31,17 @@ public record ModelShape(
   public static final ModelShape TINY =
       new ModelShape("tiny", "loraquant/tiny-llama-test", 256, 128, 688, 4);
 
+  /**
+   * Qwen2.5-0.5B's dimensions (hidden 896, GQA k/v 128, 24 layers): real, and small enough that
+   * {@code bin/demo}'s mixed fleet compresses in about a minute on two cores.
+   */
+  public static final ModelShape DEMO =
+      new ModelShape("demo", "Qwen/Qwen2.5-0.5B", 896, 128, 4864, 24);
+
   private static final Map<String, ModelShape> BY_NAME = new TreeMap<>();
 
   static {
-    for (ModelShape s : List.of(LLAMA2_7B, MISTRAL_7B, TINY)) {
+    for (ModelShape s : List.of(LLAMA2_7B, MISTRAL_7B, TINY, DEMO)) {
       BY_NAME.put(s.name(), s);
     }
   }

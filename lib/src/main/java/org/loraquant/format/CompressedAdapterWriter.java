@@ -84,8 +84,10 @@ public final class CompressedAdapterWriter {
   /**
    * Writes the folder at {@code dir}, replacing a previous one, with {@code manifest} (JSON bytes
    * chosen by the caller: fingerprints, stats) as the completion marker.
+   *
+   * @return bytes written: the three files together, i.e. the size of the folder
    */
-  public static void write(FileIO io, String dir, CompressedAdapter adapter, byte[] manifest) throws IOException {
+  public static long write(FileIO io, String dir, CompressedAdapter adapter, byte[] manifest) throws IOException {
     byte[] model = modelBytes(adapter);
     byte[] config = configBytes(adapter);
     String target = stripSlash(dir);
@@ -107,6 +109,7 @@ public final class CompressedAdapterWriter {
       io.deleteRecursively(target + "/" + CompressedFormat.MANIFEST_FILE);
       writeFiles(io, target, model, config, manifest);
     }
+    return (long) model.length + config.length + manifest.length;
   }
 
   private static void writeFiles(FileIO io, String dir, byte[] model, byte[] config, byte[] manifest) throws IOException {

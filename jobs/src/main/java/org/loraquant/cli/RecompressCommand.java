@@ -1,0 +1,129 @@
+package org.loraquant.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.spark.sql.SparkSession;
+import org.loraquant.spark.JobOptions;
+import org.loraquant.spark.RecompressJob;
+import org.loraquant.spark.StatsSchema;
+
+/**
+ * {@code recompress --input URI --output URI --stats URI [job flags] [--master URL] [--conf k=v]...
+ * [--properties-file FILE]}: the nightly job ({@link RecompressJob}) on a SparkSession built here,
+ * local[*] unless {@code --master} says otherwise. Spark settings are taken the way spark-submit
+ * takes them: the properties file first, then each {@code --conf} (a later one wins). Values are
+ * never printed: they may hold credentials.
+ */
+final class RecompressCommand implements Command {
+  static final String DEFAULT_MASTER = "local[*]";
+
+  @Override
+  public String name() {
+    return "recompress";
+  }
+
+  @Override
+  public String summary() {
+    return "--input URI --output URI --stats URI [codec flags] [--settings FILE] [--force]"
+        + " [--max-failed N] [--master URL] [--conf K=V]... [--properties-file FILE]"
+        + "  the nightly job on local Spark";
+  }
+
+  @Override
+  public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
+    Map<String, String> conf = new LinkedHashMap<>();
+    String master = null;
+    String propertiesFile = null;
+    List<String> jobArgs = new ArrayList<>();
+    List<String> confArgs = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      String name = arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
+      if (!List.of("--master", "--conf", "--properties-file").contains(name)) {
+        jobArgs.add(arg);
+        continue;
+      }
+      String value;
+      if (!name.equals(arg)) {
+        value = arg.substring(name.length() + 1);
+      } else if (i + 1 < args.size()) {
+        value = args.get(++i);
+      } else {
+        throw new UsageException(name + " needs a value");
+      }
+      switch (name) {
+        case "--master" -> {
+          if (master != null) {
+            throw new UsageException("--master given twice");
+          }
+          master = value;
+        }
+        case "--properties-file" -> {
+          if (propertiesFile != null) {
+            throw new UsageException("--properties-file given twice");
+          }
+          propertiesFile = value;
+        }
+        default -> confArgs.add(value);
+      }
+    }
+    JobOptions options = JobOptions.parse(jobArgs, Instant.now());
+    if (propertiesFile != null) {
+      conf.putAll(loadProperties(propertiesFile));
+    }
+    for (String entry : confArgs) {
+      int eq = entry.indexOf('=');
+      if (eq <= 0) {
+        // The argument itself is not echoed: it may be a credential.
+        throw new UsageException("--conf expects KEY=VALUE; an argument has no '=' or no key");
+      }
+      conf.put(entry.substring(0, eq).trim(), entry.substring(eq + 1));
+    }
+    if (master == null) {
+      master = conf.getOrDefault("spark.master", DEFAULT_MASTER);
+    }
+
+    SparkSession.Builder builder = SparkSession.builder().appName("loraquant-recompress").master(master);
+    if (master.startsWith("local")) {
+      // A laptop run: no web UI, nothing listening beyond loopback.
+      builder.config("spark.ui.enabled", "false");
+      builder.config("spark.driver.host", "127.0.0.1");
+      builder.config("spark.driver.bindAddress", "127.0.0.1");
+    }
+    builder.config("spark.ui.showConsoleProgress", "false");
+    builder.config("spark.sql.session.timeZone", "UTC");
+    StatsSchema.PARQUET_SPARK_CONF.forEach(builder::config);
+    conf.forEach(builder::config);
+    SparkSession spark = builder.getOrCreate();
+    try {
+      return RecompressJob.runAndReport(spark, options, out, err);
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /** spark-defaults format: whitespace- or '='-separated key and value, '#' comments. */
+  static Map<String, String> loadProperties(String file) {
+    Properties properties = new Properties();
+    try (Reader in = Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
+      properties.load(in);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new UsageException("cannot read --properties-file " + file + ": " + e.getMessage());
+    }
+    Map<String, String> conf = new LinkedHashMap<>();
+    for (String key : properties.stringPropertyNames()) {
+      conf.put(key, properties.getProperty(key).trim());
+    }
+    return conf;
+  }
+}

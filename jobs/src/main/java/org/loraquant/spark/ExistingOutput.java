@@ -1,0 +1,15 @@
+package org.loraquant.spark;
+
+import java.io.Serializable;
+
+/**
+ * A complete compressed adapter found under {@code --output} (a folder holding the manifest).
+ *
+ * @param relativePath folder relative to the output root: the adapter it belongs to
+ * @param location qualified Hadoop path of the folder
+ * @param bytes size of the files in the folder, from the listing
+ */
+public record ExistingOutput(String relativePath, String location, long bytes)
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+}

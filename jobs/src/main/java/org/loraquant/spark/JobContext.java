@@ -1,0 +1,37 @@
+package org.loraquant.spark;
+
+import java.io.Serializable;
+import java.time.LocalDate;
+import java.util.Map;
+import org.loraquant.codec.CodecSettings;
+
+/**
+ * What the executors of one run need, broadcast once: storage access (Hadoop settings, see {@link
+ * HadoopFileIO}), the codec settings, where outputs go and the adapters being processed.
+ *
+ * @param outputRoot qualified output root, without a trailing slash
+ * @param adapters the adapters this run processes, by relative path
+ */
+public record JobContext(
+    HadoopFileIO io,
+    CodecSettings settings,
+    String outputRoot,
+    String runId,
+    LocalDate runDate,
+    Map<String, DiscoveredAdapter> adapters)
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** The output folder of the adapter at {@code relativePath}: the same path under the root. */
+  public String outputLocation(String relativePath) {
+    return relativePath.isEmpty() ? outputRoot : outputRoot + "/" + relativePath;
+  }
+
+  public DiscoveredAdapter adapter(String relativePath) {
+    DiscoveredAdapter adapter = adapters.get(relativePath);
+    if (adapter == null) {
+      throw new IllegalArgumentException("adapter '" + relativePath + "' is not part of this run");
+    }
+    return adapter;
+  }
+}

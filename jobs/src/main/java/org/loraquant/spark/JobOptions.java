@@ -1,0 +1,184 @@
+package org.loraquant.spark;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import org.loraquant.cli.CodecFlags;
+import org.loraquant.cli.Flags;
+import org.loraquant.cli.UsageException;
+import org.loraquant.codec.CodecSettings;
+
+/**
+ * Everything a run of the nightly job needs, parsed and validated once at start-up.
+ *
+ * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
+ * built-in defaults. The file's keys are the flag names without the dashes ({@code rho},
+ * {@code bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed},
+ * {@code max-layers-per-task}, {@code target-task-bytes}, and {@code force = true|false}) and its
+ * values are parsed by the same code as the flags, so both accept exactly the same.
+ *
+ * @param input root of the PEFT adapters (Hadoop URI)
+ * @param output root of the compressed adapters, mirroring the input's relative paths
+ * @param stats root of the Parquet stats tables ({@code layers/}, {@code adapters/})
+ * @param force recompress adapters whose output is already up to date
+ * @param maxFailed more failed adapters than this make the run exit with 1
+ * @param runId UTC start time plus a random suffix, so ids sort by start time
+ * @param runDate UTC date of the start: the stats partition
+ * @param maxLayersPerTask at most this many layers in one Spark task (bounds executor memory)
+ * @param targetTaskBytes input bytes per task above which the planner opens another task
+ */
+public record JobOptions(
+    String input,
+    String output,
+    String stats,
+    CodecSettings settings,
+    boolean force,
+    int maxFailed,
+    String runId,
+    LocalDate runDate,
+    Instant startedAt,
+    int maxLayersPerTask,
+    long targetTaskBytes) {
+
+  public static final int DEFAULT_MAX_FAILED = 0;
+  public static final int DEFAULT_MAX_LAYERS_PER_TASK = 64;
+  public static final long DEFAULT_TARGET_TASK_BYTES = 256L << 20;
+
+  static final String USAGE =
+      "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
+          + " [--group-size G] [--split prefix|reference] [--refine none|search] [--force]"
+          + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]";
+
+  private static final Set<String> RUN_OPTIONS =
+      Set.of("--max-failed", "--max-layers-per-task", "--target-task-bytes");
+  private static final Set<String> LOCATION_OPTIONS =
+      Set.of("--input", "--output", "--stats", "--settings");
+
+  private static final DateTimeFormatter RUN_ID_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+  /** Parses a command line; {@code now} is the run's start. */
+  public static JobOptions parse(List<String> args, Instant now) {
+    Set<String> options = new TreeSet<>(CodecFlags.OPTIONS);
+    options.addAll(RUN_OPTIONS);
+    options.addAll(LOCATION_OPTIONS);
+    Flags flags = Flags.parse(args, options, Set.of("--force"));
+    if (!flags.positionals().isEmpty()) {
+      throw new UsageException("unexpected argument '" + flags.positionals().get(0) + "'");
+    }
+
+    Flags file = Flags.parse(List.of(), Set.of(), Set.of());
+    boolean fileForce = false;
+    CodecSettings settings = CodecSettings.defaults();
+    if (flags.has("--settings")) {
+      String path = flags.requiredString("--settings");
+      Properties properties = load(path);
+      Set<String> fileOptions = new TreeSet<>(CodecFlags.OPTIONS);
+      fileOptions.addAll(RUN_OPTIONS);
+      List<String> asFlags = new ArrayList<>();
+      for (String key : new TreeSet<>(properties.stringPropertyNames())) {
+        String value = properties.getProperty(key).trim();
+        if (key.equals("force")) {
+          fileForce = parseBoolean(path, value);
+        } else if (fileOptions.contains("--" + key)) {
+          asFlags.add("--" + key + "=" + value);
+        } else {
+          throw new UsageException(
+              "settings file " + path + ": unknown key '" + key + "'; known keys: force, "
+                  + String.join(", ", fileOptions).replace("--", ""));
+        }
+      }
+      try {
+        file = Flags.parse(asFlags, fileOptions, Set.of());
+        settings = CodecFlags.apply(file, settings);
+        runInt(file, "--max-failed", 0, 0);
+        runInt(file, "--max-layers-per-task", 1, 1);
+        runLong(file, "--target-task-bytes", 1);
+      } catch (UsageException e) {
+        throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
+      }
+    }
+    settings = CodecFlags.apply(flags, settings);
+
+    String runId =
+        RUN_ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes(4));
+    return new JobOptions(
+        flags.requiredString("--input"),
+        flags.requiredString("--output"),
+        flags.requiredString("--stats"),
+        settings,
+        flags.has("--force") || fileForce,
+        pick(flags, file, "--max-failed", DEFAULT_MAX_FAILED, 0),
+        runId,
+        LocalDate.ofInstant(now, ZoneOffset.UTC),
+        now,
+        pick(flags, file, "--max-layers-per-task", DEFAULT_MAX_LAYERS_PER_TASK, 1),
+        flags.has("--target-task-bytes")
+            ? runLong(flags, "--target-task-bytes", 1)
+            : file.has("--target-task-bytes")
+                ? runLong(file, "--target-task-bytes", 1)
+                : DEFAULT_TARGET_TASK_BYTES);
+  }
+
+  private static int pick(Flags flags, Flags file, String name, int defaultValue, int min) {
+    if (flags.has(name)) {
+      return runInt(flags, name, defaultValue, min);
+    }
+    return runInt(file, name, defaultValue, min);
+  }
+
+  private static int runInt(Flags flags, String name, int defaultValue, int min) {
+    return flags.integer(name, defaultValue, min);
+  }
+
+  private static long runLong(Flags flags, String name, long min) {
+    long value = flags.longValue(name, min);
+    if (value < min) {
+      throw new UsageException(name + " must be at least " + min + ", got " + value);
+    }
+    return value;
+  }
+
+  private static boolean parseBoolean(String path, String value) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default ->
+          throw new UsageException(
+              "settings file " + path + ": force must be true or false, got '" + value + "'");
+    };
+  }
+
+  private static Properties load(String path) {
+    Properties properties = new Properties();
+    try (Reader in = Files.newBufferedReader(Path.of(path), StandardCharsets.UTF_8)) {
+      properties.load(in);
+    } catch (NoSuchFileException e) {
+      throw new UsageException("settings file " + path + " does not exist");
+    } catch (IOException | IllegalArgumentException e) {
+      throw new UsageException("cannot read settings file " + path + ": " + e.getMessage());
+    }
+    return properties;
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] bytes = new byte[n];
+    new SecureRandom().nextBytes(bytes);
+    return bytes;
+  }
+}

@@ -1,0 +1,16 @@
+package org.loraquant.spark;
+
+import java.io.Serializable;
+import org.loraquant.codec.CompressedLayerResult;
+
+/**
+ * One layer after the layer stage: compressed, or the reason it could not be (e.g. NaN factors).
+ *
+ * @param result the compressed layer; null when {@code error} is set
+ * @param error the reader's or codec's message; null on success
+ */
+public record LayerOutcome(
+    String adapter, String module, CompressedLayerResult result, String error)
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+}

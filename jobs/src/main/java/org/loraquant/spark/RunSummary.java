@@ -1,0 +1,91 @@
+package org.loraquant.spark;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The outcome of a run, as printed at its end and as the exit code reports it.
+ *
+ * @param bytesIn input bytes of the adapters compressed by this run
+ * @param bytesOut output bytes of the adapters compressed by this run
+ * @param fleetParams parameters of every current output (compressed now or skipped)
+ * @param fleetPayloadBits their payload bits
+ * @param fleetEffectiveBits their effective bits (output bytes x 8)
+ * @param fleetWeightedRelError rel_error weighted by parameters over every current output
+ * @param failures message by adapter, for the failed ones
+ * @param reconciled adapters whose stats were recovered from their sidecar
+ */
+public record RunSummary(
+    String runId,
+    int compressed,
+    int skipped,
+    int failed,
+    int incomplete,
+    int reconciled,
+    long bytesIn,
+    long bytesOut,
+    long fleetParams,
+    long fleetPayloadBits,
+    long fleetEffectiveBits,
+    double fleetWeightedRelError,
+    double wallSeconds,
+    int maxFailed,
+    Map<String, String> failures) {
+
+  /** Exit code of the run: 0, or 1 when more adapters failed than allowed. */
+  public int exitCode() {
+    return failed > maxFailed ? 1 : 0;
+  }
+
+  /** How many failures are listed by name in the summary; the stats table has them all. */
+  static final int FAILURES_LISTED = 10;
+
+  public List<String> lines() {
+    List<String> lines = new java.util.ArrayList<>();
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            "run %s: %d adapters compressed, %d skipped (up to date), %d failed, %d incomplete"
+                + " (upload in progress)%s",
+            runId,
+            compressed,
+            skipped,
+            failed,
+            incomplete,
+            reconciled == 0 ? "" : "; stats of " + reconciled + " recovered from sidecars"));
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            "compressed this run: %.3f GB in, %.3f GB out, ratio %.2f",
+            bytesIn / 1e9,
+            bytesOut / 1e9,
+            bytesOut == 0 ? 0.0 : (double) bytesIn / bytesOut));
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            "fleet (all current outputs): %d params, %.3f payload / %.3f effective bits per param,"
+                + " weighted rel_error %.4f",
+            fleetParams,
+            fleetParams == 0 ? 0.0 : (double) fleetPayloadBits / fleetParams,
+            fleetParams == 0 ? 0.0 : (double) fleetEffectiveBits / fleetParams,
+            fleetWeightedRelError));
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            "wall time %.1f s (%.1f MB/s of input)",
+            wallSeconds,
+            bytesIn / 1e6 / Math.max(wallSeconds, 1e-9)));
+    failures.entrySet().stream()
+        .limit(FAILURES_LISTED)
+        .forEach(e -> lines.add("failed: " + (e.getKey().isEmpty() ? "." : e.getKey()) + ": " + e.getValue()));
+    if (failures.size() > FAILURES_LISTED) {
+      lines.add("... and " + (failures.size() - FAILURES_LISTED) + " more failed (see the adapters table)");
+    }
+    if (exitCode() != 0) {
+      lines.add(
+          "FAILED: " + failed + " adapters failed, more than --max-failed " + maxFailed);
+    }
+    return lines;
+  }
+}

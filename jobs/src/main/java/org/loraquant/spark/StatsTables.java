@@ -1,0 +1,93 @@
+package org.loraquant.spark;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.io.IOException;
+import java.sql.Date;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The Parquet stats tables under {@code --stats}: {@code layers/} and {@code adapters/}, both
+ * partitioned by run_date. Only ever appended to: new files in a partition folder, never a
+ * rewritten one, so yesterday's rows stay as they are.
+ */
+final class StatsTables {
+  static final String LAYERS = "layers";
+  static final String ADAPTERS = "adapters";
+
+  private final SparkSession spark;
+  private final HadoopFileIO io;
+  private final String root;
+
+  StatsTables(SparkSession spark, HadoopFileIO io, String root) {
+    this.spark = spark;
+    this.io = io;
+    this.root = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
+  }
+
+  String location(String table) {
+    return root + "/" + table;
+  }
+
+  /**
+   * The (adapter, run_id) pairs of {@code table} among the given runs, as {@link #key} strings.
+   * Reads only the partitions of the given dates.
+   */
+  Set<String> keys(String table, Collection<String> runIds, Collection<LocalDate> runDates)
+      throws IOException {
+    Set<String> keys = new HashSet<>();
+    if (runIds.isEmpty() || !exists(table)) {
+      return keys;
+    }
+    List<Object> dates = new ArrayList<>();
+    runDates.forEach(d -> dates.add(Date.valueOf(d)));
+    List<Row> rows =
+        spark
+            .read()
+            .parquet(location(table))
+            .where(col(StatsSchema.PARTITION_COLUMN).isin(dates.toArray()))
+            .where(col("run_id").isin(runIds.toArray()))
+            .select("adapter", "run_id")
+            .distinct()
+            .collectAsList();
+    for (Row row : rows) {
+      keys.add(key(row.getString(0), row.getString(1)));
+    }
+    return keys;
+  }
+
+  static String key(String adapter, String runId) {
+    return adapter + "\u0000" + runId;
+  }
+
+  /** Appends rows to {@code table}, into the partitions of their run_date. */
+  void append(String table, StructType schema, List<Row> rows) {
+    if (rows.isEmpty()) {
+      return;
+    }
+    Dataset<Row> frame = spark.createDataFrame(rows, schema);
+    // One shuffle on the partition column: a file per run_date rather than one per input slice.
+    frame
+        .repartition(col(StatsSchema.PARTITION_COLUMN))
+        .write()
+        .mode(SaveMode.Append)
+        .partitionBy(StatsSchema.PARTITION_COLUMN)
+        .parquet(location(table));
+  }
+
+  private boolean exists(String table) throws IOException {
+    Path path = new Path(location(table));
+    return io.fileSystem(path).exists(path);
+  }
+}
