@@ -70,8 +70,10 @@ class PythonInteropTest {
 
   private static String pythonOrSkip() {
     String python = System.getenv("LORAQUANT_PYTHON");
-    if (python == null || python.isBlank()) {
-      String reason = "LORAQUANT_PYTHON is not set (bin/test sets it to .venv/bin/python, made by bin/python-env)";
+    boolean usable = python != null && !python.isBlank() && Files.isExecutable(Path.of(python));
+    if (!usable) {
+      String reason = "LORAQUANT_PYTHON is " + (python == null || python.isBlank() ? "not set" : "'" + python
+          + "', which is not an executable") + " (bin/test sets it to .venv/bin/python, made by bin/python-env)";
       if ("true".equals(System.getenv("CI"))) {
         fail(reason + "; CI=true, so this is a failure");
       }
