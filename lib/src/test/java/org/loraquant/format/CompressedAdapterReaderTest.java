@@ -85,6 +85,29 @@ class CompressedAdapterReaderTest {
   }
 
   @Test
+  void missingConfigIsRefused() throws IOException {
+    Files.delete(dir.resolve(CompressedFormat.CONFIG_FILE));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json: missing from the compressed adapter folder");
+  }
+
+  @Test
+  void configWithoutTheLoraquantBlockIsRefused() throws IOException {
+    Path config = dir.resolve(CompressedFormat.CONFIG_FILE);
+    ObjectNode root = (ObjectNode) JSON.readTree(config.toFile());
+    root.remove(CompressedFormat.CONFIG_BLOCK);
+    Files.write(config, JSON.writeValueAsBytes(root));
+    assertThat(refusal()).hasMessage(config + ": no 'loraquant' block: this is not a loraquant compressed adapter");
+  }
+
+  @Test
+  void passThroughTensorNamedLikeALoraFactor() throws IOException {
+    String name = MODULE + ".lora_A.weight";
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(name, new NamedTensor(name, DType.F32, new long[] {1}, new byte[4])));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name
+        + "': stored as a pass-through tensor but also named as a LoRA factor in loraquant.modules");
+  }
+
+  @Test
   void wrongFormatNameInMetadata() throws IOException {
     CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("format", "gguf"));
     assertThat(refusal()).hasMessage(model + " __metadata__: format is 'gguf', expected 'loraquant':"
@@ -196,7 +219,7 @@ class CompressedAdapterReaderTest {
     String stray = MODULE + ".lq.t2.info";
     CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(stray, ints(stray, 1, 4, 0, 8)));
     assertThat(refusal()).hasMessage(model + ": tensor '" + stray + "': not part of its layer's layout"
-        + " (a tier beyond the meta's tier count, or zeros of a 1-bit tier?)");
+        + " (e.g. a tier beyond the meta's tier count)");
   }
 
   @Test
