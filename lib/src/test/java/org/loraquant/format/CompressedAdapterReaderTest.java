@@ -2,6 +2,7 @@ package org.loraquant.format;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.loraquant.format.CompressedFixture.MODULE;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -42,7 +43,7 @@ class CompressedAdapterReaderTest {
   }
 
   private InvalidAdapterException refusal() {
-    Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> CompressedAdapterReader.read(new LocalFileIO(), dir.toString()));
+    Throwable t = catchThrowable(() -> CompressedAdapterReader.read(new LocalFileIO(), dir.toString()));
     assertThat(t).isInstanceOf(InvalidAdapterException.class);
     return (InvalidAdapterException) t;
   }
