@@ -113,21 +113,38 @@ public final class CompressedAdapterReader {
     Map<String, String> sourceMetadata = new LinkedHashMap<>();
     sourceMetaNode.fields().forEachRemaining(e -> sourceMetadata.put(e.getKey(), e.getValue().asText()));
 
+    List<CompressedAdapter.Layer> layers = readLayers(model, modelPath, modules);
+    List<NamedTensor> passThrough = readPassThrough(model, modelPath, modules, layers);
+    return new Loaded(new CompressedAdapter(config, codec, sourceMetadata, layers, passThrough), manifest);
+  }
+
+  private static List<CompressedAdapter.Layer> readLayers(SafetensorsReader model, String modelPath, ObjectNode modules) {
     List<CompressedAdapter.Layer> layers = new ArrayList<>();
-    Set<String> layerTensors = new HashSet<>();
-    Set<String> sourceNames = new HashSet<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = modules.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String module = e.getKey();
       SourceFactors source = sourceFactors(modelPath, module, e.getValue());
       CompressedLayer layer = CompressedLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
       checkSourceShapes(modelPath, module, source, layer);
-      for (NamedTensor t : CompressedLayerLayout.toTensors(module, layer)) {
+      layers.add(new CompressedAdapter.Layer(module, source, layer));
+    }
+    return layers;
+  }
+
+  /**
+   * Every tensor that is not part of a layer. Each layer tensor must be one the layers' layouts
+   * have: anything else means a writer this reader does not understand.
+   */
+  private static List<NamedTensor> readPassThrough(SafetensorsReader model, String modelPath, ObjectNode modules,
+      List<CompressedAdapter.Layer> layers) {
+    Set<String> layerTensors = new HashSet<>();
+    Set<String> sourceNames = new HashSet<>();
+    for (CompressedAdapter.Layer l : layers) {
+      for (NamedTensor t : CompressedLayerLayout.toTensors(l.module(), l.layer())) {
         layerTensors.add(t.name());
       }
-      sourceNames.add(source.loraAName());
-      sourceNames.add(source.loraBName());
-      layers.add(new CompressedAdapter.Layer(module, source, layer));
+      sourceNames.add(l.source().loraAName());
+      sourceNames.add(l.source().loraBName());
     }
     List<NamedTensor> passThrough = new ArrayList<>();
     for (TensorInfo t : model.header().tensors()) {
@@ -142,10 +159,10 @@ public final class CompressedAdapterReader {
             + CompressedFormat.META_MODULES + " does not list");
       } else if (!layerTensors.contains(t.name())) {
         throw new InvalidAdapterException(modelPath, t.name(),
-            "not part of its layer's layout (a tier beyond the meta's tier count, or zeros of a 1-bit tier?)");
+            "not part of its layer's layout (e.g. a tier beyond the meta's tier count)");
       }
     }
-    return new Loaded(new CompressedAdapter(config, codec, sourceMetadata, layers, passThrough), manifest);
+    return passThrough;
   }
 
   private static boolean belongsToListedModule(String tensorName, ObjectNode modules) {

@@ -27,6 +27,7 @@ import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.TensorInfo;
 import org.loraquant.testing.SharedAdapters;
 import org.loraquant.testing.UpdateError;
@@ -78,7 +79,12 @@ class RealAdapterRoundTripTest {
       PeftAdapter decompressed = PeftAdapterReader.open(IO, out.toString());
       checkSameTensorsAndConfig(adapter, decompressed, dtype);
       if (dtype == OutputDType.F32) {
-        checkErrorsMatchReports(adapter, decompressed, manifest.layers());
+        checkErrorsMatchReports(adapter, decompressed, manifest.layers(), 1e-6);
+      } else if (dtype == OutputDType.SAME) {
+        // Decoded values (q - z) * s need more significand bits than F16 / BF16 hold, so writing
+        // them back in a 16-bit source dtype rounds them: the error moves, but only a little.
+        checkErrorsMatchReports(adapter, decompressed, manifest.layers(),
+            adapter.modules().get(0).a().dtype() == DType.F32 ? 1e-6 : 1e-3);
       }
     }
   }
@@ -131,7 +137,8 @@ class RealAdapterRoundTripTest {
         .isEqualTo(JSON.readTree(Path.of(source.location(), "adapter_config.json").toFile()));
   }
 
-  private static void checkErrorsMatchReports(PeftAdapter source, PeftAdapter out, List<LayerReport> reports) {
+  private static void checkErrorsMatchReports(PeftAdapter source, PeftAdapter out, List<LayerReport> reports,
+      double relativeTolerance) {
     Map<String, LayerReport> byModule = reports.stream().collect(Collectors.toMap(LayerReport::module, Function.identity()));
     for (LoraModule m : source.modules()) {
       LoraFactors exact = PeftAdapterReader.readFactors(source, m);
@@ -143,7 +150,7 @@ class RealAdapterRoundTripTest {
         assertThat(reported).as(m.module()).isZero();
         assertThat(e.approxNorm()).as(m.module() + ": a zero update decodes to zero").isZero();
       } else {
-        assertThat(e.relative()).as(m.module()).isCloseTo(reported, within(1e-6 * reported + 1e-9));
+        assertThat(e.relative()).as(m.module()).isCloseTo(reported, within(relativeTolerance * reported + 1e-9));
       }
     }
   }

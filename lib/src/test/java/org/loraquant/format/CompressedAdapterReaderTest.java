@@ -2,6 +2,7 @@ package org.loraquant.format;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.loraquant.format.CompressedFixture.MODULE;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -42,7 +43,7 @@ class CompressedAdapterReaderTest {
   }
 
   private InvalidAdapterException refusal() {
-    Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> CompressedAdapterReader.read(new LocalFileIO(), dir.toString()));
+    Throwable t = catchThrowable(() -> CompressedAdapterReader.read(new LocalFileIO(), dir.toString()));
     assertThat(t).isInstanceOf(InvalidAdapterException.class);
     return (InvalidAdapterException) t;
   }
@@ -82,6 +83,29 @@ class CompressedAdapterReaderTest {
   void missingModelFileIsRefused() throws IOException {
     Files.delete(dir.resolve(CompressedFormat.MODEL_FILE));
     assertThat(refusal()).hasMessage(model + ": missing from the compressed adapter folder");
+  }
+
+  @Test
+  void missingConfigIsRefused() throws IOException {
+    Files.delete(dir.resolve(CompressedFormat.CONFIG_FILE));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json: missing from the compressed adapter folder");
+  }
+
+  @Test
+  void configWithoutTheLoraquantBlockIsRefused() throws IOException {
+    Path config = dir.resolve(CompressedFormat.CONFIG_FILE);
+    ObjectNode root = (ObjectNode) JSON.readTree(config.toFile());
+    root.remove(CompressedFormat.CONFIG_BLOCK);
+    Files.write(config, JSON.writeValueAsBytes(root));
+    assertThat(refusal()).hasMessage(config + ": no 'loraquant' block: this is not a loraquant compressed adapter");
+  }
+
+  @Test
+  void passThroughTensorNamedLikeALoraFactor() throws IOException {
+    String name = MODULE + ".lora_A.weight";
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(name, new NamedTensor(name, DType.F32, new long[] {1}, new byte[4])));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name
+        + "': stored as a pass-through tensor but also named as a LoRA factor in loraquant.modules");
   }
 
   @Test
@@ -196,7 +220,7 @@ class CompressedAdapterReaderTest {
     String stray = MODULE + ".lq.t2.info";
     CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(stray, ints(stray, 1, 4, 0, 8)));
     assertThat(refusal()).hasMessage(model + ": tensor '" + stray + "': not part of its layer's layout"
-        + " (a tier beyond the meta's tier count, or zeros of a 1-bit tier?)");
+        + " (e.g. a tier beyond the meta's tier count)");
   }
 
   @Test
