@@ -23,6 +23,11 @@ public final class TestPaths {
     return root != null ? Path.of(root, "jobs", "target") : Path.of("target").toAbsolutePath();
   }
 
+  /** The jobs module folder (the parent of {@link #jobsTarget()}). */
+  public static Path jobsModule() {
+    return jobsTarget().toAbsolutePath().getParent();
+  }
+
   /** Copied by maven-dependency-plugin at process-test-resources. */
   public static Path s3proxyJar() {
     return requireFile(
