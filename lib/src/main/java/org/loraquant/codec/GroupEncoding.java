@@ -15,8 +15,9 @@ final class GroupEncoding {
     return (q - zero) * scale;
   }
 
+  /** +scale for code 1, -scale for code 0; branch-free because signs of data are unpredictable. */
   static float signValue(int q, float scale) {
-    return q == 1 ? scale : -scale;
+    return (2 * q - 1) * scale;
   }
 
   /**
@@ -56,7 +57,8 @@ final class GroupEncoding {
     short scaleBits = Binary16.scaleBits(multiplier * sum / len);
     float scale = Binary16.toFloat(scaleBits);
     for (int i = 0; i < len; i++) {
-      int q = x[off + i] >= 0 ? 1 : 0;
+      // Code 1 for x >= 0, read from the sign bit; adding 0.0 turns -0.0 into +0.0.
+      int q = 1 - (int) (Double.doubleToRawLongBits(x[off + i] + 0.0) >>> 63);
       codes[codeOff + i] = (byte) q;
       recon[reconOff + i] = signValue(q, scale);
     }

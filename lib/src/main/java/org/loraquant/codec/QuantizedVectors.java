@@ -50,8 +50,9 @@ final class QuantizedVectors {
           double lo = Double.POSITIVE_INFINITY;
           double hi = Double.NEGATIVE_INFINITY;
           for (int i = start, end = start + len; i < end; i++) {
-            lo = Math.min(lo, source[i]);
-            hi = Math.max(hi, source[i]);
+            double x = source[i];
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
           }
           int packed = GroupEncoding.encodeAffine(source, start, len, bits, lo, hi, qv.codes, local,
               recon, start);

@@ -2,6 +2,7 @@ package org.loraquant.linalg;
 
 import dev.ludovic.netlib.blas.BLAS;
 import dev.ludovic.netlib.lapack.LAPACK;
+import java.util.Arrays;
 import org.netlib.util.intW;
 
 /**
@@ -71,7 +72,7 @@ public final class QrFactoredSvd implements FactoredSvd {
     }
     lapack.dorgqr(rows, rank, rank, work, Math.max(1, rows), tau, buf, lwork, info);
     Lapack.check("dorgqr", info);
-    double[] q = rows * rank == work.length ? work : java.util.Arrays.copyOf(work, rows * rank);
+    double[] q = rows * rank == work.length ? work : Arrays.copyOf(work, rows * rank);
     return new Orthogonalized(rank, q, r);
   }
 }

@@ -1,5 +1,7 @@
 package org.loraquant.linalg;
 
+import java.util.Arrays;
+
 /**
  * Test-only reference: forms the m x n product B A and runs dgesdd on it, O(m n min(m, n)). Keeps
  * the first k = min(r, m, n) components and the same sign convention as the fast path.
@@ -33,7 +35,7 @@ public final class DenseReferenceSvd implements FactoredSvd {
     double[] vt = new double[full * n];
     Lapack.dgesdd(linalg.lapack(), m, n, product, s, u, vt);
 
-    double[] uk = java.util.Arrays.copyOf(u, m * k);
+    double[] uk = Arrays.copyOf(u, m * k);
     double[] vk = new double[n * k];
     for (int i = 0; i < k; i++) {
       for (int l = 0; l < n; l++) {
@@ -41,6 +43,6 @@ public final class DenseReferenceSvd implements FactoredSvd {
       }
     }
     ThinSvd.canonicalizeSigns(m, n, k, uk, vk);
-    return new ThinSvd(m, n, k, uk, java.util.Arrays.copyOf(s, k), vk);
+    return new ThinSvd(m, n, k, uk, Arrays.copyOf(s, k), vk);
   }
 }
