@@ -88,7 +88,8 @@ class RecompressJobTest extends SparkTestBase {
         "[compressed," + (SMALL + 1) + ",1,run,run]", "[incomplete,1,1,run,run]");
     long layerCount = processed.tasks().stream().mapToLong(t -> t.layers().size()).sum();
     Row sums = spark().sql("SELECT count(*), sum(params), sum(bytes_in), sum(bytes_out),"
-        + " sum(payload_bits), min(run_date), min(run_id), max(run_id) FROM t_layers").first();
+        + " sum(payload_bits), min(CAST(run_date AS STRING)), min(run_id), max(run_id) FROM t_layers")
+        .first();
     Row adapterSums = spark().sql("SELECT sum(layers), sum(params), sum(payload_bits),"
         + " sum(bytes_out) FROM t_adapters WHERE status = 'compressed'").first();
     assertThat(sums.getLong(0)).isEqualTo(layerCount);
@@ -97,7 +98,7 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(sums.getLong(2))
         .isEqualTo(processed.tasks().stream().mapToLong(LayerTask::bytes).sum());
     assertThat(sums.getLong(4)).isEqualTo(adapterSums.getLong(2));
-    assertThat(sums.get(5).toString()).isEqualTo("2026-03-01");
+    assertThat(sums.getString(5)).isEqualTo("2026-03-01");
     assertThat(sums.getString(6)).isEqualTo(options.runId()).isEqualTo(sums.getString(7));
     long outputBytes;
     try (Stream<Path> files = Files.walk(out)) {
