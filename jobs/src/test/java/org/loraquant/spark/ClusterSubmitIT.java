@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.apache.spark.launcher.JavaModuleOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.cli.Main;
@@ -55,6 +56,13 @@ class ClusterSubmitIT {
   private static final Set<String> RUN_SPECIFIC_COLUMNS =
       Set.of("run_id", "run_date", "finished_at", "seconds", "output_run_id");
 
+  /**
+   * Adapter columns that count the output folder, whose manifest holds the run's id, date and
+   * timings: a few bytes apart between runs. Checked against each run's own folder instead.
+   */
+  private static final Set<String> OUTPUT_SIZE_COLUMNS =
+      Set.of("bytes_out", "effective_bits", "compression_ratio", "effective_bits_per_param");
+
   /** Manifest fields of the same kind: the run map and the per-layer timings. */
   private static final Set<String> RUN_SPECIFIC_MANIFEST_FIELDS =
       Set.of("run", "seconds", "nanos");
@@ -63,12 +71,18 @@ class ClusterSubmitIT {
   private static final Map<String, String> CLIENT_CONF =
       Map.of("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
 
-  /** Kryo as conf/spark-defaults.conf.cluster.example configures it. */
+  /**
+   * Kryo as conf/spark-defaults.conf.cluster.example configures it, and the driver options that
+   * file asks for in standalone cluster mode: a driver started through spark://HOST:PORT gets no
+   * Java module options from Spark 4.0.1, and Kryo cannot start without them.
+   */
   private static final Map<String, String> CLUSTER_CONF =
       Map.of(
           "spark.serializer", "org.apache.spark.serializer.KryoSerializer",
           "spark.kryo.registrationRequired", "true",
-          "spark.kryo.registrator", LoraQuantKryoRegistrator.class.getName());
+          "spark.kryo.registrator", LoraQuantKryoRegistrator.class.getName(),
+          "spark.driver.extraJavaOptions",
+          StandaloneCluster.QUICK_JVM + " " + JavaModuleOptions.defaultModuleOptions());
 
   private final ObjectMapper json = new ObjectMapper();
 
@@ -131,6 +145,10 @@ class ClusterSubmitIT {
             .isNotEmpty();
       }
     }
+    for (Run run : List.of(local, client, cluster)) {
+      assertThat(bytesOut(run.stats)).as("bytes_out under %s", run.stats)
+          .isEqualTo(folderSizes(run.output));
+    }
     assertThat(statsRows(local.stats, StatsTables.ADAPTERS)).hasSize(ADAPTERS);
   }
 
@@ -186,6 +204,35 @@ class ClusterSubmitIT {
     return files;
   }
 
+  /** bytes_out of the adapters table, by adapter. */
+  private static Map<String, Long> bytesOut(Path stats) throws SQLException {
+    Map<String, Long> sizes = new TreeMap<>();
+    try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
+        Statement statement = duck.createStatement();
+        ResultSet rows = statement.executeQuery(
+            "SELECT adapter, bytes_out FROM " + parquet(stats, StatsTables.ADAPTERS))) {
+      while (rows.next()) {
+        sizes.put(rows.getString(1), rows.getLong(2));
+      }
+    }
+    return sizes;
+  }
+
+  /** Bytes of each adapter's output folder, by adapter. */
+  private static Map<String, Long> folderSizes(Path output) throws IOException {
+    Map<String, Long> sizes = new TreeMap<>();
+    for (Map.Entry<String, byte[]> file : outputFiles(output).entrySet()) {
+      String adapter = Path.of(file.getKey()).getParent().toString();
+      sizes.merge(adapter, (long) file.getValue().length, Long::sum);
+    }
+    return sizes;
+  }
+
+  private static String parquet(Path stats, String table) {
+    String files = stats.resolve(table).toString().replace("'", "''") + "/**/*.parquet";
+    return "read_parquet('" + files + "', hive_partitioning = true)";
+  }
+
   private JsonNode withoutRunInfo(byte[] manifest) throws IOException {
     JsonNode tree = json.readTree(manifest);
     strip(tree);
@@ -205,19 +252,18 @@ class ClusterSubmitIT {
 
   /** The table's rows as text, run-specific columns left out, sorted. */
   private static List<String> statsRows(Path stats, String table) throws SQLException {
-    String files = stats.resolve(table).toString().replace("'", "''") + "/**/*.parquet";
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
         Statement statement = duck.createStatement();
-        ResultSet rows =
-            statement.executeQuery(
-                "SELECT * FROM read_parquet('" + files + "', hive_partitioning = true)")) {
+        ResultSet rows = statement.executeQuery("SELECT * FROM " + parquet(stats, table))) {
       ResultSetMetaData columns = rows.getMetaData();
       List<String> result = new ArrayList<>();
       while (rows.next()) {
         StringBuilder row = new StringBuilder();
         for (int i = 1; i <= columns.getColumnCount(); i++) {
           String column = columns.getColumnName(i);
-          if (!RUN_SPECIFIC_COLUMNS.contains(column)) {
+          boolean runSpecific = RUN_SPECIFIC_COLUMNS.contains(column)
+              || (table.equals(StatsTables.ADAPTERS) && OUTPUT_SIZE_COLUMNS.contains(column));
+          if (!runSpecific) {
             row.append(column).append('=').append(rows.getString(i)).append(' ');
           }
         }

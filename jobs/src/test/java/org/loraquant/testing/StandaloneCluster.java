@@ -37,7 +37,7 @@ public final class StandaloneCluster implements AutoCloseable {
    * Every JVM here is short-lived and shares two cores with other builds: the C1 compiler alone and
    * the serial collector start faster and burn less CPU than C2 and G1's threads.
    */
-  private static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
+  public static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
 
   /** Where the driver runs: in the spark-submit JVM, or on a worker. */
   public enum DeployMode {
