@@ -57,11 +57,12 @@ final class LayerStage {
           }
           CompressedLayerResult result =
               AdapterCompressor.compressLayer(source, module, context.settings());
-          return new LayerOutcome(
-              work.adapter(), work.module(), withWallTime(result, System.nanoTime() - start), null);
+          return new LayerOutcome(work.adapter(), work.module(),
+              withWallTime(result, System.nanoTime() - start), null, null);
         } catch (RuntimeException e) {
-          AdapterErrors.classify(e);
-          return new LayerOutcome(work.adapter(), work.module(), null, AdapterErrors.message(e));
+          AdapterStatus status = AdapterErrors.classify(e);
+          return new LayerOutcome(
+              work.adapter(), work.module(), null, AdapterErrors.message(e), status);
         }
       }
 

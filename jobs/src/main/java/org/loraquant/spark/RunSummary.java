@@ -55,12 +55,14 @@ public record RunSummary(
             incomplete,
             reconciled == 0 ? "" : "; stats of " + reconciled + " recovered from sidecars"));
     lines.add(
-        String.format(
-            Locale.ROOT,
-            "compressed this run: %.3f GB in, %.3f GB out, ratio %.2f",
-            bytesIn / 1e9,
-            bytesOut / 1e9,
-            bytesOut == 0 ? 0.0 : (double) bytesIn / bytesOut));
+        compressed == 0
+            ? "compressed this run: nothing"
+            : String.format(
+                Locale.ROOT,
+                "compressed this run: %.3f GB in, %.3f GB out, ratio %.2f",
+                bytesIn / 1e9,
+                bytesOut / 1e9,
+                bytesOut == 0 ? 0.0 : (double) bytesIn / bytesOut));
     lines.add(
         String.format(
             Locale.ROOT,

@@ -130,8 +130,8 @@ class ExecutorPayloadSerializationTest {
   @MethodSource("serializers")
   void compressedLayersAndAdapterOutcomesComeBackIntact(String name, Serializer serializer) {
     CompressedLayerResult result = compressedLayer();
-    LayerOutcome layer = new LayerOutcome("team-a/adapter-1", "layers.0.q_proj", result, null);
-    LayerOutcome failedLayer = new LayerOutcome("team-a/adapter-1", "layers.0.k_proj", null, "NaN");
+    LayerOutcome layer = new LayerOutcome("team-a/adapter-1", "layers.0.q_proj", result, null, null);
+    LayerOutcome failedLayer = new LayerOutcome("team-a/adapter-1", "layers.0.k_proj", null, "NaN", AdapterStatus.FAILED);
     AdapterOutcome adapter =
         new AdapterOutcome("team-a/adapter-1", AdapterStatus.COMPRESSED, null,
             List.of(new LayerReport("layers.0.q_proj", result.stats(), 4096, 600)), 700, 0.5,
