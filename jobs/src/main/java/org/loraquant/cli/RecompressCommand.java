@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.spark.sql.SparkSession;
 import org.loraquant.spark.JobOptions;
+import org.loraquant.spark.LoraQuantKryoRegistrator;
 import org.loraquant.spark.RecompressJob;
 import org.loraquant.spark.StatsSchema;
 
@@ -92,6 +93,10 @@ final class RecompressCommand implements Command {
     builder.config("spark.ui.showConsoleProgress", "false");
     builder.config("spark.sql.session.timeZone", "UTC");
     StatsSchema.PARQUET_SPARK_CONF.forEach(builder::config);
+    // Kryo cannot carry the job's records without it; harmless under Java serialisation.
+    conf.put(LoraQuantKryoRegistrator.REGISTRATOR_KEY,
+        LoraQuantKryoRegistrator.withThisRegistrator(
+            conf.get(LoraQuantKryoRegistrator.REGISTRATOR_KEY)));
     conf.forEach(builder::config);
     SparkSession spark = builder.getOrCreate();
     try {

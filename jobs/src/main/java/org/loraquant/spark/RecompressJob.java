@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -70,7 +71,12 @@ public final class RecompressJob {
       System.exit(EXIT_USAGE);
       return;
     }
-    SparkSession spark = SparkSession.builder().appName("loraquant-recompress").getOrCreate();
+    // new SparkConf() reads what spark-submit set; Kryo needs our registrator (see its javadoc).
+    String registrators = LoraQuantKryoRegistrator.withThisRegistrator(
+        new SparkConf().get(LoraQuantKryoRegistrator.REGISTRATOR_KEY, ""));
+    SparkSession spark = SparkSession.builder().appName("loraquant-recompress")
+        .config(LoraQuantKryoRegistrator.REGISTRATOR_KEY, registrators)
+        .getOrCreate();
     int code;
     try {
       code = runAndReport(spark, options, System.out, System.err);

@@ -34,6 +34,11 @@ final class SparkHome {
           continue; // class directories (lib/target/classes): the application jar brings its own
         }
         String name = source.getFileName().toString();
+        if (name.startsWith("loraquant-")) {
+          // Our own jars (lib/target/loraquant-lib-*.jar in a reactor build): a real cluster has
+          // none, so the application jar must bring them; a copy here would hide one that does not.
+          continue;
+        }
         // Two artifacts can share a file name; both must stay on the classpath.
         String linkName = taken.add(name) ? name : taken.size() + "-" + name;
         taken.add(linkName);

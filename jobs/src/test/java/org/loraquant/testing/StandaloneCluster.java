@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
+import org.apache.spark.launcher.JavaModuleOptions;
 
 /**
  * A Spark standalone cluster for tests: one master and two workers (1 core, 1 GiB each) as child
@@ -36,7 +37,7 @@ public final class StandaloneCluster implements AutoCloseable {
    * Every JVM here is short-lived and shares two cores with other builds: the C1 compiler alone and
    * the serial collector start faster and burn less CPU than C2 and G1's threads.
    */
-  private static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
+  public static final String QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
 
   /** Where the driver runs: in the spark-submit JVM, or on a worker. */
   public enum DeployMode {
@@ -254,8 +255,14 @@ public final class StandaloneCluster implements AutoCloseable {
         QUICK_JVM);
   }
 
+  /**
+   * Spark's launcher (bin/spark-class) gives every JVM it starts the module options Spark needs on
+   * Java 17: without {@code --add-opens java.base/java.nio} a client-mode driver cannot even create
+   * a KryoSerializer. This harness starts the JVMs itself, so it adds them the same way.
+   */
   private static List<String> jvmOptions(String heap) {
     List<String> options = new ArrayList<>(List.of(QUICK_JVM.split(" ")));
+    options.addAll(List.of(JavaModuleOptions.defaultModuleOptions().split(" ")));
     options.add(heap);
     return options;
   }

@@ -1,0 +1,102 @@
+package org.loraquant.spark;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.serializers.JavaSerializer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.serializer.KryoRegistrator;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.CompressedLayer;
+import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.LayerStats;
+import org.loraquant.codec.PackedGroups;
+import org.loraquant.codec.QuantTier;
+import org.loraquant.compress.LayerReport;
+import org.loraquant.plan.LayerTask;
+import org.loraquant.plan.LayerWork;
+
+/**
+ * Makes the job's payloads (docs/ARCHITECTURE.md, "What executors receive") travel under {@code
+ * spark.serializer=org.apache.spark.serializer.KryoSerializer}.
+ *
+ * <p>Spark 4.0 ships Kryo 4, whose default FieldSerializer cannot handle our payloads: it refuses
+ * Java records (their fields have no offset for Unsafe and cannot be set by reflection), it
+ * rebuilds {@code List.of(...)} without its elements, and it skips {@code readObject}, so a {@link
+ * HadoopFileIO} would arrive without its Hadoop configuration. This registrator hands those classes
+ * to Kryo's {@link JavaSerializer}: Java serialisation inside the Kryo stream, which every payload
+ * supports and tests (ExecutorPayloadSerializationTest). Registered classes are also written as a
+ * small id instead of their name, and {@code spark.kryo.registrationRequired=true} then works.
+ *
+ * <p>{@link RecompressJob#main} and {@code bin/loraquant recompress} add it to {@code
+ * spark.kryo.registrator} themselves ({@link #withThisRegistrator}), so a cluster that turns Kryo
+ * on for every application still runs the job; it is harmless under Java serialisation.
+ */
+public final class LoraQuantKryoRegistrator implements KryoRegistrator {
+  public static final String REGISTRATOR_KEY = "spark.kryo.registrator";
+
+  /** Every class of ours that Spark may see at the top of a task, result, shuffle or broadcast. */
+  static final List<Class<?>> JOB_CLASSES =
+      List.of(
+          CodecSettings.class,
+          HadoopFileIO.class,
+          JobContext.class,
+          DiscoveredAdapter.class,
+          DiscoveredAdapter.AdapterFile.class,
+          ExistingOutput.class,
+          OutputState.class,
+          AdapterTotals.class,
+          OpenOutcome.class,
+          LayerWork.class,
+          LayerTask.class,
+          LayerOutcome.class,
+          CompressedLayerResult.class,
+          CompressedLayer.class,
+          QuantTier.class,
+          PackedGroups.class,
+          LayerStats.class,
+          LayerReport.class,
+          AdapterOutcome.class);
+
+  /**
+   * The JDK's immutable collections (List.of, Map.copyOf; not public, hence by name): the job
+   * ships {@code List.of()} as the layers of an adapter without any.
+   */
+  static final List<String> JDK_IMMUTABLE_COLLECTIONS =
+      List.of(
+          "java.util.ImmutableCollections$List12",
+          "java.util.ImmutableCollections$ListN",
+          "java.util.ImmutableCollections$Map1",
+          "java.util.ImmutableCollections$MapN");
+
+  @Override
+  public void registerClasses(Kryo kryo) {
+    JavaSerializer java = new JavaSerializer();
+    JOB_CLASSES.forEach(type -> kryo.register(type, java));
+    for (String name : JDK_IMMUTABLE_COLLECTIONS) {
+      try {
+        kryo.register(Class.forName(name), java);
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException(name + " is not in this JDK: update " + getClass(), e);
+      }
+    }
+  }
+
+  /**
+   * The value for {@code spark.kryo.registrator} with this registrator added (after any the
+   * cluster configures, which Spark runs in order), or {@code current} if it is already there.
+   *
+   * @param current the configured value, comma-separated class names; null or empty when unset
+   */
+  public static String withThisRegistrator(String current) {
+    List<String> names = new ArrayList<>();
+    if (current != null) {
+      Arrays.stream(current.split(",")).map(String::trim).filter(s -> !s.isEmpty())
+          .forEach(names::add);
+    }
+    if (!names.contains(LoraQuantKryoRegistrator.class.getName())) {
+      names.add(LoraQuantKryoRegistrator.class.getName());
+    }
+    return String.join(",", names);
+  }
+}
