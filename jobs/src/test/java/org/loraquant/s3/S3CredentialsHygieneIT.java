@@ -33,7 +33,7 @@ class S3CredentialsHygieneIT {
         good = drop.recompress(
             "--conf", "spark.extraListeners=" + EnvironmentTabCapture.class.getName());
         // The store refuses a wrong secret: the run fails on its first request.
-        refused = drop.recompress(store.endpoint(), WRONG_SECRET, "--stacktrace");
+        refused = drop.recompressSignedWith(store.endpoint(), WRONG_SECRET, "--stacktrace");
         log = captured.text();
       }
 

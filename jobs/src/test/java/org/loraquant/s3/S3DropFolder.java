@@ -181,7 +181,7 @@ final class S3DropFolder implements AutoCloseable {
 
   /** {@code loraquant recompress} on this bucket, with the job's S3 settings for {@code endpoint}. */
   Run recompress(URI endpoint, String... extraArgs) throws IOException {
-    return recompress(endpoint, S3ProxyServer.SECRET_KEY, extraArgs);
+    return recompressSignedWith(endpoint, S3ProxyServer.SECRET_KEY, extraArgs);
   }
 
   Run recompress(String... extraArgs) throws IOException {
@@ -189,7 +189,8 @@ final class S3DropFolder implements AutoCloseable {
   }
 
   /** As {@link #recompress(URI, String...)}, signing with {@code secretKey}. */
-  Run recompress(URI endpoint, String secretKey, String... extraArgs) throws IOException {
+  Run recompressSignedWith(URI endpoint, String secretKey, String... extraArgs)
+      throws IOException {
     List<String> args = new ArrayList<>(List.of("recompress", "--input", input(), "--output",
         output(), "--stats", stats(), "--master", "local[2]"));
     Map<String, String> conf =

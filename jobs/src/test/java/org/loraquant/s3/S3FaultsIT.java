@@ -66,7 +66,7 @@ class S3FaultsIT {
   @Test
   void theStoreGoingAwayMidRunFailsCleanlyOrIsRetriedAndARerunCompletes() throws Exception {
     try (S3DropFolder drop = S3DropFolder.create(store, work)) {
-      List<String> adapters = drop.uploadFleet(6, 51);
+      List<String> adapters = drop.uploadFleet(4, 51);
       Map<String, String> inputBefore = drop.checksums("in");
 
       // Outage once the first output is complete: the other outputs and the stats are still due.
