@@ -93,11 +93,19 @@ public final class RecompressJob {
       SparkSession spark, JobOptions options, PrintStream out, PrintStream err) {
     try {
       return run(spark, options, out).exitCode();
-    } catch (IOException | RuntimeException e) {
+    } catch (Exception e) {
+      // Exception, not just IOException | RuntimeException: a failed Spark job surfaces as the
+      // checked SparkException, undeclared, through collect(). Its message carries the driver's
+      // stack trace over many lines; the console gets the first, the log all of it.
       LOG.error("run {} failed", options.runId(), e);
-      err.println("recompress: run " + options.runId() + " failed: " + e);
+      err.println("recompress: run " + options.runId() + " failed: " + firstLine(e.toString()));
       return EXIT_FAILED;
     }
+  }
+
+  private static String firstLine(String text) {
+    int newline = text.indexOf('\n');
+    return newline < 0 ? text : text.substring(0, newline);
   }
 
   /** A full run: outputs, then stats, then the summary on {@code out}. */

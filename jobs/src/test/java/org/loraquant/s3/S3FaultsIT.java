@@ -85,6 +85,30 @@ class S3FaultsIT {
     }
   }
 
+  @Test
+  void aStoreThatStaysDownFailsTheRunCleanlyAndARerunRecoversTheStats() throws Exception {
+    try (S3DropFolder drop = S3DropFolder.create(store, work)) {
+      List<String> adapters = drop.uploadFleet(3, 71);
+
+      // Down from the first complete output to the end of the run: retries run out.
+      S3DropFolder.Run run;
+      Fault fault = Fault.when(() -> hasAnOutput(drop), store::stop);
+      try {
+        run = drop.recompress();
+      } finally {
+        fault.runEnded();
+        store.restart();
+      }
+      assertThat(fault.happenedDuringRun()).as("outage began while the job ran").isTrue();
+      assertThat(run.exitCode()).as("exit code; stdout: %s", run.out()).isEqualTo(1);
+      assertCompletedOrFailedCleanly(run);
+
+      // Outputs written before the outage are kept (skipped), their stats recovered from the
+      // sidecars; the rest are compressed now.
+      assertARerunCompletes(drop, adapters);
+    }
+  }
+
   private void outage() {
     store.stop();
     pause(Duration.ofSeconds(2));
