@@ -45,7 +45,6 @@ final class RecompressCommand implements Command {
 
   @Override
   public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
-    Map<String, String> conf = new LinkedHashMap<>();
     String master = null;
     String propertiesFile = null;
     List<String> jobArgs = new ArrayList<>();
@@ -82,17 +81,7 @@ final class RecompressCommand implements Command {
       }
     }
     JobOptions options = JobOptions.parse(jobArgs, Instant.now());
-    if (propertiesFile != null) {
-      conf.putAll(loadProperties(propertiesFile));
-    }
-    for (String entry : confArgs) {
-      int eq = entry.indexOf('=');
-      if (eq <= 0) {
-        // The argument itself is not echoed: it may be a credential.
-        throw new UsageException("--conf expects KEY=VALUE; an argument has no '=' or no key");
-      }
-      conf.put(entry.substring(0, eq).trim(), entry.substring(eq + 1));
-    }
+    Map<String, String> conf = sparkConf(propertiesFile, confArgs);
     if (master == null) {
       master = conf.getOrDefault("spark.master", DEFAULT_MASTER);
     }
@@ -118,6 +107,26 @@ final class RecompressCommand implements Command {
     } finally {
       spark.stop();
     }
+  }
+
+  /**
+   * The Spark settings as spark-submit would take them: the properties file (may be null), then
+   * each {@code --conf KEY=VALUE} in order, a later one replacing an earlier one.
+   */
+  static Map<String, String> sparkConf(String propertiesFile, List<String> confArgs) {
+    Map<String, String> conf = new LinkedHashMap<>();
+    if (propertiesFile != null) {
+      conf.putAll(loadProperties(propertiesFile));
+    }
+    for (String entry : confArgs) {
+      int eq = entry.indexOf('=');
+      if (eq <= 0) {
+        // The argument itself is not echoed: it may be a credential.
+        throw new UsageException("--conf expects KEY=VALUE; an argument has no '=' or no key");
+      }
+      conf.put(entry.substring(0, eq).trim(), entry.substring(eq + 1));
+    }
+    return conf;
   }
 
   /**

@@ -1,0 +1,111 @@
+package org.loraquant.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.cli.UsageException;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.Refinement;
+import org.loraquant.codec.SplitRule;
+
+class JobOptionsTest {
+  private static final Instant NOW = Instant.parse("2026-11-22T23:59:58Z");
+  @TempDir Path temp;
+
+  private static List<String> required(String... more) {
+    List<String> args =
+        new ArrayList<>(List.of("--input", "s3a://in/", "--output", "s3a://out/", "--stats", "s3a://st/"));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  @Test
+  void defaultsWithoutSettingsFile() {
+    JobOptions o = JobOptions.parse(required(), NOW);
+    assertThat(o.input()).isEqualTo("s3a://in/");
+    assertThat(o.settings()).isEqualTo(CodecSettings.defaults());
+    assertThat(o.force()).isFalse();
+    assertThat(o.maxFailed()).isZero();
+    assertThat(o.runDate()).isEqualTo(LocalDate.of(2026, 11, 22));
+    assertThat(o.runId()).matches("20261122T235958Z-[0-9a-f]{8}");
+    assertThat(o.maxLayersPerTask()).isEqualTo(JobOptions.DEFAULT_MAX_LAYERS_PER_TASK);
+    assertThat(o.targetTaskBytes()).isEqualTo(JobOptions.DEFAULT_TARGET_TASK_BYTES);
+  }
+
+  @Test
+  void runIdsSortByStartTimeAndDifferWithinASecond() {
+    JobOptions earlier = JobOptions.parse(required(), NOW);
+    JobOptions later = JobOptions.parse(required(), NOW.plusSeconds(1));
+    JobOptions same = JobOptions.parse(required(), NOW);
+    assertThat(earlier.runId()).isLessThan(later.runId());
+    assertThat(same.runId()).isNotEqualTo(earlier.runId());
+  }
+
+  @Test
+  void flagsOverrideTheSettingsFileWhichOverridesDefaults() throws Exception {
+    Path file = temp.resolve("s.properties");
+    Files.writeString(
+        file,
+        "rho = 0.9\nbits-high = 3\nsplit = reference\nrefine = search\nmax-failed = 10\n"
+            + "force = true\nmax-layers-per-task = 4\ntarget-task-bytes = 1000\n");
+    JobOptions o = JobOptions.parse(required("--settings", file.toString(), "--rho", "0.7",
+        "--max-failed", "2"), NOW);
+    assertThat(o.settings().rho()).isEqualTo(0.7);
+    assertThat(o.settings().bitsHigh()).isEqualTo(3);
+    assertThat(o.settings().groupSize()).isEqualTo(CodecSettings.DEFAULT_GROUP_SIZE);
+    assertThat(o.settings().splitRule()).isEqualTo(SplitRule.REFERENCE);
+    assertThat(o.settings().refinement()).isEqualTo(Refinement.SEARCH);
+    assertThat(o.maxFailed()).isEqualTo(2);
+    assertThat(o.force()).isTrue();
+    assertThat(o.maxLayersPerTask()).isEqualTo(4);
+    assertThat(o.targetTaskBytes()).isEqualTo(1000);
+  }
+
+  @Test
+  void theShippedExampleParses() {
+    Path example = Path.of(System.getProperty("loraquant.project.root", ".."), "conf/loraquant.properties.example");
+    JobOptions o = JobOptions.parse(required("--settings", example.toString()), NOW);
+    assertThat(o.settings().refinement()).isEqualTo(Refinement.NONE);
+    assertThat(o.maxFailed()).isEqualTo(10);
+  }
+
+  @Test
+  void badFileValuesNameTheFileAndTheKey() throws Exception {
+    Path file = temp.resolve("bad.properties");
+    Files.writeString(file, "refine = true\n");
+    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining(file.toString())
+        .hasMessageContaining("refine must be none or search, got 'true'");
+    Files.writeString(file, "bits_high = 3\n");
+    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("unknown key 'bits_high'");
+    Files.writeString(file, "force = yes\n");
+    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
+        .hasMessageContaining("force must be true or false, got 'yes'");
+  }
+
+  @Test
+  void usageErrors() {
+    assertThatThrownBy(() -> JobOptions.parse(List.of("--input", "a", "--output", "b"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--stats is required");
+    assertThatThrownBy(() -> JobOptions.parse(required("--max-failed", "-1"), NOW))
+        .hasMessageContaining("--max-failed must be at least 0");
+    assertThatThrownBy(() -> JobOptions.parse(required("--rho", "1.5"), NOW))
+        .hasMessageContaining("Invalid rho: 1.5");
+    assertThatThrownBy(() -> JobOptions.parse(required("extra"), NOW))
+        .hasMessageContaining("unexpected argument 'extra'");
+    assertThatThrownBy(() -> JobOptions.parse(required("--settings", "/no/such/file"), NOW))
+        .hasMessageContaining("settings file /no/such/file does not exist");
+  }
+}
