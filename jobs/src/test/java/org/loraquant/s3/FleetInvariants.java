@@ -20,9 +20,12 @@ final class FleetInvariants {
 
   static void assertEveryAdapterPresentOnce(S3DropFolder drop, List<String> adapters)
       throws IOException, SQLException {
+    // Hidden folders are the writer's staging copies, which the job never reads as outputs
+    // (OutputDiscovery). A run that fails while writing can leave some behind on S3, where a
+    // "rename" is a copy that may fail half-way.
     Map<String, Integer> manifests = new TreeMap<>();
     for (String key : drop.keys("out")) {
-      if (key.endsWith("/" + MANIFEST)) {
+      if (key.endsWith("/" + MANIFEST) && !isHidden(key)) {
         String adapter = key.substring("out/".length(), key.length() - MANIFEST.length() - 1);
         manifests.merge(adapter, 1, Integer::sum);
       }
@@ -62,5 +65,32 @@ final class FleetInvariants {
           .as("current layer rows of %s", row.get("adapter"))
           .isEqualTo(((Number) row.get("layers")).longValue());
     }
+  }
+
+  /** As AdapterDiscovery.isHidden: a path segment starting with '.' or '_'. */
+  private static boolean isHidden(String key) {
+    return java.util.Arrays.stream(key.split("/"))
+        .anyMatch(part -> part.startsWith(".") || part.startsWith("_"));
+  }
+
+  /** Exit code 0, or 1 with one line on stderr that says the run failed (no stack trace). */
+  static void assertCompletedOrFailedCleanly(S3DropFolder.Run run) {
+    assertThat(run.exitCode()).as("exit code; stderr: %s", run.err()).isIn(0, 1);
+    if (run.exitCode() == 1) {
+      assertThat(run.err().lines().filter(line -> !line.isBlank()))
+          .as("stderr of the failed run")
+          .singleElement()
+          .asString()
+          .contains("failed");
+    }
+  }
+
+  /** A rerun on healthy storage completes, and every adapter is then present exactly once. */
+  static void assertARerunCompletes(S3DropFolder drop, List<String> adapters)
+      throws IOException, SQLException {
+    S3DropFolder.Run rerun = drop.recompress();
+    assertThat(rerun.exitCode()).as("rerun exit code; stderr: %s", rerun.err()).isZero();
+    assertThat(rerun.out()).contains("0 failed, 0 incomplete");
+    assertEveryAdapterPresentOnce(drop, adapters);
   }
 }

@@ -157,6 +157,15 @@ final class S3DropFolder implements AutoCloseable {
     return keys;
   }
 
+  /** True once some adapter's output under {@code out/} is complete (has its manifest). */
+  boolean hasCompleteOutput() {
+    try {
+      return keys("out").stream().anyMatch(key -> key.endsWith("/" + FleetInvariants.MANIFEST));
+    } catch (IOException e) {
+      return false; // the store is away: not yet
+    }
+  }
+
   byte[] read(String key) throws IOException {
     try (InputStream in = fs.open(new Path(uri(key)))) {
       return in.readAllBytes();
