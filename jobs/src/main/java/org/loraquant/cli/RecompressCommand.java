@@ -51,7 +51,8 @@ final class RecompressCommand implements Command {
     List<String> confArgs = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
-      String name = arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
+      String name =
+          arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
       if (!List.of("--master", "--conf", "--properties-file").contains(name)) {
         jobArgs.add(arg);
         continue;
@@ -86,7 +87,8 @@ final class RecompressCommand implements Command {
       master = conf.getOrDefault("spark.master", DEFAULT_MASTER);
     }
 
-    SparkSession.Builder builder = SparkSession.builder().appName("loraquant-recompress").master(master);
+    SparkSession.Builder builder =
+        SparkSession.builder().appName("loraquant-recompress").master(master);
     if (master.startsWith("local")) {
       // A laptop run: no web UI, nothing listening beyond loopback.
       builder.config("spark.ui.enabled", "false");

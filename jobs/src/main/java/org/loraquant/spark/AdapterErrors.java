@@ -16,10 +16,16 @@ final class AdapterErrors {
 
   /** Rethrows storage failures; otherwise the adapter's status. */
   static AdapterStatus classify(RuntimeException e) {
+    if (e instanceof IncompleteAdapterException) {
+      return AdapterStatus.INCOMPLETE;
+    }
+    if (e instanceof LoraQuantException) {
+      return AdapterStatus.FAILED;
+    }
     if (e instanceof UncheckedIOException || e.getCause() instanceof IOException) {
       throw e;
     }
-    return e instanceof IncompleteAdapterException ? AdapterStatus.INCOMPLETE : AdapterStatus.FAILED;
+    return AdapterStatus.FAILED;
   }
 
   /** The message for the stats row: ours as is (they name file, tensor and problem). */

@@ -33,10 +33,12 @@ final class AssembleStage {
     String failedModule = null;
     String failure = null;
     int errors = 0;
+    boolean incomplete = false;
     double layerSeconds = 0;
     for (LayerOutcome layer : layers) {
       if (layer.error() != null) {
         errors++;
+        incomplete |= layer.errorStatus() == AdapterStatus.INCOMPLETE;
         if (failedModule == null || layer.module().compareTo(failedModule) < 0) {
           failedModule = layer.module();
           failure = layer.error();
@@ -50,7 +52,7 @@ final class AssembleStage {
       if (failure != null) {
         return AdapterOutcome.notCompressed(
             relativePath,
-            AdapterStatus.FAILED,
+            incomplete ? AdapterStatus.INCOMPLETE : AdapterStatus.FAILED,
             errors == 1 ? failure : failure + " (and " + (errors - 1) + " more layers failed)",
             layerSeconds + seconds(start));
       }

@@ -8,9 +8,15 @@ import org.loraquant.codec.CompressedLayerResult;
  *
  * @param result the compressed layer; null when {@code error} is set
  * @param error the reader's or codec's message; null on success
+ * @param errorStatus FAILED, or INCOMPLETE when the file changed under the reader (an upload); null
+ *     on success
  */
 public record LayerOutcome(
-    String adapter, String module, CompressedLayerResult result, String error)
+    String adapter,
+    String module,
+    CompressedLayerResult result,
+    String error,
+    AdapterStatus errorStatus)
     implements Serializable {
   private static final long serialVersionUID = 1L;
 }

@@ -55,12 +55,14 @@ public record RunSummary(
             incomplete,
             reconciled == 0 ? "" : "; stats of " + reconciled + " recovered from sidecars"));
     lines.add(
-        String.format(
-            Locale.ROOT,
-            "compressed this run: %.3f GB in, %.3f GB out, ratio %.2f",
-            bytesIn / 1e9,
-            bytesOut / 1e9,
-            bytesOut == 0 ? 0.0 : (double) bytesIn / bytesOut));
+        compressed == 0
+            ? "compressed this run: nothing"
+            : String.format(
+                Locale.ROOT,
+                "compressed this run: %.3f GB in, %.3f GB out, ratio %.2f",
+                bytesIn / 1e9,
+                bytesOut / 1e9,
+                bytesOut == 0 ? 0.0 : (double) bytesIn / bytesOut));
     lines.add(
         String.format(
             Locale.ROOT,
@@ -78,13 +80,18 @@ public record RunSummary(
             bytesIn / 1e6 / Math.max(wallSeconds, 1e-9)));
     failures.entrySet().stream()
         .limit(FAILURES_LISTED)
-        .forEach(e -> lines.add("failed: " + (e.getKey().isEmpty() ? "." : e.getKey()) + ": " + e.getValue()));
+        .forEach(
+            e ->
+                lines.add(
+                    "failed: " + (e.getKey().isEmpty() ? "." : e.getKey()) + ": " + e.getValue()));
     if (failures.size() > FAILURES_LISTED) {
-      lines.add("... and " + (failures.size() - FAILURES_LISTED) + " more failed (see the adapters table)");
+      lines.add(
+          "... and "
+              + (failures.size() - FAILURES_LISTED)
+              + " more failed (see the adapters table)");
     }
     if (exitCode() != 0) {
-      lines.add(
-          "FAILED: " + failed + " adapters failed, more than --max-failed " + maxFailed);
+      lines.add("FAILED: " + failed + " adapters failed, more than --max-failed " + maxFailed);
     }
     return lines;
   }
