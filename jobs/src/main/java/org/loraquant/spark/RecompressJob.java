@@ -202,6 +202,7 @@ public final class RecompressJob {
     JobContext context =
         new JobContext(
             io,
+            OutputFileIO.forScheme(io, new Path(outputRoot).toUri().getScheme()),
             options.settings(),
             outputRoot,
             options.runId(),
