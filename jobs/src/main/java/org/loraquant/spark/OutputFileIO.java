@@ -16,7 +16,8 @@ import org.loraquant.io.OutputFile;
  * "rename" copies file by file in no set order, so a crash could leave the manifest without the
  * model: there the writer writes in place, manifest last.
  */
-record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename) implements FileIO, Serializable {
+record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
+    implements FileIO, Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Schemes whose directory rename is a single atomic metadata operation. */

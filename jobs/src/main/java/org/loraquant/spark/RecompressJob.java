@@ -313,8 +313,9 @@ public final class RecompressJob {
           dates.add(s.runDate());
         });
     jsc.setJobDescription("loraquant: check stats of " + current.size() + " existing outputs");
-    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, runIds, dates);
-    Set<String> haveAdapters = tables.keys(StatsTables.ADAPTERS, runIds, dates);
+    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, StatsSchema.LAYERS, runIds, dates);
+    Set<String> haveAdapters =
+        tables.keys(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, runIds, dates);
     List<OutputState> missing = new ArrayList<>();
     for (OutputState s : current) {
       String key = StatsTables.key(s.output().relativePath(), s.runId());
