@@ -210,6 +210,7 @@ public final class RecompressJob {
     JobContext context =
         new JobContext(
             io,
+            OutputFileIO.forScheme(io, new Path(outputRoot).toUri().getScheme()),
             options.settings(),
             outputRoot,
             options.runId(),
@@ -320,8 +321,9 @@ public final class RecompressJob {
           dates.add(s.runDate());
         });
     jsc.setJobDescription("loraquant: check stats of " + current.size() + " existing outputs");
-    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, runIds, dates);
-    Set<String> haveAdapters = tables.keys(StatsTables.ADAPTERS, runIds, dates);
+    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, StatsSchema.LAYERS, runIds, dates);
+    Set<String> haveAdapters =
+        tables.keys(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, runIds, dates);
     List<OutputState> missing = new ArrayList<>();
     for (OutputState s : current) {
       String key = StatsTables.key(s.output().relativePath(), s.runId());

@@ -48,7 +48,8 @@ final class StatsTables {
    * The (adapter, run_id) pairs of {@code table} among the given runs, as {@link #key} strings.
    * Reads only the partitions of the given dates.
    */
-  Set<String> keys(String table, Collection<String> runIds, Collection<LocalDate> runDates)
+  Set<String> keys(
+      String table, StructType schema, Collection<String> runIds, Collection<LocalDate> runDates)
       throws IOException {
     Set<String> keys = new HashSet<>();
     if (runIds.isEmpty() || !exists(table)) {
@@ -59,6 +60,9 @@ final class StatsTables {
     List<Row> rows =
         spark
             .read()
+            // The known schema: no inference, and a folder a killed first run left without data
+            // files reads as empty instead of failing.
+            .schema(schema)
             .parquet(location(table))
             .where(col(StatsSchema.PARTITION_COLUMN).isin(dates.toArray()))
             .where(col("run_id").isin(runIds.toArray()))
