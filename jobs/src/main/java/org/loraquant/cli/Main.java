@@ -16,6 +16,7 @@ import org.loraquant.errors.LoraQuantException;
 public final class Main {
   /** Exit code for a refused input or failed run. */
   public static final int EXIT_FAILED = 1;
+
   /** Exit code for a malformed command line. */
   public static final int EXIT_USAGE = 2;
 
@@ -23,12 +24,13 @@ public final class Main {
 
   static Map<String, Command> commands() {
     Map<String, Command> commands = new LinkedHashMap<>();
-    List<Command> all = List.of(
-        new InspectCommand(),
-        new CompressCommand(),
-        new DecompressCommand(),
-        new GenerateFleetCommand(),
-        new RecompressCommand());
+    List<Command> all =
+        List.of(
+            new InspectCommand(),
+            new CompressCommand(),
+            new DecompressCommand(),
+            new GenerateFleetCommand(),
+            new RecompressCommand());
     for (Command c : all) {
       commands.put(c.name(), c);
     }

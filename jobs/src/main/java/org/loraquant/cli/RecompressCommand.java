@@ -27,6 +27,10 @@ import org.loraquant.spark.StatsSchema;
  */
 final class RecompressCommand implements Command {
   static final String DEFAULT_MASTER = "local[*]";
+  static final String SPARK_HADOOP_PREFIX = "spark.hadoop.";
+
+  /** Spark's default pattern plus credential settings (fs.s3a.aws.credentials.provider, ...). */
+  static final String REDACTION_REGEX = "(?i)secret|password|token|access[.]?key|credential";
 
   @Override
   public String name() {
@@ -48,7 +52,8 @@ final class RecompressCommand implements Command {
     List<String> confArgs = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
-      String name = arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
+      String name =
+          arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
       if (!List.of("--master", "--conf", "--properties-file").contains(name)) {
         jobArgs.add(arg);
         continue;
@@ -83,7 +88,8 @@ final class RecompressCommand implements Command {
       master = conf.getOrDefault("spark.master", DEFAULT_MASTER);
     }
 
-    SparkSession.Builder builder = SparkSession.builder().appName("loraquant-recompress").master(master);
+    SparkSession.Builder builder =
+        SparkSession.builder().appName("loraquant-recompress").master(master);
     if (master.startsWith("local")) {
       // A laptop run: no web UI, nothing listening beyond loopback.
       builder.config("spark.ui.enabled", "false");
@@ -92,6 +98,9 @@ final class RecompressCommand implements Command {
     }
     builder.config("spark.ui.showConsoleProgress", "false");
     builder.config("spark.sql.session.timeZone", "UTC");
+    // Spark redacts matching keys (and values) in the UI's environment tab, the event log and the
+    // REST API; the default pattern misses credential provider settings. A --conf wins.
+    builder.config("spark.redaction.regex", REDACTION_REGEX);
     StatsSchema.PARQUET_SPARK_CONF.forEach(builder::config);
     // Kryo cannot carry the job's records without it; harmless under Java serialisation.
     conf.put(LoraQuantKryoRegistrator.REGISTRATOR_KEY,
@@ -99,6 +108,7 @@ final class RecompressCommand implements Command {
             conf.get(LoraQuantKryoRegistrator.REGISTRATOR_KEY)));
     conf.forEach(builder::config);
     SparkSession spark = builder.getOrCreate();
+    applyHadoopSettings(spark, conf);
     try {
       return RecompressJob.runAndReport(spark, options, out, err);
     } finally {
@@ -124,6 +134,22 @@ final class RecompressCommand implements Command {
       conf.put(entry.substring(0, eq).trim(), entry.substring(eq + 1));
     }
     return conf;
+  }
+
+  /**
+   * Sets the {@code spark.hadoop.*} settings on the session's Hadoop configuration. getOrCreate
+   * copies them only into a SparkContext it creates; a context already alive in this JVM (an
+   * embedding application, a test suite) would otherwise keep talking to its own endpoint with its
+   * own credentials.
+   */
+  static void applyHadoopSettings(SparkSession spark, Map<String, String> conf) {
+    org.apache.hadoop.conf.Configuration hadoop = spark.sparkContext().hadoopConfiguration();
+    conf.forEach(
+        (key, value) -> {
+          if (key.startsWith(SPARK_HADOOP_PREFIX) && key.length() > SPARK_HADOOP_PREFIX.length()) {
+            hadoop.set(key.substring(SPARK_HADOOP_PREFIX.length()), value);
+          }
+        });
   }
 
   /** spark-defaults format: whitespace- or '='-separated key and value, '#' comments. */

@@ -6,8 +6,8 @@ import java.util.List;
 import org.loraquant.compress.LayerReport;
 
 /**
- * What happened to one adapter this run, as its {@code adapters} row and {@code layers} rows
- * report it.
+ * What happened to one adapter this run, as its {@code adapters} row and {@code layers} rows report
+ * it.
  *
  * @param message null for COMPRESSED
  * @param layers the compressed layers' reports; empty unless COMPRESSED

@@ -90,7 +90,7 @@ final class AssembleStage {
           CompressionManifest.of(result, discovered.fingerprint(), run).toJson(context.settings());
       long bytesOut =
           CompressedAdapterWriter.write(
-              context.io(), context.outputLocation(relativePath), result.adapter(), manifest);
+              context.outputIo(), context.outputLocation(relativePath), result.adapter(), manifest);
       return new AdapterOutcome(
           relativePath,
           AdapterStatus.COMPRESSED,

@@ -9,11 +9,14 @@ import org.loraquant.codec.CodecSettings;
  * What the executors of one run need, broadcast once: storage access (Hadoop settings, see {@link
  * HadoopFileIO}), the codec settings, where outputs go and the adapters being processed.
  *
+ * @param outputIo how outputs are written (staged and renamed, or in place: see {@link
+ *     OutputFileIO})
  * @param outputRoot qualified output root, without a trailing slash
  * @param adapters the adapters this run processes, by relative path
  */
 public record JobContext(
     HadoopFileIO io,
+    OutputFileIO outputIo,
     CodecSettings settings,
     String outputRoot,
     String runId,

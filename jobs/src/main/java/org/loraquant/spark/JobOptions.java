@@ -27,10 +27,10 @@ import org.loraquant.codec.CodecSettings;
  * Everything a run of the nightly job needs, parsed and validated once at start-up.
  *
  * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
- * built-in defaults. The file's keys are the flag names without the dashes ({@code rho},
- * {@code bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed},
- * {@code max-layers-per-task}, {@code target-task-bytes}, and {@code force = true|false}) and its
- * values are parsed by the same code as the flags, so both accept exactly the same.
+ * built-in defaults. The file's keys are the flag names without the dashes ({@code rho}, {@code
+ * bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed}, {@code
+ * max-layers-per-task}, {@code target-task-bytes}, and {@code force = true|false}) and its values
+ * are parsed by the same code as the flags, so both accept exactly the same.
  *
  * @param input root of the PEFT adapters (Hadoop URI)
  * @param output root of the compressed adapters, mirroring the input's relative paths
@@ -99,7 +99,11 @@ public record JobOptions(
           asFlags.add("--" + key + "=" + value);
         } else {
           throw new UsageException(
-              "settings file " + path + ": unknown key '" + key + "'; known keys: force, "
+              "settings file "
+                  + path
+                  + ": unknown key '"
+                  + key
+                  + "'; known keys: force, "
                   + String.join(", ", fileOptions).replace("--", ""));
         }
       }
@@ -115,8 +119,7 @@ public record JobOptions(
     }
     settings = CodecFlags.apply(flags, settings);
 
-    String runId =
-        RUN_ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes(4));
+    String runId = RUN_ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes(4));
     return new JobOptions(
         flags.requiredString("--input"),
         flags.requiredString("--output"),

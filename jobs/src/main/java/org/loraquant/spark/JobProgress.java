@@ -1,10 +1,10 @@
 package org.loraquant.spark;
 
 import java.util.Locale;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.apache.spark.SparkContext;
 import org.apache.spark.util.LongAccumulator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Progress of a run, counted by executors in accumulators and logged by a daemon thread on the

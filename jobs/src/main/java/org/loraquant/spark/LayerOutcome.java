@@ -8,8 +8,8 @@ import org.loraquant.codec.CompressedLayerResult;
  *
  * @param result the compressed layer; null when {@code error} is set
  * @param error the reader's or codec's message; null on success
- * @param errorStatus FAILED, or INCOMPLETE when the file changed under the reader (an upload);
- *     null on success
+ * @param errorStatus FAILED, or INCOMPLETE when the file changed under the reader (an upload); null
+ *     on success
  */
 public record LayerOutcome(
     String adapter,

@@ -14,9 +14,9 @@ import org.loraquant.plan.LayerWork;
 
 /**
  * The layer stage: one Spark task per {@link LayerTask}. Layers are compressed one at a time, as
- * Spark pulls them, so a task holds one decoded layer at once (plus the compressed ones the
- * shuffle has not written out yet). Each adapter's header is read once per task: the task's layers
- * are sorted by adapter, so the open adapter is kept until the next one starts.
+ * Spark pulls them, so a task holds one decoded layer at once (plus the compressed ones the shuffle
+ * has not written out yet). Each adapter's header is read once per task: the task's layers are
+ * sorted by adapter, so the open adapter is kept until the next one starts.
  */
 final class LayerStage {
   private LayerStage() {}
@@ -57,8 +57,12 @@ final class LayerStage {
           }
           CompressedLayerResult result =
               AdapterCompressor.compressLayer(source, module, context.settings());
-          return new LayerOutcome(work.adapter(), work.module(),
-              withWallTime(result, System.nanoTime() - start), null, null);
+          return new LayerOutcome(
+              work.adapter(),
+              work.module(),
+              withWallTime(result, System.nanoTime() - start),
+              null,
+              null);
         } catch (RuntimeException e) {
           AdapterStatus status = AdapterErrors.classify(e);
           return new LayerOutcome(
@@ -73,8 +77,7 @@ final class LayerStage {
           openFailure = null;
           try {
             adapter =
-                PeftAdapterReader.open(
-                    context.io(), context.adapter(relativePath).location());
+                PeftAdapterReader.open(context.io(), context.adapter(relativePath).location());
           } catch (RuntimeException e) {
             openFailure = e;
           }
@@ -91,9 +94,22 @@ final class LayerStage {
   private static CompressedLayerResult withWallTime(CompressedLayerResult r, long nanos) {
     LayerStats s = r.stats();
     LayerStats timed =
-        new LayerStats(s.m(), s.n(), s.rank(), s.k(), s.h(), s.singularValues(),
-            s.highEnergyShare(), s.payloadBits(), s.params(), s.effectiveBits(), s.relError(),
-            s.errorHigh(), s.errorLow(), s.zeroUpdate(), nanos);
+        new LayerStats(
+            s.m(),
+            s.n(),
+            s.rank(),
+            s.k(),
+            s.h(),
+            s.singularValues(),
+            s.highEnergyShare(),
+            s.payloadBits(),
+            s.params(),
+            s.effectiveBits(),
+            s.relError(),
+            s.errorHigh(),
+            s.errorLow(),
+            s.zeroUpdate(),
+            nanos);
     return new CompressedLayerResult(r.layer(), timed);
   }
 }

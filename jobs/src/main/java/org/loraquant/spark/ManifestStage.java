@@ -8,8 +8,8 @@ import org.loraquant.format.CompressedFormat;
 
 /**
  * Reads the manifests (stats sidecars) of existing outputs on executors: a summary for the skip
- * decision and the skipped rows, and, for the few outputs whose stats a killed run never wrote,
- * the full layer reports.
+ * decision and the skipped rows, and, for the few outputs whose stats a killed run never wrote, the
+ * full layer reports.
  */
 final class ManifestStage {
   private ManifestStage() {}
@@ -30,6 +30,7 @@ final class ManifestStage {
 
   private static CompressionManifest parse(HadoopFileIO io, ExistingOutput output) {
     byte[] json = CompressedAdapterReader.readManifest(io, output.location());
-    return CompressionManifest.parse(output.location() + "/" + CompressedFormat.MANIFEST_FILE, json);
+    return CompressionManifest.parse(
+        output.location() + "/" + CompressedFormat.MANIFEST_FILE, json);
   }
 }

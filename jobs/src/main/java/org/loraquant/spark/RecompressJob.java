@@ -21,6 +21,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.cli.UsageException;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.errors.LoraQuantException;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
@@ -30,8 +31,8 @@ import scala.Tuple2;
 
 /**
  * The nightly recompression job: compresses every adapter under {@code --input} into the same
- * relative path under {@code --output} and appends the run's statistics to the tables under
- * {@code --stats} (docs/STATS.md). For {@code spark-submit --class org.loraquant.spark.RecompressJob};
+ * relative path under {@code --output} and appends the run's statistics to the tables under {@code
+ * --stats} (docs/STATS.md). For {@code spark-submit --class org.loraquant.spark.RecompressJob};
  * {@code bin/loraquant recompress} runs it on local Spark.
  *
  * <p>The run, driver and executors:
@@ -43,8 +44,8 @@ import scala.Tuple2;
  *   <li>executors open the other adapters (header only) and list their layers ({@link OpenStage})
  *   <li>the driver bin-packs the layers into byte-balanced tasks ({@link LayerPlanner}); one Spark
  *       task per planned task compresses them ({@link LayerStage})
- *   <li>a shuffle gathers each adapter's layers; its output is assembled and written once, with
- *       its stats sidecar as the manifest ({@link AssembleStage})
+ *   <li>a shuffle gathers each adapter's layers; its output is assembled and written once, with its
+ *       stats sidecar as the manifest ({@link AssembleStage})
  *   <li>the driver reconciles stats a killed run never wrote from the sidecars, then appends this
  *       run's rows ({@link StatsTables})
  * </ol>
@@ -99,11 +100,19 @@ public final class RecompressJob {
       SparkSession spark, JobOptions options, PrintStream out, PrintStream err) {
     try {
       return run(spark, options, out).exitCode();
-    } catch (IOException | RuntimeException e) {
+    } catch (Exception e) {
+      // Exception, not just IOException | RuntimeException: a failed Spark job surfaces as the
+      // checked SparkException, undeclared, through collect(). Its message carries the driver's
+      // stack trace over many lines; the console gets the first, the log all of it.
       LOG.error("run {} failed", options.runId(), e);
-      err.println("recompress: run " + options.runId() + " failed: " + e);
+      err.println("recompress: run " + options.runId() + " failed: " + firstLine(e.toString()));
       return EXIT_FAILED;
     }
+  }
+
+  private static String firstLine(String text) {
+    int newline = text.indexOf('\n');
+    return newline < 0 ? text : text.substring(0, newline);
   }
 
   /** A full run: outputs, then stats, then the summary on {@code out}. */
@@ -112,13 +121,19 @@ public final class RecompressJob {
     long start = System.nanoTime();
     Processed processed = writeOutputs(spark, options);
     int reconciled = writeStats(spark, options, processed);
-    RunSummary summary = summarise(options, processed, reconciled, (System.nanoTime() - start) / 1e9);
+    RunSummary summary =
+        summarise(options, processed, reconciled, (System.nanoTime() - start) / 1e9);
     summary.lines().forEach(out::println);
     LOG.info(
         "run {} finished in {} s: compressed={} skipped={} failed={} incomplete={} reconciled={}"
             + " exit={}",
-        summary.runId(), Math.round(summary.wallSeconds()), summary.compressed(),
-        summary.skipped(), summary.failed(), summary.incomplete(), summary.reconciled(),
+        summary.runId(),
+        Math.round(summary.wallSeconds()),
+        summary.compressed(),
+        summary.skipped(),
+        summary.failed(),
+        summary.incomplete(),
+        summary.reconciled(),
         summary.exitCode());
     return summary;
   }
@@ -148,11 +163,16 @@ public final class RecompressJob {
     int parallelism = Math.max(1, jsc.defaultParallelism());
 
     jsc.setJobDescription("loraquant: list " + options.input() + " and " + options.output());
-    List<DiscoveredAdapter> inputs = excludeJobFolders(io, options,
-        AdapterDiscovery.discover(io, options.input()));
+    List<DiscoveredAdapter> inputs =
+        excludeJobFolders(io, options, AdapterDiscovery.discover(io, options.input()));
     Map<String, ExistingOutput> existing = OutputDiscovery.discover(io, options.output());
-    LOG.info("run {}: {} adapters under {}, {} complete outputs under {}", options.runId(),
-        inputs.size(), options.input(), existing.size(), options.output());
+    LOG.info(
+        "run {}: {} adapters under {}, {} complete outputs under {}",
+        options.runId(),
+        inputs.size(),
+        options.input(),
+        existing.size(),
+        options.output());
 
     Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
     List<ExistingOutput> candidates = new ArrayList<>();
@@ -186,12 +206,22 @@ public final class RecompressJob {
       }
     }
     Instant decidedAt = Instant.now();
-    LOG.info("run {}: {} adapters to compress, {} up to date", options.runId(), toProcess.size(),
+    LOG.info(
+        "run {}: {} adapters to compress, {} up to date",
+        options.runId(),
+        toProcess.size(),
         skipped.size());
 
     String outputRoot = qualifiedRoot(io, options.output());
-    JobContext context = new JobContext(io, options.settings(), outputRoot, options.runId(),
-        options.runDate(), Map.copyOf(toProcess));
+    JobContext context =
+        new JobContext(
+            io,
+            OutputFileIO.forScheme(io, new Path(outputRoot).toUri().getScheme()),
+            options.settings(),
+            outputRoot,
+            options.runId(),
+            options.runDate(),
+            Map.copyOf(toProcess));
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();
@@ -205,8 +235,8 @@ public final class RecompressJob {
               .map(name -> OpenStage.open(contextBroadcast.value(), name))
               .collect()) {
         if (!opened.opened()) {
-          outcomes.add(AdapterOutcome.notCompressed(opened.adapter(), opened.status(),
-              opened.message(), 0));
+          outcomes.add(
+              AdapterOutcome.notCompressed(opened.adapter(), opened.status(), opened.message(), 0));
         } else if (opened.layers().isEmpty()) {
           withoutLayers.add(new Tuple2<>(opened.adapter(), List.of()));
         } else {
@@ -220,20 +250,29 @@ public final class RecompressJob {
             .plan(layers);
     if (!tasks.isEmpty() || !withoutLayers.isEmpty()) {
       long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
-      LOG.info("run {}: {} layers, {} MB in {} tasks", options.runId(), layers.size(),
-          bytes / 1_000_000, tasks.size());
+      LOG.info(
+          "run {}: {} layers, {} MB in {} tasks",
+          options.runId(),
+          layers.size(),
+          bytes / 1_000_000,
+          tasks.size());
       try (JobProgress progress = new JobProgress(spark.sparkContext())) {
         progress.start(toProcess.size() - outcomes.size(), bytes);
         // Locals, so the closures capture the accumulators and not the (driver-only) progress.
         LongAccumulator layersDone = progress.layersDone;
         LongAccumulator bytesDone = progress.bytesDone;
         LongAccumulator adaptersDone = progress.adaptersDone;
-        jsc.setJobDescription("loraquant: compress " + layers.size() + " layers, write "
-            + (toProcess.size() - outcomes.size()) + " adapters");
+        jsc.setJobDescription(
+            "loraquant: compress "
+                + layers.size()
+                + " layers, write "
+                + (toProcess.size() - outcomes.size())
+                + " adapters");
         JavaPairRDD<String, Iterable<LayerOutcome>> byAdapter =
             jsc.parallelize(tasks, Math.max(1, tasks.size()))
-                .flatMap(task -> LayerStage.compress(contextBroadcast.value(), task,
-                    layersDone, bytesDone))
+                .flatMap(
+                    task ->
+                        LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone))
                 .mapToPair(layer -> new Tuple2<>(layer.adapter(), layer))
                 .groupByKey(slices(toProcess.size(), parallelism));
         if (!withoutLayers.isEmpty()) {
@@ -241,8 +280,10 @@ public final class RecompressJob {
         }
         outcomes.addAll(
             byAdapter
-                .map(group -> AssembleStage.assemble(contextBroadcast.value(), group._1(),
-                    group._2(), adaptersDone))
+                .map(
+                    group ->
+                        AssembleStage.assemble(
+                            contextBroadcast.value(), group._1(), group._2(), adaptersDone))
                 .collect());
         LOG.info(progress.line());
       }
@@ -280,13 +321,15 @@ public final class RecompressJob {
     }
     Set<String> runIds = new TreeSet<>();
     Set<java.time.LocalDate> dates = new TreeSet<>();
-    current.forEach(s -> {
-      runIds.add(s.runId());
-      dates.add(s.runDate());
-    });
+    current.forEach(
+        s -> {
+          runIds.add(s.runId());
+          dates.add(s.runDate());
+        });
     jsc.setJobDescription("loraquant: check stats of " + current.size() + " existing outputs");
-    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, runIds, dates);
-    Set<String> haveAdapters = tables.keys(StatsTables.ADAPTERS, runIds, dates);
+    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, StatsSchema.LAYERS, runIds, dates);
+    Set<String> haveAdapters =
+        tables.keys(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, runIds, dates);
     List<OutputState> missing = new ArrayList<>();
     for (OutputState s : current) {
       String key = StatsTables.key(s.output().relativePath(), s.runId());
@@ -295,7 +338,9 @@ public final class RecompressJob {
       }
     }
     if (!missing.isEmpty()) {
-      LOG.info("run {}: recovering the stats of {} outputs from their sidecars", options.runId(),
+      LOG.info(
+          "run {}: recovering the stats of {} outputs from their sidecars",
+          options.runId(),
           missing.size());
       Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
       jsc.setJobDescription("loraquant: read " + missing.size() + " stats sidecars");
@@ -306,8 +351,8 @@ public final class RecompressJob {
       for (int i = 0; i < missing.size(); i++) {
         OutputState s = missing.get(i);
         String name = s.output().relativePath();
-        StatsRows.Origin origin = new StatsRows.Origin(s.runId(), s.runDate(), name,
-            s.inputFingerprint());
+        StatsRows.Origin origin =
+            new StatsRows.Origin(s.runId(), s.runDate(), name, s.inputFingerprint());
         String key = StatsTables.key(name, s.runId());
         if (!haveLayers.contains(key)) {
           for (LayerReport r : reports.get(i)) {
@@ -316,9 +361,19 @@ public final class RecompressJob {
         }
         if (!haveAdapters.contains(key)) {
           AdapterTotals totals = AdapterTotals.of(reports.get(i));
-          adapterRows.add(StatsRows.adapter(origin, AdapterStatus.COMPRESSED, null, s.runId(),
-              options.settings(), totals, inputBytes(inputs.get(name)), s.output().bytes(),
-              totals.layerSeconds(), StatsRows.RECORDED_FROM_SIDECAR, s.finishedAt()));
+          adapterRows.add(
+              StatsRows.adapter(
+                  origin,
+                  AdapterStatus.COMPRESSED,
+                  null,
+                  s.runId(),
+                  options.settings(),
+                  totals,
+                  inputBytes(inputs.get(name)),
+                  s.output().bytes(),
+                  totals.layerSeconds(),
+                  StatsRows.RECORDED_FROM_SIDECAR,
+                  s.finishedAt()));
         }
       }
     }
@@ -330,11 +385,20 @@ public final class RecompressJob {
           new StatsRows.Origin(options.runId(), options.runDate(), name, adapter.fingerprint());
       if (processed.skipped().contains(name)) {
         OutputState s = processed.outputs().get(name);
-        adapterRows.add(StatsRows.adapter(origin, AdapterStatus.SKIPPED,
-            "up to date: input fingerprint and codec settings match the output of run "
-                + s.runId(),
-            s.runId(), options.settings(), s.totals(), inputBytes(adapter), s.output().bytes(), 0,
-            StatsRows.RECORDED_BY_RUN, processed.decidedAt()));
+        adapterRows.add(
+            StatsRows.adapter(
+                origin,
+                AdapterStatus.SKIPPED,
+                "up to date: input fingerprint and codec settings match the output of run "
+                    + s.runId(),
+                s.runId(),
+                options.settings(),
+                s.totals(),
+                inputBytes(adapter),
+                s.output().bytes(),
+                0,
+                StatsRows.RECORDED_BY_RUN,
+                processed.decidedAt()));
         continue;
       }
       AdapterOutcome o = outcomes.get(name);
@@ -345,13 +409,33 @@ public final class RecompressJob {
         for (LayerReport r : o.layers()) {
           layerRows.add(StatsRows.layer(origin, options.settings(), r));
         }
-        adapterRows.add(StatsRows.adapter(origin, o.status(), null, options.runId(),
-            options.settings(), AdapterTotals.of(o.layers()), inputBytes(adapter), o.bytesOut(),
-            o.seconds(), StatsRows.RECORDED_BY_RUN, o.finishedAt()));
+        adapterRows.add(
+            StatsRows.adapter(
+                origin,
+                o.status(),
+                null,
+                options.runId(),
+                options.settings(),
+                AdapterTotals.of(o.layers()),
+                inputBytes(adapter),
+                o.bytesOut(),
+                o.seconds(),
+                StatsRows.RECORDED_BY_RUN,
+                o.finishedAt()));
       } else {
-        adapterRows.add(StatsRows.adapter(origin, o.status(), o.message(), null,
-            options.settings(), null, inputBytes(adapter), null, o.seconds(),
-            StatsRows.RECORDED_BY_RUN, o.finishedAt()));
+        adapterRows.add(
+            StatsRows.adapter(
+                origin,
+                o.status(),
+                o.message(),
+                null,
+                options.settings(),
+                null,
+                inputBytes(adapter),
+                null,
+                o.seconds(),
+                StatsRows.RECORDED_BY_RUN,
+                o.finishedAt()));
       }
     }
 
@@ -405,16 +489,29 @@ public final class RecompressJob {
       effective += s.output().bytes() * 8;
       errorTimesParams += s.totals().weightedRelError() * s.totals().params();
     }
-    return new RunSummary(options.runId(), compressed, processed.skipped().size(), failed,
-        incomplete, reconciled, bytesIn, bytesOut, params, payload, effective,
-        params == 0 ? 0 : errorTimesParams / params, seconds, options.maxFailed(), failures);
+    return new RunSummary(
+        options.runId(),
+        compressed,
+        processed.skipped().size(),
+        failed,
+        incomplete,
+        reconciled,
+        bytesIn,
+        bytesOut,
+        params,
+        payload,
+        effective,
+        params == 0 ? 0 : errorTimesParams / params,
+        seconds,
+        options.maxFailed(),
+        failures);
   }
 
   /** Bytes of the files the fingerprint covers: the config and the safetensors files. */
   static long inputBytes(DiscoveredAdapter adapter) {
     return adapter.files().stream()
-        .filter(f -> f.name().equals(AdapterDiscovery.CONFIG_FILE)
-            || f.name().endsWith(".safetensors"))
+        .filter(
+            f -> f.name().equals(AdapterDiscovery.CONFIG_FILE) || f.name().endsWith(".safetensors"))
         .mapToLong(DiscoveredAdapter.AdapterFile::size)
         .sum();
   }
@@ -429,6 +526,16 @@ public final class RecompressJob {
     List<String> excluded = new ArrayList<>();
     for (String root : List.of(options.output(), options.stats())) {
       String qualified = qualifiedRoot(io, root);
+      if (input.startsWith(qualified + "/")) {
+        // Outputs would land among the inputs (or replace them): refuse before writing anything.
+        throw new LoraQuantException(
+            "--input "
+                + options.input()
+                + " is the same as, or inside, "
+                + root
+                + "; the output and stats folders must be outside the input (or inside it, in a"
+                + " folder of their own)");
+      }
       if (qualified.startsWith(input)) {
         excluded.add(qualified.substring(input.length()));
       }

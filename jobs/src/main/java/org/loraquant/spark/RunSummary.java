@@ -80,13 +80,18 @@ public record RunSummary(
             bytesIn / 1e6 / Math.max(wallSeconds, 1e-9)));
     failures.entrySet().stream()
         .limit(FAILURES_LISTED)
-        .forEach(e -> lines.add("failed: " + (e.getKey().isEmpty() ? "." : e.getKey()) + ": " + e.getValue()));
+        .forEach(
+            e ->
+                lines.add(
+                    "failed: " + (e.getKey().isEmpty() ? "." : e.getKey()) + ": " + e.getValue()));
     if (failures.size() > FAILURES_LISTED) {
-      lines.add("... and " + (failures.size() - FAILURES_LISTED) + " more failed (see the adapters table)");
+      lines.add(
+          "... and "
+              + (failures.size() - FAILURES_LISTED)
+              + " more failed (see the adapters table)");
     }
     if (exitCode() != 0) {
-      lines.add(
-          "FAILED: " + failed + " adapters failed, more than --max-failed " + maxFailed);
+      lines.add("FAILED: " + failed + " adapters failed, more than --max-failed " + maxFailed);
     }
     return lines;
   }

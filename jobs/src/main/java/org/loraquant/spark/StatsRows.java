@@ -53,7 +53,9 @@ final class StatsRows {
         s.errorLow(),
         report.seconds(),
         s.zeroUpdate() ? "zero_update" : "compressed",
-        s.zeroUpdate() ? "all-zero update (B A = 0): stored exactly, rel_error 0 by definition" : null);
+        s.zeroUpdate()
+            ? "all-zero update (B A = 0): stored exactly, rel_error 0 by definition"
+            : null);
   }
 
   /**

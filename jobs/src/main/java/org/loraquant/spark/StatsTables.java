@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -25,6 +26,9 @@ import org.apache.spark.sql.types.StructType;
 final class StatsTables {
   static final String LAYERS = "layers";
   static final String ADAPTERS = "adapters";
+
+  /** A layers row with its singular values is some 200-1000 bytes. */
+  private static final int ROWS_PER_SLICE = 2000;
 
   private final SparkSession spark;
   private final HadoopFileIO io;
@@ -44,7 +48,8 @@ final class StatsTables {
    * The (adapter, run_id) pairs of {@code table} among the given runs, as {@link #key} strings.
    * Reads only the partitions of the given dates.
    */
-  Set<String> keys(String table, Collection<String> runIds, Collection<LocalDate> runDates)
+  Set<String> keys(
+      String table, StructType schema, Collection<String> runIds, Collection<LocalDate> runDates)
       throws IOException {
     Set<String> keys = new HashSet<>();
     if (runIds.isEmpty() || !exists(table)) {
@@ -55,6 +60,9 @@ final class StatsTables {
     List<Row> rows =
         spark
             .read()
+            // The known schema: no inference, and a folder a killed first run left without data
+            // files reads as empty instead of failing.
+            .schema(schema)
             .parquet(location(table))
             .where(col(StatsSchema.PARTITION_COLUMN).isin(dates.toArray()))
             .where(col("run_id").isin(runIds.toArray()))
@@ -76,7 +84,12 @@ final class StatsTables {
     if (rows.isEmpty()) {
       return;
     }
-    Dataset<Row> frame = spark.createDataFrame(rows, schema);
+    // Rows are built on the driver; shipped in slices so no single task carries them all.
+    int slices = (int) Math.min(1000, (rows.size() + ROWS_PER_SLICE - 1) / ROWS_PER_SLICE);
+    Dataset<Row> frame =
+        spark.createDataFrame(
+            JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(rows, slices),
+            schema);
     // One shuffle on the partition column: a file per run_date rather than one per input slice.
     frame
         .repartition(col(StatsSchema.PARTITION_COLUMN))

@@ -100,7 +100,7 @@ class GenerateFleetCommandTest {
         .contains("--adapters is required")
         .contains("--adapters expects a whole number, got 'many'")
         .contains("--adapters must be at least 1, got 0")
-        .contains("Unknown model shape 'gpt-5'; known shapes: llama2-7b, mistral-7b, tiny")
+        .contains("Unknown model shape 'gpt-5'; known shapes: demo, llama2-7b, mistral-7b, tiny")
         .contains("expected one OUT_DIR, got none")
         .contains("--adapters needs a value");
   }

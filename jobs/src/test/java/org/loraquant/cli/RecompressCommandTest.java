@@ -19,10 +19,16 @@ class RecompressCommandTest {
   private static String[] run(List<String> args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new String[] {Integer.toString(code), out.toString(StandardCharsets.UTF_8),
-        err.toString(StandardCharsets.UTF_8)};
+    int code =
+        Main.run(
+            args,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new String[] {
+      Integer.toString(code),
+      out.toString(StandardCharsets.UTF_8),
+      err.toString(StandardCharsets.UTF_8)
+    };
   }
 
   @Test
@@ -30,10 +36,24 @@ class RecompressCommandTest {
     String[] missing = run(List.of("recompress", "--input", "a", "--output", "b"));
     assertThat(missing[0]).isEqualTo("2");
     assertThat(missing[2]).isEqualTo("loraquant recompress: --stats is required\n");
-    String[] badRefine = run(List.of("recompress", "--input", "a", "--output", "b", "--stats", "c",
-        "--refine", "true", "--conf", "spark.hadoop.fs.s3a.secret.key=SECRET123"));
+    String[] badRefine =
+        run(
+            List.of(
+                "recompress",
+                "--input",
+                "a",
+                "--output",
+                "b",
+                "--stats",
+                "c",
+                "--refine",
+                "true",
+                "--conf",
+                "spark.hadoop.fs.s3a.secret.key=SECRET123"));
     assertThat(badRefine[0]).isEqualTo("2");
-    assertThat(badRefine[2]).contains("--refine must be none or search").doesNotContain("SECRET123");
+    assertThat(badRefine[2])
+        .contains("--refine must be none or search")
+        .doesNotContain("SECRET123");
     String[] noValue = run(List.of("recompress", "--conf"));
     assertThat(noValue[0]).isEqualTo("2");
     assertThat(noValue[2]).contains("--conf needs a value");
@@ -41,8 +61,18 @@ class RecompressCommandTest {
 
   @Test
   void confWithoutEqualsSignIsRefusedWithoutEchoingIt() {
-    String[] r = run(List.of("recompress", "--input", "a", "--output", "b", "--stats", "c",
-        "--conf", "SECRET123"));
+    String[] r =
+        run(
+            List.of(
+                "recompress",
+                "--input",
+                "a",
+                "--output",
+                "b",
+                "--stats",
+                "c",
+                "--conf",
+                "SECRET123"));
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[2]).contains("--conf expects KEY=VALUE").doesNotContain("SECRET123");
   }

@@ -38,14 +38,24 @@ final class JobFixtures {
     generator.generate(root.toString());
     generator.write(
         root.toString(),
-        new AdapterSpec(BIG, ModelShape.TINY, 256, 512, DType.F32, ALL_MODULES,
-            List.of(0, 1, 2, 3), true, 0.7, 99));
+        new AdapterSpec(
+            BIG,
+            ModelShape.TINY,
+            256,
+            512,
+            DType.F32,
+            ALL_MODULES,
+            List.of(0, 1, 2, 3),
+            true,
+            0.7,
+            99));
   }
 
   /** An adapter whose lora_A holds a NaN: every reader accepts the file, the job must not. */
   static void writeNanAdapter(Path dir) throws IOException {
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve("adapter_config.json"),
+    Files.writeString(
+        dir.resolve("adapter_config.json"),
         "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"]}",
         StandardCharsets.UTF_8);
     float[] a = new float[2 * 8];
@@ -56,23 +66,32 @@ final class JobFixtures {
     }
     a[5] = Float.NaN;
     String module = "base_model.model.model.layers.0.self_attn.q_proj";
-    byte[] bytes = new SafetensorsWriter()
-        .addF32(module + ".lora_A.weight", new long[] {2, 8}, a)
-        .addF32(module + ".lora_B.weight", new long[] {8, 2}, b)
-        .toByteArray();
+    byte[] bytes =
+        new SafetensorsWriter()
+            .addF32(module + ".lora_A.weight", new long[] {2, 8}, a)
+            .addF32(module + ".lora_B.weight", new long[] {8, 2}, b)
+            .toByteArray();
     Files.write(dir.resolve("adapter_model.safetensors"), bytes);
   }
 
   /** An upload in progress: the config is there, the weights are not yet. */
   static void writeIncompleteAdapter(Path dir) throws IOException {
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve("adapter_config.json"),
+    Files.writeString(
+        dir.resolve("adapter_config.json"),
         "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"]}");
   }
 
   static JobOptions options(Path in, Path out, Path stats, Instant start, String... flags) {
-    List<String> args = new ArrayList<>(List.of("--input", in.toUri().toString(),
-        "--output", out.toUri().toString(), "--stats", stats.toUri().toString()));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--input",
+                in.toUri().toString(),
+                "--output",
+                out.toUri().toString(),
+                "--stats",
+                stats.toUri().toString()));
     args.addAll(List.of(flags));
     return JobOptions.parse(args, start);
   }

@@ -22,7 +22,8 @@ class JobOptionsTest {
 
   private static List<String> required(String... more) {
     List<String> args =
-        new ArrayList<>(List.of("--input", "s3a://in/", "--output", "s3a://out/", "--stats", "s3a://st/"));
+        new ArrayList<>(
+            List.of("--input", "s3a://in/", "--output", "s3a://out/", "--stats", "s3a://st/"));
     args.addAll(List.of(more));
     return args;
   }
@@ -56,8 +57,9 @@ class JobOptionsTest {
         file,
         "rho = 0.9\nbits-high = 3\nsplit = reference\nrefine = search\nmax-failed = 10\n"
             + "force = true\nmax-layers-per-task = 4\ntarget-task-bytes = 1000\n");
-    JobOptions o = JobOptions.parse(required("--settings", file.toString(), "--rho", "0.7",
-        "--max-failed", "2"), NOW);
+    JobOptions o =
+        JobOptions.parse(
+            required("--settings", file.toString(), "--rho", "0.7", "--max-failed", "2"), NOW);
     assertThat(o.settings().rho()).isEqualTo(0.7);
     assertThat(o.settings().bitsHigh()).isEqualTo(3);
     assertThat(o.settings().groupSize()).isEqualTo(CodecSettings.DEFAULT_GROUP_SIZE);
@@ -71,7 +73,10 @@ class JobOptionsTest {
 
   @Test
   void theShippedExampleParses() {
-    Path example = Path.of(System.getProperty("loraquant.project.root", ".."), "conf/loraquant.properties.example");
+    Path example =
+        Path.of(
+            System.getProperty("loraquant.project.root", ".."),
+            "conf/loraquant.properties.example");
     JobOptions o = JobOptions.parse(required("--settings", example.toString()), NOW);
     assertThat(o.settings().refinement()).isEqualTo(Refinement.NONE);
     assertThat(o.maxFailed()).isEqualTo(10);

@@ -26,13 +26,20 @@ class RecompressJobRealAdaptersTest extends SparkTestBase {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
 
-    int strict = RecompressJob.runAndReport(spark(),
-        JobFixtures.options(real, out, stats, JobFixtures.DAY_ONE), JobFixtures.discard(), errStream);
+    int strict =
+        RecompressJob.runAndReport(
+            spark(),
+            JobFixtures.options(real, out, stats, JobFixtures.DAY_ONE),
+            JobFixtures.discard(),
+            errStream);
     assertThat(strict).as("one failure, --max-failed 0").isEqualTo(RecompressJob.EXIT_FAILED);
-    assertThat(err.toString(StandardCharsets.UTF_8)).as("a failed adapter is not a failed run").isEmpty();
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .as("a failed adapter is not a failed run")
+        .isEmpty();
     List<String> adapters;
     try (var list = Files.list(real)) {
-      adapters = list.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
+      adapters =
+          list.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
     }
     assertThat(adapters).hasSize(24).contains(PTUNING);
     for (String adapter : adapters) {
@@ -41,21 +48,27 @@ class RecompressJobRealAdaptersTest extends SparkTestBase {
           .isEqualTo(!adapter.equals(PTUNING));
     }
 
-    int lenient = RecompressJob.runAndReport(spark(),
-        JobFixtures.options(real, out, stats, JobFixtures.DAY_ONE.plusSeconds(86_400),
-            "--max-failed", "1"),
-        JobFixtures.discard(), errStream);
+    int lenient =
+        RecompressJob.runAndReport(
+            spark(),
+            JobFixtures.options(
+                real, out, stats, JobFixtures.DAY_ONE.plusSeconds(86_400), "--max-failed", "1"),
+            JobFixtures.discard(),
+            errStream);
     assertThat(lenient).isEqualTo(RecompressJob.EXIT_OK);
 
     try (StatsCheck duck = new StatsCheck(stats)) {
       duck.assertInvariants();
       assertThat(duck.rows("SELECT status, count(*) FROM adapters GROUP BY ALL ORDER BY 1"))
-          .containsExactly(List.of("compressed", 23L), List.of("failed", 2L), List.of("skipped", 23L));
-      List<List<Object>> failed = duck.rows("SELECT DISTINCT message FROM adapters WHERE adapter = '"
-          + PTUNING + "'");
+          .containsExactly(
+              List.of("compressed", 23L), List.of("failed", 2L), List.of("skipped", 23L));
+      List<List<Object>> failed =
+          duck.rows("SELECT DISTINCT message FROM adapters WHERE adapter = '" + PTUNING + "'");
       assertThat(failed).hasSize(1);
       assertThat((String) failed.get(0).get(0))
-          .contains(PTUNING + "/adapter_config.json", "peft_type is P_TUNING",
+          .contains(
+              PTUNING + "/adapter_config.json",
+              "peft_type is P_TUNING",
               "only LORA adapters are supported");
     }
   }

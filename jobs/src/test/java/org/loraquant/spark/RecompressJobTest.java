@@ -42,20 +42,27 @@ class RecompressJobTest extends SparkTestBase {
     RecompressJob.Processed processed = RecompressJob.writeOutputs(spark(), options);
     // The straggler is cut into its layers and shared out (asserted on the plan the run used).
     Map<String, Long> bytesByAdapter = new TreeMap<>();
-    processed.tasks().forEach(t -> t.layers().forEach(
-        l -> bytesByAdapter.merge(l.adapter(), l.bytes(), Long::sum)));
+    processed
+        .tasks()
+        .forEach(
+            t -> t.layers().forEach(l -> bytesByAdapter.merge(l.adapter(), l.bytes(), Long::sum)));
     long big = bytesByAdapter.get(JobFixtures.BIG);
     long median = bytesByAdapter.values().stream().sorted().toList().get(bytesByAdapter.size() / 2);
-    assertThat(big).as("precondition: the big adapter dwarfs the others").isGreaterThan(50 * median);
-    long tasksWithBig = processed.tasks().stream()
-        .filter(t -> t.layers().stream().anyMatch(l -> l.adapter().equals(JobFixtures.BIG))).count();
+    assertThat(big)
+        .as("precondition: the big adapter dwarfs the others")
+        .isGreaterThan(50 * median);
+    long tasksWithBig =
+        processed.tasks().stream()
+            .filter(t -> t.layers().stream().anyMatch(l -> l.adapter().equals(JobFixtures.BIG)))
+            .count();
     assertThat(tasksWithBig).isGreaterThanOrEqualTo(4);
     assertThat(processed.tasks().stream().mapToLong(LayerTask::bytes).max().getAsLong())
         .isLessThan(big / 3);
     RecompressJob.writeStats(spark(), options, processed);
 
     // Every adapter but the upload in progress has a complete output at the same relative path.
-    List<String> adapters = processed.inputs().stream().map(DiscoveredAdapter::relativePath).toList();
+    List<String> adapters =
+        processed.inputs().stream().map(DiscoveredAdapter::relativePath).toList();
     assertThat(adapters).hasSize(SMALL + 2).contains(JobFixtures.BIG, "uploading/adapter-new");
     for (String adapter : adapters) {
       boolean complete = Files.exists(out.resolve(adapter).resolve(CompressedFormat.MANIFEST_FILE));
@@ -63,35 +70,53 @@ class RecompressJobTest extends SparkTestBase {
     }
     try (Stream<Path> files = Files.walk(out)) {
       assertThat(files.filter(Files::isDirectory).map(p -> p.getFileName().toString()))
-          .as("no staging folders left").noneMatch(name -> name.startsWith("."));
+          .as("no staging folders left")
+          .noneMatch(name -> name.startsWith("."));
     }
 
     // Byte for byte what `loraquant compress` writes (the manifest differs: run information).
     for (String adapter : List.of(JobFixtures.BIG, adapters.get(0))) {
       Path cli = temp.resolve("cli").resolve(adapter);
-      int code = Main.run(List.of("compress", fleet.resolve(adapter).toString(), cli.toString()),
-          JobFixtures.discard(), JobFixtures.discard());
+      int code =
+          Main.run(
+              List.of("compress", fleet.resolve(adapter).toString(), cli.toString()),
+              JobFixtures.discard(),
+              JobFixtures.discard());
       assertThat(code).isZero();
       for (String file : List.of(CompressedFormat.MODEL_FILE, CompressedFormat.CONFIG_FILE)) {
         assertThat(Files.readAllBytes(out.resolve(adapter).resolve(file)))
-            .as(adapter + "/" + file).isEqualTo(Files.readAllBytes(cli.resolve(file)));
+            .as(adapter + "/" + file)
+            .isEqualTo(Files.readAllBytes(cli.resolve(file)));
       }
     }
 
     // Spark SQL reads the tables back with partition discovery.
     spark().read().parquet(stats.resolve("layers").toString()).createOrReplaceTempView("t_layers");
-    spark().read().parquet(stats.resolve("adapters").toString()).createOrReplaceTempView("t_adapters");
-    List<Row> byStatus = spark().sql("SELECT status, count(*), count(DISTINCT run_id),"
-        + " min(recorded_from), max(recorded_from) FROM t_adapters GROUP BY status ORDER BY status")
-        .collectAsList();
-    assertThat(byStatus.stream().map(Row::toString).toList()).containsExactly(
-        "[compressed," + (SMALL + 1) + ",1,run,run]", "[incomplete,1,1,run,run]");
+    spark()
+        .read()
+        .parquet(stats.resolve("adapters").toString())
+        .createOrReplaceTempView("t_adapters");
+    List<Row> byStatus =
+        spark()
+            .sql(
+                "SELECT status, count(*), count(DISTINCT run_id), min(recorded_from),"
+                    + " max(recorded_from) FROM t_adapters GROUP BY status ORDER BY status")
+            .collectAsList();
+    assertThat(byStatus.stream().map(Row::toString).toList())
+        .containsExactly("[compressed," + (SMALL + 1) + ",1,run,run]", "[incomplete,1,1,run,run]");
     long layerCount = processed.tasks().stream().mapToLong(t -> t.layers().size()).sum();
-    Row sums = spark().sql("SELECT count(*), sum(params), sum(bytes_in), sum(bytes_out),"
-        + " sum(payload_bits), min(CAST(run_date AS STRING)), min(run_id), max(run_id) FROM t_layers")
-        .first();
-    Row adapterSums = spark().sql("SELECT sum(layers), sum(params), sum(payload_bits),"
-        + " sum(bytes_out) FROM t_adapters WHERE status = 'compressed'").first();
+    Row sums =
+        spark()
+            .sql(
+                "SELECT count(*), sum(params), sum(bytes_in), sum(bytes_out), sum(payload_bits),"
+                    + " min(CAST(run_date AS STRING)), min(run_id), max(run_id) FROM t_layers")
+            .first();
+    Row adapterSums =
+        spark()
+            .sql(
+                "SELECT sum(layers), sum(params), sum(payload_bits),"
+                    + " sum(bytes_out) FROM t_adapters WHERE status = 'compressed'")
+            .first();
     assertThat(sums.getLong(0)).isEqualTo(layerCount);
     assertThat(adapterSums.getLong(0)).isEqualTo(layerCount);
     assertThat(sums.getLong(1)).isEqualTo(adapterSums.getLong(1));
@@ -103,13 +128,20 @@ class RecompressJobTest extends SparkTestBase {
     long outputBytes;
     try (Stream<Path> files = Files.walk(out)) {
       // Hadoop's local file system adds hidden .crc checksum files; they are not the output.
-      outputBytes = files.filter(Files::isRegularFile)
-          .filter(p -> !p.getFileName().toString().startsWith("."))
-          .mapToLong(p -> p.toFile().length()).sum();
+      outputBytes =
+          files
+              .filter(Files::isRegularFile)
+              .filter(p -> !p.getFileName().toString().startsWith("."))
+              .mapToLong(p -> p.toFile().length())
+              .sum();
     }
     assertThat(adapterSums.getLong(3)).isEqualTo(outputBytes);
-    Row incomplete = spark().sql("SELECT message, output_run_id, layers, bytes_out FROM t_adapters"
-        + " WHERE status = 'incomplete'").first();
+    Row incomplete =
+        spark()
+            .sql(
+                "SELECT message, output_run_id, layers, bytes_out FROM t_adapters"
+                    + " WHERE status = 'incomplete'")
+            .first();
     assertThat(incomplete.getString(0)).contains("adapter_model.safetensors", "upload in progress");
     assertThat(incomplete.isNullAt(1) && incomplete.isNullAt(2) && incomplete.isNullAt(3)).isTrue();
 
@@ -119,9 +151,13 @@ class RecompressJobTest extends SparkTestBase {
       assertThat(duck.count("SELECT count(*) FROM layers")).isEqualTo(layerCount);
       assertThat(duck.rows("SELECT DISTINCT typeof(run_date), typeof(finished_at) FROM adapters"))
           .containsExactly(List.of("DATE", "TIMESTAMP WITH TIME ZONE"));
-      assertThat(duck.rows("SELECT typeof(singular_values), typeof(layer_index), typeof(params)"
-          + " FROM layers LIMIT 1")).containsExactly(List.of("FLOAT[]", "INTEGER", "BIGINT"));
-      assertThat(duck.count("SELECT count(*) FROM layers WHERE len(singular_values) <> k")).isZero();
+      assertThat(
+              duck.rows(
+                  "SELECT typeof(singular_values), typeof(layer_index), typeof(params)"
+                      + " FROM layers LIMIT 1"))
+          .containsExactly(List.of("FLOAT[]", "INTEGER", "BIGINT"));
+      assertThat(duck.count("SELECT count(*) FROM layers WHERE len(singular_values) <> k"))
+          .isZero();
     }
   }
 
@@ -145,8 +181,13 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(second.compressed() + second.failed() + second.reconciled()).isZero();
     try (StatsCheck duck = new StatsCheck(stats)) {
       assertThat(duck.count("SELECT count(DISTINCT run_id) FROM layers")).isEqualTo(1);
-      assertThat(duck.count("SELECT count(*) FROM adapters WHERE status = 'skipped'"
-          + " AND output_run_id = '" + first.runId() + "' AND layers IS NOT NULL")).isEqualTo(good);
+      assertThat(
+              duck.count(
+                  "SELECT count(*) FROM adapters WHERE status = 'skipped'"
+                      + " AND output_run_id = '"
+                      + first.runId()
+                      + "' AND layers IS NOT NULL"))
+          .isEqualTo(good);
       duck.assertInvariants();
     }
 
@@ -156,8 +197,8 @@ class RecompressJobTest extends SparkTestBase {
 
     // A new upload of one adapter (same bytes, new time) changes its fingerprint.
     Path replaced = in.resolve(JobFixtures.BIG).resolve("adapter_model.safetensors");
-    Files.setLastModifiedTime(replaced,
-        FileTime.from(Files.getLastModifiedTime(replaced).toInstant().plusSeconds(3600)));
+    Files.setLastModifiedTime(
+        replaced, FileTime.from(Files.getLastModifiedTime(replaced).toInstant().plusSeconds(3600)));
     JobFixtures.writeNanAdapter(in.resolve("tenant-09/adapter-nan"));
     RunSummary fourth = JobFixtures.run(spark(), JobFixtures.options(in, out, stats, day(3)));
     assertThat(fourth.compressed()).isEqualTo(1);
@@ -175,17 +216,25 @@ class RecompressJobTest extends SparkTestBase {
       assertThat(duck.rows("SELECT run_id, count(*) FROM layers GROUP BY run_id ORDER BY run_id"))
           .extracting(r -> r.get(0))
           .containsExactly(first.runId(), forced.runId(), fourth.runId());
-      assertThat(duck.rows("SELECT output_run_id FROM current_adapters WHERE adapter = '"
-          + JobFixtures.BIG + "'")).containsExactly(List.of(fourth.runId()));
+      assertThat(
+              duck.rows(
+                  "SELECT output_run_id FROM current_adapters WHERE adapter = '"
+                      + JobFixtures.BIG
+                      + "'"))
+          .containsExactly(List.of(fourth.runId()));
       assertThat(duck.rows("SELECT DISTINCT run_date::VARCHAR FROM adapters ORDER BY 1"))
           .extracting(r -> r.get(0))
           .containsExactly("2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04");
-      assertThat(duck.count("SELECT count(*) FROM current_adapters WHERE status = 'failed'"
-          + " AND message LIKE '%NaN%' AND output_run_id IS NULL")).isEqualTo(1);
+      assertThat(
+              duck.count(
+                  "SELECT count(*) FROM current_adapters WHERE status = 'failed'"
+                      + " AND message LIKE '%NaN%' AND output_run_id IS NULL"))
+          .isEqualTo(1);
     }
     // History is kept: the first day's files are exactly as the first run left them.
     Map<Path, FileTime> now = files(stats);
-    dayOneFiles.forEach((file, time) -> assertThat(now.get(file)).as(file.toString()).isEqualTo(time));
+    dayOneFiles.forEach(
+        (file, time) -> assertThat(now.get(file)).as(file.toString()).isEqualTo(time));
   }
 
   @Test
@@ -197,8 +246,11 @@ class RecompressJobTest extends SparkTestBase {
     long layers = written.tasks().stream().mapToLong(t -> t.layers().size()).sum();
     // One adapter's write was cut short: its folder is there, its manifest is not.
     String cut = written.inputs().get(0).relativePath();
-    long cutLayers = written.tasks().stream().flatMap(t -> t.layers().stream())
-        .filter(l -> l.adapter().equals(cut)).count();
+    long cutLayers =
+        written.tasks().stream()
+            .flatMap(t -> t.layers().stream())
+            .filter(l -> l.adapter().equals(cut))
+            .count();
     Files.delete(out.resolve(cut).resolve(CompressedFormat.MANIFEST_FILE));
 
     RunSummary next = JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(1)));
@@ -207,13 +259,20 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(next.reconciled()).isEqualTo(SMALL);
     try (StatsCheck duck = new StatsCheck(stats)) {
       duck.assertInvariants();
-      assertThat(duck.rows("SELECT recorded_from, status, run_date::VARCHAR, count(*)"
-          + " FROM adapters WHERE run_id = '" + killed.runId() + "' GROUP BY ALL"))
+      assertThat(
+              duck.rows(
+                  "SELECT recorded_from, status, run_date::VARCHAR, count(*)"
+                      + " FROM adapters WHERE run_id = '"
+                      + killed.runId()
+                      + "' GROUP BY ALL"))
           .containsExactly(List.of("sidecar", "compressed", "2026-03-01", (long) SMALL));
       assertThat(duck.count("SELECT count(*) FROM layers WHERE run_id = '" + killed.runId() + "'"))
           .isEqualTo(layers - cutLayers);
-      assertThat(duck.count("SELECT count(*) FROM layers l JOIN current_adapters a"
-          + " ON l.adapter = a.adapter AND l.run_id = a.output_run_id")).isEqualTo(layers);
+      assertThat(
+              duck.count(
+                  "SELECT count(*) FROM layers l JOIN current_adapters a"
+                      + " ON l.adapter = a.adapter AND l.run_id = a.output_run_id"))
+          .isEqualTo(layers);
     }
 
     RunSummary third = JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(2)));
@@ -224,6 +283,21 @@ class RecompressJobTest extends SparkTestBase {
     }
   }
 
+  @Test
+  void refusesAnOutputThatWouldLandAmongTheInputs() {
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int code =
+        RecompressJob.runAndReport(
+            spark(),
+            JobFixtures.options(fleet, fleet, temp.resolve("stats"), day(0)),
+            JobFixtures.discard(),
+            new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(code).isEqualTo(RecompressJob.EXIT_FAILED);
+    assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+        .contains("is the same as, or inside,", "must be outside the input");
+    assertThat(Files.exists(temp.resolve("stats"))).isFalse();
+  }
+
   private static java.time.Instant day(int n) {
     return JobFixtures.DAY_ONE.plus(Duration.ofDays(n));
   }
@@ -231,13 +305,18 @@ class RecompressJobTest extends SparkTestBase {
   private static Map<Path, FileTime> files(Path root) throws IOException {
     try (Stream<Path> files = Files.walk(root)) {
       // Data files only: Spark rewrites the table-level _SUCCESS marker on every append.
-      return files.filter(p -> p.getFileName().toString().startsWith("part-")).collect(Collectors.toMap(p -> p, p -> {
-        try {
-          return Files.getLastModifiedTime(p);
-        } catch (IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      }));
+      return files
+          .filter(p -> p.getFileName().toString().startsWith("part-"))
+          .collect(
+              Collectors.toMap(
+                  p -> p,
+                  p -> {
+                    try {
+                      return Files.getLastModifiedTime(p);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  }));
     }
   }
 }

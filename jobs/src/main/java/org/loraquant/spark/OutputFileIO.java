@@ -1,0 +1,64 @@
+package org.loraquant.spark;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.loraquant.io.FileIO;
+import org.loraquant.io.InputFile;
+import org.loraquant.io.OutputFile;
+
+/**
+ * The {@link FileIO} the job writes compressed adapters through: {@link HadoopFileIO}, with {@link
+ * #atomicDirectoryRename()} answered for the output's file system. On HDFS and local disks the
+ * writer stages a folder and renames it into place; on object stores (S3A, GCS, Azure blob) a
+ * "rename" copies file by file in no set order, so a crash could leave the manifest without the
+ * model: there the writer writes in place, manifest last.
+ */
+record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
+    implements FileIO, Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Schemes whose directory rename is a single atomic metadata operation. */
+  static final Set<String> ATOMIC_RENAME_SCHEMES = Set.of("file", "hdfs", "viewfs");
+
+  static OutputFileIO forScheme(HadoopFileIO io, String scheme) {
+    return new OutputFileIO(io, ATOMIC_RENAME_SCHEMES.contains(scheme.toLowerCase(Locale.ROOT)));
+  }
+
+  @Override
+  public InputFile newInputFile(String path) {
+    return io.newInputFile(path);
+  }
+
+  @Override
+  public OutputFile newOutputFile(String path) {
+    return io.newOutputFile(path);
+  }
+
+  @Override
+  public boolean exists(String path) throws IOException {
+    return io.exists(path);
+  }
+
+  @Override
+  public List<String> list(String dir) throws IOException {
+    return io.list(dir);
+  }
+
+  @Override
+  public void deleteRecursively(String path) throws IOException {
+    io.deleteRecursively(path);
+  }
+
+  @Override
+  public void renameDirectory(String source, String target) throws IOException {
+    io.renameDirectory(source, target);
+  }
+
+  @Override
+  public void mkdirs(String dir) throws IOException {
+    io.mkdirs(dir);
+  }
+}

@@ -1,0 +1,19 @@
+package org.loraquant.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+
+class OutputFileIOTest {
+  private final HadoopFileIO io = new HadoopFileIO(new Configuration(false));
+
+  @Test
+  void stagesAndRenamesOnlyWhereRenameIsAtomic() {
+    assertThat(OutputFileIO.forScheme(io, "file").atomicDirectoryRename()).isTrue();
+    assertThat(OutputFileIO.forScheme(io, "hdfs").atomicDirectoryRename()).isTrue();
+    assertThat(OutputFileIO.forScheme(io, "s3a").atomicDirectoryRename()).isFalse();
+    assertThat(OutputFileIO.forScheme(io, "gs").atomicDirectoryRename()).isFalse();
+    assertThat(OutputFileIO.forScheme(io, "abfs").atomicDirectoryRename()).isFalse();
+  }
+}
