@@ -40,6 +40,7 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
       List.of(
           CodecSettings.class,
           HadoopFileIO.class,
+          OutputFileIO.class,
           JobContext.class,
           DiscoveredAdapter.class,
           DiscoveredAdapter.AdapterFile.class,

@@ -182,7 +182,8 @@ class ExecutorPayloadSerializationTest {
       String path = "team-" + (i % 5) + "/adapter-" + i;
       byPath.put(path, discovered(path));
     }
-    return new JobContext(hadoopFileIO(), CodecSettings.defaults(), "s3a://lora-out/fleet",
+    HadoopFileIO io = hadoopFileIO();
+    return new JobContext(io, OutputFileIO.forScheme(io, "s3a"), CodecSettings.defaults(), "s3a://lora-out/fleet",
         "20261122T010000Z-3f9a1c2e", LocalDate.of(2026, 11, 22), Map.copyOf(byPath));
   }
 
