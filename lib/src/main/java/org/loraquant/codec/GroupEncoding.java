@@ -50,13 +50,25 @@ final class GroupEncoding {
    */
   static short encodeSign(double[] x, int off, int len, double multiplier, byte[] codes,
       int codeOff, double[] recon, int reconOff) {
-    double sum = 0;
-    for (int i = 0; i < len; i++) {
-      sum += Math.abs(x[off + i]);
+    // Four partial sums (fixed order, so deterministic) break the add latency chain.
+    double s0 = 0;
+    double s1 = 0;
+    double s2 = 0;
+    double s3 = 0;
+    int i = 0;
+    for (; i + 4 <= len; i += 4) {
+      s0 += Math.abs(x[off + i]);
+      s1 += Math.abs(x[off + i + 1]);
+      s2 += Math.abs(x[off + i + 2]);
+      s3 += Math.abs(x[off + i + 3]);
     }
+    for (; i < len; i++) {
+      s0 += Math.abs(x[off + i]);
+    }
+    double sum = (s0 + s1) + (s2 + s3);
     short scaleBits = Binary16.scaleBits(multiplier * sum / len);
     float scale = Binary16.toFloat(scaleBits);
-    for (int i = 0; i < len; i++) {
+    for (i = 0; i < len; i++) {
       // Code 1 for x >= 0, read from the sign bit; adding 0.0 turns -0.0 into +0.0.
       int q = 1 - (int) (Double.doubleToRawLongBits(x[off + i] + 0.0) >>> 63);
       codes[codeOff + i] = (byte) q;
@@ -65,7 +77,12 @@ final class GroupEncoding {
     return scaleBits;
   }
 
+  /**
+   * v (an integer-valued double) clamped to [0, max]. Branch-free (min / max compile to
+   * conditional moves): which end a value clamps to is unpredictable, and mispredicted branches
+   * were most of the cost of quantizing.
+   */
   private static int clamp(double v, int max) {
-    return v <= 0 ? 0 : v >= max ? max : (int) v;
+    return (int) Math.max(0.0, Math.min(max, v));
   }
 }
