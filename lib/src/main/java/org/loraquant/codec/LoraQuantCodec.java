@@ -2,8 +2,8 @@ package org.loraquant.codec;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.linalg.GramFactoredSvd;
+import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.linalg.ThinSvd;
 
 /**
@@ -58,11 +58,11 @@ public final class LoraQuantCodec {
     int r = factors.r();
     double[] bRows = toDoubles(factors.b(), r, "B");
     double[] at = toDoubles(factors.a(), n, "A");
-    ThinSvd svd = new GramFactoredSvd(linalg).decomposeRowMajorB(m, n, r, bRows, at);
+    ThinSvd.Balanced svd = new GramFactoredSvd(linalg).balancedRowMajorB(m, n, r, bRows, at);
     int k = svd.k();
     double[] s = svd.s();
-    double[] bp = scaleColumns(svd.u(), m, s);
-    double[] ap = scaleColumns(svd.v(), n, s);
+    double[] bp = svd.bp();
+    double[] ap = svd.ap();
     TierPlan plan = settings.tierPlan(s);
 
     double[] bh = new double[m * k];
@@ -146,13 +146,15 @@ public final class LoraQuantCodec {
    */
   private static double[] toDoubles(float[] src, int cols, String name) {
     double[] out = new double[src.length];
-    boolean finite = true;
+    // Sign bit of (exponent bits + 1 << 23) is set exactly for an all-ones exponent (NaN or
+    // infinity); OR-ing them keeps the loop free of branches.
+    int nonFinite = 0;
     for (int i = 0; i < src.length; i++) {
       float x = src[i];
-      finite &= Float.isFinite(x);
+      nonFinite |= (Float.floatToRawIntBits(x) & 0x7f800000) + 0x00800000;
       out[i] = x;
     }
-    if (!finite) {
+    if (nonFinite < 0) {
       for (int i = 0; i < src.length; i++) {
         if (!Float.isFinite(src[i])) {
           throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
@@ -162,17 +164,6 @@ public final class LoraQuantCodec {
       }
     }
     return out;
-  }
-
-  /** Multiplies column i of the column-major rows x k matrix by sqrt(s_i), in place. */
-  private static double[] scaleColumns(double[] x, int rows, double[] s) {
-    for (int i = 0; i < s.length; i++) {
-      double f = Math.sqrt(s[i]);
-      for (int p = i * rows, end = p + rows; p < end; p++) {
-        x[p] *= f;
-      }
-    }
-    return x;
   }
 
   private static float[] toFloats(double[] x) {

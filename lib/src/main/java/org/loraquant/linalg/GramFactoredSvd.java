@@ -68,13 +68,46 @@ public final class GramFactoredSvd implements FactoredSvd {
     return fallback.decompose(m, n, r, b, at);
   }
 
+  /**
+   * The balanced factors B' = U sqrt(S) (m x k) and A'^T = V sqrt(S) (n x k) of B A, column-major,
+   * with B given row-major as in {@link #decomposeRowMajorB}. On the Gram route sqrt(S) is folded
+   * into the small r x k matrices before the final dgemm, which saves a pass over U and V. Signs
+   * are canonical as in {@link ThinSvd#canonicalizeSigns}, applied to B' and A'.
+   */
+  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
+    ThinSvd svd = tryGram(m, n, r, bRows, true, at, true);
+    if (svd == null) {
+      svd = decomposeRowMajorB(m, n, r, bRows, at);
+      scaleColumns(svd.u(), m, svd.s());
+      scaleColumns(svd.v(), n, svd.s());
+    }
+    return new ThinSvd.Balanced(m, n, svd.k(), svd.s(), svd.u(), svd.v());
+  }
+
+  private static void scaleColumns(double[] x, int rows, double[] s) {
+    for (int i = 0; i < s.length; i++) {
+      double f = Math.sqrt(s[i]);
+      for (int p = i * rows, end = p + rows; p < end; p++) {
+        x[p] *= f;
+      }
+    }
+  }
+
   /** Whether the last-level guard would accept these factors; for tests. */
   boolean takesGramRoute(int m, int n, int r, double[] b, double[] at) {
     return tryGram(m, n, r, b, false, at) != null;
   }
 
-  /** The SVD by the Gram route, or null when the route is not safe for this input. */
   private ThinSvd tryGram(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
+    return tryGram(m, n, r, b, bRowMajor, at, false);
+  }
+
+  /**
+   * The SVD by the Gram route, or null when the route is not safe for this input; with
+   * {@code balanced}, the returned u and v are U sqrt(S) and V sqrt(S).
+   */
+  private ThinSvd tryGram(int m, int n, int r, double[] b, boolean bRowMajor, double[] at,
+      boolean balanced) {
     if (r == 0 || m < Math.max(r, minRows) || n < Math.max(r, minRows)) {
       return null;
     }
@@ -104,6 +137,15 @@ public final class GramFactoredSvd implements FactoredSvd {
     }
     blas.dtrsm("L", "U", "N", "N", r, k, 1.0, rb.r, r, uc, r);
     blas.dtrsm("L", "U", "N", "N", r, k, 1.0, ra.r, r, vc, r);
+    if (balanced) {
+      for (int c = 0; c < k; c++) {
+        double f = Math.sqrt(s[c]);
+        for (int i = c * r; i < (c + 1) * r; i++) {
+          uc[i] *= f;
+          vc[i] *= f;
+        }
+      }
+    }
     double[] u = new double[m * k];
     double[] v = new double[n * k];
     if (bRowMajor) {
@@ -113,6 +155,7 @@ public final class GramFactoredSvd implements FactoredSvd {
     }
     blas.dgemm("N", "N", n, k, r, 1.0, at, n, vc, r, 0.0, v, n);
     ThinSvd.canonicalizeSigns(m, n, k, u, v);
+    // With balanced, u and v hold the scaled factors (only read by balancedRowMajorB).
     return new ThinSvd(m, n, k, u, s, v);
   }
 
