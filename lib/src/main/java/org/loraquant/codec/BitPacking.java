@@ -18,10 +18,26 @@ public final class BitPacking {
       System.arraycopy(codes, 0, out, 0, count);
       return out;
     }
+    int i = 0;
+    int p = 0;
+    if (bits == 1) {
+      for (; i + 8 <= count; i += 8) {
+        out[p++] = (byte) (codes[i] | codes[i + 1] << 1 | codes[i + 2] << 2 | codes[i + 3] << 3
+            | codes[i + 4] << 4 | codes[i + 5] << 5 | codes[i + 6] << 6 | codes[i + 7] << 7);
+      }
+    } else if (bits == 2) {
+      for (; i + 4 <= count; i += 4) {
+        out[p++] = (byte) (codes[i] | codes[i + 1] << 2 | codes[i + 2] << 4 | codes[i + 3] << 6);
+      }
+    } else if (bits == 4) {
+      for (; i + 2 <= count; i += 2) {
+        out[p++] = (byte) (codes[i] | codes[i + 1] << 4);
+      }
+    }
+    // Whole bytes are done: the rest starts byte-aligned.
     long acc = 0;
     int filled = 0;
-    int p = 0;
-    for (int i = 0; i < count; i++) {
+    for (; i < count; i++) {
       acc |= (long) (codes[i] & 0xff) << filled;
       filled += bits;
       if (filled >= 8) {

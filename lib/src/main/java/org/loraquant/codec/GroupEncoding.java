@@ -35,6 +35,10 @@ final class GroupEncoding {
     }
     float scale = Binary16.toFloat(scaleBits);
     int zero = clamp(Math.rint(-lo / scale), qmax);
+    if (qmax == 3) {
+      encode2BitByThresholds(x, off, len, scale, zero, codes, codeOff, recon, reconOff);
+      return (zero << 16) | (scaleBits & 0xffff);
+    }
     for (int i = 0; i < len; i++) {
       int q = clamp(Math.rint(x[off + i] / scale) + zero, qmax);
       codes[codeOff + i] = (byte) q;
@@ -44,19 +48,72 @@ final class GroupEncoding {
   }
 
   /**
+   * The loop of {@link #encodeAffine} for 2 bits without a division per value (about 30% faster
+   * measured): the code is non-decreasing in x, so code >= j exactly when x >= T_j, the smallest
+   * double whose code by the division formula reaches j. Each T_j is found from
+   * (j - zero - 0.5) * scale (exact) by stepping a few ulps with that very formula, so the codes
+   * are bit for bit those of the division loop. (For 3 bits and more, the division loop measured
+   * faster.)
+   */
+  private static void encode2BitByThresholds(double[] x, int off, int len, float scale, int zero,
+      byte[] codes, int codeOff, double[] recon, int reconOff) {
+    double t1 = threshold(1, 3, scale, zero);
+    double t2 = threshold(2, 3, scale, zero);
+    double t3 = threshold(3, 3, scale, zero);
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      int q = (xi >= t1 ? 1 : 0) + (xi >= t2 ? 1 : 0) + (xi >= t3 ? 1 : 0);
+      codes[codeOff + i] = (byte) q;
+      recon[reconOff + i] = affineValue(q, zero, scale);
+    }
+  }
+
+  /** Code of x as the division loop of {@link #encodeAffine} computes it. */
+  static int codeByDivision(double x, int qmax, float scale, int zero) {
+    return clamp(Math.rint(x / scale) + zero, qmax);
+  }
+
+  /** Smallest double x with codeByDivision(x) >= j (1 <= j <= qmax), for scale > 0. */
+  static double threshold(int j, int qmax, float scale, int zero) {
+    double t = (j - zero - 0.5) * scale; // exact: a short half-integer times a float
+    // The quotient of t is exactly j - zero - 0.5, and a neighbouring double moves it by about
+    // one ulp, so each loop stops after a step or two (bounded for safety).
+    for (int step = 0; step < 64 && codeByDivision(t, qmax, scale, zero) < j; step++) {
+      t = Math.nextUp(t);
+    }
+    for (int step = 0; step < 64
+        && codeByDivision(Math.nextDown(t), qmax, scale, zero) >= j; step++) {
+      t = Math.nextDown(t);
+    }
+    return t;
+  }
+
+  /**
    * Sign code of {@code x[off, off + len)} with scale {@code multiplier * mean|x|} (multiplier 1 is
    * the least-squares scale). A zero value gets code 1 (+scale): a sign code cannot store 0, and an
    * all-zero group stores scale 0, which decodes to zeros. Returns the binary16 scale bits.
    */
   static short encodeSign(double[] x, int off, int len, double multiplier, byte[] codes,
       int codeOff, double[] recon, int reconOff) {
-    double sum = 0;
-    for (int i = 0; i < len; i++) {
-      sum += Math.abs(x[off + i]);
+    // Four partial sums (fixed order, so deterministic) break the add latency chain.
+    double s0 = 0;
+    double s1 = 0;
+    double s2 = 0;
+    double s3 = 0;
+    int i = 0;
+    for (; i + 4 <= len; i += 4) {
+      s0 += Math.abs(x[off + i]);
+      s1 += Math.abs(x[off + i + 1]);
+      s2 += Math.abs(x[off + i + 2]);
+      s3 += Math.abs(x[off + i + 3]);
     }
+    for (; i < len; i++) {
+      s0 += Math.abs(x[off + i]);
+    }
+    double sum = (s0 + s1) + (s2 + s3);
     short scaleBits = Binary16.scaleBits(multiplier * sum / len);
     float scale = Binary16.toFloat(scaleBits);
-    for (int i = 0; i < len; i++) {
+    for (i = 0; i < len; i++) {
       // Code 1 for x >= 0, read from the sign bit; adding 0.0 turns -0.0 into +0.0.
       int q = 1 - (int) (Double.doubleToRawLongBits(x[off + i] + 0.0) >>> 63);
       codes[codeOff + i] = (byte) q;
@@ -65,7 +122,12 @@ final class GroupEncoding {
     return scaleBits;
   }
 
+  /**
+   * v (an integer-valued double) clamped to [0, max]. Branch-free (min / max compile to
+   * conditional moves): which end a value clamps to is unpredictable, and mispredicted branches
+   * were most of the cost of quantizing.
+   */
   private static int clamp(double v, int max) {
-    return v <= 0 ? 0 : v >= max ? max : (int) v;
+    return (int) Math.max(0.0, Math.min(max, v));
   }
 }

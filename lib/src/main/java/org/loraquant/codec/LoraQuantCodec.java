@@ -2,8 +2,8 @@ package org.loraquant.codec;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.loraquant.linalg.GramFactoredSvd;
 import org.loraquant.linalg.LinearAlgebra;
-import org.loraquant.linalg.QrFactoredSvd;
 import org.loraquant.linalg.ThinSvd;
 
 /**
@@ -56,13 +56,13 @@ public final class LoraQuantCodec {
     int m = factors.m();
     int n = factors.n();
     int r = factors.r();
-    double[] b = columnMajorB(factors);
-    double[] at = toDoubles(factors.a(), "A");
-    ThinSvd svd = new QrFactoredSvd(linalg).decompose(m, n, r, b, at);
+    double[] bRows = toDoubles(factors.b(), r, "B");
+    double[] at = toDoubles(factors.a(), n, "A");
+    ThinSvd.Balanced svd = new GramFactoredSvd(linalg).balancedRowMajorB(m, n, r, bRows, at);
     int k = svd.k();
     double[] s = svd.s();
-    double[] bp = scaleColumns(svd.u(), m, s);
-    double[] ap = scaleColumns(svd.v(), n, s);
+    double[] bp = svd.bp();
+    double[] ap = svd.ap();
     TierPlan plan = settings.tierPlan(s);
 
     double[] bh = new double[m * k];
@@ -140,51 +140,30 @@ public final class LoraQuantCodec {
     return energy == 0 ? 0 : Math.sqrt(squaredError / energy);
   }
 
-  /** Row-major float B (m x r) to column-major double, rejecting non-finite values. */
-  private static double[] columnMajorB(LoraFactors f) {
-    int m = f.m();
-    int r = f.r();
-    float[] src = f.b();
+  /**
+   * A row-major float factor as doubles, same layout (row-major B is column-major B^T; row-major
+   * A is column-major A^T), rejecting non-finite values.
+   */
+  private static double[] toDoubles(float[] src, int cols, String name) {
     double[] out = new double[src.length];
-    for (int i = 0; i < m; i++) {
-      for (int j = 0; j < r; j++) {
-        float x = src[i * r + j];
-        if (!Float.isFinite(x)) {
-          throw nonFinite("B", i, j, x);
-        }
-        out[j * m + i] = x;
-      }
-    }
-    return out;
-  }
-
-  /** Row-major A (r x n) is already column-major A^T (n x r). */
-  private static double[] toDoubles(float[] src, String name) {
-    double[] out = new double[src.length];
+    // Sign bit of (exponent bits + 1 << 23) is set exactly for an all-ones exponent (NaN or
+    // infinity); OR-ing them keeps the loop free of branches.
+    int nonFinite = 0;
     for (int i = 0; i < src.length; i++) {
-      if (!Float.isFinite(src[i])) {
-        throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
-            + src[i] + " at flat index " + i + "; the adapter is corrupt or diverged in training");
+      float x = src[i];
+      nonFinite |= (Float.floatToRawIntBits(x) & 0x7f800000) + 0x00800000;
+      out[i] = x;
+    }
+    if (nonFinite < 0) {
+      for (int i = 0; i < src.length; i++) {
+        if (!Float.isFinite(src[i])) {
+          throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
+              + src[i] + " at (" + i / cols + ", " + i % cols
+              + "); the adapter is corrupt or diverged in training");
+        }
       }
-      out[i] = src[i];
     }
     return out;
-  }
-
-  private static IllegalArgumentException nonFinite(String name, int row, int col, float x) {
-    return new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value " + x
-        + " at (" + row + ", " + col + "); the adapter is corrupt or diverged in training");
-  }
-
-  /** Multiplies column i of the column-major rows x k matrix by sqrt(s_i), in place. */
-  private static double[] scaleColumns(double[] x, int rows, double[] s) {
-    for (int i = 0; i < s.length; i++) {
-      double f = Math.sqrt(s[i]);
-      for (int p = i * rows, end = p + rows; p < end; p++) {
-        x[p] *= f;
-      }
-    }
-    return x;
   }
 
   private static float[] toFloats(double[] x) {

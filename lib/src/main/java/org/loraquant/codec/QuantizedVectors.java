@@ -47,13 +47,8 @@ final class QuantizedVectors {
           qv.scales[v * qv.groupsPerVector + g] =
               GroupEncoding.encodeSign(source, start, len, 1.0, qv.codes, local, recon, start);
         } else {
-          double lo = Double.POSITIVE_INFINITY;
-          double hi = Double.NEGATIVE_INFINITY;
-          for (int i = start, end = start + len; i < end; i++) {
-            double x = source[i];
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
-          }
+          double lo = minimum(source, start, len);
+          double hi = maximum(source, start, len);
           int packed = GroupEncoding.encodeAffine(source, start, len, bits, lo, hi, qv.codes, local,
               recon, start);
           qv.setParams(v, g, packed);
@@ -61,6 +56,50 @@ final class QuantizedVectors {
       }
     }
     return qv;
+  }
+
+  /** Min of x[start, start + len), len >= 1; four lanes (min is exact in any order). */
+  static double minimum(double[] x, int start, int len) {
+    double a = x[start];
+    double b = a;
+    double c = a;
+    double d = a;
+    int i = start;
+    int end = start + len;
+    for (; i + 4 <= end; i += 4) {
+      a = x[i] < a ? x[i] : a;
+      b = x[i + 1] < b ? x[i + 1] : b;
+      c = x[i + 2] < c ? x[i + 2] : c;
+      d = x[i + 3] < d ? x[i + 3] : d;
+    }
+    for (; i < end; i++) {
+      a = x[i] < a ? x[i] : a;
+    }
+    a = b < a ? b : a;
+    c = d < c ? d : c;
+    return c < a ? c : a;
+  }
+
+  /** Max of x[start, start + len), len >= 1. */
+  static double maximum(double[] x, int start, int len) {
+    double a = x[start];
+    double b = a;
+    double c = a;
+    double d = a;
+    int i = start;
+    int end = start + len;
+    for (; i + 4 <= end; i += 4) {
+      a = x[i] > a ? x[i] : a;
+      b = x[i + 1] > b ? x[i + 1] : b;
+      c = x[i + 2] > c ? x[i + 2] : c;
+      d = x[i + 3] > d ? x[i + 3] : d;
+    }
+    for (; i < end; i++) {
+      a = x[i] > a ? x[i] : a;
+    }
+    a = b > a ? b : a;
+    c = d > c ? d : c;
+    return c > a ? c : a;
   }
 
   /** Index of the group's first value in {@code source} / {@code recon}. */

@@ -16,6 +16,12 @@ public record ThinSvd(int m, int n, int k, double[] u, double[] s, double[] v) {
   }
 
   /**
+   * The balanced split of a thin SVD: {@code bp} = U sqrt(S) (m x k) and {@code ap} = V sqrt(S)
+   * (n x k), column-major, so B A = bp ap^T; signs canonical on bp as for U.
+   */
+  public record Balanced(int m, int n, int k, double[] s, double[] bp, double[] ap) {}
+
+  /**
    * Resolves the sign ambiguity of each pair (u_i, v_i): flips both so that the entry of u_i with
    * the largest magnitude (the first one on ties) is positive. Modifies {@code u} and {@code v}.
    */

@@ -92,4 +92,44 @@ class GroupEncodingTest {
     assertThat(recon[0]).isEqualTo(5);
     assertThat(recon[4]).isEqualTo(5);
   }
+
+  /** The 2-bit threshold loop gives exactly the codes of the division formula, boundaries included. */
+  @Test
+  void twoBitThresholdCodesEqualDivisionCodes() {
+    Random random = new Random(302);
+    int qmax = 3;
+    for (int trial = 0; trial < 600; trial++) {
+      double[] x = new double[64];
+      double width = Math.pow(10, -7 + 7 * random.nextDouble());
+      double center = (random.nextDouble() - 0.5) * width * (trial % 3);
+      for (int i = 0; i < x.length; i++) {
+        x[i] = center + (random.nextDouble() - 0.5) * width;
+      }
+      double lo = Double.POSITIVE_INFINITY;
+      double hi = Double.NEGATIVE_INFINITY;
+      for (double v : x) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      float scale = Binary16.toFloat(Binary16.scaleBits(Math.max(hi - lo, GroupEncoding.MIN_RANGE) / qmax));
+      int zero = (int) Math.max(0, Math.min(qmax, Math.rint(-lo / scale)));
+      // Values exactly at, and one ulp around, rounding boundaries (some outside [lo, hi]).
+      for (int i = 0; i + 3 <= 24; i += 3) {
+        double b = (random.nextInt(qmax + 3) - zero - 1.5) * scale;
+        x[i] = b;
+        x[i + 1] = Math.nextUp(b);
+        x[i + 2] = Math.nextDown(b);
+      }
+      x[30] = 0.0;
+      x[31] = -0.0;
+      byte[] codes = new byte[x.length];
+      double[] recon = new double[x.length];
+      GroupEncoding.encodeAffine(x, 0, x.length, 2, lo, hi, codes, 0, recon, 0);
+      for (int i = 0; i < x.length; i++) {
+        int expected = GroupEncoding.codeByDivision(x[i], qmax, scale, zero);
+        assertThat(codes[i]).as("x=%s scale=%s zero=%d", x[i], scale, zero).isEqualTo((byte) expected);
+        assertThat(recon[i]).isEqualTo((double) GroupEncoding.affineValue(expected, zero, scale));
+      }
+    }
+  }
 }

@@ -1,0 +1,214 @@
+package org.loraquant.linalg;
+
+import dev.ludovic.netlib.blas.BLAS;
+import dev.ludovic.netlib.lapack.LAPACK;
+import org.netlib.util.doubleW;
+import org.netlib.util.intW;
+
+/**
+ * SVD of B A without forming the product and without Householder panels (Cholesky QR): the Gram
+ * matrices B^T B and A A^T (dsyrk) are scaled to unit diagonal and factored by dpotrf, giving B =
+ * Qb Rb and A^T = Qa Ra with Qb, Qa never formed; the r x r core Rb Ra^T goes through dgesdd, and
+ * U = B (Rb^-1 Uc), V = A^T (Ra^-1 Vc) are one dgemm each. About 3 (m + n) r^2 flops, all BLAS-3,
+ * against about 8 (m + n) r^2, mostly BLAS-2, for {@link QrFactoredSvd}.
+ *
+ * <p>Forming the Gram matrix squares the condition number, so the route is guarded: it is taken
+ * only when both Cholesky factors exist and the reciprocal condition estimate (dtrcon, 1-norm) of
+ * each column-scaled factor is at least {@link #MIN_RCOND}, where the loss of orthogonality of U
+ * and V, about eps / rcond^2, stays near 1e-12. Everything else (zero or rank-deficient factors,
+ * r > min(m, n), ill-conditioned factors, Gram entries out of range) goes to
+ * {@link QrFactoredSvd}, as do small layers (m or n below the {@code minRows} given at
+ * construction), where the Householder route costs next to nothing and is the more accurate one.
+ * The choice depends only on the input, so output stays deterministic.
+ */
+public final class GramFactoredSvd implements FactoredSvd {
+  /** Smallest accepted reciprocal condition number of a column-scaled Cholesky factor. */
+  public static final double MIN_RCOND = 1e-2;
+  /** Default {@code minRows}: below it the Householder route is used. */
+  public static final int DEFAULT_MIN_ROWS = 256;
+
+  private final LAPACK lapack;
+  private final BLAS blas;
+  private final QrFactoredSvd fallback;
+  private final int minRows;
+
+  public GramFactoredSvd(LinearAlgebra linalg) {
+    this(linalg, DEFAULT_MIN_ROWS);
+  }
+
+  /** @param minRows the Gram route is tried only when m and n are both at least this */
+  public GramFactoredSvd(LinearAlgebra linalg, int minRows) {
+    this.lapack = linalg.lapack();
+    this.blas = linalg.blas();
+    this.fallback = new QrFactoredSvd(linalg);
+    this.minRows = minRows;
+  }
+
+  @Override
+  public ThinSvd decompose(int m, int n, int r, double[] b, double[] at) {
+    ThinSvd svd = tryGram(m, n, r, b, false, at);
+    return svd != null ? svd : fallback.decompose(m, n, r, b, at);
+  }
+
+  /**
+   * As {@link #decompose}, but B given row-major ({@code bRows[i * r + j]} = B(i, j), i.e. B^T
+   * column-major), the layout of a LoRA checkpoint, which saves a transpose on the Gram route.
+   */
+  public ThinSvd decomposeRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
+    ThinSvd svd = tryGram(m, n, r, bRows, true, at);
+    if (svd != null) {
+      return svd;
+    }
+    double[] b = new double[m * r];
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < r; j++) {
+        b[j * m + i] = bRows[i * r + j];
+      }
+    }
+    return fallback.decompose(m, n, r, b, at);
+  }
+
+  /**
+   * The balanced factors B' = U sqrt(S) (m x k) and A'^T = V sqrt(S) (n x k) of B A, column-major,
+   * with B given row-major as in {@link #decomposeRowMajorB}. On the Gram route sqrt(S) is folded
+   * into the small r x k matrices before the final dgemm, which saves a pass over U and V. Signs
+   * are canonical as in {@link ThinSvd#canonicalizeSigns}, applied to B' and A'.
+   */
+  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
+    ThinSvd svd = tryGram(m, n, r, bRows, true, at, true);
+    if (svd == null) {
+      svd = decomposeRowMajorB(m, n, r, bRows, at);
+      scaleColumns(svd.u(), m, svd.s());
+      scaleColumns(svd.v(), n, svd.s());
+    }
+    return new ThinSvd.Balanced(m, n, svd.k(), svd.s(), svd.u(), svd.v());
+  }
+
+  private static void scaleColumns(double[] x, int rows, double[] s) {
+    for (int i = 0; i < s.length; i++) {
+      double f = Math.sqrt(s[i]);
+      for (int p = i * rows, end = p + rows; p < end; p++) {
+        x[p] *= f;
+      }
+    }
+  }
+
+  /** Whether the last-level guard would accept these factors; for tests. */
+  boolean takesGramRoute(int m, int n, int r, double[] b, double[] at) {
+    return tryGram(m, n, r, b, false, at) != null;
+  }
+
+  private ThinSvd tryGram(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
+    return tryGram(m, n, r, b, bRowMajor, at, false);
+  }
+
+  /**
+   * The SVD by the Gram route, or null when the route is not safe for this input; with
+   * {@code balanced}, the returned u and v are U sqrt(S) and V sqrt(S).
+   */
+  private ThinSvd tryGram(int m, int n, int r, double[] b, boolean bRowMajor, double[] at,
+      boolean balanced) {
+    if (r == 0 || m < Math.max(r, minRows) || n < Math.max(r, minRows)) {
+      return null;
+    }
+    Factor rb = cholesky(m, r, b, bRowMajor);
+    if (rb == null) {
+      return null;
+    }
+    Factor ra = cholesky(n, r, at, false);
+    if (ra == null) {
+      return null;
+    }
+    int k = r;
+    // core = Rb Ra^T (r x r); both upper triangular with zeros below the diagonal.
+    double[] core = new double[r * r];
+    blas.dgemm("N", "T", r, r, r, 1.0, rb.r, r, ra.r, r, 0.0, core, r);
+    double[] s = new double[k];
+    double[] uc = new double[r * k];
+    double[] vct = new double[k * r];
+    Lapack.dgesdd(lapack, r, r, core, s, uc, vct);
+
+    // Wb = Rb^-1 Uc, Wa = Ra^-1 Vc (r x k).
+    double[] vc = new double[r * k];
+    for (int c = 0; c < k; c++) {
+      for (int i = 0; i < r; i++) {
+        vc[c * r + i] = vct[i * k + c];
+      }
+    }
+    blas.dtrsm("L", "U", "N", "N", r, k, 1.0, rb.r, r, uc, r);
+    blas.dtrsm("L", "U", "N", "N", r, k, 1.0, ra.r, r, vc, r);
+    if (balanced) {
+      for (int c = 0; c < k; c++) {
+        double f = Math.sqrt(s[c]);
+        for (int i = c * r; i < (c + 1) * r; i++) {
+          uc[i] *= f;
+          vc[i] *= f;
+        }
+      }
+    }
+    double[] u = new double[m * k];
+    double[] v = new double[n * k];
+    if (bRowMajor) {
+      blas.dgemm("T", "N", m, k, r, 1.0, b, r, uc, r, 0.0, u, m);
+    } else {
+      blas.dgemm("N", "N", m, k, r, 1.0, b, m, uc, r, 0.0, u, m);
+    }
+    blas.dgemm("N", "N", n, k, r, 1.0, at, n, vc, r, 0.0, v, n);
+    ThinSvd.canonicalizeSigns(m, n, k, u, v);
+    // With balanced, u and v hold the scaled factors (only read by balancedRowMajorB).
+    return new ThinSvd(m, n, k, u, s, v);
+  }
+
+  /** Upper triangular R (r x r, column-major, zeros below) with X^T X = R^T R. */
+  private record Factor(double[] r) {}
+
+  /**
+   * Cholesky factor of X^T X for X rows x cols (column-major, or row-major if asked), or null if
+   * it does not exist or is too ill-conditioned. The Gram matrix is scaled to unit diagonal
+   * (D G D, D = diag(G)^-1/2) before dpotrf, so the condition test measures the conditioning that
+   * matters (column scaling is free) and R = R' D^-1.
+   */
+  private Factor cholesky(int rows, int cols, double[] x, boolean rowMajor) {
+    double[] g = new double[cols * cols];
+    if (rowMajor) {
+      blas.dsyrk("U", "N", cols, rows, 1.0, x, cols, 0.0, g, cols);
+    } else {
+      blas.dsyrk("U", "T", cols, rows, 1.0, x, rows, 0.0, g, cols);
+    }
+    double[] d = new double[cols];
+    for (int j = 0; j < cols; j++) {
+      double diag = g[j * cols + j];
+      // Zero, subnormal, overflowed or NaN columns: leave them to the Householder route.
+      if (!(diag >= Double.MIN_NORMAL * 0x1p60) || diag == Double.POSITIVE_INFINITY) {
+        return null;
+      }
+      d[j] = 1 / Math.sqrt(diag);
+    }
+    for (int j = 0; j < cols; j++) {
+      for (int i = 0; i <= j; i++) {
+        g[j * cols + i] *= d[i] * d[j];
+      }
+      for (int i = j + 1; i < cols; i++) {
+        g[j * cols + i] = 0;
+      }
+    }
+    intW info = new intW(0);
+    lapack.dpotrf("U", cols, g, cols, info);
+    if (info.val != 0) {
+      return null;
+    }
+    doubleW rcond = new doubleW(0);
+    lapack.dtrcon("1", "U", "N", cols, g, cols, rcond, new double[3 * cols], new int[cols], info);
+    if (info.val != 0 || !(rcond.val >= MIN_RCOND)) {
+      return null;
+    }
+    // R = R' D^-1: column j of R' divided by d_j.
+    for (int j = 0; j < cols; j++) {
+      double f = 1 / d[j];
+      for (int i = 0; i <= j; i++) {
+        g[j * cols + i] *= f;
+      }
+    }
+    return new Factor(g);
+  }
+}
