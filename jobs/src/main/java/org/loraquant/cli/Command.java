@@ -2,6 +2,7 @@ package org.loraquant.cli;
 
 import java.io.PrintStream;
 import java.util.List;
+import org.loraquant.options.UsageException;
 
 /** One subcommand of {@code bin/loraquant}. */
 interface Command {

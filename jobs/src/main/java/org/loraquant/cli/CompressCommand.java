@@ -20,6 +20,9 @@ import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.io.FileIO;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.options.CodecFlags;
+import org.loraquant.options.Flags;
+import org.loraquant.options.UsageException;
 
 /**
  * {@code compress IN_DIR OUT_DIR [codec flags] [--stats FILE]}: compresses one PEFT adapter into

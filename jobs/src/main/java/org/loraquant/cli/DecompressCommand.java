@@ -6,6 +6,8 @@ import java.util.Set;
 import org.loraquant.compress.AdapterDecompressor;
 import org.loraquant.compress.OutputDType;
 import org.loraquant.format.CompressedAdapterReader;
+import org.loraquant.options.Flags;
+import org.loraquant.options.UsageException;
 
 /**
  * {@code decompress IN_DIR OUT_DIR [--dtype same|f32|f16|bf16]}: writes a standard PEFT adapter

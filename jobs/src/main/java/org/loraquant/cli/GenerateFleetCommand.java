@@ -12,6 +12,8 @@ import org.loraquant.fleet.ModelShape;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.spark.HadoopFileIO;
+import org.loraquant.options.Flags;
+import org.loraquant.options.UsageException;
 
 /**
  * {@code generate-fleet OUT_DIR --adapters N [--shape NAME] [--rank R] [--seed S]}: writes a

@@ -9,6 +9,7 @@ import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.TensorInfo;
+import org.loraquant.options.UsageException;
 
 /**
  * {@code loraquant inspect PATH [--json]}: one line per LoRA module, then the pass-through tensors,

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.loraquant.errors.LoraQuantException;
+import org.loraquant.options.UsageException;
 
 /**
  * Entry point of {@code bin/loraquant}. Errors are one line on stderr and a non-zero exit code;

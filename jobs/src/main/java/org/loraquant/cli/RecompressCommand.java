@@ -17,6 +17,7 @@ import org.loraquant.spark.JobOptions;
 import org.loraquant.spark.LoraQuantKryoRegistrator;
 import org.loraquant.spark.RecompressJob;
 import org.loraquant.spark.StatsSchema;
+import org.loraquant.options.UsageException;
 
 /**
  * {@code recompress --input URI --output URI --stats URI [job flags] [--master URL] [--conf k=v]...

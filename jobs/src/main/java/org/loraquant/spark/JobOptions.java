@@ -18,10 +18,10 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
-import org.loraquant.cli.CodecFlags;
-import org.loraquant.cli.Flags;
-import org.loraquant.cli.UsageException;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.options.CodecFlags;
+import org.loraquant.options.Flags;
+import org.loraquant.options.UsageException;
 
 /**
  * Everything a run of the nightly job needs, parsed and validated once at start-up.

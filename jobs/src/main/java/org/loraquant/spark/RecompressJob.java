@@ -19,7 +19,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
-import org.loraquant.cli.UsageException;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.plan.LayerPlanner;
@@ -28,6 +27,7 @@ import org.loraquant.plan.LayerWork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
+import org.loraquant.options.UsageException;
 
 /**
  * The nightly recompression job: compresses every adapter under {@code --input} into the same

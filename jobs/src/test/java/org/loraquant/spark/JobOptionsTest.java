@@ -11,10 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.loraquant.cli.UsageException;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.Refinement;
 import org.loraquant.codec.SplitRule;
+import org.loraquant.options.UsageException;
 
 class JobOptionsTest {
   private static final Instant NOW = Instant.parse("2026-11-22T23:59:58Z");

@@ -1,4 +1,4 @@
-package org.loraquant.cli;
+package org.loraquant.options;
 
 import java.util.Locale;
 import java.util.Set;

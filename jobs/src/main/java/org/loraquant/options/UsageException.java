@@ -1,4 +1,4 @@
-package org.loraquant.cli;
+package org.loraquant.options;
 
 /** A malformed command line: unknown flag, missing value, bad number. Exit code 2. */
 public final class UsageException extends RuntimeException {
