@@ -3,7 +3,6 @@ package org.loraquant.compress;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.util.UUID;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.format.CompressedAdapter;
@@ -12,6 +11,7 @@ import org.loraquant.format.JsonOutput;
 import org.loraquant.format.NamedTensor;
 import org.loraquant.format.SourceFactors;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FolderPaths;
 import org.loraquant.io.FileWrites;
 import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.PeftAdapterReader;
@@ -55,14 +55,12 @@ public final class AdapterDecompressor {
    */
   public static void write(FileIO io, String dir, CompressedAdapter adapter, OutputDType dtype) throws IOException {
     PeftFiles files = decompress(adapter, dtype);
-    String target = dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir;
+    String target = FolderPaths.withoutTrailingSlash(dir);
     if (io.exists(target) && !io.list(target).isEmpty()) {
       throw new IOException(target + " exists and is not empty; choose a new output folder");
     }
     if (io.atomicDirectoryRename()) {
-      int slash = target.lastIndexOf('/');
-      String staging = target.substring(0, slash + 1) + "." + target.substring(slash + 1)
-          + ".loraquant-staging-" + UUID.randomUUID();
+      String staging = FolderPaths.stagingSibling(target);
       try {
         writeFiles(io, staging, files);
         io.deleteRecursively(target);

@@ -18,6 +18,7 @@ import org.loraquant.codec.CompressedLayer;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
 import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.SafetensorsReader;
@@ -39,7 +40,7 @@ public final class CompressedAdapterReader {
 
   /** True if {@code dir} holds a complete compressed adapter (its manifest is there). */
   public static boolean isComplete(FileIO io, String dir) throws IOException {
-    return io.exists(strip(dir) + "/" + CompressedFormat.MANIFEST_FILE);
+    return io.exists(FolderPaths.withoutTrailingSlash(dir) + "/" + CompressedFormat.MANIFEST_FILE);
   }
 
   /**
@@ -51,7 +52,7 @@ public final class CompressedAdapterReader {
    *     manifest names another format or version
    */
   public static byte[] readManifest(FileIO io, String dir) {
-    String folder = strip(dir);
+    String folder = FolderPaths.withoutTrailingSlash(dir);
     String path = folder + "/" + CompressedFormat.MANIFEST_FILE;
     try {
       if (!io.exists(path)) {
@@ -83,7 +84,7 @@ public final class CompressedAdapterReader {
   }
 
   public static Loaded read(FileIO io, String dir) {
-    String folder = strip(dir);
+    String folder = FolderPaths.withoutTrailingSlash(dir);
     byte[] manifest = readManifest(io, folder);
     String configPath = folder + "/" + CompressedFormat.CONFIG_FILE;
     String modelPath = folder + "/" + CompressedFormat.MODEL_FILE;
@@ -300,9 +301,5 @@ public final class CompressedAdapterReader {
       throw new InvalidAdapterException(file.location(), null, length + " bytes is too large for a JSON file");
     }
     return file.read(0, (int) length);
-  }
-
-  private static String strip(String dir) {
-    return dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir;
   }
 }

@@ -8,8 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FolderPaths;
 import org.loraquant.io.FileWrites;
 import org.loraquant.safetensors.SafetensorsWriter;
 
@@ -90,10 +90,10 @@ public final class CompressedAdapterWriter {
   public static long write(FileIO io, String dir, CompressedAdapter adapter, byte[] manifest) throws IOException {
     byte[] model = modelBytes(adapter);
     byte[] config = configBytes(adapter);
-    String target = stripSlash(dir);
+    String target = FolderPaths.withoutTrailingSlash(dir);
     if (io.atomicDirectoryRename()) {
       // A failure while staging leaves the previous output untouched and still valid.
-      String staging = siblingStagingDir(target);
+      String staging = FolderPaths.stagingSibling(target);
       try {
         writeFiles(io, staging, model, config, manifest);
         // Deleting a folder is not atomic: the manifest goes first so that a crash half-way
@@ -121,18 +121,6 @@ public final class CompressedAdapterWriter {
 
   static void writeFile(FileIO io, String path, byte[] bytes) throws IOException {
     FileWrites.write(io, path, bytes);
-  }
-
-  /** A hidden sibling of {@code target}: same parent, so the final rename stays on one volume. */
-  static String siblingStagingDir(String target) {
-    int slash = target.lastIndexOf('/');
-    String parent = slash < 0 ? "" : target.substring(0, slash + 1);
-    String name = target.substring(slash + 1);
-    return parent + "." + name + ".loraquant-staging-" + UUID.randomUUID();
-  }
-
-  private static String stripSlash(String dir) {
-    return dir.length() > 1 && dir.endsWith("/") ? dir.substring(0, dir.length() - 1) : dir;
   }
 
   private static String compact(Object value) throws IOException {

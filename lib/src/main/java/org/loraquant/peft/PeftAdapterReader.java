@@ -11,6 +11,7 @@ import org.loraquant.codec.LoraFactors;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
@@ -42,8 +43,7 @@ public final class PeftAdapterReader {
    * @throws UncheckedIOException if storage fails
    */
   public static PeftAdapter open(FileIO io, String dir) {
-    String folder =
-        dir.endsWith("/") && dir.length() > 1 ? dir.substring(0, dir.length() - 1) : dir;
+    String folder = FolderPaths.withoutTrailingSlash(dir);
     List<String> names = list(io, folder);
     String configPath = folder + "/" + AdapterConfig.FILE_NAME;
     String weightsPath = folder + "/" + WEIGHTS_FILE;
