@@ -89,12 +89,8 @@ final class ClippingSearch {
         }
       }
     } else {
-      double lo = Double.POSITIVE_INFINITY;
-      double hi = Double.NEGATIVE_INFINITY;
-      for (int i = start, end = start + len; i < end; i++) {
-        lo = Math.min(lo, qv.source[i]);
-        hi = Math.max(hi, qv.source[i]);
-      }
+      double lo = QuantizedVectors.minimum(qv.source, start, len);
+      double hi = QuantizedVectors.maximum(qv.source, start, len);
       double[][] bases = lo <= 0 && hi >= 0
           ? new double[][] {{lo, hi}}
           : new double[][] {{lo, hi}, {Math.min(lo, 0), Math.max(hi, 0)}};

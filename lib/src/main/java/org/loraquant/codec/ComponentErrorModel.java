@@ -111,10 +111,7 @@ final class ComponentErrorModel {
     project(bSide, c, start, len, d);
     double[] partnerCross = bSide ? q : p;
     double[] partnerGram = bSide ? ga : gb;
-    double dd = 0;
-    for (int t = 0; t < len; t++) {
-      dd += d[t] * d[t];
-    }
+    double dd = sumOfSquares(d, len);
     double change = dd * partnerGram[c + c * k];
     for (int i = 0; i < k; i++) {
       change += -2 * scratchCross[i] * partnerCross[i + c * k]
@@ -131,10 +128,7 @@ final class ComponentErrorModel {
     project(bSide, c, start, len, d);
     double[] cross = bSide ? p : q;
     double[] gram = bSide ? gb : ga;
-    double dd = 0;
-    for (int t = 0; t < len; t++) {
-      dd += d[t] * d[t];
-    }
+    double dd = sumOfSquares(d, len);
     for (int i = 0; i < k; i++) {
       cross[i + c * k] += scratchCross[i];
       if (i != c) {
@@ -161,5 +155,13 @@ final class ComponentErrorModel {
       scratchCross[i] = x;
       scratchGram[i] = y;
     }
+  }
+
+  private static double sumOfSquares(double[] d, int len) {
+    double sum = 0;
+    for (int t = 0; t < len; t++) {
+      sum += d[t] * d[t];
+    }
+    return sum;
   }
 }
