@@ -50,11 +50,11 @@ final class CompressCommand implements Command {
       throw new UsageException("expected IN_DIR OUT_DIR, got " + (dirs.isEmpty() ? "nothing" : String.join(" ", dirs)));
     }
     CodecSettings settings = CodecFlags.apply(flags, CodecSettings.defaults());
-    FileIO io = GenerateFleetCommand.fileIO(dirs.get(0));
+    FileIO io = PathStorage.forPath(dirs.get(0));
     PeftAdapter adapter = PeftAdapterReader.open(io, dirs.get(0));
     CompressionResult result = AdapterCompressor.compress(adapter, settings);
     byte[] manifest = CompressionManifest.of(result, null, Map.of()).toJson(settings);
-    CompressedAdapterWriter.write(GenerateFleetCommand.fileIO(dirs.get(1)), dirs.get(1), result.adapter(), manifest);
+    CompressedAdapterWriter.write(PathStorage.forPath(dirs.get(1)), dirs.get(1), result.adapter(), manifest);
     if (flags.has("--stats")) {
       writeStats(Path.of(flags.requiredString("--stats")), result);
     }

@@ -38,8 +38,8 @@ final class DecompressCommand implements Command {
       throw new UsageException("--dtype: " + e.getMessage());
     }
     CompressedAdapterReader.Loaded loaded =
-        CompressedAdapterReader.read(GenerateFleetCommand.fileIO(dirs.get(0)), dirs.get(0));
-    AdapterDecompressor.write(GenerateFleetCommand.fileIO(dirs.get(1)), dirs.get(1), loaded.adapter(), dtype);
+        CompressedAdapterReader.read(PathStorage.forPath(dirs.get(0)), dirs.get(0));
+    AdapterDecompressor.write(PathStorage.forPath(dirs.get(1)), dirs.get(1), loaded.adapter(), dtype);
     out.printf("decompressed %s -> %s: %d LoRA layers, %d pass-through tensors%n",
         dirs.get(0), dirs.get(1), loaded.adapter().layers().size(), loaded.adapter().passThrough().size());
     return 0;

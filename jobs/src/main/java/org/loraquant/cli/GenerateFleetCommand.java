@@ -4,14 +4,10 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import org.apache.hadoop.conf.Configuration;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.FleetSummary;
 import org.loraquant.fleet.ModelShape;
-import org.loraquant.io.FileIO;
-import org.loraquant.io.LocalFileIO;
-import org.loraquant.spark.HadoopFileIO;
 import org.loraquant.options.Flags;
 import org.loraquant.options.UsageException;
 
@@ -52,7 +48,7 @@ final class GenerateFleetCommand implements Command {
 
     long start = System.nanoTime();
     FleetSummary summary =
-        new FleetGenerator(fileIO(root), new FleetGenerator.Options(adapters, shape, rank, seed))
+        new FleetGenerator(PathStorage.forPath(root), new FleetGenerator.Options(adapters, shape, rank, seed))
             .generate(root);
     double seconds = (System.nanoTime() - start) / 1e9;
     long bytes = summary.totalBytes();
@@ -69,11 +65,5 @@ final class GenerateFleetCommand implements Command {
         seconds,
         bytes / 1e6 / Math.max(seconds, 1e-9));
     return 0;
-  }
-
-  /** A URI with a scheme goes through Hadoop (s3a, hdfs, file); a plain path stays local. */
-  static FileIO fileIO(String root) {
-    boolean hasScheme = root.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*");
-    return hasScheme ? new HadoopFileIO(new Configuration()) : new LocalFileIO();
   }
 }

@@ -1,0 +1,17 @@
+package org.loraquant.cli;
+
+import org.apache.hadoop.conf.Configuration;
+import org.loraquant.io.FileIO;
+import org.loraquant.io.LocalFileIO;
+import org.loraquant.spark.HadoopFileIO;
+
+/** The storage a command-line path lives on. */
+final class PathStorage {
+  private PathStorage() {}
+
+  /** A URI with a scheme goes through Hadoop (s3a, hdfs, file); a plain path stays local. */
+  static FileIO forPath(String path) {
+    boolean hasScheme = path.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*");
+    return hasScheme ? new HadoopFileIO(new Configuration()) : new LocalFileIO();
+  }
+}
