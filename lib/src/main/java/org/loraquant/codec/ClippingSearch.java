@@ -89,8 +89,10 @@ final class ClippingSearch {
         }
       }
     } else {
-      double lo = QuantizedVectors.minimum(qv.source, start, len);
-      double hi = QuantizedVectors.maximum(qv.source, start, len);
+      double[] range = new double[2];
+      QuantizedVectors.range(qv.source, start, len, range);
+      double lo = range[0];
+      double hi = range[1];
       double[][] bases = lo <= 0 && hi >= 0
           ? new double[][] {{lo, hi}}
           : new double[][] {{lo, hi}, {Math.min(lo, 0), Math.max(hi, 0)}};

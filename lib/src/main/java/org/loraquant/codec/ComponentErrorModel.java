@@ -1,6 +1,7 @@
 package org.loraquant.codec;
 
 import dev.ludovic.netlib.blas.BLAS;
+import org.loraquant.linalg.SkinnyProducts;
 
 /**
  * The reconstruction error of a layer in the basis of its SVD components, from k x k Gram
@@ -18,8 +19,10 @@ import dev.ludovic.netlib.blas.BLAS;
  * (O(k * group) per change), which is what makes the layer-level refinement search affordable.
  *
  * <p>All arrays are column-major with components contiguous: {@code bp}, {@code bh} m x k,
- * {@code ap}, {@code ah} n x k (A' and A^ transposed). The model only reads them; whoever changes
- * {@code bh} or {@code ah} reports the change through {@link #apply} first.
+ * {@code ap}, {@code ah} n x k (A' and A^ transposed); arrays of
+ * {@link SkinnyProducts#paddedLength} values let the Grams run in row blocks (faster). The model
+ * only reads them; whoever changes {@code bh} or {@code ah} reports the change through
+ * {@link #apply} first.
  */
 final class ComponentErrorModel {
   private final int m;
@@ -57,20 +60,16 @@ final class ComponentErrorModel {
 
   private double[] cross(BLAS blas, int rows, double[] x, double[] y) {
     double[] out = new double[k * k];
-    if (rows > 0 && k > 0) {
-      blas.dgemm("T", "N", k, k, rows, 1.0, x, rows, y, rows, 0.0, out, k);
-    }
+    SkinnyProducts.crossOfColumns(blas, rows, k, x, k, y, out);
     return out;
   }
 
+  /** X^T X in full, made exactly symmetric (the model updates both halves alike). */
   private double[] gram(BLAS blas, int rows, double[] x) {
-    double[] out = new double[k * k];
-    if (rows > 0 && k > 0) {
-      blas.dsyrk("U", "T", k, rows, 1.0, x, rows, 0.0, out, k);
-      for (int j = 0; j < k; j++) {
-        for (int i = j + 1; i < k; i++) {
-          out[i + j * k] = out[j + i * k];
-        }
+    double[] out = cross(blas, rows, x, x);
+    for (int j = 0; j < k; j++) {
+      for (int i = j + 1; i < k; i++) {
+        out[i + j * k] = out[j + i * k];
       }
     }
     return out;

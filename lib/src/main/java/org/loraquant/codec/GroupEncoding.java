@@ -60,11 +60,14 @@ final class GroupEncoding {
     double t1 = threshold(1, 3, scale, zero);
     double t2 = threshold(2, 3, scale, zero);
     double t3 = threshold(3, 3, scale, zero);
+    // (q - zero) * scale is exact in float (a short integer times a binary16 value), so the
+    // double product below is the very value affineValue gives.
+    double step = scale;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
       int q = (xi >= t1 ? 1 : 0) + (xi >= t2 ? 1 : 0) + (xi >= t3 ? 1 : 0);
       codes[codeOff + i] = (byte) q;
-      recon[reconOff + i] = affineValue(q, zero, scale);
+      recon[reconOff + i] = (q - zero) * step;
     }
   }
 
@@ -112,12 +115,14 @@ final class GroupEncoding {
     }
     double sum = (s0 + s1) + (s2 + s3);
     short scaleBits = Binary16.scaleBits(multiplier * sum / len);
-    float scale = Binary16.toFloat(scaleBits);
+    // +scale or -scale as the sign bit of x + 0.0 says (adding 0.0 turns -0.0 into +0.0): the
+    // values of signValue, built from bits. No multiplication, and no double-valued select, which
+    // the JIT may compile to a branch that mispredicts on every other value.
+    long scaleAsDouble = Double.doubleToRawLongBits(Binary16.toFloat(scaleBits));
     for (i = 0; i < len; i++) {
-      // Code 1 for x >= 0, read from the sign bit; adding 0.0 turns -0.0 into +0.0.
-      int q = 1 - (int) (Double.doubleToRawLongBits(x[off + i] + 0.0) >>> 63);
-      codes[codeOff + i] = (byte) q;
-      recon[reconOff + i] = signValue(q, scale);
+      long sign = Double.doubleToRawLongBits(x[off + i] + 0.0) & Long.MIN_VALUE;
+      codes[codeOff + i] = (byte) (1 - (int) (sign >>> 63));
+      recon[reconOff + i] = Double.longBitsToDouble(scaleAsDouble | sign);
     }
     return scaleBits;
   }

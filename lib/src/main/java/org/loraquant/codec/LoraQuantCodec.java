@@ -11,8 +11,9 @@ import org.loraquant.linalg.ThinSvd;
  * V^T, the first h components quantized at bits_high (asymmetric round-to-nearest per group),
  * the rest as 1-bit sign codes, optionally refined by a search over group parameters.
  *
- * <p>Deterministic: the same factors, settings and LAPACK backend give the same bytes. Stateless
- * and thread-safe; every call allocates its own work arrays, O((m + n) r) doubles.
+ * <p>Deterministic: the same factors, settings and LAPACK backend give the same bytes.
+ * Thread-safe; the O((m + n) r) doubles of work arrays are reused from call to call on each
+ * thread ({@link CodecWorkspace}).
  *
  * <p>Scales are stored as binary16 and the codec quantizes with the rounded scale, so
  * {@link #decode} reproduces the reconstruction behind the reported errors exactly.
@@ -56,17 +57,27 @@ public final class LoraQuantCodec {
     int m = factors.m();
     int n = factors.n();
     int r = factors.r();
-    double[] bRows = toDoubles(factors.b(), r, "B");
-    double[] at = toDoubles(factors.a(), n, "A");
-    ThinSvd.Balanced svd = new GramFactoredSvd(linalg).balancedRowMajorB(m, n, r, bRows, at);
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    double[] bRows = toDoubles(factors.b(), work.bRows(m, r));
+    double[] at = toDoubles(factors.a(), work.at(n, r));
+    int kMax = Math.min(r, Math.min(m, n));
+    GramFactoredSvd svdRoutes = new GramFactoredSvd(linalg);
+    ThinSvd.Balanced svd = svdRoutes.balancedGramRoute(m, n, r, bRows, at, work.bp(m, kMax),
+        work.ap(n, kMax));
+    if (svd == null) {
+      // The Gram route takes only finite factors, so only this route needs the scan.
+      requireFinite(factors.b(), r, "B");
+      requireFinite(factors.a(), n, "A");
+      svd = svdRoutes.balancedHouseholderRoute(m, n, r, bRows, at);
+    }
     int k = svd.k();
     double[] s = svd.s();
     double[] bp = svd.bp();
     double[] ap = svd.ap();
     TierPlan plan = settings.tierPlan(s);
 
-    double[] bh = new double[m * k];
-    double[] ah = new double[n * k];
+    double[] bh = work.bh(m, k);
+    double[] ah = work.ah(n, k);
     List<TierSpec> tiers = plan.tiers();
     QuantizedVectors[] bSides = new QuantizedVectors[tiers.size()];
     QuantizedVectors[] aSides = new QuantizedVectors[tiers.size()];
@@ -141,29 +152,26 @@ public final class LoraQuantCodec {
   }
 
   /**
-   * A row-major float factor as doubles, same layout (row-major B is column-major B^T; row-major
-   * A is column-major A^T), rejecting non-finite values.
+   * A row-major float factor as doubles in {@code out}, same layout (row-major B is column-major
+   * B^T; row-major A is column-major A^T). Finiteness is checked apart ({@link #requireFinite}):
+   * a check in this loop kept the JIT from vectorizing it (twice as slow).
    */
-  private static double[] toDoubles(float[] src, int cols, String name) {
-    double[] out = new double[src.length];
-    // Sign bit of (exponent bits + 1 << 23) is set exactly for an all-ones exponent (NaN or
-    // infinity); OR-ing them keeps the loop free of branches.
-    int nonFinite = 0;
+  private static double[] toDoubles(float[] src, double[] out) {
     for (int i = 0; i < src.length; i++) {
-      float x = src[i];
-      nonFinite |= (Float.floatToRawIntBits(x) & 0x7f800000) + 0x00800000;
-      out[i] = x;
-    }
-    if (nonFinite < 0) {
-      for (int i = 0; i < src.length; i++) {
-        if (!Float.isFinite(src[i])) {
-          throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
-              + src[i] + " at (" + i / cols + ", " + i % cols
-              + "); the adapter is corrupt or diverged in training");
-        }
-      }
+      out[i] = src[i];
     }
     return out;
+  }
+
+  /** Rejects a factor holding NaN or infinity, naming the first such entry (row, column). */
+  private static void requireFinite(float[] src, int cols, String name) {
+    for (int i = 0; i < src.length; i++) {
+      if (!Float.isFinite(src[i])) {
+        throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
+            + src[i] + " at (" + i / cols + ", " + i % cols
+            + "); the adapter is corrupt or diverged in training");
+      }
+    }
   }
 
   private static float[] toFloats(double[] x) {

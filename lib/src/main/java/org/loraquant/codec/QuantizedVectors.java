@@ -29,7 +29,9 @@ final class QuantizedVectors {
     this.groupsPerVector = PackedGroups.groupsPerVector(length, groupSize);
     this.source = source;
     this.recon = recon;
-    this.codes = new byte[Math.multiplyExact(count, length)];
+    // Indexed like source and recon (the first first * length bytes stay unused): with one index
+    // for all three arrays the JIT vectorizes the encoding loops (measured about 1.5x faster).
+    this.codes = new byte[Math.multiplyExact(first + count, length)];
     this.scales = new short[count * groupsPerVector];
     this.zeros = new byte[bits == 1 ? 0 : count * groupsPerVector];
   }
@@ -38,19 +40,18 @@ final class QuantizedVectors {
   static QuantizedVectors roundToNearest(int bits, int groupSize, int first, int count, int length,
       double[] source, double[] recon) {
     QuantizedVectors qv = new QuantizedVectors(bits, groupSize, first, count, length, source, recon);
+    double[] range = new double[2];
     for (int v = 0; v < count; v++) {
       for (int g = 0; g < qv.groupsPerVector; g++) {
         int start = qv.groupStart(v, g);
         int len = qv.groupLength(g);
-        int local = start - first * length;
         if (bits == 1) {
           qv.scales[v * qv.groupsPerVector + g] =
-              GroupEncoding.encodeSign(source, start, len, 1.0, qv.codes, local, recon, start);
+              GroupEncoding.encodeSign(source, start, len, 1.0, qv.codes, start, recon, start);
         } else {
-          double lo = minimum(source, start, len);
-          double hi = maximum(source, start, len);
-          int packed = GroupEncoding.encodeAffine(source, start, len, bits, lo, hi, qv.codes, local,
-              recon, start);
+          range(source, start, len, range);
+          int packed = GroupEncoding.encodeAffine(source, start, len, bits, range[0], range[1],
+              qv.codes, start, recon, start);
           qv.setParams(v, g, packed);
         }
       }
@@ -58,48 +59,45 @@ final class QuantizedVectors {
     return qv;
   }
 
-  /** Min of x[start, start + len), len >= 1; four lanes (min is exact in any order). */
-  static double minimum(double[] x, int start, int len) {
-    double a = x[start];
-    double b = a;
-    double c = a;
-    double d = a;
+  /**
+   * Min and max of x[start, start + len), len >= 1, into out[0] and out[1]: one pass, four lanes
+   * each (min and max are exact in any order).
+   */
+  static void range(double[] x, int start, int len, double[] out) {
+    double lo0 = x[start];
+    double lo1 = lo0;
+    double lo2 = lo0;
+    double lo3 = lo0;
+    double hi0 = lo0;
+    double hi1 = lo0;
+    double hi2 = lo0;
+    double hi3 = lo0;
     int i = start;
     int end = start + len;
     for (; i + 4 <= end; i += 4) {
-      a = x[i] < a ? x[i] : a;
-      b = x[i + 1] < b ? x[i + 1] : b;
-      c = x[i + 2] < c ? x[i + 2] : c;
-      d = x[i + 3] < d ? x[i + 3] : d;
+      double x0 = x[i];
+      double x1 = x[i + 1];
+      double x2 = x[i + 2];
+      double x3 = x[i + 3];
+      lo0 = x0 < lo0 ? x0 : lo0;
+      lo1 = x1 < lo1 ? x1 : lo1;
+      lo2 = x2 < lo2 ? x2 : lo2;
+      lo3 = x3 < lo3 ? x3 : lo3;
+      hi0 = x0 > hi0 ? x0 : hi0;
+      hi1 = x1 > hi1 ? x1 : hi1;
+      hi2 = x2 > hi2 ? x2 : hi2;
+      hi3 = x3 > hi3 ? x3 : hi3;
     }
     for (; i < end; i++) {
-      a = x[i] < a ? x[i] : a;
+      lo0 = x[i] < lo0 ? x[i] : lo0;
+      hi0 = x[i] > hi0 ? x[i] : hi0;
     }
-    a = b < a ? b : a;
-    c = d < c ? d : c;
-    return c < a ? c : a;
-  }
-
-  /** Max of x[start, start + len), len >= 1. */
-  static double maximum(double[] x, int start, int len) {
-    double a = x[start];
-    double b = a;
-    double c = a;
-    double d = a;
-    int i = start;
-    int end = start + len;
-    for (; i + 4 <= end; i += 4) {
-      a = x[i] > a ? x[i] : a;
-      b = x[i + 1] > b ? x[i + 1] : b;
-      c = x[i + 2] > c ? x[i + 2] : c;
-      d = x[i + 3] > d ? x[i + 3] : d;
-    }
-    for (; i < end; i++) {
-      a = x[i] > a ? x[i] : a;
-    }
-    a = b > a ? b : a;
-    c = d > c ? d : c;
-    return c > a ? c : a;
+    lo0 = lo1 < lo0 ? lo1 : lo0;
+    lo2 = lo3 < lo2 ? lo3 : lo2;
+    hi0 = hi1 > hi0 ? hi1 : hi0;
+    hi2 = hi3 > hi2 ? hi3 : hi2;
+    out[0] = lo2 < lo0 ? lo2 : lo0;
+    out[1] = hi2 > hi0 ? hi2 : hi0;
   }
 
   /** Index of the group's first value in {@code source} / {@code recon}. */
@@ -122,7 +120,7 @@ final class QuantizedVectors {
   void replaceGroup(int v, int g, byte[] newCodes, double[] newRecon, int params) {
     int start = groupStart(v, g);
     int len = groupLength(g);
-    System.arraycopy(newCodes, 0, codes, start - first * length, len);
+    System.arraycopy(newCodes, 0, codes, start, len);
     System.arraycopy(newRecon, 0, recon, start, len);
     if (bits == 1) {
       scales[v * groupsPerVector + g] = (short) params;
@@ -142,6 +140,6 @@ final class QuantizedVectors {
 
   PackedGroups toPacked() {
     return new PackedGroups(bits, groupSize, count, length,
-        BitPacking.pack(codes, codes.length, bits), scales.clone(), zeros.clone());
+        BitPacking.pack(codes, first * length, count * length, bits), scales.clone(), zeros.clone());
   }
 }

@@ -46,7 +46,7 @@ public final class GramFactoredSvd implements FactoredSvd {
 
   @Override
   public ThinSvd decompose(int m, int n, int r, double[] b, double[] at) {
-    ThinSvd svd = tryGram(m, n, r, b, false, at);
+    ThinSvd svd = gramSvd(m, n, r, b, false, at);
     return svd != null ? svd : fallback.decompose(m, n, r, b, at);
   }
 
@@ -55,33 +55,68 @@ public final class GramFactoredSvd implements FactoredSvd {
    * column-major), the layout of a LoRA checkpoint, which saves a transpose on the Gram route.
    */
   public ThinSvd decomposeRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
-    ThinSvd svd = tryGram(m, n, r, bRows, true, at);
-    if (svd != null) {
-      return svd;
-    }
+    ThinSvd svd = gramSvd(m, n, r, bRows, true, at);
+    return svd != null ? svd : fallback.decompose(m, n, r, columnMajor(m, r, bRows), at);
+  }
+
+  private static double[] columnMajor(int m, int r, double[] bRows) {
     double[] b = new double[m * r];
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < r; j++) {
         b[j * m + i] = bRows[i * r + j];
       }
     }
-    return fallback.decompose(m, n, r, b, at);
+    return b;
   }
 
   /**
    * The balanced factors B' = U sqrt(S) (m x k) and A'^T = V sqrt(S) (n x k) of B A, column-major,
-   * with B given row-major as in {@link #decomposeRowMajorB}. On the Gram route sqrt(S) is folded
-   * into the small r x k matrices before the final dgemm, which saves a pass over U and V. Signs
-   * are canonical as in {@link ThinSvd#canonicalizeSigns}, applied to B' and A'.
+   * with B given row-major as in {@link #decomposeRowMajorB}: {@link #balancedGramRoute} if it
+   * takes these factors, else {@link #balancedHouseholderRoute}.
    */
-  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
-    ThinSvd svd = tryGram(m, n, r, bRows, true, at, true);
-    if (svd == null) {
-      svd = decomposeRowMajorB(m, n, r, bRows, at);
-      scaleColumns(svd.u(), m, svd.s());
-      scaleColumns(svd.v(), n, svd.s());
+  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at,
+      double[] bpOut, double[] apOut) {
+    ThinSvd.Balanced gram = balancedGramRoute(m, n, r, bRows, at, bpOut, apOut);
+    return gram != null ? gram : balancedHouseholderRoute(m, n, r, bRows, at);
+  }
+
+  /**
+   * The balanced factors by the Gram route, or null when the route is not safe for these factors.
+   * sqrt(S) is folded into the small r x k matrices before the final products, which saves a pass
+   * over U and V. Results go to {@code bpOut} / {@code apOut} when they hold at least m k / n k
+   * values (callers reusing buffers pass {@link SkinnyProducts#paddedLength} arrays), else to new
+   * arrays. Signs are canonical as in {@link ThinSvd#canonicalizeSigns}, applied to B' and A'.
+   *
+   * <p>The route accepts only finite factors: a NaN or infinite entry makes its column's sum of
+   * squares (a Gram diagonal, which finite float-range values cannot overflow) non-finite, and
+   * that is rejected. So a caller that checks finiteness itself needs to do so only before
+   * {@link #balancedHouseholderRoute}.
+   */
+  public ThinSvd.Balanced balancedGramRoute(int m, int n, int r, double[] bRows, double[] at,
+      double[] bpOut, double[] apOut) {
+    Transforms t = gramTransforms(m, n, r, bRows, true, at);
+    if (t == null) {
+      return null;
     }
+    t.balance();
+    double[] bp = bpOut != null && bpOut.length >= (long) m * t.k ? bpOut : new double[m * t.k];
+    double[] ap = apOut != null && apOut.length >= (long) n * t.k ? apOut : new double[n * t.k];
+    applyTransforms(m, n, r, bRows, true, at, t, bp, ap);
+    return new ThinSvd.Balanced(m, n, t.k, t.s, bp, ap);
+  }
+
+  /** The balanced factors by the Householder route ({@link QrFactoredSvd}), in new arrays. */
+  public ThinSvd.Balanced balancedHouseholderRoute(int m, int n, int r, double[] bRows,
+      double[] at) {
+    ThinSvd svd = fallback.decompose(m, n, r, columnMajor(m, r, bRows), at);
+    scaleColumns(svd.u(), m, svd.s());
+    scaleColumns(svd.v(), n, svd.s());
     return new ThinSvd.Balanced(m, n, svd.k(), svd.s(), svd.u(), svd.v());
+  }
+
+  /** {@link #balancedRowMajorB(int, int, int, double[], double[], double[], double[])} into new arrays. */
+  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
+    return balancedRowMajorB(m, n, r, bRows, at, null, null);
   }
 
   private static void scaleColumns(double[] x, int rows, double[] s) {
@@ -95,19 +130,52 @@ public final class GramFactoredSvd implements FactoredSvd {
 
   /** Whether the last-level guard would accept these factors; for tests. */
   boolean takesGramRoute(int m, int n, int r, double[] b, double[] at) {
-    return tryGram(m, n, r, b, false, at) != null;
+    return gramTransforms(m, n, r, b, false, at) != null;
   }
 
-  private ThinSvd tryGram(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
-    return tryGram(m, n, r, b, bRowMajor, at, false);
+  private ThinSvd gramSvd(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
+    Transforms t = gramTransforms(m, n, r, b, bRowMajor, at);
+    if (t == null) {
+      return null;
+    }
+    double[] u = new double[m * t.k];
+    double[] v = new double[n * t.k];
+    applyTransforms(m, n, r, b, bRowMajor, at, t, u, v);
+    return new ThinSvd(m, n, t.k, u, t.s, v);
   }
 
   /**
-   * The SVD by the Gram route, or null when the route is not safe for this input; with
-   * {@code balanced}, the returned u and v are U sqrt(S) and V sqrt(S).
+   * Singular values of B A and the r x k matrices Wb = Rb^-1 Uc, Wa = Ra^-1 Vc that take B to U
+   * and A^T to V; with {@link #balance}, to U sqrt(S) and V sqrt(S).
    */
-  private ThinSvd tryGram(int m, int n, int r, double[] b, boolean bRowMajor, double[] at,
-      boolean balanced) {
+  private static final class Transforms {
+    final int k;
+    final double[] s;
+    final double[] wb;
+    final double[] wa;
+
+    Transforms(int k, double[] s, double[] wb, double[] wa) {
+      this.k = k;
+      this.s = s;
+      this.wb = wb;
+      this.wa = wa;
+    }
+
+    /** Folds sqrt(S) into both transforms. */
+    void balance() {
+      int r = wb.length / k;
+      for (int c = 0; c < k; c++) {
+        double f = Math.sqrt(s[c]);
+        for (int i = c * r; i < (c + 1) * r; i++) {
+          wb[i] *= f;
+          wa[i] *= f;
+        }
+      }
+    }
+  }
+
+  /** The Gram route's transforms, or null when the route is not safe for this input. */
+  private Transforms gramTransforms(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
     if (r == 0 || m < Math.max(r, minRows) || n < Math.max(r, minRows)) {
       return null;
     }
@@ -137,26 +205,30 @@ public final class GramFactoredSvd implements FactoredSvd {
     }
     blas.dtrsm("L", "U", "N", "N", r, k, 1.0, rb.r, r, uc, r);
     blas.dtrsm("L", "U", "N", "N", r, k, 1.0, ra.r, r, vc, r);
-    if (balanced) {
-      for (int c = 0; c < k; c++) {
-        double f = Math.sqrt(s[c]);
-        for (int i = c * r; i < (c + 1) * r; i++) {
-          uc[i] *= f;
-          vc[i] *= f;
-        }
+    return new Transforms(k, s, uc, vc);
+  }
+
+  /**
+   * u (m x k) = B Wb, v (n x k) = A^T Wa, column-major, with canonical signs: a column of u whose
+   * largest entry is negative is negated together with its column of Wa before v is formed
+   * (negation is exact, so this equals negating v afterwards, without the pass over v).
+   */
+  private void applyTransforms(int m, int n, int r, double[] b, boolean bRowMajor, double[] at,
+      Transforms t, double[] u, double[] v) {
+    int k = t.k;
+    if (bRowMajor) {
+      // Row-major B: one call; blocking did not help this layout (docs/BENCHMARKS.md).
+      blas.dgemm("T", "N", m, k, r, 1.0, b, 0, r, t.wb, 0, r, 0.0, u, 0, m);
+    } else {
+      SkinnyProducts.productOfColumns(blas, m, r, b, k, t.wb, u);
+    }
+    for (int c = 0; c < k; c++) {
+      if (ThinSvd.largestEntryIsNegative(u, c * m, m)) {
+        ThinSvd.negate(u, c * m, m);
+        ThinSvd.negate(t.wa, c * r, r);
       }
     }
-    double[] u = new double[m * k];
-    double[] v = new double[n * k];
-    if (bRowMajor) {
-      blas.dgemm("T", "N", m, k, r, 1.0, b, r, uc, r, 0.0, u, m);
-    } else {
-      blas.dgemm("N", "N", m, k, r, 1.0, b, m, uc, r, 0.0, u, m);
-    }
-    blas.dgemm("N", "N", n, k, r, 1.0, at, n, vc, r, 0.0, v, n);
-    ThinSvd.canonicalizeSigns(m, n, k, u, v);
-    // With balanced, u and v hold the scaled factors (only read by balancedRowMajorB).
-    return new ThinSvd(m, n, k, u, s, v);
+    SkinnyProducts.productOfColumns(blas, n, r, at, k, t.wa, v);
   }
 
   /** Upper triangular R (r x r, column-major, zeros below) with X^T X = R^T R. */
@@ -171,9 +243,9 @@ public final class GramFactoredSvd implements FactoredSvd {
   private Factor cholesky(int rows, int cols, double[] x, boolean rowMajor) {
     double[] g = new double[cols * cols];
     if (rowMajor) {
-      blas.dsyrk("U", "N", cols, rows, 1.0, x, cols, 0.0, g, cols);
+      SkinnyProducts.gramOfRowMajor(blas, rows, cols, x, g);
     } else {
-      blas.dsyrk("U", "T", cols, rows, 1.0, x, rows, 0.0, g, cols);
+      SkinnyProducts.crossOfColumns(blas, rows, cols, x, cols, x, g);
     }
     double[] d = new double[cols];
     for (int j = 0; j < cols; j++) {

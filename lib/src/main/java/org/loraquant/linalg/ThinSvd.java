@@ -27,24 +27,35 @@ public record ThinSvd(int m, int n, int k, double[] u, double[] s, double[] v) {
    */
   public static void canonicalizeSigns(int m, int n, int k, double[] u, double[] v) {
     for (int i = 0; i < k; i++) {
-      int base = i * m;
-      int best = -1;
-      double bestAbs = -1;
-      for (int p = 0; p < m; p++) {
-        double a = Math.abs(u[base + p]);
-        if (a > bestAbs) {
-          bestAbs = a;
-          best = p;
-        }
+      if (largestEntryIsNegative(u, i * m, m)) {
+        negate(u, i * m, m);
+        negate(v, i * n, n);
       }
-      if (best >= 0 && u[base + best] < 0) {
-        for (int p = 0; p < m; p++) {
-          u[base + p] = -u[base + p];
-        }
-        for (int p = i * n, end = p + n; p < end; p++) {
-          v[p] = -v[p];
-        }
+    }
+  }
+
+  /**
+   * Whether the entry of {@code x[from, from + len)} with the largest magnitude (the first one on
+   * ties) is negative: the canonical sign rule. Two passes, a max-reduction and a search that
+   * stops at the first entry reaching it, measured faster than one arg-max pass.
+   */
+  public static boolean largestEntryIsNegative(double[] x, int from, int len) {
+    double largest = 0;
+    for (int p = from, end = from + len; p < end; p++) {
+      largest = Math.max(largest, Math.abs(x[p]));
+    }
+    for (int p = from, end = from + len; p < end; p++) {
+      if (Math.abs(x[p]) == largest) {
+        return x[p] < 0;
       }
+    }
+    return false;
+  }
+
+  /** Negates {@code x[from, from + len)}. */
+  public static void negate(double[] x, int from, int len) {
+    for (int p = from, end = from + len; p < end; p++) {
+      x[p] = -x[p];
     }
   }
 }

@@ -35,4 +35,28 @@ class BitPackingTest {
     assertThat(BitPacking.pack(new byte[] {1, 0, 0, 0, 0, 0, 0, 1, 1}, 9, 1))
         .containsExactly((byte) 0x81, (byte) 0x01);
   }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void wholeBytePathsAgreeWithBitByBitPackingOnEveryPattern(int bits) {
+    // Every byte value as a run of codes: 256 runs of 8 / bits codes, plus a tail.
+    int perByte = 8 / bits;
+    int count = 256 * perByte + 3;
+    byte[] codes = new byte[count];
+    for (int b = 0; b < 256; b++) {
+      for (int i = 0; i < perByte; i++) {
+        codes[b * perByte + i] = (byte) ((b >>> (i * bits)) & ((1 << bits) - 1));
+      }
+    }
+    byte[] expected = new byte[(count * bits + 7) / 8];
+    for (int i = 0; i < count; i++) {
+      for (int bit = 0; bit < bits; bit++) {
+        if ((codes[i] >>> bit & 1) != 0) {
+          int position = i * bits + bit;
+          expected[position / 8] |= (byte) (1 << (position % 8));
+        }
+      }
+    }
+    assertThat(BitPacking.pack(codes, count, bits)).containsExactly(expected);
+  }
 }

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.loraquant.linalg.GramFactoredSvd;
 import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.linalg.QrFactoredSvd;
 import org.loraquant.linalg.ThinSvd;
@@ -289,6 +290,37 @@ class LoraQuantCodecTest {
     LoraFactors g = TestFactors.gaussian(27, 10, 8, 2);
     g.a()[5] = Float.POSITIVE_INFINITY;
     assertThatThrownBy(() -> compress(g, DEFAULTS)).hasMessageContaining("Infinity");
+  }
+
+  @Test
+  void nonFiniteInputIsRejectedOnLayersLargeEnoughForTheGramRoute() {
+    // 512 x 384: the Gram route is tried first; it must turn every non-finite entry away.
+    float[] bad = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+    for (float value : bad) {
+      LoraFactors f = TestFactors.decaying(31, 512, 384, 8);
+      f.b()[300 * 8 + 7] = value;
+      assertThatThrownBy(() -> compress(f, DEFAULTS))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("factor B").hasMessageContaining(String.valueOf(value))
+          .hasMessageContaining("(300, 7)");
+      LoraFactors g = TestFactors.decaying(31, 512, 384, 8);
+      g.a()[5 * 384 + 383] = value;
+      assertThatThrownBy(() -> compress(g, DEFAULTS))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("factor A").hasMessageContaining("(5, 383)");
+    }
+    // ... and the clean factors do take it, so the rejection above is the Gram route's doing.
+    LoraFactors clean = TestFactors.decaying(31, 512, 384, 8);
+    assertThat(new GramFactoredSvd(LinearAlgebra.javaOnly()).balancedGramRoute(512, 384, 8,
+        doubles(clean.b()), doubles(clean.a()), null, null)).isNotNull();
+  }
+
+  private static double[] doubles(float[] x) {
+    double[] out = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      out[i] = x[i];
+    }
+    return out;
   }
 
   @Test

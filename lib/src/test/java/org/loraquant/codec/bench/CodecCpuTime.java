@@ -11,8 +11,11 @@ import org.loraquant.linalg.LinearAlgebra;
 /**
  * Per-core cost of the codec as thread CPU time (JNI LAPACK calls included, with one BLAS
  * thread), next to the JMH wall-clock figures: on a shared machine wall time also counts the time
- * other processes hold the core. Arguments: shapes, then optionally {@code --dense} to time one
- * dense SVD per shape and backend as well. Run by bin/bench-codec.
+ * other processes hold the core. CPU time is not immune either (neighbours on the host slow the
+ * caches and memory for minutes at a time), so the layers are timed in short batches (about 20 ms
+ * each, for about 4 s) and the table gives the median batch, with the fastest batch beside it.
+ * Arguments: shapes, then optionally {@code --dense} to time one dense SVD per shape and backend
+ * as well. Run by bin/bench-codec.
  */
 public final class CodecCpuTime {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -30,8 +33,8 @@ public final class CodecCpuTime {
       }
     }
     CodecSettings settings = CodecSettings.defaults();
-    System.out.printf("%-16s %-7s %14s %12s %18s %10s%n", "shape", "lapack", "codec cpu ms",
-        "MB/s/core", "dense cpu ms", "ratio");
+    System.out.printf("%-16s %-7s %16s %12s %14s %18s %10s%n", "shape", "lapack",
+        "codec median ms", "MB/s/core", "fastest ms", "dense cpu ms", "ratio");
     for (String lapack : new String[] {"native", "java"}) {
       if (lapack.equals("native") && !LinearAlgebra.nativeAvailable()) {
         System.out.println("native LAPACK not available: skipped");
@@ -40,15 +43,22 @@ public final class CodecCpuTime {
       LinearAlgebra linalg = BenchmarkLayers.linalg(lapack);
       for (String shape : shapes) {
         LoraFactors f = BenchmarkLayers.factors(shape);
-        // Warm up (JIT) for 3 s of CPU, then measure about 2 s of work.
+        // Warm up (JIT) for 3 s of CPU, then time batches of about 20 ms for about 4 s.
         long warm = 0;
         int done = 0;
         while (warm < 3_000_000_000L) {
           warm += cpu(() -> LoraQuantCodec.compress(f, settings, linalg), 1);
           done++;
         }
-        int reps = (int) Math.max(5, 2 * (long) done / 3);
-        double codecMs = cpu(() -> LoraQuantCodec.compress(f, settings, linalg), reps) / 1e6 / reps;
+        int perBatch = (int) Math.max(1, done / 150);
+        int batches = 200;
+        double[] msPerLayer = new double[batches];
+        for (int b = 0; b < batches; b++) {
+          msPerLayer[b] =
+              cpu(() -> LoraQuantCodec.compress(f, settings, linalg), perBatch) / 1e6 / perBatch;
+        }
+        java.util.Arrays.sort(msPerLayer);
+        double codecMs = msPerLayer[batches / 2];
         double mbs = (double) (f.m() + f.n()) * f.r() * 2 / (codecMs / 1000) / 1e6;
         String denseMs = "-";
         String ratio = "-";
@@ -68,8 +78,8 @@ public final class CodecCpuTime {
           denseMs = String.format("%.0f", ms);
           ratio = String.format("%.0f", ms / codecMs);
         }
-        System.out.printf("%-16s %-7s %14.3f %12.1f %18s %10s%n", shape, lapack, codecMs, mbs,
-            denseMs, ratio);
+        System.out.printf("%-16s %-7s %16.3f %12.1f %14.3f %18s %10s%n", shape, lapack, codecMs,
+            mbs, msPerLayer[0], denseMs, ratio);
       }
     }
   }

@@ -1,0 +1,83 @@
+package org.loraquant.linalg;
+
+import dev.ludovic.netlib.blas.BLAS;
+
+/**
+ * BLAS-3 products of tall, skinny matrices (thousands of rows, a few to a few hundred columns): the
+ * Gram and cross products and the m x r times r x k products of the codec. Column-major operands
+ * are taken in blocks of {@link #BLOCK_ROWS} rows, one dgemm per block accumulating into the
+ * result, because OpenBLAS 0.3.21 (AVX-512 kernels) ran a 4096 x 16 cross product about twice as
+ * fast that way as in one call, and its dsyrk on these shapes was no faster than dgemm (see
+ * docs/BENCHMARKS.md, "Codec"). The pure-Java BLAS is not hurt by the blocking.
+ *
+ * <p>Blocked calls need padded arrays: netlib-java's bounds check assumes that every column of
+ * an operand runs a full leading dimension from the block's offset, so a block starting at row i0
+ * looks as if it reached i0 values past the end of the last column. An array of at least
+ * {@link #paddedLength} values passes; a shorter one gets one unblocked call (same result up to
+ * rounding order).
+ */
+public final class SkinnyProducts {
+  /** Rows per BLAS call on column-major operands. */
+  public static final int BLOCK_ROWS = 512;
+
+  private SkinnyProducts() {}
+
+  /** Length of a column-major rows x cols array that blocked calls accept: one spare column. */
+  public static int paddedLength(int rows, int cols) {
+    return Math.addExact(Math.multiplyExact(rows, cols), rows);
+  }
+
+  /**
+   * out (cols x cols, column-major, full) = X^T X for X (rows x cols) stored row-major, i.e. X^T
+   * column-major with leading dimension cols. Row-major blocks are contiguous, so no padding is
+   * needed.
+   */
+  public static void gramOfRowMajor(BLAS blas, int rows, int cols, double[] x, double[] out) {
+    java.util.Arrays.fill(out, 0, cols * cols, 0.0);
+    for (int i0 = 0; i0 < rows; i0 += BLOCK_ROWS) {
+      int len = Math.min(BLOCK_ROWS, rows - i0);
+      blas.dgemm("N", "T", cols, cols, len, 1.0, x, i0 * cols, cols, x, i0 * cols, cols, 1.0,
+          out, 0, cols);
+    }
+  }
+
+  /**
+   * out (kx x ky, column-major) = X^T Y for column-major X (rows x kx) and Y (rows x ky), both
+   * with leading dimension rows. X and Y may be the same array (a Gram matrix, filled in full).
+   */
+  public static void crossOfColumns(BLAS blas, int rows, int kx, double[] x, int ky, double[] y,
+      double[] out) {
+    java.util.Arrays.fill(out, 0, kx * ky, 0.0);
+    if (rows == 0 || kx == 0 || ky == 0) {
+      return;
+    }
+    if (rows <= BLOCK_ROWS || x.length < paddedLength(rows, kx)
+        || y.length < paddedLength(rows, ky)) {
+      blas.dgemm("T", "N", kx, ky, rows, 1.0, x, 0, rows, y, 0, rows, 0.0, out, 0, kx);
+      return;
+    }
+    for (int i0 = 0; i0 < rows; i0 += BLOCK_ROWS) {
+      int len = Math.min(BLOCK_ROWS, rows - i0);
+      blas.dgemm("T", "N", kx, ky, len, 1.0, x, i0, rows, y, i0, rows, 1.0, out, 0, kx);
+    }
+  }
+
+  /**
+   * Y (rows x k) = X (rows x r) W (r x k), all column-major; X and Y with leading dimension rows,
+   * W with leading dimension r.
+   */
+  public static void productOfColumns(BLAS blas, int rows, int r, double[] x, int k, double[] w,
+      double[] y) {
+    if (rows == 0 || k == 0) {
+      return;
+    }
+    if (rows <= BLOCK_ROWS || x.length < paddedLength(rows, r)) {
+      blas.dgemm("N", "N", rows, k, r, 1.0, x, 0, rows, w, 0, r, 0.0, y, 0, rows);
+      return;
+    }
+    for (int i0 = 0; i0 < rows; i0 += BLOCK_ROWS) {
+      int len = Math.min(BLOCK_ROWS, rows - i0);
+      blas.dgemm("N", "N", len, k, r, 1.0, x, i0, rows, w, 0, r, 0.0, y, i0, rows);
+    }
+  }
+}
