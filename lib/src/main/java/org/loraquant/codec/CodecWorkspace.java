@@ -22,6 +22,8 @@ final class CodecWorkspace {
   private double[] ap = new double[0];
   private double[] bh = new double[0];
   private double[] ah = new double[0];
+  private byte[] bCodes = new byte[0];
+  private byte[] aCodes = new byte[0];
 
   private CodecWorkspace() {}
 
@@ -64,6 +66,16 @@ final class CodecWorkspace {
   /** A^^T column-major, n x k. */
   double[] ah(int n, int k) {
     return ah = atLeast(ah, SkinnyProducts.paddedLength(n, k));
+  }
+
+  /** Unpacked codes of B', one byte per value of the m x k matrix (all tiers share it). */
+  byte[] bCodes(int m, int k) {
+    return bCodes = bCodes.length >= m * k ? bCodes : new byte[m * k];
+  }
+
+  /** Unpacked codes of A'^T, n x k. */
+  byte[] aCodes(int n, int k) {
+    return aCodes = aCodes.length >= n * k ? aCodes : new byte[n * k];
   }
 
   private static double[] atLeast(double[] current, int length) {

@@ -1,9 +1,11 @@
 package org.loraquant.codec;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.loraquant.linalg.GramFactoredSvd;
 import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.linalg.SkinnyProducts;
 import org.loraquant.linalg.ThinSvd;
 
 /**
@@ -78,23 +80,26 @@ public final class LoraQuantCodec {
 
     double[] bh = work.bh(m, k);
     double[] ah = work.ah(n, k);
+    byte[] bCodes = work.bCodes(m, k);
+    byte[] aCodes = work.aCodes(n, k);
     List<TierSpec> tiers = plan.tiers();
     QuantizedVectors[] bSides = new QuantizedVectors[tiers.size()];
     QuantizedVectors[] aSides = new QuantizedVectors[tiers.size()];
     for (int t = 0; t < tiers.size(); t++) {
       TierSpec spec = tiers.get(t);
       bSides[t] = QuantizedVectors.roundToNearest(spec.bits(), settings.groupSize(), spec.first(),
-          spec.count(), m, bp, bh);
+          spec.count(), m, bp, bh, bCodes);
       aSides[t] = QuantizedVectors.roundToNearest(spec.bits(), settings.groupSize(), spec.first(),
-          spec.count(), n, ap, ah);
+          spec.count(), n, ap, ah, aCodes);
     }
     ComponentErrorModel model = new ComponentErrorModel(linalg.blas(), m, n, s, bp, ap, bh, ah);
     double energy = model.energy();
     boolean zeroUpdate = energy == 0;
 
     if (settings.refinement() == Refinement.SEARCH && !zeroUpdate) {
-      double[] searchBh = bh.clone();
-      double[] searchAh = ah.clone();
+      // Copies of this layer's part only: the reused arrays may be sized for a larger layer.
+      double[] searchBh = Arrays.copyOf(bh, SkinnyProducts.paddedLength(m, k));
+      double[] searchAh = Arrays.copyOf(ah, SkinnyProducts.paddedLength(n, k));
       QuantizedVectors[] searchB = new QuantizedVectors[tiers.size()];
       QuantizedVectors[] searchA = new QuantizedVectors[tiers.size()];
       for (int t = 0; t < tiers.size(); t++) {

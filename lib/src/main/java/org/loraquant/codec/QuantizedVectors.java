@@ -4,7 +4,8 @@ package org.loraquant.codec;
  * Working state of one side (B' columns or A' rows) of one tier: unpacked codes, scales, zero
  * points, and the decoded values written into the full reconstruction array. Vectors are
  * components {@code first .. first + count - 1}, each {@code length} long and contiguous in
- * {@code source} / {@code recon} at offset {@code component * length}.
+ * {@code source} / {@code recon} at offset {@code component * length}. Codes are indexed the
+ * same way, one byte per value, so the tiers of one side can share one codes array.
  */
 final class QuantizedVectors {
   final int bits;
@@ -20,7 +21,7 @@ final class QuantizedVectors {
   final byte[] zeros;
 
   private QuantizedVectors(int bits, int groupSize, int first, int count, int length,
-      double[] source, double[] recon) {
+      double[] source, double[] recon, byte[] codes) {
     this.bits = bits;
     this.groupSize = groupSize;
     this.first = first;
@@ -29,17 +30,24 @@ final class QuantizedVectors {
     this.groupsPerVector = PackedGroups.groupsPerVector(length, groupSize);
     this.source = source;
     this.recon = recon;
-    // Indexed like source and recon (the first first * length bytes stay unused): with one index
-    // for all three arrays the JIT vectorizes the encoding loops (measured about 1.5x faster).
-    this.codes = new byte[Math.multiplyExact(first + count, length)];
+    if (codes.length < (long) (first + count) * length) {
+      throw new IllegalArgumentException("codes array too short for components up to "
+          + (first + count) + " of length " + length);
+    }
+    this.codes = codes;
     this.scales = new short[count * groupsPerVector];
     this.zeros = new byte[bits == 1 ? 0 : count * groupsPerVector];
   }
 
-  /** Plain round-to-nearest (min/max ranges, mean-|x| sign scales) of every group. */
+  /**
+   * Plain round-to-nearest (min/max ranges, mean-|x| sign scales) of every group; codes go to
+   * {@code codes} at the values' own indexes (at least (first + count) * length bytes; other
+   * tiers' ranges are left alone).
+   */
   static QuantizedVectors roundToNearest(int bits, int groupSize, int first, int count, int length,
-      double[] source, double[] recon) {
-    QuantizedVectors qv = new QuantizedVectors(bits, groupSize, first, count, length, source, recon);
+      double[] source, double[] recon, byte[] codes) {
+    QuantizedVectors qv =
+        new QuantizedVectors(bits, groupSize, first, count, length, source, recon, codes);
     double[] range = new double[2];
     for (int v = 0; v < count; v++) {
       for (int g = 0; g < qv.groupsPerVector; g++) {
@@ -131,8 +139,10 @@ final class QuantizedVectors {
 
   /** An independent copy whose decoded values live in {@code otherRecon} (already filled). */
   QuantizedVectors copyInto(double[] otherRecon) {
-    QuantizedVectors c = new QuantizedVectors(bits, groupSize, first, count, length, source, otherRecon);
-    System.arraycopy(codes, 0, c.codes, 0, codes.length);
+    byte[] ownCodes = new byte[(first + count) * length];
+    QuantizedVectors c =
+        new QuantizedVectors(bits, groupSize, first, count, length, source, otherRecon, ownCodes);
+    System.arraycopy(codes, first * length, ownCodes, first * length, count * length);
     System.arraycopy(scales, 0, c.scales, 0, scales.length);
     System.arraycopy(zeros, 0, c.zeros, 0, zeros.length);
     return c;
@@ -140,6 +150,7 @@ final class QuantizedVectors {
 
   PackedGroups toPacked() {
     return new PackedGroups(bits, groupSize, count, length,
-        BitPacking.pack(codes, first * length, count * length, bits), scales.clone(), zeros.clone());
+        BitPacking.pack(codes, first * length, count * length, bits), scales.clone(),
+        zeros.clone());
   }
 }

@@ -238,6 +238,35 @@ class LoraQuantCodecTest {
     }
   }
 
+  @Test
+  void reusedWorkArraysDoNotCarryAnythingFromOneLayerToTheNext() throws Exception {
+    // The codec reuses its work arrays per thread: a layer must come out the same whatever the
+    // thread compressed before it (bigger, smaller, other rank, refined), and the same as on a
+    // thread that never compressed anything.
+    LoraFactors layer = TestFactors.decaying(41, 600, 520, 12);
+    LoraFactors[] others = {TestFactors.decaying(42, 1100, 700, 24),
+        TestFactors.gaussian(43, 30, 20, 4), TestFactors.decaying(44, 600, 520, 12)};
+    for (CodecSettings settings : new CodecSettings[] {DEFAULTS,
+        DEFAULTS.withRefinement(Refinement.SEARCH)}) {
+      CompressedLayerResult[] fresh = new CompressedLayerResult[1];
+      Thread thread = new Thread(() -> fresh[0] = compress(layer, settings));
+      thread.start();
+      thread.join();
+      for (LoraFactors other : others) {
+        compress(other, DEFAULTS.withRefinement(Refinement.SEARCH));
+        compress(other, DEFAULTS);
+        CompressedLayerResult again = compress(layer, settings);
+        for (int t = 0; t < fresh[0].layer().tiers().size(); t++) {
+          assertSameBytes(fresh[0].layer().tiers().get(t).b(), again.layer().tiers().get(t).b());
+          assertSameBytes(fresh[0].layer().tiers().get(t).a(), again.layer().tiers().get(t).a());
+        }
+        assertThat(again.stats().relError()).isEqualTo(fresh[0].stats().relError());
+        assertThat(again.stats().errorHigh()).isEqualTo(fresh[0].stats().errorHigh());
+        assertThat(again.stats().errorLow()).isEqualTo(fresh[0].stats().errorLow());
+      }
+    }
+  }
+
   private static void assertSameBytes(PackedGroups x, PackedGroups y) {
     assertThat(y.codes()).containsExactly(x.codes());
     assertThat(y.scales()).containsExactly(x.scales());

@@ -1,0 +1,81 @@
+package org.loraquant.linalg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.ludovic.netlib.blas.BLAS;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The blocked products against plain sums, on block boundaries and with and without padding. */
+class SkinnyProductsTest {
+  private static final BLAS BLAS = LinearAlgebra.javaOnly().blas();
+
+  private static double[] random(long seed, int length, int used) {
+    Random random = new Random(seed);
+    double[] x = new double[length];
+    for (int i = 0; i < used; i++) {
+      x[i] = random.nextGaussian();
+    }
+    return x;
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1, 3, 2", "512, 4, 3", "513, 5, 5", "1500, 7, 2", "2048, 3, 6"})
+  void crossOfColumnsIsXTransposeY(int rows, int kx, int ky) {
+    for (boolean padded : new boolean[] {true, false}) {
+      double[] x = random(1, padded ? SkinnyProducts.paddedLength(rows, kx) : rows * kx, rows * kx);
+      double[] y = random(2, padded ? SkinnyProducts.paddedLength(rows, ky) : rows * ky, rows * ky);
+      double[] out = new double[kx * ky];
+      java.util.Arrays.fill(out, 99); // overwritten, not accumulated into
+      SkinnyProducts.crossOfColumns(BLAS, rows, kx, x, ky, y, out);
+      for (int i = 0; i < kx; i++) {
+        for (int j = 0; j < ky; j++) {
+          double expected = 0;
+          for (int p = 0; p < rows; p++) {
+            expected += x[i * rows + p] * y[j * rows + p];
+          }
+          assertThat(out[i + j * kx]).isCloseTo(expected, within(1e-10 * rows));
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1, 3", "512, 4", "1025, 6"})
+  void gramOfRowMajorIsXTransposeX(int rows, int cols) {
+    double[] x = random(3, rows * cols, rows * cols);
+    double[] out = new double[cols * cols];
+    SkinnyProducts.gramOfRowMajor(BLAS, rows, cols, x, out);
+    for (int i = 0; i < cols; i++) {
+      for (int j = 0; j < cols; j++) {
+        double expected = 0;
+        for (int p = 0; p < rows; p++) {
+          expected += x[p * cols + i] * x[p * cols + j];
+        }
+        assertThat(out[i + j * cols]).isCloseTo(expected, within(1e-10 * rows));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1, 3, 2", "512, 4, 4", "1300, 5, 3"})
+  void productOfColumnsIsXW(int rows, int r, int k) {
+    for (boolean padded : new boolean[] {true, false}) {
+      double[] x = random(4, padded ? SkinnyProducts.paddedLength(rows, r) : rows * r, rows * r);
+      double[] w = random(5, r * k, r * k);
+      double[] y = new double[rows * k];
+      SkinnyProducts.productOfColumns(BLAS, rows, r, x, k, w, y);
+      for (int p = 0; p < rows; p++) {
+        for (int c = 0; c < k; c++) {
+          double expected = 0;
+          for (int i = 0; i < r; i++) {
+            expected += x[i * rows + p] * w[c * r + i];
+          }
+          assertThat(y[c * rows + p]).isCloseTo(expected, within(1e-12 * r));
+        }
+      }
+    }
+  }
+}
