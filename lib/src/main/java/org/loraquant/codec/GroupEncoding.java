@@ -98,22 +98,30 @@ final class GroupEncoding {
    */
   static short encodeSign(double[] x, int off, int len, double multiplier, byte[] codes,
       int codeOff, double[] recon, int reconOff) {
-    // Four partial sums (fixed order, so deterministic) break the add latency chain.
+    // Eight partial sums (fixed order, so deterministic) break the add latency chain.
     double s0 = 0;
     double s1 = 0;
     double s2 = 0;
     double s3 = 0;
+    double s4 = 0;
+    double s5 = 0;
+    double s6 = 0;
+    double s7 = 0;
     int i = 0;
-    for (; i + 4 <= len; i += 4) {
+    for (; i + 8 <= len; i += 8) {
       s0 += Math.abs(x[off + i]);
       s1 += Math.abs(x[off + i + 1]);
       s2 += Math.abs(x[off + i + 2]);
       s3 += Math.abs(x[off + i + 3]);
+      s4 += Math.abs(x[off + i + 4]);
+      s5 += Math.abs(x[off + i + 5]);
+      s6 += Math.abs(x[off + i + 6]);
+      s7 += Math.abs(x[off + i + 7]);
     }
     for (; i < len; i++) {
       s0 += Math.abs(x[off + i]);
     }
-    double sum = (s0 + s1) + (s2 + s3);
+    double sum = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     short scaleBits = Binary16.scaleBits(multiplier * sum / len);
     // Code 1 and +scale for x >= 0, code 0 and -scale below, read from the sign of x + 0.0
     // (adding 0.0 turns -0.0 into +0.0): the values of signValue without its multiplication, and
