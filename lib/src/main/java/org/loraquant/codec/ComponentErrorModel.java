@@ -64,14 +64,10 @@ final class ComponentErrorModel {
     return out;
   }
 
-  /** X^T X in full, made exactly symmetric (the model updates both halves alike). */
+  /** X^T X in full, exactly symmetric (the model updates both halves alike). */
   private double[] gram(BLAS blas, int rows, double[] x) {
-    double[] out = cross(blas, rows, x, x);
-    for (int j = 0; j < k; j++) {
-      for (int i = j + 1; i < k; i++) {
-        out[i + j * k] = out[j + i * k];
-      }
-    }
+    double[] out = new double[k * k];
+    SkinnyProducts.gramOfColumns(blas, rows, k, x, out);
     return out;
   }
 

@@ -245,7 +245,7 @@ public final class GramFactoredSvd implements FactoredSvd {
     if (rowMajor) {
       SkinnyProducts.gramOfRowMajor(blas, rows, cols, x, g);
     } else {
-      SkinnyProducts.crossOfColumns(blas, rows, cols, x, cols, x, g);
+      SkinnyProducts.gramOfColumns(blas, rows, cols, x, g);
     }
     double[] d = new double[cols];
     for (int j = 0; j < cols; j++) {

@@ -4,11 +4,13 @@ import dev.ludovic.netlib.blas.BLAS;
 
 /**
  * BLAS-3 products of tall, skinny matrices (thousands of rows, a few to a few hundred columns): the
- * Gram and cross products and the m x r times r x k products of the codec. Column-major operands
- * are taken in blocks of {@link #BLOCK_ROWS} rows, one dgemm per block accumulating into the
- * result, because OpenBLAS 0.3.21 (AVX-512 kernels) ran a 4096 x 16 cross product about twice as
- * fast that way as in one call, and its dsyrk on these shapes was no faster than dgemm (see
- * docs/BENCHMARKS.md, "Codec"). The pure-Java BLAS is not hurt by the blocking.
+ * Gram and cross products and the m x r times r x k products of the codec. With at most
+ * {@link #MAX_BLOCKED_COLUMNS} columns, operands are taken in blocks of {@link #BLOCK_ROWS} rows,
+ * one dgemm per block accumulating into the result, and Gram matrices by dgemm too: OpenBLAS
+ * 0.3.21 (AVX-512 kernels) ran a 4096 x 16 cross product about twice as fast that way as in one
+ * call, and its dsyrk was no faster than a dgemm at 16 columns. At 64 columns one call, and dsyrk
+ * for Grams, were faster again, so wider operands get those (see docs/BENCHMARKS.md, "Codec").
+ * The pure-Java BLAS is not hurt either way.
  *
  * <p>Blocked calls need padded arrays: netlib-java's bounds check assumes that every column of
  * an operand runs a full leading dimension from the block's offset, so a block starting at row i0
@@ -17,8 +19,10 @@ import dev.ludovic.netlib.blas.BLAS;
  * rounding order).
  */
 public final class SkinnyProducts {
-  /** Rows per BLAS call on column-major operands. */
+  /** Rows per BLAS call on blocked operands. */
   public static final int BLOCK_ROWS = 512;
+  /** Widest operand that is blocked (and whose Gram matrix is taken by dgemm). */
+  public static final int MAX_BLOCKED_COLUMNS = 32;
 
   private SkinnyProducts() {}
 
@@ -34,10 +38,40 @@ public final class SkinnyProducts {
    */
   public static void gramOfRowMajor(BLAS blas, int rows, int cols, double[] x, double[] out) {
     java.util.Arrays.fill(out, 0, cols * cols, 0.0);
+    if (rows == 0 || cols == 0) {
+      return;
+    }
+    if (cols > MAX_BLOCKED_COLUMNS) {
+      blas.dsyrk("U", "N", cols, rows, 1.0, x, 0, cols, 0.0, out, 0, cols);
+      mirrorUpper(cols, out);
+      return;
+    }
     for (int i0 = 0; i0 < rows; i0 += BLOCK_ROWS) {
       int len = Math.min(BLOCK_ROWS, rows - i0);
       blas.dgemm("N", "T", cols, cols, len, 1.0, x, i0 * cols, cols, x, i0 * cols, cols, 1.0,
           out, 0, cols);
+    }
+  }
+
+  /**
+   * out (k x k, column-major, full and exactly symmetric) = X^T X for column-major X (rows x k)
+   * with leading dimension rows.
+   */
+  public static void gramOfColumns(BLAS blas, int rows, int k, double[] x, double[] out) {
+    if (k > MAX_BLOCKED_COLUMNS && rows > 0) {
+      blas.dsyrk("U", "T", k, rows, 1.0, x, 0, rows, 0.0, out, 0, k);
+    } else {
+      crossOfColumns(blas, rows, k, x, k, x, out);
+    }
+    mirrorUpper(k, out);
+  }
+
+  /** Copies the upper triangle of a k x k column-major matrix onto the lower one. */
+  private static void mirrorUpper(int k, double[] a) {
+    for (int j = 0; j < k; j++) {
+      for (int i = j + 1; i < k; i++) {
+        a[i + j * k] = a[j + i * k];
+      }
     }
   }
 
@@ -51,8 +85,8 @@ public final class SkinnyProducts {
     if (rows == 0 || kx == 0 || ky == 0) {
       return;
     }
-    if (rows <= BLOCK_ROWS || x.length < paddedLength(rows, kx)
-        || y.length < paddedLength(rows, ky)) {
+    if (rows <= BLOCK_ROWS || Math.max(kx, ky) > MAX_BLOCKED_COLUMNS
+        || x.length < paddedLength(rows, kx) || y.length < paddedLength(rows, ky)) {
       blas.dgemm("T", "N", kx, ky, rows, 1.0, x, 0, rows, y, 0, rows, 0.0, out, 0, kx);
       return;
     }
@@ -71,7 +105,7 @@ public final class SkinnyProducts {
     if (rows == 0 || k == 0) {
       return;
     }
-    if (rows <= BLOCK_ROWS || x.length < paddedLength(rows, r)) {
+    if (rows <= BLOCK_ROWS || k > MAX_BLOCKED_COLUMNS || x.length < paddedLength(rows, r)) {
       blas.dgemm("N", "N", rows, k, r, 1.0, x, 0, rows, w, 0, r, 0.0, y, 0, rows);
       return;
     }

@@ -22,7 +22,7 @@ class SkinnyProductsTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"1, 3, 2", "512, 4, 3", "513, 5, 5", "1500, 7, 2", "2048, 3, 6"})
+  @CsvSource({"1, 3, 2", "512, 4, 3", "513, 5, 5", "1500, 7, 2", "2048, 3, 6", "1500, 40, 33"})
   void crossOfColumnsIsXTransposeY(int rows, int kx, int ky) {
     for (boolean padded : new boolean[] {true, false}) {
       double[] x = random(1, padded ? SkinnyProducts.paddedLength(rows, kx) : rows * kx, rows * kx);
@@ -43,7 +43,7 @@ class SkinnyProductsTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"1, 3", "512, 4", "1025, 6"})
+  @CsvSource({"1, 3", "512, 4", "1025, 6", "700, 40"})
   void gramOfRowMajorIsXTransposeX(int rows, int cols) {
     double[] x = random(3, rows * cols, rows * cols);
     double[] out = new double[cols * cols];
@@ -60,7 +60,7 @@ class SkinnyProductsTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"1, 3, 2", "512, 4, 4", "1300, 5, 3"})
+  @CsvSource({"1, 3, 2", "512, 4, 4", "1300, 5, 3", "900, 8, 40"})
   void productOfColumnsIsXW(int rows, int r, int k) {
     for (boolean padded : new boolean[] {true, false}) {
       double[] x = random(4, padded ? SkinnyProducts.paddedLength(rows, r) : rows * r, rows * r);
@@ -75,6 +75,24 @@ class SkinnyProductsTest {
           }
           assertThat(y[c * rows + p]).isCloseTo(expected, within(1e-12 * r));
         }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"600, 5", "1100, 40"})
+  void gramOfColumnsIsFullAndExactlySymmetric(int rows, int k) {
+    double[] x = random(6, SkinnyProducts.paddedLength(rows, k), rows * k);
+    double[] out = new double[k * k];
+    SkinnyProducts.gramOfColumns(BLAS, rows, k, x, out);
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < k; j++) {
+        double expected = 0;
+        for (int p = 0; p < rows; p++) {
+          expected += x[i * rows + p] * x[j * rows + p];
+        }
+        assertThat(out[i + j * k]).isCloseTo(expected, within(1e-10 * rows))
+            .isEqualTo(out[j + i * k]);
       }
     }
   }
