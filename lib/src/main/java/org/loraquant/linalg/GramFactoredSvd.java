@@ -7,9 +7,9 @@ import org.netlib.util.intW;
 
 /**
  * SVD of B A without forming the product and without Householder panels (Cholesky QR): the Gram
- * matrices B^T B and A A^T (dsyrk) are scaled to unit diagonal and factored by dpotrf, giving B =
- * Qb Rb and A^T = Qa Ra with Qb, Qa never formed; the r x r core Rb Ra^T goes through dgesdd, and
- * U = B (Rb^-1 Uc), V = A^T (Ra^-1 Vc) are one dgemm each. About 3 (m + n) r^2 flops, all BLAS-3,
+ * matrices B^T B and A A^T ({@link SkinnyProducts}) are scaled to unit diagonal and factored by
+ * dpotrf, giving B = Qb Rb and A^T = Qa Ra with Qb, Qa never formed; the r x r core Rb Ra^T goes
+ * through dgesdd, and U = B (Rb^-1 Uc), V = A^T (Ra^-1 Vc) are one product each. About 3 (m + n) r^2 flops, all BLAS-3,
  * against about 8 (m + n) r^2, mostly BLAS-2, for {@link QrFactoredSvd}.
  *
  * <p>Forming the Gram matrix squares the condition number, so the route is guarded: it is taken
