@@ -1,6 +1,7 @@
 package org.loraquant.linalg;
 
 import dev.ludovic.netlib.blas.BLAS;
+import dev.ludovic.netlib.blas.NativeBLAS;
 
 /**
  * BLAS-3 products of tall, skinny matrices (thousands of rows, a few to a few hundred columns): the
@@ -10,7 +11,8 @@ import dev.ludovic.netlib.blas.BLAS;
  * 0.3.21 (AVX-512 kernels) ran a 4096 x 16 cross product about twice as fast that way as in one
  * call, and its dsyrk was no faster than a dgemm at 16 columns. At 64 columns one call, and dsyrk
  * for Grams, were faster again, so wider operands get those (see docs/BENCHMARKS.md, "Codec").
- * The pure-Java BLAS is not hurt either way.
+ * The pure-Java BLAS is not hurt by the blocking, but its dsyrk (a plain translation of the
+ * reference Fortran) is slower than its dgemm at every width, so it never gets dsyrk.
  *
  * <p>Blocked calls need padded arrays: netlib-java's bounds check assumes that every column of
  * an operand runs a full leading dimension from the block's offset, so a block starting at row i0
@@ -41,7 +43,7 @@ public final class SkinnyProducts {
     if (rows == 0 || cols == 0) {
       return;
     }
-    if (cols > MAX_BLOCKED_COLUMNS) {
+    if (cols > MAX_BLOCKED_COLUMNS && blas instanceof NativeBLAS) {
       blas.dsyrk("U", "N", cols, rows, 1.0, x, 0, cols, 0.0, out, 0, cols);
       mirrorUpper(cols, out);
       return;
@@ -58,7 +60,7 @@ public final class SkinnyProducts {
    * with leading dimension rows.
    */
   public static void gramOfColumns(BLAS blas, int rows, int k, double[] x, double[] out) {
-    if (k > MAX_BLOCKED_COLUMNS && rows > 0) {
+    if (k > MAX_BLOCKED_COLUMNS && rows > 0 && blas instanceof NativeBLAS) {
       blas.dsyrk("U", "T", k, rows, 1.0, x, 0, rows, 0.0, out, 0, k);
     } else {
       crossOfColumns(blas, rows, k, x, k, x, out);

@@ -8,9 +8,17 @@ import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The blocked products against plain sums, on block boundaries and with and without padding. */
+/**
+ * The blocked products against plain sums, on block boundaries, narrow and wide, with and without
+ * padding; with the pure-Java BLAS, and with the native one too where it is installed (wide Grams
+ * take dsyrk there).
+ */
 class SkinnyProductsTest {
-  private static final BLAS BLAS = LinearAlgebra.javaOnly().blas();
+  private static java.util.List<BLAS> backends() {
+    return LinearAlgebra.nativeAvailable()
+        ? java.util.List.of(LinearAlgebra.javaOnly().blas(), LinearAlgebra.nativeOnly().blas())
+        : java.util.List.of(LinearAlgebra.javaOnly().blas());
+  }
 
   private static double[] random(long seed, int length, int used) {
     Random random = new Random(seed);
@@ -24,12 +32,18 @@ class SkinnyProductsTest {
   @ParameterizedTest
   @CsvSource({"1, 3, 2", "512, 4, 3", "513, 5, 5", "1500, 7, 2", "2048, 3, 6", "1500, 40, 33"})
   void crossOfColumnsIsXTransposeY(int rows, int kx, int ky) {
+    for (BLAS blas : backends()) {
+      crossOfColumns(blas, rows, kx, ky);
+    }
+  }
+
+  private static void crossOfColumns(BLAS blas, int rows, int kx, int ky) {
     for (boolean padded : new boolean[] {true, false}) {
       double[] x = random(1, padded ? SkinnyProducts.paddedLength(rows, kx) : rows * kx, rows * kx);
       double[] y = random(2, padded ? SkinnyProducts.paddedLength(rows, ky) : rows * ky, rows * ky);
       double[] out = new double[kx * ky];
       java.util.Arrays.fill(out, 99); // overwritten, not accumulated into
-      SkinnyProducts.crossOfColumns(BLAS, rows, kx, x, ky, y, out);
+      SkinnyProducts.crossOfColumns(blas, rows, kx, x, ky, y, out);
       for (int i = 0; i < kx; i++) {
         for (int j = 0; j < ky; j++) {
           double expected = 0;
@@ -45,9 +59,15 @@ class SkinnyProductsTest {
   @ParameterizedTest
   @CsvSource({"1, 3", "512, 4", "1025, 6", "700, 40"})
   void gramOfRowMajorIsXTransposeX(int rows, int cols) {
+    for (BLAS blas : backends()) {
+      gramOfRowMajor(blas, rows, cols);
+    }
+  }
+
+  private static void gramOfRowMajor(BLAS blas, int rows, int cols) {
     double[] x = random(3, rows * cols, rows * cols);
     double[] out = new double[cols * cols];
-    SkinnyProducts.gramOfRowMajor(BLAS, rows, cols, x, out);
+    SkinnyProducts.gramOfRowMajor(blas, rows, cols, x, out);
     for (int i = 0; i < cols; i++) {
       for (int j = 0; j < cols; j++) {
         double expected = 0;
@@ -62,11 +82,17 @@ class SkinnyProductsTest {
   @ParameterizedTest
   @CsvSource({"1, 3, 2", "512, 4, 4", "1300, 5, 3", "900, 8, 40"})
   void productOfColumnsIsXW(int rows, int r, int k) {
+    for (BLAS blas : backends()) {
+      productOfColumns(blas, rows, r, k);
+    }
+  }
+
+  private static void productOfColumns(BLAS blas, int rows, int r, int k) {
     for (boolean padded : new boolean[] {true, false}) {
       double[] x = random(4, padded ? SkinnyProducts.paddedLength(rows, r) : rows * r, rows * r);
       double[] w = random(5, r * k, r * k);
       double[] y = new double[rows * k];
-      SkinnyProducts.productOfColumns(BLAS, rows, r, x, k, w, y);
+      SkinnyProducts.productOfColumns(blas, rows, r, x, k, w, y);
       for (int p = 0; p < rows; p++) {
         for (int c = 0; c < k; c++) {
           double expected = 0;
@@ -82,9 +108,15 @@ class SkinnyProductsTest {
   @ParameterizedTest
   @CsvSource({"600, 5", "1100, 40"})
   void gramOfColumnsIsFullAndExactlySymmetric(int rows, int k) {
+    for (BLAS blas : backends()) {
+      gramOfColumns(blas, rows, k);
+    }
+  }
+
+  private static void gramOfColumns(BLAS blas, int rows, int k) {
     double[] x = random(6, SkinnyProducts.paddedLength(rows, k), rows * k);
     double[] out = new double[k * k];
-    SkinnyProducts.gramOfColumns(BLAS, rows, k, x, out);
+    SkinnyProducts.gramOfColumns(blas, rows, k, x, out);
     for (int i = 0; i < k; i++) {
       for (int j = 0; j < k; j++) {
         double expected = 0;
