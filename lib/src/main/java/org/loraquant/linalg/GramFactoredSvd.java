@@ -9,8 +9,9 @@ import org.netlib.util.intW;
  * SVD of B A without forming the product and without Householder panels (Cholesky QR): the Gram
  * matrices B^T B and A A^T ({@link SkinnyProducts}) are scaled to unit diagonal and factored by
  * dpotrf, giving B = Qb Rb and A^T = Qa Ra with Qb, Qa never formed; the r x r core Rb Ra^T goes
- * through dgesdd, and U = B (Rb^-1 Uc), V = A^T (Ra^-1 Vc) are one product each. About 3 (m + n) r^2 flops, all BLAS-3,
- * against about 8 (m + n) r^2, mostly BLAS-2, for {@link QrFactoredSvd}.
+ * through dgesdd, and U = B (Rb^-1 Uc), V = A^T (Ra^-1 Vc) are one product each. About
+ * 3 (m + n) r^2 flops, all BLAS-3, against about 8 (m + n) r^2, mostly BLAS-2, for
+ * {@link QrFactoredSvd}.
  *
  * <p>Forming the Gram matrix squares the condition number, so the route is guarded: it is taken
  * only when both Cholesky factors exist and the reciprocal condition estimate (dtrcon, 1-norm) of
@@ -71,18 +72,9 @@ public final class GramFactoredSvd implements FactoredSvd {
 
   /**
    * The balanced factors B' = U sqrt(S) (m x k) and A'^T = V sqrt(S) (n x k) of B A, column-major,
-   * with B given row-major as in {@link #decomposeRowMajorB}: {@link #balancedGramRoute} if it
-   * takes these factors, else {@link #balancedHouseholderRoute}.
-   */
-  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at,
-      double[] bpOut, double[] apOut) {
-    ThinSvd.Balanced gram = balancedGramRoute(m, n, r, bRows, at, bpOut, apOut);
-    return gram != null ? gram : balancedHouseholderRoute(m, n, r, bRows, at);
-  }
-
-  /**
-   * The balanced factors by the Gram route, or null when the route is not safe for these factors.
-   * sqrt(S) is folded into the small r x k matrices before the final products, which saves a pass
+   * with B given row-major as in {@link #decomposeRowMajorB}, by the Gram route; null when the
+   * route is not safe for these factors (then use {@link #balancedHouseholderRoute}). sqrt(S) is
+   * folded into the small r x k matrices before the final products, which saves a pass
    * over U and V. Results go to {@code bpOut} / {@code apOut} when they hold at least m k / n k
    * values (callers reusing buffers pass {@link SkinnyProducts#paddedLength} arrays), else to new
    * arrays. Signs are canonical as in {@link ThinSvd#canonicalizeSigns}, applied to B' and A'.
@@ -112,11 +104,6 @@ public final class GramFactoredSvd implements FactoredSvd {
     scaleColumns(svd.u(), m, svd.s());
     scaleColumns(svd.v(), n, svd.s());
     return new ThinSvd.Balanced(m, n, svd.k(), svd.s(), svd.u(), svd.v());
-  }
-
-  /** {@link #balancedRowMajorB(int, int, int, double[], double[], double[], double[])} into new arrays. */
-  public ThinSvd.Balanced balancedRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
-    return balancedRowMajorB(m, n, r, bRows, at, null, null);
   }
 
   private static void scaleColumns(double[] x, int rows, double[] s) {
@@ -175,7 +162,8 @@ public final class GramFactoredSvd implements FactoredSvd {
   }
 
   /** The Gram route's transforms, or null when the route is not safe for this input. */
-  private Transforms gramTransforms(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
+  private Transforms gramTransforms(int m, int n, int r, double[] b, boolean bRowMajor,
+      double[] at) {
     if (r == 0 || m < Math.max(r, minRows) || n < Math.max(r, minRows)) {
       return null;
     }

@@ -36,8 +36,8 @@ public record ThinSvd(int m, int n, int k, double[] u, double[] s, double[] v) {
 
   /**
    * Whether the entry of {@code x[from, from + len)} with the largest magnitude (the first one on
-   * ties) is negative: the canonical sign rule. Two passes, a max-reduction and a search that
-   * stops at the first entry reaching it, measured faster than one arg-max pass.
+   * ties) is negative: the canonical sign rule. Two passes: a max-reduction, which carries no
+   * index, then a search that stops at the first entry reaching the maximum.
    */
   public static boolean largestEntryIsNegative(double[] x, int from, int len) {
     double largest = 0;
