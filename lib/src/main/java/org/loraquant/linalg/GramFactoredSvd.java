@@ -176,13 +176,11 @@ public final class GramFactoredSvd implements FactoredSvd {
       return null;
     }
     int k = r;
-    // core = Rb Ra^T (r x r); both upper triangular with zeros below the diagonal.
-    double[] core = new double[r * r];
-    blas.dgemm("N", "T", r, r, r, 1.0, rb.r, r, ra.r, r, 0.0, core, r);
-    double[] s = new double[k];
-    double[] uc = new double[r * k];
-    double[] vct = new double[k * r];
-    Lapack.dgesdd(lapack, r, r, core, s, uc, vct);
+    // Core Rb Ra^T (r x r); both factors upper triangular with zeros below the diagonal.
+    CoreSvd core = CoreSvd.of(blas, lapack, r, r, r, rb.r, ra.r);
+    double[] s = core.s();
+    double[] uc = core.u();
+    double[] vct = core.vt();
 
     // Wb = Rb^-1 Uc, Wa = Ra^-1 Vc (r x k).
     double[] vc = new double[r * k];

@@ -33,14 +33,10 @@ public final class QrFactoredSvd implements FactoredSvd {
     int p = qb.rank;
     int q = qa.rank;
 
-    // core = Rb Ra^T (p x q)
-    double[] core = new double[p * q];
-    blas.dgemm("N", "T", p, q, r, 1.0, qb.r, p, qa.r, q, 0.0, core, p);
-
-    double[] s = new double[k];
-    double[] uc = new double[p * k];
-    double[] vct = new double[k * q];
-    Lapack.dgesdd(lapack, p, q, core, s, uc, vct);
+    CoreSvd core = CoreSvd.of(blas, lapack, p, q, r, qb.r, qa.r);
+    double[] s = core.s();
+    double[] uc = core.u();
+    double[] vct = core.vt();
 
     double[] u = new double[m * k];
     double[] v = new double[n * k];
