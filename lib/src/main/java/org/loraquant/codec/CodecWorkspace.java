@@ -10,7 +10,7 @@ import org.loraquant.linalg.SkinnyProducts;
  * layer the thread has seen; the thread holds them through a soft reference, so memory pressure
  * can reclaim them between calls. Nothing returned by the codec refers to them.
  *
- * <p>Every array is at least {@link SkinnyProducts#paddedLength} long for its matrix, so the
+ * <p>Every double array is at least {@link SkinnyProducts#paddedLength} long for its matrix, so the
  * codec's skinny products run in row blocks.
  */
 final class CodecWorkspace {
