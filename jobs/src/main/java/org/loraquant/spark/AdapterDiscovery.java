@@ -5,12 +5,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.hadoop.fs.EtagSource;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
@@ -114,7 +117,7 @@ public final class AdapterDiscovery {
     }
     StringBuilder text = new StringBuilder(FINGERPRINT_VERSION).append('\n');
     files.stream()
-        .filter(f -> f.name().equals(CONFIG_FILE) || f.name().endsWith(".safetensors"))
+        .filter(f -> coveredByFingerprint(f.name()))
         .sorted((a, b) -> a.name().compareTo(b.name()))
         .forEach(
             f ->
@@ -129,6 +132,78 @@ public final class AdapterDiscovery {
     return HexFormat.of().formatHex(sha.digest(text.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
+  /**
+   * The adapter's folder listed again, non-recursively (one request), to check that the files it
+   * was read from did not change since discovery. A folder deleted since lists as empty.
+   */
+  public static DiscoveredAdapter relist(FileSystem fs, DiscoveredAdapter adapter)
+      throws IOException {
+    List<DiscoveredAdapter.AdapterFile> files = new ArrayList<>();
+    try {
+      for (FileStatus status : fs.listStatus(new Path(adapter.location()))) {
+        String name = status.getPath().getName();
+        if (status.isFile() && !isHidden(name)) {
+          files.add(
+              new DiscoveredAdapter.AdapterFile(
+                  name, status.getLen(), status.getModificationTime(), etag(status)));
+        }
+      }
+    } catch (FileNotFoundException e) {
+      // Deleted since discovery: no files.
+    }
+    files.sort((a, b) -> a.name().compareTo(b.name()));
+    return new DiscoveredAdapter(
+        adapter.relativePath(), adapter.location(), files, fingerprint(files));
+  }
+
+  /**
+   * How the files the fingerprint covers differ between two listings of one adapter, naming the
+   * first such file (in name order) and what changed; null when the fingerprints are equal.
+   */
+  public static String changeBetween(DiscoveredAdapter before, DiscoveredAdapter after) {
+    if (before.fingerprint().equals(after.fingerprint())) {
+      return null;
+    }
+    TreeMap<String, DiscoveredAdapter.AdapterFile> was = fingerprinted(before);
+    TreeMap<String, DiscoveredAdapter.AdapterFile> is = fingerprinted(after);
+    TreeSet<String> names = new TreeSet<>(was.keySet());
+    names.addAll(is.keySet());
+    for (String name : names) {
+      DiscoveredAdapter.AdapterFile old = was.get(name);
+      DiscoveredAdapter.AdapterFile now = is.get(name);
+      if (old == null) {
+        return name + " appeared";
+      }
+      if (now == null) {
+        return name + " was removed";
+      }
+      if (!old.equals(now)) {
+        return name + " was rewritten (was " + describe(old) + ", now " + describe(now) + ")";
+      }
+    }
+    return "the fingerprint changed"; // only if its definition did, which a run cannot see
+  }
+
+  private static String describe(DiscoveredAdapter.AdapterFile f) {
+    return f.size() + " bytes modified " + Instant.ofEpochMilli(f.modificationTime())
+        + (f.etag() == null ? "" : " etag " + f.etag());
+  }
+
+  private static TreeMap<String, DiscoveredAdapter.AdapterFile> fingerprinted(
+      DiscoveredAdapter adapter) {
+    TreeMap<String, DiscoveredAdapter.AdapterFile> files = new TreeMap<>();
+    for (DiscoveredAdapter.AdapterFile f : adapter.files()) {
+      if (coveredByFingerprint(f.name())) {
+        files.put(f.name(), f);
+      }
+    }
+    return files;
+  }
+
+  private static boolean coveredByFingerprint(String name) {
+    return name.equals(CONFIG_FILE) || name.endsWith(".safetensors");
+  }
+
   static boolean isHidden(String relativePath) {
     for (String part : relativePath.split("/")) {
       if (part.startsWith(".") || part.startsWith("_")) {
@@ -138,7 +213,7 @@ public final class AdapterDiscovery {
     return false;
   }
 
-  private static String etag(LocatedFileStatus status) {
+  private static String etag(FileStatus status) {
     return status instanceof EtagSource source ? source.getEtag() : null;
   }
 }

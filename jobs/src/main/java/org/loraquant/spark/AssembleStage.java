@@ -5,11 +5,13 @@ import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.CompressionResult;
+import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
@@ -17,7 +19,9 @@ import org.loraquant.peft.PeftAdapterReader;
 /**
  * The assembly stage: all compressed layers of one adapter, gathered by a shuffle, become its
  * output folder, written once with the stats sidecar as the manifest. An adapter with a failed
- * layer gets no output (an older one is left as it is): half an adapter is no adapter.
+ * layer gets no output (an older one is left as it is): half an adapter is no adapter. Nor does an
+ * adapter whose files changed since discovery: its folder is listed again once everything has
+ * been read from it, and a changed listing makes it incomplete instead of written.
  */
 final class AssembleStage {
   private AssembleStage() {}
@@ -50,6 +54,15 @@ final class AssembleStage {
     }
     try {
       if (failure != null) {
+        // A layer that failed because the adapter changed under the run is reported as the change.
+        IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath);
+        if (changed != null) {
+          return AdapterOutcome.notCompressed(
+              relativePath,
+              AdapterStatus.INCOMPLETE,
+              changed.getMessage(),
+              layerSeconds + seconds(start));
+        }
         return AdapterOutcome.notCompressed(
             relativePath,
             incomplete ? AdapterStatus.INCOMPLETE : AdapterStatus.FAILED,
@@ -77,8 +90,21 @@ final class AssembleStage {
       double layerSeconds,
       long start) {
     DiscoveredAdapter discovered = context.adapter(relativePath);
-    PeftAdapter adapter = PeftAdapterReader.open(context.io(), discovered.location());
-    CompressionResult result = AdapterCompressor.assemble(adapter, context.settings(), byModule);
+    CompressionResult result;
+    try {
+      PeftAdapter adapter = PeftAdapterReader.open(context.io(), discovered.location());
+      result = AdapterCompressor.assemble(adapter, context.settings(), byModule);
+    } catch (RuntimeException e) {
+      // E.g. a module the layers do not have, because the adapter was replaced: say so.
+      IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath);
+      throw changed != null ? changed : e;
+    }
+    // Every byte this run takes from the adapter has now been read (layers, header, pass-through
+    // tensors), so an unchanged listing means they all came from one version of its files.
+    IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath);
+    if (changed != null) {
+      throw changed;
+    }
     Instant finishedAt = Instant.now();
     Map<String, String> run =
         Map.of(
@@ -103,6 +129,36 @@ final class AssembleStage {
       throw new UncheckedIOException(
           "Cannot write " + context.outputLocation(relativePath) + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Whether the adapter's files changed since discovery (a drop-folder upload during the run), as
+   * the error to report, or null. Such an adapter is not written, since its layers may come from
+   * two versions; its status is incomplete, and the next run, seeing the new fingerprint,
+   * compresses the new version. Costs one listing of the folder.
+   */
+  private static IncompleteAdapterException changeSinceDiscovery(
+      JobContext context, String relativePath) {
+    DiscoveredAdapter discovered = context.adapter(relativePath);
+    String change;
+    try {
+      Path folder = new Path(discovered.location());
+      change =
+          AdapterDiscovery.changeBetween(
+              discovered, AdapterDiscovery.relist(context.io().fileSystem(folder), discovered));
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot list " + discovered.location() + " again: " + e.getMessage(), e);
+    }
+    if (change == null) {
+      return null;
+    }
+    return new IncompleteAdapterException(
+        discovered.location(),
+        null,
+        change
+            + " while this run was reading the adapter; nothing was written, and the next run"
+            + " compresses the new version");
   }
 
   private static double seconds(long startNanos) {

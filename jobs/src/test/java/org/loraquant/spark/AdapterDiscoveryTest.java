@@ -171,4 +171,50 @@ class AdapterDiscoveryTest {
         .isInstanceOf(LoraQuantException.class)
         .hasMessageContaining("is a file");
   }
+
+  @Test
+  void relistingSeesNoChangeUntilAFingerprintedFileChanges() throws IOException {
+    adapter("x");
+    DiscoveredAdapter found = AdapterDiscovery.discover(io, root()).get(0);
+    org.apache.hadoop.fs.FileSystem fs = io.fileSystem(new org.apache.hadoop.fs.Path(root()));
+
+    DiscoveredAdapter again = AdapterDiscovery.relist(fs, found);
+    assertThat(again.files()).isEqualTo(found.files());
+    assertThat(AdapterDiscovery.changeBetween(found, again)).isNull();
+
+    file("x/README.md", "notes do not count");
+    file("x/.adapter_model.safetensors.crc", "hidden files neither");
+    assertThat(AdapterDiscovery.changeBetween(found, AdapterDiscovery.relist(fs, found))).isNull();
+
+    // Same size, new time: a replacement that size checks alone would miss.
+    Path weights = temp.resolve("x/adapter_model.safetensors");
+    Files.writeString(weights, "weights of y");
+    Files.setLastModifiedTime(weights, FileTime.fromMillis(1_900_000_000_000L));
+    assertThat(AdapterDiscovery.changeBetween(found, AdapterDiscovery.relist(fs, found)))
+        .startsWith("adapter_model.safetensors was rewritten (was 12 bytes modified ")
+        .contains("now 12 bytes modified 2030-03-17T17:46:40Z");
+  }
+
+  @Test
+  void relistingNamesAddedAndRemovedFilesAndADeletedFolder() throws IOException {
+    adapter("x");
+    DiscoveredAdapter found = AdapterDiscovery.discover(io, root()).get(0);
+    org.apache.hadoop.fs.FileSystem fs = io.fileSystem(new org.apache.hadoop.fs.Path(root()));
+
+    file("x/adapter_model-00002.safetensors", "second shard");
+    assertThat(AdapterDiscovery.changeBetween(found, AdapterDiscovery.relist(fs, found)))
+        .isEqualTo("adapter_model-00002.safetensors appeared");
+
+    Files.delete(temp.resolve("x/adapter_model-00002.safetensors"));
+    Files.delete(temp.resolve("x/adapter_model.safetensors"));
+    assertThat(AdapterDiscovery.changeBetween(found, AdapterDiscovery.relist(fs, found)))
+        .isEqualTo("adapter_model.safetensors was removed");
+
+    Files.delete(temp.resolve("x/adapter_config.json"));
+    Files.delete(temp.resolve("x"));
+    DiscoveredAdapter gone = AdapterDiscovery.relist(fs, found);
+    assertThat(gone.files()).isEmpty();
+    assertThat(AdapterDiscovery.changeBetween(found, gone))
+        .isEqualTo("adapter_config.json was removed");
+  }
 }

@@ -1,0 +1,184 @@
+package org.loraquant.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.util.LongAccumulator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.fleet.FleetGenerator;
+import org.loraquant.fleet.ModelShape;
+import org.loraquant.io.LocalFileIO;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+
+/**
+ * The assembly stage without Spark: layers compressed as the layer stage does, then assembled.
+ * What matters here is an adapter replaced between the layer stage and the assembly (a drop-folder
+ * upload during the run): its layers and pass-through tensors could come from two versions.
+ */
+class AssembleStageTest {
+  @TempDir Path temp;
+
+  @Test
+  void writesTheAdapterWhenItsFilesAreAsDiscovered() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = f.compressLayers();
+
+    AdapterOutcome outcome = f.assemble(layers);
+
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.COMPRESSED);
+    assertThat(outcome.message()).isNull();
+    assertThat(Files.exists(f.outputFolder().resolve("loraquant_manifest.json"))).isTrue();
+  }
+
+  @Test
+  void refusesAnAdapterReplacedAfterItsLayersWereRead() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = f.compressLayers();
+    // A new upload of the same size: the readers' size checks cannot see it, the listing can.
+    Path weights = f.adapterFolder().resolve("adapter_model.safetensors");
+    Files.setLastModifiedTime(
+        weights, FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() + 60_000));
+
+    AdapterOutcome outcome = f.assemble(layers);
+
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
+    assertThat(outcome.message())
+        .startsWith(f.discovered.location() + ": adapter_model.safetensors was rewritten (was ")
+        .endsWith(
+            " while this run was reading the adapter; nothing was written, and the next run"
+                + " compresses the new version");
+    assertThat(outcome.layers()).isEmpty();
+    assertThat(f.outputRoot).doesNotExist();
+  }
+
+  @Test
+  void refusesAnAdapterReplacedByAnotherValidVersionDuringTheRun() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = f.compressLayers();
+    // A retrained version uploaded over it: every file valid, the assembly would read the new
+    // one's header and pass-through tensors next to the old one's layers.
+    Path other = temp.resolve("other");
+    new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(1, ModelShape.TINY, 8, 6))
+        .generate(other.toString());
+    String otherAdapter =
+        AdapterDiscovery.discover(f.io, other.toUri().toString()).get(0).relativePath();
+    Path otherFolder = other.resolve(otherAdapter);
+    try (Stream<Path> files = Files.list(otherFolder)) {
+      for (Path file : files.toList()) {
+        Path target = f.adapterFolder().resolve(file.getFileName());
+        Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+
+    AdapterOutcome outcome = f.assemble(layers);
+
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
+    assertThat(outcome.message()).contains(" was rewritten (was ", " while this run was reading");
+    assertThat(f.outputRoot).doesNotExist();
+  }
+
+  @Test
+  void aFailedLayerIsReportedAsTheChangeWhenTheAdapterChanged() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = new ArrayList<>(f.compressLayers());
+    LayerOutcome first = layers.get(0);
+    layers.set(
+        0,
+        new LayerOutcome(
+            first.adapter(),
+            first.module(),
+            null,
+            f.discovered.location() + " no longer has module " + first.module() + " (replaced?)",
+            AdapterStatus.FAILED));
+
+    AdapterOutcome unchanged = f.assemble(layers);
+    assertThat(unchanged.status()).isEqualTo(AdapterStatus.FAILED);
+    assertThat(unchanged.message()).endsWith("(replaced?)");
+
+    Path config = f.adapterFolder().resolve("adapter_config.json");
+    Files.setLastModifiedTime(
+        config, FileTime.fromMillis(Files.getLastModifiedTime(config).toMillis() + 60_000));
+    AdapterOutcome changed = f.assemble(layers);
+    assertThat(changed.status()).isEqualTo(AdapterStatus.INCOMPLETE);
+    assertThat(changed.message())
+        .startsWith(f.discovered.location() + ": adapter_config.json was rewritten (was ");
+    assertThat(f.outputRoot).doesNotExist();
+  }
+
+  /** One generated adapter, discovered as the driver does, and a job context for it. */
+  private static final class Fixture {
+    final Path inputRoot;
+    final Path outputRoot;
+    final HadoopFileIO io = new HadoopFileIO(new Configuration());
+    final DiscoveredAdapter discovered;
+    final JobContext context;
+
+    Fixture(Path temp) throws IOException {
+      inputRoot = temp.resolve("in");
+      outputRoot = temp.resolve("out");
+      new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(1, ModelShape.TINY, 8, 5))
+          .generate(inputRoot.toString());
+      discovered = AdapterDiscovery.discover(io, inputRoot.toUri().toString()).get(0);
+      String out = outputRoot.toUri().toString();
+      context =
+          new JobContext(
+              io,
+              OutputFileIO.forScheme(io, "file"),
+              CodecSettings.defaults(),
+              out.endsWith("/") ? out.substring(0, out.length() - 1) : out,
+              "20261122T210000Z-0a1b2c3d",
+              LocalDate.of(2026, 11, 22),
+              Map.of(discovered.relativePath(), discovered));
+    }
+
+    Path adapterFolder() {
+      return inputRoot.resolve(discovered.relativePath());
+    }
+
+    Path outputFolder() {
+      return outputRoot.resolve(discovered.relativePath());
+    }
+
+    List<LayerOutcome> compressLayers() {
+      PeftAdapter adapter = PeftAdapterReader.open(io, discovered.location());
+      List<LayerOutcome> layers = new ArrayList<>();
+      for (LoraModule module : adapter.modules()) {
+        layers.add(
+            new LayerOutcome(
+                discovered.relativePath(),
+                module.module(),
+                AdapterCompressor.compressLayer(adapter, module, context.settings()),
+                null,
+                null));
+      }
+      assertThat(layers).isNotEmpty();
+      return layers;
+    }
+
+    AdapterOutcome assemble(List<LayerOutcome> layers) throws IOException {
+      LongAccumulator done = new LongAccumulator();
+      AdapterOutcome outcome =
+          AssembleStage.assemble(context, discovered.relativePath(), layers, done);
+      assertThat(done.value()).isEqualTo(1);
+      try (Stream<Path> inputs = Files.list(adapterFolder())) {
+        assertThat(inputs.count()).isPositive(); // the input is never touched
+      }
+      return outcome;
+    }
+  }
+}
