@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.util.List;
-import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
@@ -14,7 +13,8 @@ import org.loraquant.options.UsageException;
 /**
  * {@code loraquant inspect PATH [--json]}: one line per LoRA module, then the pass-through tensors,
  * then the totals. With {@code --json} every line is one JSON object with a {@code kind} field
- * ({@code lora}, {@code pass_through}, {@code totals}). Reads only the config and the header.
+ * ({@code lora}, {@code pass_through}, {@code totals}). Reads only the config and the header. PATH
+ * is a local folder or a Hadoop URI (s3a://, file:, hdfs://), as for compress and decompress.
  */
 final class InspectCommand implements Command {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,7 +47,7 @@ final class InspectCommand implements Command {
     if (path == null) {
       throw new UsageException("missing PATH (an adapter folder)");
     }
-    PeftAdapter adapter = PeftAdapterReader.open(new LocalFileIO(), path);
+    PeftAdapter adapter = PeftAdapterReader.open(PathStorage.forPath(path), path);
     for (LoraModule m : adapter.modules()) {
       out.println(json ? JSON.writeValueAsString(moduleJson(m)) : moduleText(m));
     }

@@ -39,6 +39,16 @@ class InspectCommandTest {
   }
 
   @Test
+  void readsAHadoopUriAsItReadsAPlainPath() {
+    String folder = adapter("gpt2-seqcls-r2");
+    Run plain = run("inspect", folder, "--json");
+    Run uri = run("inspect", Path.of(folder).toUri().toString(), "--json");
+    assertThat(uri.exitCode()).isZero();
+    assertThat(uri.err()).isEmpty();
+    assertThat(uri.out()).isEqualTo(plain.out()).hasSize(14);
+  }
+
+  @Test
   void listsModulesThenPassThroughThenTotals() {
     Run run = run("inspect", adapter("gpt2-seqcls-r2"));
     assertThat(run.exitCode()).isZero();
