@@ -60,6 +60,41 @@ class CompressCommandTest {
   }
 
   @Test
+  void anAdapterWithoutLoraLayersPassesThroughAndComesBackUnchanged() throws IOException {
+    // A head-only adapter (modules_to_save, no LoRA pair): nothing to quantize, nothing to lose.
+    Path headOnly = new SyntheticAdapter(6, 8)
+        .passThrough("base_model.model.score.weight", DType.F32, 3, 24)
+        .passThrough("base_model.model.score.bias", DType.F16, 3)
+        .writeTo(tmp.resolve("head-only"));
+    Path compressed = tmp.resolve("head-only-compressed");
+    Path restored = tmp.resolve("head-only-restored");
+
+    Run compress = run("compress", headOnly, compressed);
+    assertThat(compress.err()).isEmpty();
+    assertThat(compress.exitCode()).isZero();
+    assertThat(compress.out()).singleElement().asString()
+        .contains(": 0 LoRA layers, 0 params, 0.000 payload / 0.000 effective bits per param");
+    assertThat(JSON.readTree(compressed.resolve("loraquant_manifest.json").toFile()).get("layers"))
+        .isEmpty();
+
+    Run decompress = run("decompress", compressed, restored);
+    assertThat(decompress.err()).isEmpty();
+    assertThat(decompress.exitCode()).isZero();
+    PeftAdapter before = PeftAdapterReader.open(new LocalFileIO(), headOnly.toString());
+    PeftAdapter after = PeftAdapterReader.open(new LocalFileIO(), restored.toString());
+    assertThat(after.modules()).isEmpty();
+    assertThat(after.passThrough()).hasSameSizeAs(before.passThrough()).hasSize(2);
+    for (int i = 0; i < before.passThrough().size(); i++) {
+      var was = before.passThrough().get(i);
+      var now = after.passThrough().get(i);
+      assertThat(now.name()).isEqualTo(was.name());
+      assertThat(now.dtype()).isEqualTo(was.dtype());
+      assertThat(PeftAdapterReader.readTensorBytes(after, now))
+          .isEqualTo(PeftAdapterReader.readTensorBytes(before, was));
+    }
+  }
+
+  @Test
   void compressWithEveryFlagWritesStatsThatAgreeWithTheManifest() throws IOException {
     Path out = tmp.resolve("compressed");
     Path stats = tmp.resolve("reports/stats.jsonl");

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.cli.Main;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.plan.LayerTask;
+import org.loraquant.safetensors.DType;
+import org.loraquant.testing.SyntheticAdapter;
 
 /** The nightly job end to end on local[2], on a generated tiny fleet. */
 class RecompressJobTest extends SparkTestBase {
@@ -200,8 +202,12 @@ class RecompressJobTest extends SparkTestBase {
     Files.setLastModifiedTime(
         replaced, FileTime.from(Files.getLastModifiedTime(replaced).toInstant().plusSeconds(3600)));
     JobFixtures.writeNanAdapter(in.resolve("tenant-09/adapter-nan"));
+    // A head-only adapter (modules_to_save, no LoRA pair) takes the job's path without layer tasks.
+    new SyntheticAdapter(7, 8)
+        .passThrough("base_model.model.score.weight", DType.F32, 3, 24)
+        .writeTo(in.resolve("tenant-09/adapter-head-only"));
     RunSummary fourth = JobFixtures.run(spark(), JobFixtures.options(in, out, stats, day(3)));
-    assertThat(fourth.compressed()).isEqualTo(1);
+    assertThat(fourth.compressed()).isEqualTo(2);
     assertThat(fourth.skipped()).isEqualTo(good - 1);
     assertThat(fourth.failed()).isEqualTo(1);
     assertThat(fourth.exitCode()).isEqualTo(1);
@@ -209,6 +215,10 @@ class RecompressJobTest extends SparkTestBase {
         .contains("lora_A.weight", "1 of 16 values are NaN or infinite");
     assertThat(Files.exists(out.resolve("tenant-09/adapter-nan"))).isFalse();
     assertThat(Files.exists(out.resolve(JobFixtures.BIG).resolve(CompressedFormat.MANIFEST_FILE)))
+        .isTrue();
+    assertThat(
+            Files.exists(
+                out.resolve("tenant-09/adapter-head-only").resolve(CompressedFormat.MANIFEST_FILE)))
         .isTrue();
 
     try (StatsCheck duck = new StatsCheck(stats)) {
@@ -229,6 +239,14 @@ class RecompressJobTest extends SparkTestBase {
               duck.count(
                   "SELECT count(*) FROM current_adapters WHERE status = 'failed'"
                       + " AND message LIKE '%NaN%' AND output_run_id IS NULL"))
+          .isEqualTo(1);
+      assertThat(
+              duck.count(
+                  "SELECT count(*) FROM current_adapters WHERE adapter ="
+                      + " 'tenant-09/adapter-head-only' AND status = 'compressed' AND layers = 0"
+                      + " AND output_run_id = '"
+                      + fourth.runId()
+                      + "'"))
           .isEqualTo(1);
     }
     // History is kept: the first day's files are exactly as the first run left them.
