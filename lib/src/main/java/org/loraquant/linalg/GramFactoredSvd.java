@@ -47,17 +47,8 @@ public final class GramFactoredSvd implements FactoredSvd {
 
   @Override
   public ThinSvd decompose(int m, int n, int r, double[] b, double[] at) {
-    ThinSvd svd = gramSvd(m, n, r, b, false, at);
+    ThinSvd svd = gramSvd(m, n, r, b, at);
     return svd != null ? svd : fallback.decompose(m, n, r, b, at);
-  }
-
-  /**
-   * As {@link #decompose}, but B given row-major ({@code bRows[i * r + j]} = B(i, j), i.e. B^T
-   * column-major), the layout of a LoRA checkpoint, which saves a transpose on the Gram route.
-   */
-  public ThinSvd decomposeRowMajorB(int m, int n, int r, double[] bRows, double[] at) {
-    ThinSvd svd = gramSvd(m, n, r, bRows, true, at);
-    return svd != null ? svd : fallback.decompose(m, n, r, columnMajor(m, r, bRows), at);
   }
 
   private static double[] columnMajor(int m, int r, double[] bRows) {
@@ -72,9 +63,10 @@ public final class GramFactoredSvd implements FactoredSvd {
 
   /**
    * The balanced factors B' = U sqrt(S) (m x k) and A'^T = V sqrt(S) (n x k) of B A, column-major,
-   * with B given row-major as in {@link #decomposeRowMajorB}, by the Gram route; null when the
-   * route is not safe for these factors (then use {@link #balancedHouseholderRoute}). sqrt(S) is
-   * folded into the small r x k matrices before the final products, which saves a pass
+   * with B given row-major ({@code bRows[i * r + j]} = B(i, j), i.e. B^T column-major: the layout
+   * of a LoRA checkpoint, which saves a transpose) and A^T column-major, by the Gram route; null
+   * when the route is not safe for these factors (then use {@link #balancedHouseholderRoute}).
+   * sqrt(S) is folded into the small r x k matrices before the final products, which saves a pass
    * over U and V. Results go to {@code bpOut} / {@code apOut} when they hold at least m k / n k
    * values (callers reusing buffers pass {@link SkinnyProducts#paddedLength} arrays), else to new
    * arrays. Signs are canonical as in {@link ThinSvd#canonicalizeSigns}, applied to B' and A'.
@@ -120,14 +112,15 @@ public final class GramFactoredSvd implements FactoredSvd {
     return gramTransforms(m, n, r, b, false, at) != null;
   }
 
-  private ThinSvd gramSvd(int m, int n, int r, double[] b, boolean bRowMajor, double[] at) {
-    Transforms t = gramTransforms(m, n, r, b, bRowMajor, at);
+  /** The Gram route for column-major B; null when it is not safe. */
+  private ThinSvd gramSvd(int m, int n, int r, double[] b, double[] at) {
+    Transforms t = gramTransforms(m, n, r, b, false, at);
     if (t == null) {
       return null;
     }
     double[] u = new double[m * t.k];
     double[] v = new double[n * t.k];
-    applyTransforms(m, n, r, b, bRowMajor, at, t, u, v);
+    applyTransforms(m, n, r, b, false, at, t, u, v);
     return new ThinSvd(m, n, t.k, u, t.s, v);
   }
 

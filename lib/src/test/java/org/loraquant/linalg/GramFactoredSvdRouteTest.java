@@ -1,6 +1,7 @@
 package org.loraquant.linalg;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import org.junit.jupiter.api.Test;
 
@@ -73,21 +74,64 @@ class GramFactoredSvdRouteTest {
   }
 
   @Test
-  void rowMajorBGivesTheSameResultOnBothRoutes() {
+  void balancedRoutesFromRowMajorBAgreeWithEachOtherAndReconstruct() {
     int m = 70;
     int n = 45;
     int r = 5;
     double[][] f = FactoredSvdContract.factors(27, m, n, r, 1.0);
-    ThinSvd columns = svd.decompose(m, n, r, f[0], f[1]);
-    ThinSvd rows = svd.decomposeRowMajorB(m, n, r, rowMajor(f[0], m, r), f[1]);
-    FactoredSvdContract.assertOrthonormal(rows.u(), m, r);
-    FactoredSvdContract.assertReconstructs(rows, m, n, r, f[0], f[1]);
-    for (int i = 0; i < r; i++) {
-      assertThat(rows.s()[i]).isCloseTo(columns.s()[i], org.assertj.core.api.Assertions.within(1e-12 * columns.s()[0]));
+    double[] bRows = rowMajor(f[0], m, r);
+    ThinSvd.Balanced gram = svd.balancedGramRoute(m, n, r, bRows, f[1], null, null);
+    ThinSvd.Balanced householder = svd.balancedHouseholderRoute(m, n, r, bRows, f[1]);
+    assertThat(gram).as("the Gram route takes these factors").isNotNull();
+    for (ThinSvd.Balanced b : new ThinSvd.Balanced[] {gram, householder}) {
+      assertThat(b.k()).isEqualTo(r);
+      FactoredSvdContract.assertDescendingNonNegative(b.s());
+      assertBalancedReconstructs(b, f[0], f[1], r);
+      for (int i = 0; i < r; i++) {
+        // B' = U sqrt(S) and A'^T = V sqrt(S): column norms squared are the singular values.
+        assertThat(dot(b.bp(), i, b.bp(), i, m)).isCloseTo(b.s()[i], within(1e-10 * b.s()[0]));
+        assertThat(dot(b.ap(), i, b.ap(), i, n)).isCloseTo(b.s()[i], within(1e-10 * b.s()[0]));
+        assertThat(gram.s()[i]).isCloseTo(householder.s()[i], within(1e-12 * householder.s()[0]));
+      }
     }
-    // Zero B: fallback from the row-major entry point.
-    ThinSvd zero = svd.decomposeRowMajorB(m, n, r, new double[m * r], f[1]);
+    // Zero B: the Gram route declines, the Householder route gives zeros without NaN.
+    double[] zeroRows = new double[m * r];
+    assertThat(svd.balancedGramRoute(m, n, r, zeroRows, f[1], null, null)).isNull();
+    ThinSvd.Balanced zero = svd.balancedHouseholderRoute(m, n, r, zeroRows, f[1]);
     assertThat(zero.s()).containsOnly(0.0);
-    assertThat(zero.u()).doesNotContain(Double.NaN);
+    assertThat(zero.bp()).doesNotContain(Double.NaN);
+    assertThat(zero.ap()).doesNotContain(Double.NaN);
+  }
+
+  /** B' A' equals B A (b column-major m x r, at = A^T column-major n x r). */
+  private static void assertBalancedReconstructs(ThinSvd.Balanced x, double[] b, double[] at,
+      int r) {
+    int m = x.m();
+    int n = x.n();
+    double scale = 0;
+    double worst = 0;
+    for (int i = 0; i < m; i++) {
+      for (int l = 0; l < n; l++) {
+        double exact = 0;
+        for (int j = 0; j < r; j++) {
+          exact += b[j * m + i] * at[j * n + l];
+        }
+        double approx = 0;
+        for (int c = 0; c < x.k(); c++) {
+          approx += x.bp()[c * m + i] * x.ap()[c * n + l];
+        }
+        scale = Math.max(scale, Math.abs(exact));
+        worst = Math.max(worst, Math.abs(exact - approx));
+      }
+    }
+    assertThat(worst).isLessThanOrEqualTo(1e-12 * scale);
+  }
+
+  private static double dot(double[] x, int i, double[] y, int j, int rows) {
+    double sum = 0;
+    for (int p = 0; p < rows; p++) {
+      sum += x[i * rows + p] * y[j * rows + p];
+    }
+    return sum;
   }
 }
