@@ -200,7 +200,8 @@ public final class AdapterDiscovery {
     return files;
   }
 
-  private static boolean coveredByFingerprint(String name) {
+  /** Whether the fingerprint covers a file of this name: the config and the safetensors files. */
+  static boolean coveredByFingerprint(String name) {
     return name.equals(CONFIG_FILE) || name.endsWith(".safetensors");
   }
 

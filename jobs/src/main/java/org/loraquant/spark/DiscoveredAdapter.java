@@ -37,6 +37,14 @@ public record DiscoveredAdapter(
     return location + "/" + name;
   }
 
+  /** Bytes of the files the fingerprint covers: the config and the safetensors files. */
+  public long fingerprintedBytes() {
+    return files.stream()
+        .filter(f -> AdapterDiscovery.coveredByFingerprint(f.name()))
+        .mapToLong(AdapterFile::size)
+        .sum();
+  }
+
   public long totalBytes() {
     return files.stream().mapToLong(AdapterFile::size).sum();
   }

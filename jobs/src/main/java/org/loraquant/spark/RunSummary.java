@@ -1,8 +1,10 @@
 package org.loraquant.spark;
 
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The outcome of a run, as printed at its end and as the exit code reports it.
@@ -32,6 +34,66 @@ public record RunSummary(
     double wallSeconds,
     int maxFailed,
     Map<String, String> failures) {
+
+  /** The summary of a run from what its phases did. */
+  static RunSummary of(
+      JobOptions options, ProcessedRun processed, int reconciled, double seconds) {
+    Map<String, DiscoveredAdapter> inputs = new HashMap<>();
+    processed.inputs().forEach(a -> inputs.put(a.relativePath(), a));
+    int compressed = 0;
+    int failed = 0;
+    int incomplete = 0;
+    long bytesIn = 0;
+    long bytesOut = 0;
+    long params = 0;
+    long payload = 0;
+    long effective = 0;
+    double errorTimesParams = 0;
+    Map<String, String> failures = new TreeMap<>();
+    for (AdapterOutcome o : processed.outcomes()) {
+      switch (o.status()) {
+        case COMPRESSED -> {
+          compressed++;
+          bytesIn += inputs.get(o.adapter()).fingerprintedBytes();
+          bytesOut += o.bytesOut();
+          AdapterTotals t = AdapterTotals.of(o.layers());
+          params += t.params();
+          payload += t.payloadBits();
+          effective += o.bytesOut() * 8;
+          errorTimesParams += t.weightedRelError() * t.params();
+        }
+        case FAILED -> {
+          failed++;
+          failures.put(o.adapter(), o.message());
+        }
+        case INCOMPLETE -> incomplete++;
+        case SKIPPED -> throw new IllegalStateException("skipped adapters have no outcome");
+      }
+    }
+    for (String name : processed.skipped()) {
+      OutputState s = processed.outputs().get(name);
+      params += s.totals().params();
+      payload += s.totals().payloadBits();
+      effective += s.output().bytes() * 8;
+      errorTimesParams += s.totals().weightedRelError() * s.totals().params();
+    }
+    return new RunSummary(
+        options.runId(),
+        compressed,
+        processed.skipped().size(),
+        failed,
+        incomplete,
+        reconciled,
+        bytesIn,
+        bytesOut,
+        params,
+        payload,
+        effective,
+        params == 0 ? 0 : errorTimesParams / params,
+        seconds,
+        options.maxFailed(),
+        failures);
+  }
 
   /** Exit code of the run: 0, or 1 when more adapters failed than allowed. */
   public int exitCode() {

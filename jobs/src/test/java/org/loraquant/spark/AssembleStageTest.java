@@ -50,9 +50,7 @@ class AssembleStageTest {
     Fixture f = new Fixture(temp);
     List<LayerOutcome> layers = f.compressLayers();
     // A new upload of the same size: the readers' size checks cannot see it, the listing can.
-    Path weights = f.adapterFolder().resolve("adapter_model.safetensors");
-    Files.setLastModifiedTime(
-        weights, FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() + 60_000));
+    f.touch("adapter_model.safetensors");
 
     AdapterOutcome outcome = f.assemble(layers);
 
@@ -110,9 +108,7 @@ class AssembleStageTest {
     assertThat(unchanged.status()).isEqualTo(AdapterStatus.FAILED);
     assertThat(unchanged.message()).endsWith("(replaced?)");
 
-    Path config = f.adapterFolder().resolve("adapter_config.json");
-    Files.setLastModifiedTime(
-        config, FileTime.fromMillis(Files.getLastModifiedTime(config).toMillis() + 60_000));
+    f.touch("adapter_config.json");
     AdapterOutcome changed = f.assemble(layers);
     assertThat(changed.status()).isEqualTo(AdapterStatus.INCOMPLETE);
     assertThat(changed.message())
@@ -148,6 +144,13 @@ class AssembleStageTest {
 
     Path adapterFolder() {
       return inputRoot.resolve(discovered.relativePath());
+    }
+
+    /** Moves a file's modification time a minute on, as a new upload of the same bytes would. */
+    void touch(String file) throws IOException {
+      Path path = adapterFolder().resolve(file);
+      Files.setLastModifiedTime(
+          path, FileTime.fromMillis(Files.getLastModifiedTime(path).toMillis() + 60_000));
     }
 
     Path outputFolder() {

@@ -41,7 +41,7 @@ class RecompressJobTest extends SparkTestBase {
     Path out = temp.resolve("out");
     Path stats = temp.resolve("stats");
     JobOptions options = JobFixtures.options(fleet, out, stats, JobFixtures.DAY_ONE);
-    RecompressJob.Processed processed = RecompressJob.writeOutputs(spark(), options);
+    ProcessedRun processed = CompressionPhase.run(spark(), options);
     // The straggler is cut into its layers and shared out (asserted on the plan the run used).
     Map<String, Long> bytesByAdapter = new TreeMap<>();
     processed
@@ -60,7 +60,7 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(tasksWithBig).isGreaterThanOrEqualTo(4);
     assertThat(processed.tasks().stream().mapToLong(LayerTask::bytes).max().getAsLong())
         .isLessThan(big / 3);
-    RecompressJob.writeStats(spark(), options, processed);
+    StatsPhase.run(spark(), options, processed);
 
     // Every adapter but the upload in progress has a complete output at the same relative path.
     List<String> adapters =
@@ -260,7 +260,7 @@ class RecompressJobTest extends SparkTestBase {
     Path out = temp.resolve("out");
     Path stats = temp.resolve("stats");
     JobOptions killed = JobFixtures.options(fleet, out, stats, day(0));
-    RecompressJob.Processed written = RecompressJob.writeOutputs(spark(), killed);
+    ProcessedRun written = CompressionPhase.run(spark(), killed);
     long layers = written.tasks().stream().mapToLong(t -> t.layers().size()).sum();
     // One adapter's write was cut short: its folder is there, its manifest is not.
     String cut = written.inputs().get(0).relativePath();

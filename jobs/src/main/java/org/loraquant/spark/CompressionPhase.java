@@ -1,0 +1,218 @@
+package org.loraquant.spark;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.LongAccumulator;
+import org.loraquant.errors.LoraQuantException;
+import org.loraquant.plan.LayerPlanner;
+import org.loraquant.plan.LayerTask;
+import org.loraquant.plan.LayerWork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The first phase of a run (steps 1 to 4 of {@link RecompressJob}): lists input and output,
+ * decides what is up to date, opens, compresses and assembles the rest, and writes their outputs.
+ * Writes no stats; {@link StatsPhase} does, from what this returns.
+ */
+final class CompressionPhase {
+  // The job's logger: operators follow one logger name for the whole run.
+  private static final Logger LOG = LoggerFactory.getLogger(RecompressJob.class);
+
+  private CompressionPhase() {}
+
+  /** Discovery, decisions, compression and writing of outputs; no stats are written. */
+  public static ProcessedRun run(SparkSession spark, JobOptions options) throws IOException {
+    StatsSchema.PARQUET_SPARK_CONF.forEach(spark.conf()::set);
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
+    int parallelism = Math.max(1, jsc.defaultParallelism());
+
+    jsc.setJobDescription("loraquant: list " + options.input() + " and " + options.output());
+    List<DiscoveredAdapter> inputs =
+        excludeJobFolders(io, options, AdapterDiscovery.discover(io, options.input()));
+    Map<String, ExistingOutput> existing = OutputDiscovery.discover(io, options.output());
+    LOG.info(
+        "run {}: {} adapters under {}, {} complete outputs under {}",
+        options.runId(),
+        inputs.size(),
+        options.input(),
+        existing.size(),
+        options.output());
+
+    Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
+    List<ExistingOutput> candidates = new ArrayList<>();
+    for (DiscoveredAdapter adapter : inputs) {
+      ExistingOutput output = existing.get(adapter.relativePath());
+      if (output != null) {
+        candidates.add(output);
+      }
+    }
+    Map<String, OutputState> outputs = new TreeMap<>();
+    if (!candidates.isEmpty()) {
+      jsc.setJobDescription("loraquant: read " + candidates.size() + " output manifests");
+      for (OutputState state :
+          jsc.parallelize(candidates, Partitions.slices(candidates.size(), parallelism))
+              .map(output -> ManifestStage.summary(ioBroadcast.value(), output))
+              .collect()) {
+        outputs.put(state.output().relativePath(), state);
+      }
+    }
+
+    Set<String> skipped = new TreeSet<>();
+    Map<String, DiscoveredAdapter> toProcess = new LinkedHashMap<>();
+    for (DiscoveredAdapter adapter : inputs) {
+      OutputState state = outputs.get(adapter.relativePath());
+      if (!options.force()
+          && state != null
+          && state.isCurrentFor(adapter.fingerprint(), options.settings())) {
+        skipped.add(adapter.relativePath());
+      } else {
+        toProcess.put(adapter.relativePath(), adapter);
+      }
+    }
+    Instant decidedAt = Instant.now();
+    LOG.info(
+        "run {}: {} adapters to compress, {} up to date",
+        options.runId(),
+        toProcess.size(),
+        skipped.size());
+
+    String outputRoot = qualifiedRoot(io, options.output());
+    JobContext context =
+        new JobContext(
+            io,
+            OutputFileIO.forScheme(io, new Path(outputRoot).toUri().getScheme()),
+            options.settings(),
+            outputRoot,
+            options.runId(),
+            options.runDate(),
+            Map.copyOf(toProcess));
+    Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
+
+    List<AdapterOutcome> outcomes = new ArrayList<>();
+    List<LayerWork> layers = new ArrayList<>();
+    List<Tuple2<String, Iterable<LayerOutcome>>> withoutLayers = new ArrayList<>();
+    if (!toProcess.isEmpty()) {
+      jsc.setJobDescription("loraquant: open " + toProcess.size() + " adapters");
+      List<String> names = new ArrayList<>(toProcess.keySet());
+      for (OpenOutcome opened :
+          jsc.parallelize(names, Partitions.slices(names.size(), parallelism))
+              .map(name -> OpenStage.open(contextBroadcast.value(), name))
+              .collect()) {
+        if (!opened.opened()) {
+          outcomes.add(
+              AdapterOutcome.notCompressed(opened.adapter(), opened.status(), opened.message(), 0));
+        } else if (opened.layers().isEmpty()) {
+          withoutLayers.add(new Tuple2<>(opened.adapter(), List.of()));
+        } else {
+          layers.addAll(opened.layers());
+        }
+      }
+    }
+
+    List<LayerTask> tasks =
+        new LayerPlanner(3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
+            .plan(layers);
+    if (!tasks.isEmpty() || !withoutLayers.isEmpty()) {
+      long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
+      LOG.info(
+          "run {}: {} layers, {} MB in {} tasks",
+          options.runId(),
+          layers.size(),
+          bytes / 1_000_000,
+          tasks.size());
+      try (JobProgress progress = new JobProgress(spark.sparkContext())) {
+        progress.start(toProcess.size() - outcomes.size(), bytes);
+        // Locals, so the closures capture the accumulators and not the (driver-only) progress.
+        LongAccumulator layersDone = progress.layersDone;
+        LongAccumulator bytesDone = progress.bytesDone;
+        LongAccumulator adaptersDone = progress.adaptersDone;
+        jsc.setJobDescription(
+            "loraquant: compress "
+                + layers.size()
+                + " layers, write "
+                + (toProcess.size() - outcomes.size())
+                + " adapters");
+        JavaPairRDD<String, Iterable<LayerOutcome>> byAdapter =
+            jsc.parallelize(tasks, Math.max(1, tasks.size()))
+                .flatMap(
+                    task ->
+                        LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone))
+                .mapToPair(layer -> new Tuple2<>(layer.adapter(), layer))
+                .groupByKey(Partitions.slices(toProcess.size(), parallelism));
+        if (!withoutLayers.isEmpty()) {
+          byAdapter = byAdapter.union(jsc.parallelizePairs(withoutLayers, 1));
+        }
+        outcomes.addAll(
+            byAdapter
+                .map(
+                    group ->
+                        AssembleStage.assemble(
+                            contextBroadcast.value(), group._1(), group._2(), adaptersDone))
+                .collect());
+        LOG.info(progress.line());
+      }
+    }
+    jsc.setJobDescription(null);
+    return new ProcessedRun(inputs, outputs, skipped, outcomes, tasks, decidedAt);
+  }
+
+  /**
+   * Drops adapters found under the output or stats root when those lie inside the input (a
+   * compressed adapter keeps its adapter_config.json and would otherwise be compressed again).
+   */
+  static List<DiscoveredAdapter> excludeJobFolders(
+      HadoopFileIO io, JobOptions options, List<DiscoveredAdapter> found) throws IOException {
+    String input = qualifiedRoot(io, options.input()) + "/";
+    List<String> excluded = new ArrayList<>();
+    for (String root : List.of(options.output(), options.stats())) {
+      String qualified = qualifiedRoot(io, root);
+      if (input.startsWith(qualified + "/")) {
+        // Outputs would land among the inputs (or replace them): refuse before writing anything.
+        throw new LoraQuantException(
+            "--input "
+                + options.input()
+                + " is the same as, or inside, "
+                + root
+                + "; the output and stats folders must be outside the input (or inside it, in a"
+                + " folder of their own)");
+      }
+      if (qualified.startsWith(input)) {
+        excluded.add(qualified.substring(input.length()));
+      }
+    }
+    if (excluded.isEmpty()) {
+      return found;
+    }
+    List<DiscoveredAdapter> kept = new ArrayList<>();
+    for (DiscoveredAdapter a : found) {
+      String path = a.relativePath();
+      if (excluded.stream().noneMatch(e -> path.equals(e) || path.startsWith(e + "/"))) {
+        kept.add(a);
+      }
+    }
+    return kept;
+  }
+
+  static String qualifiedRoot(HadoopFileIO io, String root) throws IOException {
+    Path path = new Path(root);
+    String qualified = io.fileSystem(path).makeQualified(path).toString();
+    return qualified.endsWith("/") && qualified.length() > 1
+        ? qualified.substring(0, qualified.length() - 1)
+        : qualified;
+  }
+}

@@ -1,0 +1,183 @@
+package org.loraquant.spark;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.loraquant.compress.LayerReport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The second phase of a run (step 5 of {@link RecompressJob}): reconciles the stats of outputs
+ * whose run was killed before writing them, then appends this run's rows (docs/STATS.md).
+ */
+final class StatsPhase {
+  // The job's logger: operators follow one logger name for the whole run.
+  private static final Logger LOG = LoggerFactory.getLogger(RecompressJob.class);
+
+  private StatsPhase() {}
+
+  /**
+   * Appends the run's rows and, first, the rows of current outputs whose run never wrote them
+   * (killed between writing outputs and writing stats). Returns how many adapters were reconciled.
+   */
+  static int run(SparkSession spark, JobOptions options, ProcessedRun processed)
+      throws IOException {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
+    StatsTables tables = new StatsTables(spark, io, options.stats());
+    Map<String, DiscoveredAdapter> inputs = new HashMap<>();
+    processed.inputs().forEach(a -> inputs.put(a.relativePath(), a));
+    Map<String, AdapterOutcome> outcomes = new HashMap<>();
+    processed.outcomes().forEach(o -> outcomes.put(o.adapter(), o));
+
+    List<Row> layerRows = new ArrayList<>();
+    List<Row> adapterRows = new ArrayList<>();
+
+    // Reconcile: current outputs not replaced by this run, whose run has no rows.
+    List<OutputState> current = new ArrayList<>();
+    for (OutputState state : processed.outputs().values()) {
+      String name = state.output().relativePath();
+      AdapterOutcome outcome = outcomes.get(name);
+      boolean replaced = outcome != null && outcome.status() == AdapterStatus.COMPRESSED;
+      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.settings())) {
+        current.add(state);
+      }
+    }
+    Set<String> runIds = new TreeSet<>();
+    Set<java.time.LocalDate> dates = new TreeSet<>();
+    current.forEach(
+        s -> {
+          runIds.add(s.runId());
+          dates.add(s.runDate());
+        });
+    jsc.setJobDescription("loraquant: check stats of " + current.size() + " existing outputs");
+    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, StatsSchema.LAYERS, runIds, dates);
+    Set<String> haveAdapters =
+        tables.keys(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, runIds, dates);
+    List<OutputState> missing = new ArrayList<>();
+    for (OutputState s : current) {
+      String key = StatsTables.key(s.output().relativePath(), s.runId());
+      if (!haveLayers.contains(key) || !haveAdapters.contains(key)) {
+        missing.add(s);
+      }
+    }
+    if (!missing.isEmpty()) {
+      LOG.info(
+          "run {}: recovering the stats of {} outputs from their sidecars",
+          options.runId(),
+          missing.size());
+      Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
+      jsc.setJobDescription("loraquant: read " + missing.size() + " stats sidecars");
+      List<List<LayerReport>> reports =
+          jsc.parallelize(missing, Partitions.slices(missing.size(), Math.max(1, jsc.defaultParallelism())))
+              .map(s -> ManifestStage.layers(ioBroadcast.value(), s.output()))
+              .collect();
+      for (int i = 0; i < missing.size(); i++) {
+        OutputState s = missing.get(i);
+        String name = s.output().relativePath();
+        StatsRows.Origin origin =
+            new StatsRows.Origin(s.runId(), s.runDate(), name, s.inputFingerprint());
+        String key = StatsTables.key(name, s.runId());
+        if (!haveLayers.contains(key)) {
+          for (LayerReport r : reports.get(i)) {
+            layerRows.add(StatsRows.layer(origin, options.settings(), r));
+          }
+        }
+        if (!haveAdapters.contains(key)) {
+          AdapterTotals totals = AdapterTotals.of(reports.get(i));
+          adapterRows.add(
+              StatsRows.adapter(
+                  origin,
+                  AdapterStatus.COMPRESSED,
+                  null,
+                  s.runId(),
+                  options.settings(),
+                  totals,
+                  inputs.get(name).fingerprintedBytes(),
+                  s.output().bytes(),
+                  totals.layerSeconds(),
+                  StatsRows.RECORDED_FROM_SIDECAR,
+                  s.finishedAt()));
+        }
+      }
+    }
+
+    // This run's rows: one per adapter seen, layer rows for those compressed now.
+    for (DiscoveredAdapter adapter : processed.inputs()) {
+      String name = adapter.relativePath();
+      StatsRows.Origin origin =
+          new StatsRows.Origin(options.runId(), options.runDate(), name, adapter.fingerprint());
+      if (processed.skipped().contains(name)) {
+        OutputState s = processed.outputs().get(name);
+        adapterRows.add(
+            StatsRows.adapter(
+                origin,
+                AdapterStatus.SKIPPED,
+                "up to date: input fingerprint and codec settings match the output of run "
+                    + s.runId(),
+                s.runId(),
+                options.settings(),
+                s.totals(),
+                adapter.fingerprintedBytes(),
+                s.output().bytes(),
+                0,
+                StatsRows.RECORDED_BY_RUN,
+                processed.decidedAt()));
+        continue;
+      }
+      AdapterOutcome o = outcomes.get(name);
+      if (o == null) {
+        throw new IllegalStateException("run " + options.runId() + " has no outcome for " + name);
+      }
+      if (o.status() == AdapterStatus.COMPRESSED) {
+        for (LayerReport r : o.layers()) {
+          layerRows.add(StatsRows.layer(origin, options.settings(), r));
+        }
+        adapterRows.add(
+            StatsRows.adapter(
+                origin,
+                o.status(),
+                null,
+                options.runId(),
+                options.settings(),
+                AdapterTotals.of(o.layers()),
+                adapter.fingerprintedBytes(),
+                o.bytesOut(),
+                o.seconds(),
+                StatsRows.RECORDED_BY_RUN,
+                o.finishedAt()));
+      } else {
+        adapterRows.add(
+            StatsRows.adapter(
+                origin,
+                o.status(),
+                o.message(),
+                null,
+                options.settings(),
+                null,
+                adapter.fingerprintedBytes(),
+                null,
+                o.seconds(),
+                StatsRows.RECORDED_BY_RUN,
+                o.finishedAt()));
+      }
+    }
+
+    jsc.setJobDescription("loraquant: append stats to " + options.stats());
+    // Layers first: a run killed in between leaves the adapters rows to the next run's
+    // reconciliation, which checks each table on its own.
+    tables.append(StatsTables.LAYERS, StatsSchema.LAYERS, layerRows);
+    tables.append(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows);
+    jsc.setJobDescription(null);
+    return missing.size();
+  }
+}
