@@ -117,14 +117,8 @@ final class AssembleStage {
       long bytesOut =
           CompressedAdapterWriter.write(
               context.outputIo(), context.outputLocation(relativePath), result.adapter(), manifest);
-      return new AdapterOutcome(
-          relativePath,
-          AdapterStatus.COMPRESSED,
-          null,
-          result.layers(),
-          bytesOut,
-          layerSeconds + seconds(start),
-          finishedAt);
+      return AdapterOutcome.compressed(
+          relativePath, result.layers(), bytesOut, layerSeconds + seconds(start), finishedAt);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "Cannot write " + context.outputLocation(relativePath) + ": " + e.getMessage(), e);

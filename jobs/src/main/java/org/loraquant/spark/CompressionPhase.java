@@ -11,9 +11,12 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.plan.LayerPlanner;
@@ -127,6 +130,7 @@ final class CompressionPhase {
     List<LayerTask> tasks =
         new LayerPlanner(3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
             .plan(layers);
+    JavaRDD<AdapterOutcome> assembled = null;
     if (!tasks.isEmpty() || !withoutLayers.isEmpty()) {
       long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
       LOG.info(
@@ -157,18 +161,27 @@ final class CompressionPhase {
         if (!withoutLayers.isEmpty()) {
           byAdapter = byAdapter.union(jsc.parallelizePairs(withoutLayers, 1));
         }
-        outcomes.addAll(
+        // Kept on the executors for the stats phase, which writes the layers rows from them, so
+        // the driver collects only the outcomes without their layer reports.
+        assembled =
             byAdapter
                 .map(
                     group ->
                         AssembleStage.assemble(
                             contextBroadcast.value(), group._1(), group._2(), adaptersDone))
-                .collect());
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        outcomes.addAll(assembled.map(AdapterOutcome::withoutLayers).collect());
         LOG.info(progress.line());
       }
     }
     jsc.setJobDescription(null);
-    return new ProcessedRun(inputs, outputs, skipped, outcomes, tasks, decidedAt);
+    JavaRDD<Row> layerRows =
+        assembled == null
+            ? jsc.emptyRDD()
+            : assembled.flatMap(
+                o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
+    return new ProcessedRun(
+        inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled);
   }
 
   /**

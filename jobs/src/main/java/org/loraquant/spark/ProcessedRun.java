@@ -4,6 +4,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.sql.Row;
 import org.loraquant.plan.LayerTask;
 
 /**
@@ -12,8 +14,13 @@ import org.loraquant.plan.LayerTask;
  * @param inputs every adapter found under the input
  * @param outputs the manifests of the existing outputs of those adapters, as found at the start
  * @param skipped adapters whose output was already current
- * @param outcomes what happened to every other adapter
+ * @param outcomes what happened to every other adapter, without the layer reports ({@link
+ *     AdapterOutcome#withoutLayers}), so the driver's memory does not grow with the layers
  * @param tasks the layer tasks the run planned
+ * @param layerRows the layers rows of the adapters compressed now, computed on the executors from
+ *     {@code assembled}
+ * @param assembled the assembly stage's outcomes with their layer reports, persisted on the
+ *     executors until the stats are written; null when nothing was assembled
  */
 public record ProcessedRun(
     List<DiscoveredAdapter> inputs,
@@ -21,4 +28,14 @@ public record ProcessedRun(
     Set<String> skipped,
     List<AdapterOutcome> outcomes,
     List<LayerTask> tasks,
-    Instant decidedAt) {}
+    Instant decidedAt,
+    JavaRDD<Row> layerRows,
+    JavaRDD<AdapterOutcome> assembled) {
+
+  /** Frees the persisted outcomes; call once the stats are written (or the run gave up). */
+  public void release() {
+    if (assembled != null) {
+      assembled.unpersist(false);
+    }
+  }
+}

@@ -102,7 +102,12 @@ public final class RecompressJob {
       throws IOException {
     long start = System.nanoTime();
     ProcessedRun processed = CompressionPhase.run(spark, options);
-    int reconciled = StatsPhase.run(spark, options, processed);
+    int reconciled;
+    try {
+      reconciled = StatsPhase.run(spark, options, processed);
+    } finally {
+      processed.release();
+    }
     RunSummary summary =
         RunSummary.of(options, processed, reconciled, (System.nanoTime() - start) / 1e9);
     summary.lines().forEach(out::println);

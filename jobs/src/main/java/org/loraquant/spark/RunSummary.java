@@ -56,7 +56,7 @@ public record RunSummary(
           compressed++;
           bytesIn += inputs.get(o.adapter()).fingerprintedBytes();
           bytesOut += o.bytesOut();
-          AdapterTotals t = AdapterTotals.of(o.layers());
+          AdapterTotals t = o.totals();
           params += t.params();
           payload += t.payloadBits();
           effective += o.bytesOut() * 8;

@@ -39,7 +39,8 @@ final class StatsPhase {
     Map<String, AdapterOutcome> outcomes = new HashMap<>();
     processed.outcomes().forEach(o -> outcomes.put(o.adapter(), o));
 
-    List<Row> layerRows = new ArrayList<>();
+    // Only the reconciled adapters' layers rows are built here, on the driver (see below).
+    List<Row> reconciledLayerRows = new ArrayList<>();
     List<Row> adapterRows = new ArrayList<>();
 
     // Reconcile: current outputs not replaced by this run, whose run has no rows.
@@ -89,7 +90,7 @@ final class StatsPhase {
         String key = StatsTables.key(name, s.runId());
         if (!haveLayers.contains(key)) {
           for (LayerReport r : reports.get(i)) {
-            layerRows.add(StatsRows.layer(origin, options.settings(), r));
+            reconciledLayerRows.add(StatsRows.layer(origin, options.settings(), r));
           }
         }
         if (!haveAdapters.contains(key)) {
@@ -111,7 +112,8 @@ final class StatsPhase {
       }
     }
 
-    // This run's rows: one per adapter seen, layer rows for those compressed now.
+    // This run's adapters rows, one per adapter seen; the layers rows of those compressed now are
+    // built on the executors.
     for (DiscoveredAdapter adapter : processed.inputs()) {
       String name = adapter.relativePath();
       StatsRows.Origin origin =
@@ -139,9 +141,7 @@ final class StatsPhase {
         throw new IllegalStateException("run " + options.runId() + " has no outcome for " + name);
       }
       if (o.status() == AdapterStatus.COMPRESSED) {
-        for (LayerReport r : o.layers()) {
-          layerRows.add(StatsRows.layer(origin, options.settings(), r));
-        }
+        // Its layers rows come from the executors (processed.layerRows()).
         adapterRows.add(
             StatsRows.adapter(
                 origin,
@@ -149,7 +149,7 @@ final class StatsPhase {
                 null,
                 options.runId(),
                 options.settings(),
-                AdapterTotals.of(o.layers()),
+                o.totals(),
                 adapter.fingerprintedBytes(),
                 o.bytesOut(),
                 o.seconds(),
@@ -175,7 +175,8 @@ final class StatsPhase {
     jsc.setJobDescription("loraquant: append stats to " + options.stats());
     // Layers first: a run killed in between leaves the adapters rows to the next run's
     // reconciliation, which checks each table on its own.
-    tables.append(StatsTables.LAYERS, StatsSchema.LAYERS, layerRows);
+    tables.append(
+        StatsTables.LAYERS, StatsSchema.LAYERS, reconciledLayerRows, processed.layerRows());
     tables.append(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows);
     jsc.setJobDescription(null);
     return missing.size();

@@ -4,6 +4,8 @@ import java.sql.Date;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -56,6 +58,27 @@ final class StatsRows {
         s.zeroUpdate()
             ? "all-zero update (B A = 0): stored exactly, rel_error 0 by definition"
             : null);
+  }
+
+  /**
+   * The layers rows of one adapter this run compressed, built where the outcome is (on an
+   * executor); none for any other outcome.
+   */
+  static List<Row> layersCompressedNow(JobContext context, AdapterOutcome outcome) {
+    if (outcome.status() != AdapterStatus.COMPRESSED) {
+      return List.of();
+    }
+    Origin origin =
+        new Origin(
+            context.runId(),
+            context.runDate(),
+            outcome.adapter(),
+            context.adapter(outcome.adapter()).fingerprint());
+    List<Row> rows = new ArrayList<>(outcome.layers().size());
+    for (LayerReport report : outcome.layers()) {
+      rows.add(layer(origin, context.settings(), report));
+    }
+    return rows;
   }
 
   /**

@@ -11,6 +11,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -81,15 +82,31 @@ final class StatsTables {
 
   /** Appends rows to {@code table}, into the partitions of their run_date. */
   void append(String table, StructType schema, List<Row> rows) {
-    if (rows.isEmpty()) {
+    append(table, schema, rows, null);
+  }
+
+  /**
+   * Appends rows built on the driver and rows built on the executors (may be null) to {@code
+   * table}, into the partitions of their run_date; nothing at all when both are empty.
+   */
+  void append(String table, StructType schema, List<Row> rows, JavaRDD<Row> executorRows) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    boolean noExecutorRows = executorRows == null || executorRows.isEmpty();
+    if (rows.isEmpty() && noExecutorRows) {
       return;
     }
-    // Rows are built on the driver; shipped in slices so no single task carries them all.
-    int slices = (int) Math.min(1000, (rows.size() + ROWS_PER_SLICE - 1) / ROWS_PER_SLICE);
-    Dataset<Row> frame =
-        spark.createDataFrame(
-            JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(rows, slices),
-            schema);
+    JavaRDD<Row> all;
+    if (rows.isEmpty()) {
+      all = executorRows;
+    } else {
+      // Rows built on the driver are shipped in slices so no single task carries them all.
+      int slices = (int) Math.min(1000, (rows.size() + ROWS_PER_SLICE - 1) / ROWS_PER_SLICE);
+      all = jsc.parallelize(rows, slices);
+      if (!noExecutorRows) {
+        all = all.union(executorRows);
+      }
+    }
+    Dataset<Row> frame = spark.createDataFrame(all, schema);
     // One shuffle on the partition column: a file per run_date rather than one per input slice.
     frame
         .repartition(col(StatsSchema.PARTITION_COLUMN))

@@ -133,14 +133,21 @@ class ExecutorPayloadSerializationTest {
     LayerOutcome layer = new LayerOutcome("team-a/adapter-1", "layers.0.q_proj", result, null, null);
     LayerOutcome failedLayer = new LayerOutcome("team-a/adapter-1", "layers.0.k_proj", null, "NaN", AdapterStatus.FAILED);
     AdapterOutcome adapter =
-        new AdapterOutcome("team-a/adapter-1", AdapterStatus.COMPRESSED, null,
+        AdapterOutcome.compressed("team-a/adapter-1",
             List.of(new LayerReport("layers.0.q_proj", result.stats(), 4096, 600)), 700, 0.5,
             Instant.parse("2026-11-22T01:02:03Z"));
-    for (Object payload : List.of(layer, failedLayer, adapter, adapter.layers())) {
+    AdapterOutcome collected = adapter.withoutLayers();
+    for (Object payload : List.of(layer, failedLayer, adapter, adapter.layers(), collected)) {
       assertThat(roundTrip(serializer, payload))
           .usingRecursiveComparison()
           .isEqualTo(payload);
     }
+    // What the driver collects per adapter: its totals, not its layer reports.
+    assertThat(collected.layers()).isEmpty();
+    assertThat(collected.totals()).isEqualTo(adapter.totals());
+    assertThat(collected.totals().layers()).isEqualTo(1);
+    assertThat(size(serializer, collected)).as("%s bytes of a collected AdapterOutcome", name)
+        .isLessThan(1024);
     // The compressed layer is the one payload that carries data: about 2 bits per parameter
     // (here (m + n) * r = 6144 parameters, 1.5 KB of codes), not the 24 KB of decoded floats.
     assertThat(size(serializer, layer)).as("%s bytes of a compressed LayerOutcome", name)

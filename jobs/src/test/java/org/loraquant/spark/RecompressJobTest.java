@@ -60,7 +60,15 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(tasksWithBig).isGreaterThanOrEqualTo(4);
     assertThat(processed.tasks().stream().mapToLong(LayerTask::bytes).max().getAsLong())
         .isLessThan(big / 3);
+    // The driver holds each adapter's totals, not its layer reports: those stay on the executors
+    // until the stats phase writes the layers rows from them.
+    assertThat(processed.outcomes()).allSatisfy(o -> assertThat(o.layers()).isEmpty());
+    assertThat(processed.outcomes())
+        .filteredOn(o -> o.status() == AdapterStatus.COMPRESSED)
+        .hasSize(SMALL + 1)
+        .allSatisfy(o -> assertThat(o.totals().layers()).isPositive());
     StatsPhase.run(spark(), options, processed);
+    processed.release();
 
     // Every adapter but the upload in progress has a complete output at the same relative path.
     List<String> adapters =
