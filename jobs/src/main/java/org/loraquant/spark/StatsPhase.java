@@ -3,17 +3,23 @@ package org.loraquant.spark;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.LayerReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Tuple2;
 
 /**
  * The second phase of a run (step 5 of {@link RecompressJob}): reconciles the stats of outputs
@@ -39,78 +45,8 @@ final class StatsPhase {
     Map<String, AdapterOutcome> outcomes = new HashMap<>();
     processed.outcomes().forEach(o -> outcomes.put(o.adapter(), o));
 
-    // Only the reconciled adapters' layers rows are built here, on the driver (see below).
-    List<Row> reconciledLayerRows = new ArrayList<>();
-    List<Row> adapterRows = new ArrayList<>();
-
-    // Reconcile: current outputs not replaced by this run, whose run has no rows.
-    List<OutputState> current = new ArrayList<>();
-    for (OutputState state : processed.outputs().values()) {
-      String name = state.output().relativePath();
-      AdapterOutcome outcome = outcomes.get(name);
-      boolean replaced = outcome != null && outcome.status() == AdapterStatus.COMPRESSED;
-      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.settings())) {
-        current.add(state);
-      }
-    }
-    Set<String> runIds = new TreeSet<>();
-    Set<java.time.LocalDate> dates = new TreeSet<>();
-    current.forEach(
-        s -> {
-          runIds.add(s.runId());
-          dates.add(s.runDate());
-        });
-    jsc.setJobDescription("loraquant: check stats of " + current.size() + " existing outputs");
-    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, StatsSchema.LAYERS, runIds, dates);
-    Set<String> haveAdapters =
-        tables.keys(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, runIds, dates);
-    List<OutputState> missing = new ArrayList<>();
-    for (OutputState s : current) {
-      String key = StatsTables.key(s.output().relativePath(), s.runId());
-      if (!haveLayers.contains(key) || !haveAdapters.contains(key)) {
-        missing.add(s);
-      }
-    }
-    if (!missing.isEmpty()) {
-      LOG.info(
-          "run {}: recovering the stats of {} outputs from their sidecars",
-          options.runId(),
-          missing.size());
-      Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
-      jsc.setJobDescription("loraquant: read " + missing.size() + " stats sidecars");
-      List<List<LayerReport>> reports =
-          jsc.parallelize(missing, Partitions.slices(missing.size(), Math.max(1, jsc.defaultParallelism())))
-              .map(s -> ManifestStage.layers(ioBroadcast.value(), s.output()))
-              .collect();
-      for (int i = 0; i < missing.size(); i++) {
-        OutputState s = missing.get(i);
-        String name = s.output().relativePath();
-        StatsRows.Origin origin =
-            new StatsRows.Origin(s.runId(), s.runDate(), name, s.inputFingerprint());
-        String key = StatsTables.key(name, s.runId());
-        if (!haveLayers.contains(key)) {
-          for (LayerReport r : reports.get(i)) {
-            reconciledLayerRows.add(StatsRows.layer(origin, options.settings(), r));
-          }
-        }
-        if (!haveAdapters.contains(key)) {
-          AdapterTotals totals = AdapterTotals.of(reports.get(i));
-          adapterRows.add(
-              StatsRows.adapter(
-                  origin,
-                  AdapterStatus.COMPRESSED,
-                  null,
-                  s.runId(),
-                  options.settings(),
-                  totals,
-                  inputs.get(name).fingerprintedBytes(),
-                  s.output().bytes(),
-                  totals.layerSeconds(),
-                  StatsRows.RECORDED_FROM_SIDECAR,
-                  s.finishedAt()));
-        }
-      }
-    }
+    Reconciled reconciled = reconcile(jsc, io, tables, options, processed, inputs, outcomes);
+    List<Row> adapterRows = new ArrayList<>(reconciled.adapterRows());
 
     // This run's adapters rows, one per adapter seen; the layers rows of those compressed now are
     // built on the executors.
@@ -175,10 +111,138 @@ final class StatsPhase {
     jsc.setJobDescription("loraquant: append stats to " + options.stats());
     // Layers first: a run killed in between leaves the adapters rows to the next run's
     // reconciliation, which checks each table on its own.
-    tables.append(
-        StatsTables.LAYERS, StatsSchema.LAYERS, reconciledLayerRows, processed.layerRows());
+    JavaRDD<Row> layerRows = reconciled.layerRows().union(processed.layerRows());
+    tables.append(StatsTables.LAYERS, StatsSchema.LAYERS, List.of(), layerRows);
     tables.append(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows);
+    if (reconciled.sidecars() != null) {
+      reconciled.sidecars().unpersist(false);
+    }
     jsc.setJobDescription(null);
-    return missing.size();
+    return reconciled.adapters();
+  }
+
+  /**
+   * The stats rows a killed run never wrote for its outputs that are still current.
+   *
+   * @param adapterRows the missing adapters rows, built on the driver from the sidecars' totals
+   * @param layerRows the missing layers rows, built on the executors from {@code sidecars}
+   * @param sidecars the sidecars read, persisted until the rows are written; null when none
+   * @param adapters how many outputs were reconciled
+   */
+  private record Reconciled(
+      List<Row> adapterRows,
+      JavaRDD<Row> layerRows,
+      JavaRDD<Tuple2<OutputState, List<LayerReport>>> sidecars,
+      int adapters) {}
+
+  /** Finds the current outputs whose run wrote no rows, and rebuilds them from their sidecars. */
+  private static Reconciled reconcile(
+      JavaSparkContext jsc,
+      HadoopFileIO io,
+      StatsTables tables,
+      JobOptions options,
+      ProcessedRun processed,
+      Map<String, DiscoveredAdapter> inputs,
+      Map<String, AdapterOutcome> outcomes)
+      throws IOException {
+    // Current outputs not replaced by this run, whose run has no rows.
+    List<OutputState> current = new ArrayList<>();
+    for (OutputState state : processed.outputs().values()) {
+      String name = state.output().relativePath();
+      AdapterOutcome outcome = outcomes.get(name);
+      boolean replaced = outcome != null && outcome.status() == AdapterStatus.COMPRESSED;
+      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.settings())) {
+        current.add(state);
+      }
+    }
+    Set<String> runIds = new TreeSet<>();
+    Set<java.time.LocalDate> dates = new TreeSet<>();
+    current.forEach(
+        s -> {
+          runIds.add(s.runId());
+          dates.add(s.runDate());
+        });
+    jsc.setJobDescription("loraquant: check stats of " + current.size() + " existing outputs");
+    Set<String> haveLayers = tables.keys(StatsTables.LAYERS, StatsSchema.LAYERS, runIds, dates);
+    Set<String> haveAdapters =
+        tables.keys(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, runIds, dates);
+    List<OutputState> missing = new ArrayList<>();
+    for (OutputState s : current) {
+      String key = StatsTables.key(s.output().relativePath(), s.runId());
+      if (!haveLayers.contains(key) || !haveAdapters.contains(key)) {
+        missing.add(s);
+      }
+    }
+    if (missing.isEmpty()) {
+      return new Reconciled(List.of(), jsc.emptyRDD(), null, 0);
+    }
+    LOG.info(
+        "run {}: recovering the stats of {} outputs from their sidecars",
+        options.runId(),
+        missing.size());
+    Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
+    jsc.setJobDescription("loraquant: read " + missing.size() + " stats sidecars");
+    // Read once on the executors and kept there: the driver takes each adapter's totals, and
+    // the layers rows are written from the executors, as for this run's own outputs.
+    JavaRDD<Tuple2<OutputState, List<LayerReport>>> sidecars =
+        jsc.parallelize(
+                missing,
+                Partitions.slices(missing.size(), Math.max(1, jsc.defaultParallelism())))
+            .map(s -> new Tuple2<>(s, ManifestStage.layers(ioBroadcast.value(), s.output())))
+            .persist(StorageLevel.MEMORY_AND_DISK());
+    List<AdapterTotals> totalsOfMissing =
+        sidecars.map(sidecar -> AdapterTotals.of(sidecar._2())).collect();
+    List<Row> adapterRows = new ArrayList<>();
+    Set<String> missingLayers = new HashSet<>();
+    for (int i = 0; i < missing.size(); i++) {
+      OutputState s = missing.get(i);
+      String name = s.output().relativePath();
+      String key = StatsTables.key(name, s.runId());
+      if (!haveLayers.contains(key)) {
+        missingLayers.add(key);
+      }
+      if (!haveAdapters.contains(key)) {
+        AdapterTotals totals = totalsOfMissing.get(i);
+        adapterRows.add(
+            StatsRows.adapter(
+                origin(s),
+                AdapterStatus.COMPRESSED,
+                null,
+                s.runId(),
+                options.settings(),
+                totals,
+                inputs.get(name).fingerprintedBytes(),
+                s.output().bytes(),
+                totals.layerSeconds(),
+                StatsRows.RECORDED_FROM_SIDECAR,
+                s.finishedAt()));
+      }
+    }
+    CodecSettings settings = options.settings();
+    JavaRDD<Row> reconciledLayerRows =
+        sidecars
+            .filter(
+                sidecar ->
+                    missingLayers.contains(
+                        StatsTables.key(
+                            sidecar._1().output().relativePath(), sidecar._1().runId())))
+            .flatMap(sidecar -> layerRows(origin(sidecar._1()), settings, sidecar._2()));
+    return new Reconciled(adapterRows, reconciledLayerRows, sidecars, missing.size());
+  }
+
+
+  /** The run that wrote an existing output, as its stats rows name it. */
+  private static StatsRows.Origin origin(OutputState s) {
+    return new StatsRows.Origin(
+        s.runId(), s.runDate(), s.output().relativePath(), s.inputFingerprint());
+  }
+
+  private static Iterator<Row> layerRows(
+      StatsRows.Origin origin, CodecSettings settings, List<LayerReport> reports) {
+    List<Row> rows = new ArrayList<>(reports.size());
+    for (LayerReport r : reports) {
+      rows.add(StatsRows.layer(origin, settings, r));
+    }
+    return rows.iterator();
   }
 }

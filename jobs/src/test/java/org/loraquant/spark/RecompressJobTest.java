@@ -264,6 +264,35 @@ class RecompressJobTest extends SparkTestBase {
   }
 
   @Test
+  void aRunKilledBetweenItsLayersAndAdaptersRowsGetsOnlyTheAdaptersRowsLater() throws Exception {
+    Path out = temp.resolve("out");
+    Path stats = temp.resolve("stats");
+    JobOptions killed = JobFixtures.options(fleet, out, stats, day(0));
+    ProcessedRun written = CompressionPhase.run(spark(), killed);
+    long layers = written.tasks().stream().mapToLong(t -> t.layers().size()).sum();
+    // The layers rows made it, the adapters rows did not (the order StatsPhase appends in).
+    new StatsTables(spark(), HadoopFileIO.of(spark().sparkContext()), killed.stats())
+        .append(StatsTables.LAYERS, StatsSchema.LAYERS, List.of(), written.layerRows());
+    written.release();
+
+    RunSummary next = JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(1)));
+    assertThat(next.skipped()).isEqualTo(SMALL + 1);
+    assertThat(next.reconciled()).isEqualTo(SMALL + 1);
+    try (StatsCheck duck = new StatsCheck(stats)) {
+      duck.assertInvariants();
+      assertThat(duck.count("SELECT count(*) FROM layers WHERE run_id = '" + killed.runId() + "'"))
+          .as("no layers row twice")
+          .isEqualTo(layers);
+      assertThat(
+              duck.count(
+                  "SELECT count(*) FROM adapters WHERE run_id = '"
+                      + killed.runId()
+                      + "' AND recorded_from = 'sidecar' AND status = 'compressed'"))
+          .isEqualTo(SMALL + 1);
+    }
+  }
+
+  @Test
   void aRunKilledBeforeItsStatsIsReconciledFromTheSidecars() throws Exception {
     Path out = temp.resolve("out");
     Path stats = temp.resolve("stats");
