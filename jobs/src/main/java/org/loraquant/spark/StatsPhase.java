@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -226,23 +225,15 @@ final class StatsPhase {
                     missingLayers.contains(
                         StatsTables.key(
                             sidecar._1().output().relativePath(), sidecar._1().runId())))
-            .flatMap(sidecar -> layerRows(origin(sidecar._1()), settings, sidecar._2()));
+            .flatMap(
+                sidecar ->
+                    StatsRows.layers(origin(sidecar._1()), settings, sidecar._2()).iterator());
     return new Reconciled(adapterRows, reconciledLayerRows, sidecars, missing.size());
   }
-
 
   /** The run that wrote an existing output, as its stats rows name it. */
   private static StatsRows.Origin origin(OutputState s) {
     return new StatsRows.Origin(
         s.runId(), s.runDate(), s.output().relativePath(), s.inputFingerprint());
-  }
-
-  private static Iterator<Row> layerRows(
-      StatsRows.Origin origin, CodecSettings settings, List<LayerReport> reports) {
-    List<Row> rows = new ArrayList<>(reports.size());
-    for (LayerReport r : reports) {
-      rows.add(StatsRows.layer(origin, settings, r));
-    }
-    return rows.iterator();
   }
 }

@@ -74,9 +74,14 @@ final class StatsRows {
             context.runDate(),
             outcome.adapter(),
             context.adapter(outcome.adapter()).fingerprint());
-    List<Row> rows = new ArrayList<>(outcome.layers().size());
-    for (LayerReport report : outcome.layers()) {
-      rows.add(layer(origin, context.settings(), report));
+    return layers(origin, context.settings(), outcome.layers());
+  }
+
+  /** The layers rows of one compressed output. */
+  static List<Row> layers(Origin origin, CodecSettings settings, List<LayerReport> reports) {
+    List<Row> rows = new ArrayList<>(reports.size());
+    for (LayerReport report : reports) {
+      rows.add(layer(origin, settings, report));
     }
     return rows;
   }
