@@ -7,6 +7,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,9 @@ import org.loraquant.errors.LoraQuantException;
  */
 public final class AdapterDiscovery {
   public static final String CONFIG_FILE = "adapter_config.json";
+
+  private static final Comparator<DiscoveredAdapter.AdapterFile> BY_NAME =
+      Comparator.comparing(DiscoveredAdapter.AdapterFile::name);
 
   /** Bumped when the fingerprint's definition changes, so old outputs are recompressed. */
   static final String FINGERPRINT_VERSION = "loraquant-input-fingerprint-v1";
@@ -73,12 +77,7 @@ public final class AdapterDiscovery {
         String folder = slash < 0 ? "" : relative.substring(0, slash);
         filesByFolder
             .computeIfAbsent(folder, f -> new ArrayList<>())
-            .add(
-                new DiscoveredAdapter.AdapterFile(
-                    relative.substring(slash + 1),
-                    status.getLen(),
-                    status.getModificationTime(),
-                    etag(status)));
+            .add(fileOf(relative.substring(slash + 1), status));
       }
     } catch (FileNotFoundException e) {
       throw new LoraQuantException("Input " + root + " does not exist; check the --input URI", e);
@@ -90,7 +89,7 @@ public final class AdapterDiscovery {
       if (files.stream().noneMatch(f -> f.name().equals(CONFIG_FILE))) {
         continue;
       }
-      files.sort((a, b) -> a.name().compareTo(b.name()));
+      files.sort(BY_NAME);
       String folder = e.getKey();
       String location =
           folder.isEmpty() ? qualifiedRoot.toString() : new Path(qualifiedRoot, folder).toString();
@@ -118,7 +117,7 @@ public final class AdapterDiscovery {
     StringBuilder text = new StringBuilder(FINGERPRINT_VERSION).append('\n');
     files.stream()
         .filter(f -> coveredByFingerprint(f.name()))
-        .sorted((a, b) -> a.name().compareTo(b.name()))
+        .sorted(BY_NAME)
         .forEach(
             f ->
                 text.append(f.name())
@@ -143,15 +142,13 @@ public final class AdapterDiscovery {
       for (FileStatus status : fs.listStatus(new Path(adapter.location()))) {
         String name = status.getPath().getName();
         if (status.isFile() && !isHidden(name)) {
-          files.add(
-              new DiscoveredAdapter.AdapterFile(
-                  name, status.getLen(), status.getModificationTime(), etag(status)));
+          files.add(fileOf(name, status));
         }
       }
     } catch (FileNotFoundException e) {
       // Deleted since discovery: no files.
     }
-    files.sort((a, b) -> a.name().compareTo(b.name()));
+    files.sort(BY_NAME);
     return new DiscoveredAdapter(
         adapter.relativePath(), adapter.location(), files, fingerprint(files));
   }
@@ -212,6 +209,15 @@ public final class AdapterDiscovery {
       }
     }
     return false;
+  }
+
+  /**
+   * What a listing records of one file. Discovery and {@link #relist} both go through here, so
+   * an unchanged file gives the same fingerprint either way.
+   */
+  private static DiscoveredAdapter.AdapterFile fileOf(String name, FileStatus status) {
+    return new DiscoveredAdapter.AdapterFile(
+        name, status.getLen(), status.getModificationTime(), etag(status));
   }
 
   private static String etag(FileStatus status) {
