@@ -44,8 +44,4 @@ public record DiscoveredAdapter(
         .mapToLong(AdapterFile::size)
         .sum();
   }
-
-  public long totalBytes() {
-    return files.stream().mapToLong(AdapterFile::size).sum();
-  }
 }

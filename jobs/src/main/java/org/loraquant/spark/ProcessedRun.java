@@ -1,6 +1,7 @@
 package org.loraquant.spark;
 
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,6 +32,13 @@ public record ProcessedRun(
     Instant decidedAt,
     JavaRDD<Row> layerRows,
     JavaRDD<AdapterOutcome> assembled) {
+
+  /** {@link #inputs} by relative path. */
+  public Map<String, DiscoveredAdapter> inputsByPath() {
+    Map<String, DiscoveredAdapter> byPath = new HashMap<>();
+    inputs.forEach(a -> byPath.put(a.relativePath(), a));
+    return byPath;
+  }
 
   /** Frees the persisted outcomes; call once the stats are written (or the run gave up). */
   public void release() {

@@ -1,6 +1,5 @@
 package org.loraquant.spark;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -38,8 +37,7 @@ public record RunSummary(
   /** The summary of a run from what its phases did. */
   static RunSummary of(
       JobOptions options, ProcessedRun processed, int reconciled, double seconds) {
-    Map<String, DiscoveredAdapter> inputs = new HashMap<>();
-    processed.inputs().forEach(a -> inputs.put(a.relativePath(), a));
+    Map<String, DiscoveredAdapter> inputs = processed.inputsByPath();
     int compressed = 0;
     int failed = 0;
     int incomplete = 0;

@@ -39,8 +39,7 @@ final class StatsPhase {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
     StatsTables tables = new StatsTables(spark, io, options.stats());
-    Map<String, DiscoveredAdapter> inputs = new HashMap<>();
-    processed.inputs().forEach(a -> inputs.put(a.relativePath(), a));
+    Map<String, DiscoveredAdapter> inputs = processed.inputsByPath();
     Map<String, AdapterOutcome> outcomes = new HashMap<>();
     processed.outcomes().forEach(o -> outcomes.put(o.adapter(), o));
 
