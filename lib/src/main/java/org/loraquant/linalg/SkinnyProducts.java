@@ -14,17 +14,32 @@ import dev.ludovic.netlib.blas.NativeBLAS;
  * The pure-Java BLAS is not hurt by the blocking, but its dsyrk (a plain translation of the
  * reference Fortran) is slower than its dgemm at every width, so it never gets dsyrk.
  *
+ * <p>Gram matrices of up to {@link #MAX_BLOCKED_COLUMNS} columns and more than
+ * {@link #BLOCK_ROWS} rows take only their upper triangle, {@link #GRAM_PANEL} columns per dgemm,
+ * over blocks of {@link #GRAM_BLOCK_ROWS} rows, and mirror it: OpenBLAS computes the whole
+ * product of each call, so narrow panels skip most of the lower triangle's work. Measured at 4096
+ * rows and 16 columns: 25-26 us against 43 us for the 512-row blocks of full products, 25 us
+ * against 37 us for a row-major operand, and in every shape from 768 x 4 to 14336 x 32 no slower
+ * on either BLAS (docs/BENCHMARKS.md, "Codec"). Panels cut the useful work per call, so larger
+ * row blocks keep it up; 2048 rows of 32 columns still sit in L2, whereas one call over 11008
+ * rows or more was slower. Up to {@link #BLOCK_ROWS} rows a Gram matrix stays one full call, the
+ * arithmetic small layers always had.
+ *
  * <p>Blocked calls need padded arrays: netlib-java's bounds check assumes that every column of
  * an operand runs a full leading dimension from the block's offset, so a block starting at row i0
- * looks as if it reached i0 values past the end of the last column. An array of at least
- * {@link #paddedLength} values passes; a shorter one gets one unblocked call (same result up to
- * rounding order).
+ * looks as if it reached i0 values past the end of the last column (and a row-major panel
+ * starting at column c, c values past the end). An array of at least {@link #paddedLength}
+ * values passes; a shorter one gets one unblocked call (same result up to rounding order).
  */
 public final class SkinnyProducts {
   /** Rows per BLAS call on blocked operands. */
   public static final int BLOCK_ROWS = 512;
   /** Widest operand that is blocked (and whose Gram matrix is taken by dgemm). */
   public static final int MAX_BLOCKED_COLUMNS = 32;
+  /** Rows per BLAS call when a Gram matrix is taken by upper-triangle panels. */
+  static final int GRAM_BLOCK_ROWS = 2048;
+  /** Columns of the upper triangle per BLAS call. */
+  static final int GRAM_PANEL = 4;
 
   private SkinnyProducts() {}
 
@@ -35,8 +50,8 @@ public final class SkinnyProducts {
 
   /**
    * out (cols x cols, column-major, full) = X^T X for X (rows x cols) stored row-major, i.e. X^T
-   * column-major with leading dimension cols. Row-major blocks are contiguous, so no padding is
-   * needed.
+   * column-major with leading dimension cols. Row blocks of full products are contiguous and need
+   * no padding; the triangle panels start at a column offset and do (see the class comment).
    */
   public static void gramOfRowMajor(BLAS blas, int rows, int cols, double[] x, double[] out) {
     java.util.Arrays.fill(out, 0, cols * cols, 0.0);
@@ -45,6 +60,11 @@ public final class SkinnyProducts {
     }
     if (cols > MAX_BLOCKED_COLUMNS && blas instanceof NativeBLAS) {
       blas.dsyrk("U", "N", cols, rows, 1.0, x, 0, cols, 0.0, out, 0, cols);
+      mirrorUpper(cols, out);
+      return;
+    }
+    if (takesTrianglePanels(rows, cols, x.length)) {
+      upperTriangleByPanels(blas, rows, cols, x, true, out);
       mirrorUpper(cols, out);
       return;
     }
@@ -62,10 +82,41 @@ public final class SkinnyProducts {
   public static void gramOfColumns(BLAS blas, int rows, int k, double[] x, double[] out) {
     if (k > MAX_BLOCKED_COLUMNS && rows > 0 && blas instanceof NativeBLAS) {
       blas.dsyrk("U", "T", k, rows, 1.0, x, 0, rows, 0.0, out, 0, k);
+    } else if (takesTrianglePanels(rows, k, x.length)) {
+      upperTriangleByPanels(blas, rows, k, x, false, out);
     } else {
       crossOfColumns(blas, rows, k, x, k, x, out);
     }
     mirrorUpper(k, out);
+  }
+
+  private static boolean takesTrianglePanels(int rows, int cols, int length) {
+    return rows > BLOCK_ROWS && cols <= MAX_BLOCKED_COLUMNS
+        && length >= paddedLength(rows, cols);
+  }
+
+  /**
+   * The upper triangle of X^T X (cols x cols, column-major; the strict lower triangle ends up
+   * partly filled, for the caller to overwrite) for X rows x cols, stored column-major with
+   * leading dimension rows, or row-major (X^T column-major with leading dimension cols).
+   */
+  private static void upperTriangleByPanels(BLAS blas, int rows, int cols, double[] x,
+      boolean rowMajor, double[] out) {
+    java.util.Arrays.fill(out, 0, cols * cols, 0.0);
+    for (int i0 = 0; i0 < rows; i0 += GRAM_BLOCK_ROWS) {
+      int len = Math.min(GRAM_BLOCK_ROWS, rows - i0);
+      for (int c = 0; c < cols; c += GRAM_PANEL) {
+        int width = Math.min(GRAM_PANEL, cols - c);
+        // Columns c .. c + width - 1 of the Gram matrix, down to the diagonal block's last row.
+        if (rowMajor) {
+          blas.dgemm("N", "T", c + width, width, len, 1.0, x, i0 * cols, cols, x,
+              i0 * cols + c, cols, 1.0, out, c * cols, cols);
+        } else {
+          blas.dgemm("T", "N", c + width, width, len, 1.0, x, i0, rows, x, i0 + c * rows, rows,
+              1.0, out, c * cols, cols);
+        }
+      }
+    }
   }
 
   /** Copies the upper triangle of a k x k column-major matrix onto the lower one. */

@@ -36,20 +36,22 @@ public record ThinSvd(int m, int n, int k, double[] u, double[] s, double[] v) {
 
   /**
    * Whether the entry of {@code x[from, from + len)} with the largest magnitude (the first one on
-   * ties) is negative: the canonical sign rule. Two passes: a max-reduction, which carries no
-   * index, then a search that stops at the first entry reaching the maximum.
+   * ties) is negative: the canonical sign rule. One pass with a branch that is rarely taken (a new
+   * maximum turns up about log(len) times in a column of random-looking values), so it predicts
+   * well: half the time of a branch-free max-reduction followed by a search for the maximum.
+   * NaN entries are passed over (the codec's inputs are finite).
    */
   public static boolean largestEntryIsNegative(double[] x, int from, int len) {
-    double largest = 0;
+    double largest = -1;
+    int at = from;
     for (int p = from, end = from + len; p < end; p++) {
-      largest = Math.max(largest, Math.abs(x[p]));
-    }
-    for (int p = from, end = from + len; p < end; p++) {
-      if (Math.abs(x[p]) == largest) {
-        return x[p] < 0;
+      double magnitude = Math.abs(x[p]);
+      if (magnitude > largest) {
+        largest = magnitude;
+        at = p;
       }
     }
-    return false;
+    return len > 0 && x[at] < 0;
   }
 
   /** Negates {@code x[from, from + len)}. */

@@ -56,8 +56,10 @@ class SkinnyProductsTest {
     }
   }
 
+  /** Triangle panels (padded, over 512 rows, up to 32 columns) on row-block and panel edges. */
   @ParameterizedTest
-  @CsvSource({"1, 3", "512, 4", "1025, 6", "700, 40"})
+  @CsvSource({"1, 3", "512, 4", "1025, 6", "700, 40", "513, 1", "2048, 4", "2049, 5", "4097, 16",
+      "3000, 32"})
   void gramOfRowMajorIsXTransposeX(int rows, int cols) {
     for (BLAS blas : backends()) {
       gramOfRowMajor(blas, rows, cols);
@@ -65,16 +67,21 @@ class SkinnyProductsTest {
   }
 
   private static void gramOfRowMajor(BLAS blas, int rows, int cols) {
-    double[] x = random(3, rows * cols, rows * cols);
-    double[] out = new double[cols * cols];
-    SkinnyProducts.gramOfRowMajor(blas, rows, cols, x, out);
-    for (int i = 0; i < cols; i++) {
-      for (int j = 0; j < cols; j++) {
-        double expected = 0;
-        for (int p = 0; p < rows; p++) {
-          expected += x[p * cols + i] * x[p * cols + j];
+    for (boolean padded : new boolean[] {true, false}) {
+      double[] x =
+          random(3, padded ? SkinnyProducts.paddedLength(rows, cols) : rows * cols, rows * cols);
+      double[] out = new double[cols * cols];
+      java.util.Arrays.fill(out, 99); // overwritten, not accumulated into
+      SkinnyProducts.gramOfRowMajor(blas, rows, cols, x, out);
+      for (int i = 0; i < cols; i++) {
+        for (int j = 0; j < cols; j++) {
+          double expected = 0;
+          for (int p = 0; p < rows; p++) {
+            expected += x[p * cols + i] * x[p * cols + j];
+          }
+          assertThat(out[i + j * cols]).isCloseTo(expected, within(1e-10 * rows))
+              .isEqualTo(out[j + i * cols]);
         }
-        assertThat(out[i + j * cols]).isCloseTo(expected, within(1e-10 * rows));
       }
     }
   }
@@ -105,8 +112,10 @@ class SkinnyProductsTest {
     }
   }
 
+  /** Triangle panels (padded, over 512 rows, up to 32 columns) on row-block and panel edges. */
   @ParameterizedTest
-  @CsvSource({"600, 5", "1100, 40"})
+  @CsvSource({"300, 6", "600, 5", "1100, 40", "513, 1", "2048, 4", "2049, 7", "4097, 16",
+      "3000, 32"})
   void gramOfColumnsIsFullAndExactlySymmetric(int rows, int k) {
     for (BLAS blas : backends()) {
       gramOfColumns(blas, rows, k);
@@ -114,17 +123,20 @@ class SkinnyProductsTest {
   }
 
   private static void gramOfColumns(BLAS blas, int rows, int k) {
-    double[] x = random(6, SkinnyProducts.paddedLength(rows, k), rows * k);
-    double[] out = new double[k * k];
-    SkinnyProducts.gramOfColumns(blas, rows, k, x, out);
-    for (int i = 0; i < k; i++) {
-      for (int j = 0; j < k; j++) {
-        double expected = 0;
-        for (int p = 0; p < rows; p++) {
-          expected += x[i * rows + p] * x[j * rows + p];
+    for (boolean padded : new boolean[] {true, false}) {
+      double[] x = random(6, padded ? SkinnyProducts.paddedLength(rows, k) : rows * k, rows * k);
+      double[] out = new double[k * k];
+      java.util.Arrays.fill(out, 99); // overwritten, not accumulated into
+      SkinnyProducts.gramOfColumns(blas, rows, k, x, out);
+      for (int i = 0; i < k; i++) {
+        for (int j = 0; j < k; j++) {
+          double expected = 0;
+          for (int p = 0; p < rows; p++) {
+            expected += x[i * rows + p] * x[j * rows + p];
+          }
+          assertThat(out[i + j * k]).isCloseTo(expected, within(1e-10 * rows))
+              .isEqualTo(out[j + i * k]);
         }
-        assertThat(out[i + j * k]).isCloseTo(expected, within(1e-10 * rows))
-            .isEqualTo(out[j + i * k]);
       }
     }
   }
