@@ -6,24 +6,24 @@ import dev.ludovic.netlib.blas.NativeBLAS;
 /**
  * BLAS-3 products of tall, skinny matrices (thousands of rows, a few to a few hundred columns): the
  * Gram and cross products and the m x r times r x k products of the codec. With at most
- * {@link #MAX_BLOCKED_COLUMNS} columns, operands are taken in blocks of {@link #BLOCK_ROWS} rows,
- * one dgemm per block accumulating into the result, and Gram matrices by dgemm too: OpenBLAS
- * 0.3.21 (AVX-512 kernels) ran a 4096 x 16 cross product about twice as fast that way as in one
- * call, and its dsyrk was no faster than a dgemm at 16 columns. At 64 columns one call, and dsyrk
- * for Grams, were faster again, so wider operands get those (see docs/BENCHMARKS.md, "Codec").
- * The pure-Java BLAS is not hurt by the blocking, but its dsyrk (a plain translation of the
- * reference Fortran) is slower than its dgemm at every width, so it never gets dsyrk.
+ * {@link #MAX_BLOCKED_COLUMNS} columns, cross products and products are taken in blocks of
+ * {@link #BLOCK_ROWS} rows, one dgemm per block accumulating into the result: OpenBLAS 0.3.21
+ * (AVX-512 kernels) ran a 4096 x 16 cross product about twice as fast that way as in one call; at
+ * 64 columns one call was faster again. The pure-Java BLAS is not hurt by the blocking, but its
+ * dsyrk (a plain translation of the reference Fortran) is slower than its dgemm at every width, so
+ * it never gets dsyrk.
  *
- * <p>Gram matrices of up to {@link #MAX_BLOCKED_COLUMNS} columns and more than
- * {@link #BLOCK_ROWS} rows take only their upper triangle, {@link #GRAM_PANEL} columns per dgemm,
- * over blocks of {@link #GRAM_BLOCK_ROWS} rows, and mirror it: OpenBLAS computes the whole
- * product of each call, so narrow panels skip most of the lower triangle's work. Measured at 4096
- * rows and 16 columns: 25-26 us against 43 us for the 512-row blocks of full products, 25 us
- * against 37 us for a row-major operand, and in every shape from 768 x 4 to 14336 x 32 no slower
- * on either BLAS (docs/BENCHMARKS.md, "Codec"). Panels cut the useful work per call, so larger
- * row blocks keep it up; 2048 rows of 32 columns still sit in L2, whereas one call over 11008
- * rows or more was slower. Up to {@link #BLOCK_ROWS} rows a Gram matrix stays one full call, the
- * arithmetic small layers always had.
+ * <p>Gram matrices of up to {@link #MAX_PANELLED_COLUMNS} columns and more than
+ * {@link #BLOCK_ROWS} rows take only their upper triangle, {@link #GRAM_PANEL} columns per dgemm
+ * over blocks of {@link #GRAM_BLOCK_ROWS} rows, and mirror it. A dgemm computes all of its
+ * output, so narrow panels are what skips the lower triangle's work; OpenBLAS's dsyrk, which
+ * should, was no faster than a full dgemm at 16 columns. At 4096 x 16: 25-26 us against 43 us
+ * for full products in 512-row blocks; at 4096 x 64: 438 us against 646 us for dsyrk (540 against
+ * 582 us row-major). Panels were no slower on either BLAS in any shape from 768 x 4 to 14336 x 64;
+ * from about 96 columns (row-major) or 128 (column-major) dsyrk is faster again. Narrow panels do
+ * less work per call, so they get larger row blocks; 2048 rows of 32 columns still sit in L2,
+ * whereas one call over 11008 rows or more was slower. Up to {@link #BLOCK_ROWS} rows a Gram
+ * matrix stays one call, the arithmetic small layers always had. See docs/BENCHMARKS.md, "Codec".
  *
  * <p>Blocked calls need padded arrays: netlib-java's bounds check assumes that every column of
  * an operand runs a full leading dimension from the block's offset, so a block starting at row i0
@@ -34,12 +34,14 @@ import dev.ludovic.netlib.blas.NativeBLAS;
 public final class SkinnyProducts {
   /** Rows per BLAS call on blocked operands. */
   public static final int BLOCK_ROWS = 512;
-  /** Widest operand that is blocked (and whose Gram matrix is taken by dgemm). */
+  /** Widest operand of a cross product or product that is taken in row blocks. */
   public static final int MAX_BLOCKED_COLUMNS = 32;
   /** Rows per BLAS call when a Gram matrix is taken by upper-triangle panels. */
   static final int GRAM_BLOCK_ROWS = 2048;
   /** Columns of the upper triangle per BLAS call. */
   static final int GRAM_PANEL = 4;
+  /** Widest Gram matrix taken by triangle panels; wider ones get dsyrk (native) or full dgemm. */
+  static final int MAX_PANELLED_COLUMNS = 64;
 
   private SkinnyProducts() {}
 
@@ -58,13 +60,13 @@ public final class SkinnyProducts {
     if (rows == 0 || cols == 0) {
       return;
     }
-    if (cols > MAX_BLOCKED_COLUMNS && blas instanceof NativeBLAS) {
-      blas.dsyrk("U", "N", cols, rows, 1.0, x, 0, cols, 0.0, out, 0, cols);
+    if (takesTrianglePanels(rows, cols, x.length)) {
+      upperTriangleByPanels(blas, rows, cols, x, true, out);
       mirrorUpper(cols, out);
       return;
     }
-    if (takesTrianglePanels(rows, cols, x.length)) {
-      upperTriangleByPanels(blas, rows, cols, x, true, out);
+    if (cols > MAX_BLOCKED_COLUMNS && blas instanceof NativeBLAS) {
+      blas.dsyrk("U", "N", cols, rows, 1.0, x, 0, cols, 0.0, out, 0, cols);
       mirrorUpper(cols, out);
       return;
     }
@@ -80,10 +82,10 @@ public final class SkinnyProducts {
    * with leading dimension rows.
    */
   public static void gramOfColumns(BLAS blas, int rows, int k, double[] x, double[] out) {
-    if (k > MAX_BLOCKED_COLUMNS && rows > 0 && blas instanceof NativeBLAS) {
-      blas.dsyrk("U", "T", k, rows, 1.0, x, 0, rows, 0.0, out, 0, k);
-    } else if (takesTrianglePanels(rows, k, x.length)) {
+    if (takesTrianglePanels(rows, k, x.length)) {
       upperTriangleByPanels(blas, rows, k, x, false, out);
+    } else if (k > MAX_BLOCKED_COLUMNS && rows > 0 && blas instanceof NativeBLAS) {
+      blas.dsyrk("U", "T", k, rows, 1.0, x, 0, rows, 0.0, out, 0, k);
     } else {
       crossOfColumns(blas, rows, k, x, k, x, out);
     }
@@ -91,7 +93,7 @@ public final class SkinnyProducts {
   }
 
   private static boolean takesTrianglePanels(int rows, int cols, int length) {
-    return rows > BLOCK_ROWS && cols <= MAX_BLOCKED_COLUMNS
+    return rows > BLOCK_ROWS && cols <= MAX_PANELLED_COLUMNS
         && length >= paddedLength(rows, cols);
   }
 

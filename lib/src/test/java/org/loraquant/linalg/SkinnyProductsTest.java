@@ -10,8 +10,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The blocked products against plain sums, on block boundaries, narrow and wide, with and without
- * padding; with the pure-Java BLAS, and with the native one too where it is installed (wide Grams
- * take dsyrk there).
+ * padding; with the pure-Java BLAS, and with the native one too where it is installed (Grams of
+ * more than 64 columns, or of more than 32 on 512 rows or fewer, take dsyrk there).
  */
 class SkinnyProductsTest {
   private static java.util.List<BLAS> backends() {
@@ -56,10 +56,10 @@ class SkinnyProductsTest {
     }
   }
 
-  /** Triangle panels (padded, over 512 rows, up to 32 columns) on row-block and panel edges. */
+  /** Triangle panels (padded, over 512 rows, up to 64 columns) on row-block and panel edges. */
   @ParameterizedTest
   @CsvSource({"1, 3", "512, 4", "1025, 6", "700, 40", "513, 1", "2048, 4", "2049, 5", "4097, 16",
-      "3000, 32"})
+      "3000, 32", "2100, 64", "600, 65"})
   void gramOfRowMajorIsXTransposeX(int rows, int cols) {
     for (BLAS blas : backends()) {
       gramOfRowMajor(blas, rows, cols);
@@ -112,10 +112,10 @@ class SkinnyProductsTest {
     }
   }
 
-  /** Triangle panels (padded, over 512 rows, up to 32 columns) on row-block and panel edges. */
+  /** Triangle panels (padded, over 512 rows, up to 64 columns) on row-block and panel edges. */
   @ParameterizedTest
   @CsvSource({"300, 6", "600, 5", "1100, 40", "513, 1", "2048, 4", "2049, 7", "4097, 16",
-      "3000, 32"})
+      "3000, 32", "2100, 64", "600, 65", "400, 50"})
   void gramOfColumnsIsFullAndExactlySymmetric(int rows, int k) {
     for (BLAS blas : backends()) {
       gramOfColumns(blas, rows, k);

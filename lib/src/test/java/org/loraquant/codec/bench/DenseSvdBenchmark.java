@@ -17,8 +17,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The reference method the codec's thin SVD replaces: form B A and run dgesdd on it. Minutes per
- * call at 4096 x 4096, hence one single shot.
+ * The reference method the codec's thin SVD replaces: form B A and run dgesdd on it, for the
+ * shapes of {@link CodecBenchmark}. Up to minutes per call (4096 x 11008 with pure-Java LAPACK:
+ * about ten), hence one single shot.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -27,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 1)
 @Fork(value = 1, jvmArgs = {"-Xmx4g"})
 public class DenseSvdBenchmark {
-  @Param({"4096x4096r16"})
+  @Param({"4096x4096r16", "4096x4096r64", "4096x11008r16"})
   public String shape;
 
   @Param({"native", "java"})
