@@ -19,8 +19,9 @@ import dev.ludovic.netlib.blas.NativeBLAS;
  * output, so narrow panels are what skips the lower triangle's work; OpenBLAS's dsyrk, which
  * should, was no faster than a full dgemm at 16 columns. At 4096 x 16: 25-26 us against 43 us
  * for full products in 512-row blocks; at 4096 x 64: 438 us against 646 us for dsyrk (540 against
- * 582 us row-major). Panels were no slower on either BLAS in any shape from 768 x 4 to 14336 x 64;
- * from about 96 columns (row-major) or 128 (column-major) dsyrk is faster again. Narrow panels do
+ * 582 us row-major). Panels were no slower on either BLAS in any shape measured, 768 to 14336
+ * rows of 4 to 32 columns and 4096 or 11008 rows of 48 or 64; from about 96 columns (row-major)
+ * or 128 (column-major) dsyrk is faster again. Narrow panels do
  * less work per call, so they get larger row blocks; 2048 rows of 32 columns still sit in L2,
  * whereas one call over 11008 rows or more was slower. Up to {@link #BLOCK_ROWS} rows a Gram
  * matrix stays one call, the arithmetic small layers always had. See docs/BENCHMARKS.md, "Codec".

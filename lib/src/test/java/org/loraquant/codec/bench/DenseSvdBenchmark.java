@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Timeout;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -27,6 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 0)
 @Measurement(iterations = 1)
 @Fork(value = 1, jvmArgs = {"-Xmx4g"})
+@Timeout(time = 30, timeUnit = TimeUnit.MINUTES) // the default 10 min is too short for Java
 public class DenseSvdBenchmark {
   @Param({"4096x4096r16", "4096x4096r64", "4096x11008r16"})
   public String shape;
