@@ -73,15 +73,25 @@ class SkinnyProductsTest {
       double[] out = new double[cols * cols];
       java.util.Arrays.fill(out, 99); // overwritten, not accumulated into
       SkinnyProducts.gramOfRowMajor(blas, rows, cols, x, out);
-      for (int i = 0; i < cols; i++) {
-        for (int j = 0; j < cols; j++) {
-          double expected = 0;
-          for (int p = 0; p < rows; p++) {
-            expected += x[p * cols + i] * x[p * cols + j];
-          }
-          assertThat(out[i + j * cols]).isCloseTo(expected, within(1e-10 * rows))
-              .isEqualTo(out[j + i * cols]);
+      assertIsGram(out, rows, cols, (p, i) -> x[p * cols + i]);
+    }
+  }
+
+  /** X(row, column) of a matrix under test. */
+  private interface Entries {
+    double at(int row, int column);
+  }
+
+  /** out (cols x cols, column-major) is X^T X, in full and exactly symmetric. */
+  private static void assertIsGram(double[] out, int rows, int cols, Entries x) {
+    for (int i = 0; i < cols; i++) {
+      for (int j = 0; j < cols; j++) {
+        double expected = 0;
+        for (int p = 0; p < rows; p++) {
+          expected += x.at(p, i) * x.at(p, j);
         }
+        assertThat(out[i + j * cols]).isCloseTo(expected, within(1e-10 * rows))
+            .isEqualTo(out[j + i * cols]);
       }
     }
   }
@@ -128,16 +138,7 @@ class SkinnyProductsTest {
       double[] out = new double[k * k];
       java.util.Arrays.fill(out, 99); // overwritten, not accumulated into
       SkinnyProducts.gramOfColumns(blas, rows, k, x, out);
-      for (int i = 0; i < k; i++) {
-        for (int j = 0; j < k; j++) {
-          double expected = 0;
-          for (int p = 0; p < rows; p++) {
-            expected += x[i * rows + p] * x[j * rows + p];
-          }
-          assertThat(out[i + j * k]).isCloseTo(expected, within(1e-10 * rows))
-              .isEqualTo(out[j + i * k]);
-        }
-      }
+      assertIsGram(out, rows, k, (p, i) -> x[i * rows + p]);
     }
   }
 }
