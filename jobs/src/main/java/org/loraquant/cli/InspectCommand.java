@@ -3,7 +3,11 @@ package org.loraquant.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
@@ -48,88 +52,74 @@ final class InspectCommand implements Command {
       throw new UsageException("missing PATH (an adapter folder)");
     }
     PeftAdapter adapter = PeftAdapterReader.open(PathStorage.forPath(path), path);
+    List<Line> lines = new ArrayList<>();
     for (LoraModule m : adapter.modules()) {
-      out.println(json ? JSON.writeValueAsString(moduleJson(m)) : moduleText(m));
+      lines.add(module(m));
     }
     for (TensorInfo t : adapter.passThrough()) {
-      out.println(json ? JSON.writeValueAsString(passThroughJson(t)) : passThroughText(t));
+      lines.add(passThrough(t));
     }
-    out.println(json ? JSON.writeValueAsString(totalsJson(adapter)) : totalsText(adapter));
+    lines.add(totals(adapter));
+    for (Line line : lines) {
+      out.println(json ? JSON.writeValueAsString(line.json()) : line.text());
+    }
     return 0;
   }
 
-  private static String moduleText(LoraModule m) {
-    return "lora "
-        + m.module()
-        + " m="
-        + m.m()
-        + " n="
-        + m.n()
-        + " rank="
-        + m.rank()
-        + " dtype="
-        + m.dtypeName();
+  private static Line module(LoraModule m) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("m", m.m());
+    fields.put("n", m.n());
+    fields.put("rank", m.rank());
+    fields.put("dtype", m.dtypeName());
+    return new Line("lora", "module", m.module(), fields);
   }
 
-  private static ObjectNode moduleJson(LoraModule m) {
-    ObjectNode o = JSON.createObjectNode();
-    o.put("kind", "lora");
-    o.put("module", m.module());
-    o.put("m", m.m());
-    o.put("n", m.n());
-    o.put("rank", m.rank());
-    o.put("dtype", m.dtypeName());
-    return o;
+  private static Line passThrough(TensorInfo t) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("shape", t.shape());
+    fields.put("dtype", t.dtype().name());
+    fields.put("bytes", t.byteLength());
+    return new Line("pass_through", "tensor", t.name(), fields);
   }
 
-  private static String passThroughText(TensorInfo t) {
-    return "pass_through "
-        + t.name()
-        + " shape="
-        + t.shapeString().replace(" ", "")
-        + " dtype="
-        + t.dtype()
-        + " bytes="
-        + t.byteLength();
+  private static Line totals(PeftAdapter a) {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    fields.put("modules", a.modules().size());
+    fields.put("lora_params", a.loraParams());
+    fields.put("pass_through_tensors", a.passThrough().size());
+    fields.put("pass_through_params", a.passThroughParams());
+    fields.put("tensor_bytes", a.tensorBytes());
+    fields.put("file_bytes", a.fileBytes());
+    return new Line("totals", null, null, fields);
   }
 
-  private static ObjectNode passThroughJson(TensorInfo t) {
-    ObjectNode o = JSON.createObjectNode();
-    o.put("kind", "pass_through");
-    o.put("tensor", t.name());
-    var shape = o.putArray("shape");
-    for (long d : t.shape()) {
-      shape.add(d);
+  /**
+   * One line of output: its kind, the module or tensor it is about (none for the totals), and
+   * named fields in order. Text puts the subject bare after the kind and the fields as
+   * {@code name=value} (a shape as {@code [4,768]}); JSON puts the subject under
+   * {@code subjectKey}.
+   */
+  private record Line(String kind, String subjectKey, String subject,
+      Map<String, Object> fields) {
+    String text() {
+      StringBuilder text = new StringBuilder(kind);
+      if (subject != null) {
+        text.append(' ').append(subject);
+      }
+      fields.forEach((name, value) -> text.append(' ').append(name).append('=')
+          .append(value instanceof long[] shape ? Arrays.toString(shape).replace(" ", "") : value));
+      return text.toString();
     }
-    o.put("dtype", t.dtype().name());
-    o.put("bytes", t.byteLength());
-    return o;
-  }
 
-  private static String totalsText(PeftAdapter a) {
-    return "totals modules="
-        + a.modules().size()
-        + " lora_params="
-        + a.loraParams()
-        + " pass_through_tensors="
-        + a.passThrough().size()
-        + " pass_through_params="
-        + a.passThroughParams()
-        + " tensor_bytes="
-        + a.tensorBytes()
-        + " file_bytes="
-        + a.fileBytes();
-  }
-
-  private static ObjectNode totalsJson(PeftAdapter a) {
-    ObjectNode o = JSON.createObjectNode();
-    o.put("kind", "totals");
-    o.put("modules", a.modules().size());
-    o.put("lora_params", a.loraParams());
-    o.put("pass_through_tensors", a.passThrough().size());
-    o.put("pass_through_params", a.passThroughParams());
-    o.put("tensor_bytes", a.tensorBytes());
-    o.put("file_bytes", a.fileBytes());
-    return o;
+    ObjectNode json() {
+      ObjectNode o = JSON.createObjectNode();
+      o.put("kind", kind);
+      if (subject != null) {
+        o.put(subjectKey, subject);
+      }
+      fields.forEach((name, value) -> o.set(name, JSON.valueToTree(value)));
+      return o;
+    }
   }
 }

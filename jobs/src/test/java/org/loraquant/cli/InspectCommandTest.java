@@ -68,6 +68,26 @@ class InspectCommandTest {
   }
 
   @Test
+  void jsonLinesCarryTheTextLinesFieldsInTheSameOrder() {
+    Run run = run("inspect", adapter("gpt2-seqcls-r2"), "--json");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).hasSize(14);
+    assertThat(run.out().get(0))
+        .isEqualTo(
+            "{\"kind\":\"lora\",\"module\":\"base_model.model.transformer.h.0.attn.c_attn\","
+                + "\"m\":2304,\"n\":768,\"rank\":2,\"dtype\":\"F32\"}");
+    assertThat(run.out().get(12))
+        .isEqualTo(
+            "{\"kind\":\"pass_through\",\"tensor\":\"base_model.model.score.weight\","
+                + "\"shape\":[4,768],\"dtype\":\"F32\",\"bytes\":12288}");
+    assertThat(run.out().get(13))
+        .isEqualTo(
+            "{\"kind\":\"totals\",\"modules\":12,\"lora_params\":73728,"
+                + "\"pass_through_tensors\":1,\"pass_through_params\":3072,"
+                + "\"tensor_bytes\":307200,\"file_bytes\":310312}");
+  }
+
+  @Test
   void jsonIsOneObjectPerLine() throws Exception {
     Run run = run("inspect", adapter("opt-125m-qv-r16-bf16"), "--json");
     assertThat(run.exitCode()).isZero();
