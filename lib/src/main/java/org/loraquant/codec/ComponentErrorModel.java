@@ -5,7 +5,7 @@ import org.loraquant.linalg.SkinnyProducts;
 
 /**
  * The reconstruction error of a layer in the basis of its SVD components, from k x k Gram
- * matrices only (LORAQUANT.md "Quality measure"). With B' = [b_1..b_k] (m x k), A' rows a_i, and
+ * matrices only (docs/ALGORITHM.md, "Measuring the error"). With B' = [b_1..b_k] (m x k), A' rows a_i, and
  * their reconstructions b^_i, a^_i:
  *
  * <pre>

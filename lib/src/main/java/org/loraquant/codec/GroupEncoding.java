@@ -6,7 +6,7 @@ package org.loraquant.codec;
  * gives.
  */
 final class GroupEncoding {
-  /** Floor of the affine range (LORAQUANT.md step 4), so a constant group has a usable scale. */
+  /** Floor of the affine range (docs/ALGORITHM.md step 4), so a constant group has a usable scale. */
   static final double MIN_RANGE = 1e-5;
 
   private GroupEncoding() {}

@@ -9,7 +9,7 @@ import org.loraquant.linalg.SkinnyProducts;
 import org.loraquant.linalg.ThinSvd;
 
 /**
- * LoRAQuant (docs LORAQUANT.md): thin SVD of B A from its factors, B' = U sqrt(S), A' = sqrt(S)
+ * LoRAQuant (docs/ALGORITHM.md): thin SVD of B A from its factors, B' = U sqrt(S), A' = sqrt(S)
  * V^T, the first h components quantized at bits_high (asymmetric round-to-nearest per group),
  * the rest as 1-bit sign codes, optionally refined by a search over group parameters.
  *
@@ -34,7 +34,7 @@ import org.loraquant.linalg.ThinSvd;
  * nonzero group is coded +scale, and mean|x| over the group (zeros included) is still the
  * least-squares scale for the +-1 code.
  *
- * <p>As LORAQUANT.md step 4 writes it, the zero point is clamped to [0, 2^b - 1] while the range is
+ * <p>As docs/ALGORITHM.md step 4 describes it, the zero point is clamped to [0, 2^b - 1] while the range is
  * [min, max]; a group whose values all share one sign (rare in U columns, most likely in a short
  * tail group) therefore loses part of its range, e.g. a tail group of one positive value decodes
  * to about 1e-5. Refinement SEARCH also tries the range widened to include 0, which repairs it.

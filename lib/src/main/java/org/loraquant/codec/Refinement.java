@@ -1,6 +1,6 @@
 package org.loraquant.codec;
 
-/** Optional refinement of the quantization parameters after round-to-nearest (LORAQUANT.md step 7). */
+/** Optional refinement of the quantization parameters after round-to-nearest (docs/ALGORITHM.md step 6). */
 public enum Refinement {
   /** Plain round-to-nearest with min/max ranges (high tier) and mean-|x| scales (1-bit tier). */
   NONE,

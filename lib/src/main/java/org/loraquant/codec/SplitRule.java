@@ -2,7 +2,7 @@ package org.loraquant.codec;
 
 /**
  * How the split point h between the high tier and the 1-bit tier follows from the energy ratio
- * rho (LORAQUANT.md step 3). With e_i = s_i^2 and F(j) = (e_1 + ... + e_j) / sum(e):
+ * rho (docs/ALGORITHM.md step 3). With e_i = s_i^2 and F(j) = (e_1 + ... + e_j) / sum(e):
  */
 public enum SplitRule {
   /** h = smallest j with F(j) >= rho (the natural reading). */

@@ -1,7 +1,7 @@
 package org.loraquant.codec;
 
 /**
- * Test-only: the relative error ||B A - B^ A^||_F / ||B A||_F computed as LORAQUANT.md writes it,
+ * Test-only: the relative error ||B A - B^ A^||_F / ||B A||_F computed as docs/ALGORITHM.md writes it,
  * from the original factors: X = [B, -B^], Y = [A; A^], ||X Y||^2 = trace((X^T X)(Y Y^T)). An
  * independent path from the codec's SVD-basis Grams.
  */

@@ -9,7 +9,7 @@ import org.loraquant.linalg.ThinSvd;
  * m x n product, float32 arithmetic, unrounded float32 scales, the reference split rule counted as
  * "components whose cumulative energy share is below rho", and the error from dense products.
  * Groups run along each vector without straddling (the paper's flattened reshape agrees when the
- * dimensions are multiples of the group size; elsewhere this mirrors LORAQUANT.md step 6).
+ * dimensions are multiples of the group size; elsewhere this mirrors docs/ALGORITHM.md step 4).
  */
 final class ReferenceLoraQuant {
   record Result(int k, int h, long payloadBits, double relError) {}
