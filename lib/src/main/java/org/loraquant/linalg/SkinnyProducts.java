@@ -52,9 +52,10 @@ public final class SkinnyProducts {
   }
 
   /**
-   * out (cols x cols, column-major, full) = X^T X for X (rows x cols) stored row-major, i.e. X^T
-   * column-major with leading dimension cols. Row blocks of full products are contiguous and need
-   * no padding; the triangle panels start at a column offset and do (see the class comment).
+   * out (cols x cols, column-major, full and exactly symmetric) = X^T X for X (rows x cols)
+   * stored row-major, i.e. X^T column-major with leading dimension cols. Row blocks of full
+   * products are contiguous and need no padding; the triangle panels start at a column offset
+   * and do (see the class comment).
    */
   public static void gramOfRowMajor(BLAS blas, int rows, int cols, double[] x, double[] out) {
     java.util.Arrays.fill(out, 0, cols * cols, 0.0);
@@ -76,6 +77,9 @@ public final class SkinnyProducts {
       blas.dgemm("N", "T", cols, cols, len, 1.0, x, i0 * cols, cols, x, i0 * cols, cols, 1.0,
           out, 0, cols);
     }
+    // A native dgemm may sum entry (i, j) in another order than (j, i): keep the promise of an
+    // exactly symmetric result on every path (callers read only the upper triangle today).
+    mirrorUpper(cols, out);
   }
 
   /**

@@ -300,8 +300,7 @@ class LoraQuantCodecTest {
 
   @Test
   void nativeAndJavaLapackAgreeOnTheStats() {
-    org.junit.jupiter.api.Assumptions.assumeTrue(LinearAlgebra.nativeAvailable(),
-        "native LAPACK not available");
+    org.loraquant.testing.NativeLinalg.assumeTested();
     LoraFactors f = TestFactors.decaying(25, 400, 300, 16);
     LayerStats java = compress(f, DEFAULTS).stats();
     LayerStats nat = LoraQuantCodec.compress(f, DEFAULTS, LinearAlgebra.nativeOnly()).stats();

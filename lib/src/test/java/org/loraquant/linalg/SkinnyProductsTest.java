@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class SkinnyProductsTest {
   private static java.util.List<BLAS> backends() {
-    return LinearAlgebra.nativeAvailable()
+    return org.loraquant.testing.NativeLinalg.tested()
         ? java.util.List.of(LinearAlgebra.javaOnly().blas(), LinearAlgebra.nativeOnly().blas())
         : java.util.List.of(LinearAlgebra.javaOnly().blas());
   }
