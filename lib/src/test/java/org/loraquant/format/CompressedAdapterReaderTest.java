@@ -317,11 +317,11 @@ class CompressedAdapterReaderTest {
 
   @Test
   void sourceShapeWhoseProductOverflows() throws IOException {
-    // 2^32 x 2^32 wraps to 0 in 64 bits; with the last 12 the product used to pass as n = 12.
+    // (2^62 + 3) x 4 wraps to 12 in 64 bits: the product used to pass as n = 12.
     CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules",
-        meta.get("loraquant.modules").replace("\"shape_A\":[4,12]", "\"shape_A\":[4,4294967296,4294967296,12]")));
+        meta.get("loraquant.modules").replace("\"shape_A\":[4,12]", "\"shape_A\":[4,4611686018427387907,4]")));
     assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
-        + "': shape_A [4, 4294967296, 4294967296, 12] / shape_B [20, 4] do not match the layer's meta m=20 n=12 rank=4");
+        + "': shape_A [4, 4611686018427387907, 4] / shape_B [20, 4] do not match the layer's meta m=20 n=12 rank=4");
   }
 
   @Test

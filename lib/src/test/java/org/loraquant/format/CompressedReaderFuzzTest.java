@@ -54,7 +54,7 @@ import org.loraquant.testing.BytesInputFile;
  */
 class CompressedReaderFuzzTest {
   private static final long SEED = 20_261_016L;
-  private static final int CASES = 4000;
+  private static final int CASES = 3000;
   /** A hang guard, not a speed test: a case takes milliseconds. */
   private static final long CASE_TIMEOUT_SECONDS = 60;
   /**
