@@ -6,10 +6,10 @@ import java.io.IOException;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
+import org.loraquant.errors.LoraQuantException;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.format.JsonOutput;
-import org.loraquant.errors.LoraQuantException;
 import org.loraquant.format.NamedTensor;
 import org.loraquant.format.SourceFactors;
 import org.loraquant.io.FileIO;
@@ -27,7 +27,7 @@ import org.loraquant.safetensors.SafetensorsWriter;
  */
 public final class AdapterDecompressor {
   private static final ObjectMapper JSON = JsonOutput.indented();
-  /** Most tensor bytes of a decompressed weights file: it is built in one byte array, with room left for the header. */
+  /** Most tensor bytes of a decompressed weights file: it is built in one array, with room for the header. */
   public static final long MAX_WEIGHTS_BYTES = Integer.MAX_VALUE - 8 - (64L << 20);
 
   private AdapterDecompressor() {}
@@ -79,7 +79,8 @@ public final class AdapterDecompressor {
     if (bytes > MAX_WEIGHTS_BYTES) {
       throw new LoraQuantException("the decompressed " + PeftAdapterReader.WEIGHTS_FILE + " would hold " + bytes
           + " bytes of tensors, more than the " + MAX_WEIGHTS_BYTES + " bytes decompression can write in one file"
-          + (dtype == OutputDType.F16 || dtype == OutputDType.BF16 ? "" : "; a 16-bit --dtype (f16, bf16) makes it smaller"));
+          + (dtype == OutputDType.F16 || dtype == OutputDType.BF16 ? ""
+              : "; a 16-bit --dtype (f16, bf16) makes it smaller"));
     }
   }
 

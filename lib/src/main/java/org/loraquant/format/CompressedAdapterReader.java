@@ -159,7 +159,7 @@ public final class CompressedAdapterReader {
       }
       CompressedLayer layer = CompressedLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
       checkSourceShapes(modelPath, module, source, layer);
-      // Each term is below 2^63 / 2 (ints), and the sum stops at the first that passes the bound.
+      // Each term is at most m x rank + rank x n < 2^32 (the layout checked both): the sum cannot overflow.
       zeroPadding += CompressedLayerLayout.zeroPaddingValues(layer);
       if (zeroPadding > MAX_ZERO_PADDING_VALUES) {
         throw new InvalidAdapterException(modelPath, CompressedLayerLayout.metaName(module), "rank " + layer.rank()

@@ -131,8 +131,8 @@ public final class CompressedLayerLayout {
     }
     if ((long) m * rank > MAX_FACTOR_VALUES || (long) rank * n > MAX_FACTOR_VALUES) {
       throw new InvalidAdapterException(file, metaName(module), "a " + m + " x " + n + " layer of rank " + rank
-          + " decodes to factors of " + (long) m * rank + " and " + (long) rank * n + " values; one factor may hold at most "
-          + MAX_FACTOR_VALUES);
+          + " decodes to factors of " + (long) m * rank + " and " + (long) rank * n
+          + " values; one factor may hold at most " + MAX_FACTOR_VALUES);
     }
     List<QuantTier> tiers = new ArrayList<>();
     for (int i = 0; i < tierCount; i++) {
