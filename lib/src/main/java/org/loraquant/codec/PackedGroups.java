@@ -48,7 +48,8 @@ public record PackedGroups(
   }
 
   public static int groupsPerVector(int length, int groupSize) {
-    return (length + groupSize - 1) / groupSize;
+    // In long: length + groupSize - 1 may pass Integer.MAX_VALUE (sizes read from a file).
+    return (int) (((long) length + groupSize - 1) / groupSize);
   }
 
   public int groupsPerVector() {

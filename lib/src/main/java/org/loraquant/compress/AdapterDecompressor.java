@@ -3,8 +3,10 @@ package org.loraquant.compress;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
+import org.loraquant.errors.LoraQuantException;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.format.JsonOutput;
@@ -25,13 +27,20 @@ import org.loraquant.safetensors.SafetensorsWriter;
  */
 public final class AdapterDecompressor {
   private static final ObjectMapper JSON = JsonOutput.indented();
+  /** Most tensor bytes of a decompressed weights file: it is built in one array, with room for the header. */
+  public static final long MAX_WEIGHTS_BYTES = Integer.MAX_VALUE - 8 - (64L << 20);
 
   private AdapterDecompressor() {}
 
   /** The two files of the PEFT folder. */
   public record PeftFiles(byte[] config, byte[] weights) {}
 
+  /**
+   * @throws LoraQuantException before decoding anything, if the weights file would be larger than
+   *     {@link #MAX_WEIGHTS_BYTES}
+   */
   public static PeftFiles decompress(CompressedAdapter adapter, OutputDType dtype) throws IOException {
+    checkWeightsSize(adapter, dtype);
     SafetensorsWriter w = new SafetensorsWriter();
     adapter.sourceMetadata().forEach(w::metadata);
     for (CompressedAdapter.Layer layer : adapter.layers()) {
@@ -46,6 +55,33 @@ public final class AdapterDecompressor {
     ObjectNode config = adapter.config().deepCopy();
     config.remove(CompressedFormat.CONFIG_BLOCK);
     return new PeftFiles(JSON.writeValueAsBytes(config), w.toByteArray());
+  }
+
+  /**
+   * The tensor bytes of the weights file, computed from the layers' shapes before any is decoded:
+   * the file is built in one byte array, so a larger one could only end in OutOfMemoryError.
+   */
+  private static void checkWeightsSize(CompressedAdapter adapter, OutputDType dtype) {
+    long bytes = 0;
+    try {
+      for (CompressedAdapter.Layer layer : adapter.layers()) {
+        CompressedLayer l = layer.layer();
+        long b = Math.multiplyExact((long) l.m() * l.rank(), dtype.resolve(layer.source().dtypeB()).size());
+        long a = Math.multiplyExact((long) l.rank() * l.n(), dtype.resolve(layer.source().dtypeA()).size());
+        bytes = Math.addExact(bytes, Math.addExact(a, b));
+      }
+      for (NamedTensor t : adapter.passThrough()) {
+        bytes = Math.addExact(bytes, t.data().length);
+      }
+    } catch (ArithmeticException e) {
+      bytes = Long.MAX_VALUE;
+    }
+    if (bytes > MAX_WEIGHTS_BYTES) {
+      throw new LoraQuantException("the decompressed " + PeftAdapterReader.WEIGHTS_FILE + " would hold " + bytes
+          + " bytes of tensors, more than the " + MAX_WEIGHTS_BYTES + " bytes decompression can write in one file"
+          + (dtype == OutputDType.F16 || dtype == OutputDType.BF16 ? ""
+              : "; a 16-bit --dtype (f16, bf16) makes it smaller"));
+    }
   }
 
   /**

@@ -72,7 +72,9 @@ public record CompressionManifest(
           + "', expected '" + CompressedFormat.FORMAT_NAME + "'");
     }
     JsonNode version = root.path("format_version");
-    if (!version.isIntegralNumber() || version.asLong() != CompressedFormat.FORMAT_VERSION) {
+    // As a big integer: 2^64 + 1 must not wrap to 1.
+    if (!version.isIntegralNumber()
+        || !version.bigIntegerValue().equals(java.math.BigInteger.valueOf(CompressedFormat.FORMAT_VERSION))) {
       throw new InvalidAdapterException(file, null, "unsupported format_version " + root.path("format_version")
           + "; this version of loraquant reads version " + CompressedFormat.FORMAT_VERSION);
     }

@@ -1,10 +1,14 @@
 package org.loraquant.format;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,11 +31,24 @@ import org.loraquant.safetensors.TensorInfo;
 /**
  * Reads a compressed adapter folder written by {@link CompressedAdapterWriter}. Refuses, naming
  * the file and the tensor: a folder without its manifest (incomplete), another format or version,
- * a missing or mis-sized tensor.
+ * a missing or mis-sized tensor, and any size the stored bytes do not back (docs/FORMAT.md,
+ * "What a reader checks"), so a hostile file cannot make decompression allocate more than a
+ * bounded multiple of its own size.
  */
 public final class CompressedAdapterReader {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Strict JSON: a repeated key or anything after the value is refused, never silently resolved. */
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  /** The safetensors header key of the metadata object, never a tensor name. */
+  private static final String METADATA_KEY = "__metadata__";
   private static final long MAX_SMALL_FILE_BYTES = 256L * 1024 * 1024;
+  /**
+   * Most zero-component values (layers of rank above k, {@link CompressedLayerLayout#zeroPaddingValues})
+   * an adapter may ask decompression to add: 2^24 (64 MiB as F32). Nothing in the file backs them;
+   * real adapters need a few thousand (a 2-output head of rank 16 on 4096 inputs: 57,344).
+   */
+  public static final long MAX_ZERO_PADDING_VALUES = 1L << 24;
 
   private CompressedAdapterReader() {}
 
@@ -112,7 +129,14 @@ public final class CompressedAdapterReader {
     ObjectNode modules = metadataObject(modelPath, meta, CompressedFormat.META_MODULES);
     ObjectNode sourceMetaNode = metadataObject(modelPath, meta, CompressedFormat.META_SOURCE_METADATA);
     Map<String, String> sourceMetadata = new LinkedHashMap<>();
-    sourceMetaNode.fields().forEachRemaining(e -> sourceMetadata.put(e.getKey(), e.getValue().asText()));
+    for (Iterator<Map.Entry<String, JsonNode>> it = sourceMetaNode.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (!e.getValue().isTextual()) {
+        throw new InvalidAdapterException(modelPath + " __metadata__[" + CompressedFormat.META_SOURCE_METADATA + "]",
+            null, "value of '" + e.getKey() + "' is " + e.getValue().getNodeType() + ", expected a string");
+      }
+      sourceMetadata.put(e.getKey(), e.getValue().textValue());
+    }
 
     List<CompressedAdapter.Layer> layers = readLayers(model, modelPath, modules);
     List<NamedTensor> passThrough = readPassThrough(model, modelPath, modules, layers);
@@ -121,12 +145,28 @@ public final class CompressedAdapterReader {
 
   private static List<CompressedAdapter.Layer> readLayers(SafetensorsReader model, String modelPath, ObjectNode modules) {
     List<CompressedAdapter.Layer> layers = new ArrayList<>();
+    Set<String> sourceNames = new HashSet<>();
+    long zeroPadding = 0;
     for (Iterator<Map.Entry<String, JsonNode>> it = modules.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String module = e.getKey();
       SourceFactors source = sourceFactors(modelPath, module, e.getValue());
+      for (String name : List.of(source.loraAName(), source.loraBName())) {
+        if (!sourceNames.add(name)) {
+          throw new InvalidAdapterException(modelPath + " __metadata__[" + CompressedFormat.META_MODULES + "]", module,
+              "LoRA factor name '" + name + "' is used twice");
+        }
+      }
       CompressedLayer layer = CompressedLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
       checkSourceShapes(modelPath, module, source, layer);
+      // Each term is at most m x rank + rank x n < 2^32 (the layout checked both): the sum cannot overflow.
+      zeroPadding += CompressedLayerLayout.zeroPaddingValues(layer);
+      if (zeroPadding > MAX_ZERO_PADDING_VALUES) {
+        throw new InvalidAdapterException(modelPath, CompressedLayerLayout.metaName(module), "rank " + layer.rank()
+            + " above the layer's k=" + layer.k() + " components asks for zero components that bring the adapter's"
+            + " total to " + zeroPadding + " values, more than the " + MAX_ZERO_PADDING_VALUES
+            + " a reader accepts without stored data behind them");
+      }
       layers.add(new CompressedAdapter.Layer(module, source, layer));
     }
     return layers;
@@ -192,7 +232,11 @@ public final class CompressedAdapterReader {
     if (v == null || !v.isTextual()) {
       throw new InvalidAdapterException(where, module, "missing string '" + key + "'");
     }
-    return v.asText();
+    if (v.textValue().equals(METADATA_KEY)) {
+      throw new InvalidAdapterException(where, module, "'" + key + "' is '" + METADATA_KEY
+          + "', which safetensors reserves for metadata");
+    }
+    return v.textValue();
   }
 
   private static DType dtype(String where, String module, JsonNode n, String key) {
@@ -210,21 +254,27 @@ public final class CompressedAdapterReader {
     }
     long[] shape = new long[v.size()];
     for (int i = 0; i < shape.length; i++) {
-      if (!v.get(i).canConvertToLong() || v.get(i).asLong() < 0) {
-        throw new InvalidAdapterException(where, module, "'" + key + "' has a bad dimension " + v.get(i));
+      // Integers only: 4.5 or 2^64 + 4 must not be read as 4.
+      if (!v.get(i).isIntegralNumber() || !v.get(i).canConvertToLong() || v.get(i).longValue() < 0) {
+        throw new InvalidAdapterException(where, module, "'" + key + "' has a bad dimension " + v.get(i)
+            + " (expected a non-negative integer)");
       }
-      shape[i] = v.get(i).asLong();
+      shape[i] = v.get(i).longValue();
     }
     return shape;
   }
 
-  /** The JSON form (config block, manifest): format a string, format_version the integer 1. */
+  /**
+   * The JSON form (config block, manifest): format a string, format_version the integer 1 exactly
+   * (compared as a big integer: 2^64 + 1 must not wrap to 1).
+   */
   private static void checkFormat(String where, JsonNode format, JsonNode version) {
     if (format == null || !format.isTextual() || !CompressedFormat.FORMAT_NAME.equals(format.textValue())) {
       throw new InvalidAdapterException(where, null, "format is " + format + ", expected \""
           + CompressedFormat.FORMAT_NAME + "\": not a loraquant compressed adapter");
     }
-    if (version == null || !version.isIntegralNumber() || version.asLong() != CompressedFormat.FORMAT_VERSION) {
+    if (version == null || !version.isIntegralNumber()
+        || !version.bigIntegerValue().equals(BigInteger.valueOf(CompressedFormat.FORMAT_VERSION))) {
       throw unsupportedVersion(where, String.valueOf(version));
     }
   }
@@ -262,18 +312,25 @@ public final class CompressedAdapterReader {
   private static void checkSourceShapes(String file, String module, SourceFactors s, CompressedLayer layer) {
     long[] a = s.shapeA();
     long[] b = s.shapeB();
-    long aRest = 1;
-    for (int i = 1; i < a.length; i++) {
-      aRest *= a[i];
-    }
-    long bRest = 1;
-    for (int i = 2; i < b.length; i++) {
-      bRest *= b[i];
-    }
+    // -1 (never a product of non-negative dimensions) when the product passes 2^63.
+    long aRest = productFrom(a, 1);
+    long bRest = productFrom(b, 2);
     if (b[0] != layer.m() || b[1] != layer.rank() || bRest != 1 || a[0] != layer.rank() || aRest != layer.n()) {
       throw new InvalidAdapterException(file + " __metadata__[" + CompressedFormat.META_MODULES + "]", module,
           "shape_A " + Arrays.toString(a) + " / shape_B " + Arrays.toString(b) + " do not match the layer's meta m="
               + layer.m() + " n=" + layer.n() + " rank=" + layer.rank());
+    }
+  }
+
+  private static long productFrom(long[] shape, int from) {
+    long product = 1;
+    try {
+      for (int i = from; i < shape.length; i++) {
+        product = Math.multiplyExact(product, shape[i]);
+      }
+      return product;
+    } catch (ArithmeticException e) {
+      return -1;
     }
   }
 
@@ -290,9 +347,18 @@ public final class CompressedAdapterReader {
         throw new InvalidAdapterException(where, null, "expected a JSON object");
       }
       return (ObjectNode) node;
+    } catch (JsonProcessingException e) {
+      // The original message without Jackson's multi-line source excerpt: errors are one line.
+      String at = e.getLocation() == null ? ""
+          : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+      throw new InvalidAdapterException(where, null, "malformed JSON: " + oneLine(e.getOriginalMessage()) + at);
     } catch (IOException e) {
-      throw new InvalidAdapterException(where, null, "malformed JSON: " + e.getMessage());
+      throw new InvalidAdapterException(where, null, "malformed JSON: " + oneLine(e.getMessage()));
     }
+  }
+
+  private static String oneLine(String message) {
+    return String.valueOf(message).replaceAll("\\s*[\\r\\n]+\\s*", " ");
   }
 
   static byte[] readSmallFile(InputFile file) throws IOException {

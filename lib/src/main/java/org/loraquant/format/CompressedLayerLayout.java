@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
+import org.loraquant.codec.Binary16;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
@@ -37,6 +38,11 @@ public final class CompressedLayerLayout {
   static final String SUFFIX = ".lq.";
   private static final int META_LENGTH = 6;
   private static final int INFO_LENGTH = 4;
+  /**
+   * Most values one decoded factor (m x rank or rank x n) may have: the largest Java array, so
+   * that decoding never overflows an index.
+   */
+  static final int MAX_FACTOR_VALUES = Integer.MAX_VALUE - 8;
 
   public static String metaName(String module) {
     return module + SUFFIX + "meta";
@@ -101,7 +107,10 @@ public final class CompressedLayerLayout {
   /**
    * Rebuilds a layer from its tensors. {@code lookup} returns a tensor by name or null when the
    * file has none of that name; {@code file} is named in errors. Every size is checked against the
-   * meta and info tensors before it is used.
+   * meta and info tensors, and those against each other, before it is used: k must be min(m, n,
+   * rank) and each tier inside 0..k-1, so when k > 0 the stored codes and scales back m, n and k;
+   * rank beyond k (zero components) is bounded by the reader ({@link #zeroPaddingValues}). The
+   * decoded factors must fit one array each. Scales must be finite.
    */
   public static CompressedLayer fromTensors(String module, Function<String, NamedTensor> lookup, String file) {
     int[] meta = readInts(lookup, metaName(module), META_LENGTH, file);
@@ -115,6 +124,16 @@ public final class CompressedLayerLayout {
       throw new InvalidAdapterException(file, metaName(module),
           "inconsistent layer meta " + Arrays.toString(meta) + " (expected m, n, rank, k, h, tiers with 0 <= h <= k <= rank)");
     }
+    if (k != Math.min(rank, Math.min(m, n))) {
+      throw new InvalidAdapterException(file, metaName(module), "inconsistent layer meta " + Arrays.toString(meta)
+          + ": k=" + k + " but a " + m + " x " + n + " layer of rank " + rank + " has k = min(m, n, rank) = "
+          + Math.min(rank, Math.min(m, n)) + " components");
+    }
+    if ((long) m * rank > MAX_FACTOR_VALUES || (long) rank * n > MAX_FACTOR_VALUES) {
+      throw new InvalidAdapterException(file, metaName(module), "a " + m + " x " + n + " layer of rank " + rank
+          + " decodes to factors of " + (long) m * rank + " and " + (long) rank * n
+          + " values; one factor may hold at most " + MAX_FACTOR_VALUES);
+    }
     List<QuantTier> tiers = new ArrayList<>();
     for (int i = 0; i < tierCount; i++) {
       String p = tierPrefix(module, i);
@@ -127,6 +146,10 @@ public final class CompressedLayerLayout {
         throw new InvalidAdapterException(file, p + "info",
             "invalid tier info " + Arrays.toString(info) + " (expected bits 1..8, first >= 0, count >= 0, group size >= 1)");
       }
+      if ((long) first + count > k) {
+        throw new InvalidAdapterException(file, p + "info", "tier info " + Arrays.toString(info) + " claims components "
+            + first + ".." + ((long) first + count - 1) + ", beyond the layer's k=" + k);
+      }
       PackedGroups b = readGroups(lookup, p + "b.", bits, groupSize, count, m, file);
       PackedGroups a = readGroups(lookup, p + "a.", bits, groupSize, count, n, file);
       tiers.add(new QuantTier(bits, first, count, b, a));
@@ -138,15 +161,31 @@ public final class CompressedLayerLayout {
     }
   }
 
+  /**
+   * Values of the zero components a layer of rank above k gets on decompression: (rank - k) x (m +
+   * n). Nothing in the file backs them, so readers bound their sum over an adapter.
+   */
+  public static long zeroPaddingValues(CompressedLayer layer) {
+    return ((long) layer.rank() - layer.k()) * ((long) layer.m() + layer.n());
+  }
+
   private static PackedGroups readGroups(Function<String, NamedTensor> lookup, String prefix, int bits,
       int groupSize, int vectors, int length, String file) {
+    // vectors <= k <= rank, and m x rank and rank x n fit an int: no product here overflows.
     long codeBytes = ((long) vectors * length * bits + 7) / 8;
-    long groups = (long) vectors * PackedGroups.groupsPerVector(length, groupSize);
     long[] groupShape = {vectors, PackedGroups.groupsPerVector(length, groupSize)};
     byte[] codes = require(lookup, prefix + "codes", DType.U8, new long[] {codeBytes}, file).data();
     byte[] scaleBytes = require(lookup, prefix + "scales", DType.F16, groupShape, file).data();
-    short[] scales = new short[(int) groups];
+    short[] scales = new short[scaleBytes.length / 2];
     ByteBuffer.wrap(scaleBytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(scales);
+    for (int i = 0; i < scales.length; i++) {
+      // Exponent all ones: infinity or NaN, which would decode into non-finite weights.
+      if ((scales[i] & 0x7c00) == 0x7c00) {
+        throw new InvalidAdapterException(file, prefix + "scales", "scale " + i + " is "
+            + Binary16.toFloat(scales[i]) + " (binary16 bits 0x" + Integer.toHexString(scales[i] & 0xffff)
+            + "); scales must be finite");
+      }
+    }
     byte[] zeros = bits == 1 ? new byte[0] : require(lookup, prefix + "zeros", DType.U8, groupShape, file).data();
     if (bits == 1 && lookup.apply(prefix + "zeros") != null) {
       throw new InvalidAdapterException(file, prefix + "zeros", "a 1-bit tier has no zero points");
@@ -156,10 +195,6 @@ public final class CompressedLayerLayout {
 
   private static NamedTensor require(Function<String, NamedTensor> lookup, String name, DType dtype,
       long[] shape, String file) {
-    long numel = 1;
-    for (long d : shape) {
-      numel *= d;
-    }
     NamedTensor t = lookup.apply(name);
     if (t == null) {
       throw new InvalidAdapterException(file, name, "missing from the compressed file");
@@ -167,9 +202,20 @@ public final class CompressedLayerLayout {
     if (t.dtype() != dtype) {
       throw new InvalidAdapterException(file, name, "dtype " + t.dtype() + ", expected " + dtype);
     }
-    if (t.data().length != numel * dtype.size()) {
+    long expected;
+    try {
+      long numel = 1;
+      for (long d : shape) {
+        numel = Math.multiplyExact(numel, d);
+      }
+      expected = Math.multiplyExact(numel, (long) dtype.size());
+    } catch (ArithmeticException e) {
+      throw new InvalidAdapterException(file, name, "the layer's shape " + Arrays.toString(shape) + " of " + dtype
+          + " overflows 64 bits");
+    }
+    if (t.data().length != expected) {
       throw new InvalidAdapterException(file, name,
-          t.data().length + " bytes, expected " + numel * dtype.size() + " for the layer's shape");
+          t.data().length + " bytes, expected " + expected + " for the layer's shape");
     }
     if (!Arrays.equals(t.shape(), shape)) {
       throw new InvalidAdapterException(file, name,

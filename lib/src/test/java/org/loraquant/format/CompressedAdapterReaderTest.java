@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.loraquant.format.CompressedFixture.MODULE;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -16,7 +17,10 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.loraquant.codec.LayerStats;
+import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.LocalFileIO;
@@ -185,11 +189,163 @@ class CompressedAdapterReaderTest {
 
   @Test
   void tiersThatDoNotCoverAllComponents() throws IOException {
-    String name = MODULE + ".lq.t1.info";
-    // Tier 1 now claims components 2..4: component 1 is missing.
-    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(name, ints(name, 1, 2, 3, 8)));
+    String p = MODULE + ".lq.t1.";
+    // Tier 1 now holds components 2..3 (20 x 12 values, groups of 8): component 1 is missing.
+    CompressedFixture.editModel(dir, (tensors, meta) -> {
+      tensors.put(p + "info", ints(p + "info", 1, 2, 2, 8));
+      tensors.put(p + "b.codes", new NamedTensor(p + "b.codes", DType.U8, new long[] {5}, new byte[5]));
+      tensors.put(p + "b.scales", new NamedTensor(p + "b.scales", DType.F16, new long[] {2, 3}, new byte[12]));
+      tensors.put(p + "a.codes", new NamedTensor(p + "a.codes", DType.U8, new long[] {3}, new byte[3]));
+      tensors.put(p + "a.scales", new NamedTensor(p + "a.scales", DType.F16, new long[] {2, 2}, new byte[8]));
+    });
     assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': tiers must cover components 0..3"
         + " in order; a tier starts at 2, expected 1");
+  }
+
+  @Test
+  void tierBeyondK() throws IOException {
+    String name = MODULE + ".lq.t1.info";
+    CompressedFixture.editModel(dir, (tensors, meta) -> tensors.put(name, ints(name, 1, 2, 3, 8)));
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name + "': tier info [1, 2, 3, 8] claims components"
+        + " 2..4, beyond the layer's k=4");
+  }
+
+  @Test
+  void rankDeclaredWithoutStoredComponents() throws IOException {
+    // The 50 KB file: rank 20000, no tier tensors, source shapes that agree. It used to
+    // allocate gigabytes of zeros; k must be min(m, n, rank), which the stored tiers back.
+    declareLayer(20, 12, 20_000, 0, 0, 0);
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': inconsistent layer meta"
+        + " [20, 12, 20000, 0, 0, 0]: k=0 but a 20 x 12 layer of rank 20000 has k = min(m, n, rank) = 12 components");
+  }
+
+  @Test
+  void rankAboveTheStoredComponentsWithTiersIntact() throws IOException {
+    declareLayer(20, 12, 100_000, 4, 1, 2);
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': inconsistent layer meta"
+        + " [20, 12, 100000, 4, 1, 2]: k=4 but a 20 x 12 layer of rank 100000 has k = min(m, n, rank) = 12 components");
+  }
+
+  @Test
+  void zeroComponentsBeyondTheReadersBound() throws IOException {
+    // m = 0 makes k = 0 legitimately, and then rank x n zeros have no stored data behind them.
+    declareLayer(0, 12, 1 << 21, 0, 0, 0);
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': rank 2097152 above the layer's"
+        + " k=0 components asks for zero components that bring the adapter's total to 25165824 values, more than"
+        + " the 16777216 a reader accepts without stored data behind them");
+  }
+
+  @Test
+  void zeroComponentsWithinTheBoundDecode() throws IOException {
+    declareLayer(0, 12, 1000, 0, 0, 0);
+    CompressedAdapter adapter = CompressedAdapterReader.read(new LocalFileIO(), dir.toString()).adapter();
+    assertThat(adapter.layers().get(0).layer().rank()).isEqualTo(1000);
+    assertThat(LoraQuantCodec.decode(adapter.layers().get(0).layer()).toLoraFactors().a()).hasSize(12_000).containsOnly(0f);
+  }
+
+  @Test
+  void factorTooLargeForOneArray() throws IOException {
+    // rank x n = 2^32 values: the product used to overflow int (NegativeArraySizeException).
+    declareLayer(0, 1 << 16, 1 << 16, 0, 0, 0);
+    assertThat(refusal()).hasMessage(model + ": tensor '" + MODULE + ".lq.meta': a 0 x 65536 layer of rank 65536"
+        + " decodes to factors of 0 and 4294967296 values; one factor may hold at most 2147483639");
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {0x7c00, 0xfc00, 0x7e00, 0xfe01})
+  void nonFiniteScale(int bits) throws IOException {
+    String name = MODULE + ".lq.t1.a.scales";
+    CompressedFixture.editModel(dir, (tensors, meta) -> {
+      NamedTensor t = tensors.get(name);
+      byte[] data = t.data().clone();
+      ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).putShort(2 * 2, (short) bits);
+      tensors.put(name, new NamedTensor(name, t.dtype(), t.shape(), data));
+    });
+    String value = (bits & 0x3ff) != 0 ? "NaN" : bits == 0x7c00 ? "Infinity" : "-Infinity";
+    assertThat(refusal()).hasMessage(model + ": tensor '" + name + "': scale 2 is " + value
+        + " (binary16 bits 0x" + Integer.toHexString(bits) + "); scales must be finite");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"18446744073709551617", "4294967297", "1.0", "1e0", "true"})
+  void versionThatOnlyLooksLikeOneInConfigBlock(String version) throws IOException {
+    editConfig(block -> block.set("format_version", json(version)));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json \"loraquant\": unsupported format version "
+        + json(version) + VERSION_HINT);
+  }
+
+  @Test
+  void versionTwoToTheSixtyFourPlusOneInManifest() throws IOException {
+    Path manifest = dir.resolve(CompressedFormat.MANIFEST_FILE);
+    ObjectNode root = (ObjectNode) JSON.readTree(manifest.toFile());
+    root.set("format_version", json("18446744073709551617"));
+    Files.write(manifest, JSON.writeValueAsBytes(root));
+    assertThat(refusal()).hasMessage(manifest + ": unsupported format version 18446744073709551617" + VERSION_HINT);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"01", "1.0", " 1", "18446744073709551617"})
+  void versionThatOnlyLooksLikeOneInMetadata(String version) throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("format_version", version));
+    assertThat(refusal()).hasMessage(model + " __metadata__: unsupported format version '" + version + "'" + VERSION_HINT);
+  }
+
+  @Test
+  void repeatedKeyInConfigIsRefused() throws IOException {
+    Path config = dir.resolve(CompressedFormat.CONFIG_FILE);
+    String text = Files.readString(config);
+    Files.writeString(config, text.replaceFirst("\"format_version\"\\s*:\\s*1", "\"format_version\":2,\"format_version\":1"));
+    assertThat(refusal().getMessage()).startsWith(config + ": malformed JSON: Duplicate field 'format_version'");
+  }
+
+  @Test
+  void malformedJsonIsReportedOnOneLine() throws IOException {
+    Path manifest = dir.resolve(CompressedFormat.MANIFEST_FILE);
+    Files.writeString(manifest, "{\"format\": \"loraquant\",\n\"format_version\": }");
+    assertThat(refusal()).hasMessage(manifest + ": malformed JSON: Unexpected character ('}' (code 125)):"
+        + " expected a value at line 2, column 19");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"12.5", "18446744073709551628", "\"12\"", "-12"})
+  void sourceShapeThatIsNotANonNegativeInteger(String dim) throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules",
+        meta.get("loraquant.modules").replace("\"shape_A\":[4,12]", "\"shape_A\":[4," + dim + "]")));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
+        + "': 'shape_A' has a bad dimension " + dim + " (expected a non-negative integer)");
+  }
+
+  @Test
+  void sourceShapeWhoseProductOverflows() throws IOException {
+    // (2^62 + 3) x 4 wraps to 12 in 64 bits: the product used to pass as n = 12.
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules",
+        meta.get("loraquant.modules").replace("\"shape_A\":[4,12]", "\"shape_A\":[4,4611686018427387907,4]")));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
+        + "': shape_A [4, 4611686018427387907, 4] / shape_B [20, 4] do not match the layer's meta m=20 n=12 rank=4");
+  }
+
+  @Test
+  void loraFactorNamedTwice() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules",
+        meta.get("loraquant.modules").replace(MODULE + ".lora_B.weight", MODULE + ".lora_A.weight")));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
+        + "': LoRA factor name '" + MODULE + ".lora_A.weight' is used twice");
+  }
+
+  @Test
+  void loraFactorNamedLikeTheMetadataKey() throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.modules",
+        meta.get("loraquant.modules").replace(MODULE + ".lora_B.weight", "__metadata__")));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
+        + "': 'lora_B' is '__metadata__', which safetensors reserves for metadata");
+  }
+
+  @Test
+  void sourceMetadataValueThatIsNotAString() throws IOException {
+    // It used to come back as "" (asText of an object): the restored file silently differed.
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("loraquant.source_metadata", "{\"format\":{\"x\":1}}"));
+    assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.source_metadata]: value of 'format' is OBJECT,"
+        + " expected a string");
   }
 
   @Test
@@ -247,6 +403,31 @@ class CompressedAdapterReaderTest {
         meta.get("loraquant.modules").replace("\"shape_B\":[20,4]", "\"shape_B\":[21,4]")));
     assertThat(refusal()).hasMessage(model + " __metadata__[loraquant.modules]: tensor '" + MODULE
         + "': shape_A [4, 12] / shape_B [21, 4] do not match the layer's meta m=20 n=12 rank=4");
+  }
+
+  /**
+   * Replaces the fixture layer's meta with these values, drops its tier tensors beyond the first
+   * {@code tiers} and makes shape_A / shape_B agree with the new m, n and rank.
+   */
+  private void declareLayer(int m, int n, int rank, int k, int h, int tiers) throws IOException {
+    CompressedFixture.editModel(dir, (tensors, meta) -> {
+      for (int i = tiers; i < 2; i++) {
+        String tier = MODULE + ".lq.t" + i + ".";
+        tensors.keySet().removeIf(name -> name.startsWith(tier));
+      }
+      tensors.put(MODULE + ".lq.meta", ints(MODULE + ".lq.meta", m, n, rank, k, h, tiers));
+      meta.put("loraquant.modules", meta.get("loraquant.modules")
+          .replace("\"shape_A\":[4,12]", "\"shape_A\":[" + rank + "," + n + "]")
+          .replace("\"shape_B\":[20,4]", "\"shape_B\":[" + m + "," + rank + "]"));
+    });
+  }
+
+  private static JsonNode json(String text) {
+    try {
+      return JSON.readTree(text);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(text, e);
+    }
   }
 
   private void editConfig(Consumer<ObjectNode> edit) throws IOException {
