@@ -13,6 +13,8 @@ import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.JsonFiles;
+import org.loraquant.io.IoErrors;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
 
@@ -28,9 +30,6 @@ public final class PeftAdapterReader {
   public static final String PICKLE_WEIGHTS_FILE = "adapter_model.bin";
 
   public static final String SUPPORTED_PEFT_TYPE = "LORA";
-
-  /** A config is a few kilobytes; a larger one is not a PEFT config. */
-  static final int MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
   private PeftAdapterReader() {}
 
@@ -249,21 +248,15 @@ public final class PeftAdapterReader {
     try {
       return io.list(folder);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot list " + folder, e);
+      throw new UncheckedIOException("Cannot list " + folder + ": " + IoErrors.reason(e), e);
     }
   }
 
   private static byte[] readConfigBytes(InputFile file) {
     try {
-      long length = file.length();
-      if (length > MAX_CONFIG_BYTES) {
-        throw InvalidAdapterException.of(
-            file.location(),
-            length + " bytes is too large for a PEFT config (limit " + MAX_CONFIG_BYTES + ")");
-      }
-      return file.read(0, (int) length);
+      return JsonFiles.read(file);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + file.location(), e);
+      throw IoErrors.cannotRead(file.location(), e);
     }
   }
 }
