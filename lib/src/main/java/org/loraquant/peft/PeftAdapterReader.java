@@ -109,6 +109,7 @@ public final class PeftAdapterReader {
     Map<String, TensorInfo> bs = new TreeMap<>();
     List<TensorInfo> passThrough = new ArrayList<>();
     for (TensorInfo t : weights.header().tensors()) {
+      checkPrintableName(where, t.name());
       LoraKey key = LoraKey.parseOrNull(t.name());
       if (key == null) {
         passThrough.add(t);
@@ -149,6 +150,26 @@ public final class PeftAdapterReader {
     }
     passThrough.sort(Comparator.comparing(TensorInfo::name));
     return new PeftAdapter(folder, config, weights, modules, passThrough);
+  }
+
+  /**
+   * Tensor names are module paths: PEFT never writes a control character into one. A name with a
+   * newline does not match the LoRA patterns and so was passed through uncompressed; refusing it
+   * names the problem instead (the message shows the character escaped).
+   */
+  private static void checkPrintableName(String where, String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (Character.isISOControl(c)) {
+        throw new InvalidAdapterException(
+            where,
+            name,
+            String.format(
+                "name holds the control character U+%04X; PEFT tensor names are module paths,"
+                    + " which never do (a corrupted or hand-edited file?)",
+                (int) c));
+      }
+    }
   }
 
   /** Checks one pair's dtypes and shapes and flattens conv shapes to the 2-D m x n view. */
