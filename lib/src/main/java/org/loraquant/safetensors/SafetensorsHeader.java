@@ -46,11 +46,12 @@ import org.loraquant.io.IoErrors;
  * <p>A file is accepted only if the reference implementation (the Rust {@code safetensors} crate
  * behind the Python package) would accept it too: the header is strict UTF-8 (malformed bytes are
  * refused, not replaced) holding exactly one JSON object, with only JSON whitespace around it (the
- * space padding writers add), no duplicate keys, no string that is not valid Unicode (an unpaired
- * surrogate escape, backslash-u D800), dtypes spelled exactly, {@code __metadata__} a map
- * of strings; and the tensors, sorted by offsets, tile the data area exactly: the first starts at
- * 0, each starts where the previous ends, the last ends at the end of the file. A header length
- * that is off by a byte therefore fails instead of shifting every tensor by that byte.
+ * space padding writers add), no string that is not valid Unicode (an unpaired surrogate escape,
+ * backslash-u D800), dtypes spelled exactly, {@code __metadata__} a map of strings; and the
+ * tensors, sorted by offsets, tile the data area exactly: the first starts at 0, each starts where
+ * the previous ends, the last ends at the end of the file. A header length that is off by a byte
+ * therefore fails instead of shifting every tensor by that byte. One rule is stricter than the
+ * reference, which keeps the last of two entries with one name: duplicate keys are refused.
  */
 public final class SafetensorsHeader {
   /** Bytes of the little-endian header length that starts every file. */
