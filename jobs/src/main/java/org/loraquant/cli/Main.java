@@ -1,6 +1,7 @@
 package org.loraquant.cli;
 
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,6 +72,13 @@ public final class Main {
       err.println("loraquant " + command.name() + ": " + e.getMessage());
       return EXIT_USAGE;
     } catch (LoraQuantException e) {
+      err.println("loraquant " + command.name() + ": " + e.getMessage());
+      if (stacktrace) {
+        e.printStackTrace(err);
+      }
+      return EXIT_FAILED;
+    } catch (UncheckedIOException e) {
+      // A storage failure; its message names the path and the reason (see IoErrors).
       err.println("loraquant " + command.name() + ": " + e.getMessage());
       if (stacktrace) {
         e.printStackTrace(err);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.spark.sql.SparkSession;
+import org.loraquant.io.IoErrors;
 import org.loraquant.spark.JobOptions;
 import org.loraquant.spark.LoraQuantKryoRegistrator;
 import org.loraquant.spark.RecompressJob;
@@ -159,7 +160,11 @@ final class RecompressCommand implements Command {
     try (Reader in = Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
       properties.load(in);
     } catch (IOException | IllegalArgumentException e) {
-      throw new UsageException("cannot read --properties-file " + file + ": " + e.getMessage());
+      throw new UsageException(
+          "cannot read --properties-file "
+              + file
+              + ": "
+              + (e instanceof IOException io ? IoErrors.reason(io) : e.getMessage()));
     }
     Map<String, String> conf = new LinkedHashMap<>();
     for (String key : properties.stringPropertyNames()) {

@@ -91,8 +91,7 @@ public final class AdapterDiscovery {
       }
       files.sort(BY_NAME);
       String folder = e.getKey();
-      String location =
-          folder.isEmpty() ? qualifiedRoot.toString() : new Path(qualifiedRoot, folder).toString();
+      String location = childLocation(qualifiedRoot, folder);
       adapters.add(new DiscoveredAdapter(folder, location, files, fingerprint(files)));
     }
     return adapters;
@@ -200,6 +199,20 @@ public final class AdapterDiscovery {
   /** Whether the fingerprint covers a file of this name: the config and the safetensors files. */
   static boolean coveredByFingerprint(String name) {
     return name.equals(CONFIG_FILE) || name.endsWith(".safetensors");
+  }
+
+  /**
+   * The qualified location of {@code folder} (relative, '/'-separated, "" for the root itself)
+   * under {@code qualifiedRoot}, by string concatenation: {@code new Path(root, folder)} would parse
+   * a first component such as {@code run:2} as a URI scheme and fail the whole run. The result
+   * parses back as an absolute Hadoop path, where a ':' after the first '/' is just a character.
+   */
+  static String childLocation(Path qualifiedRoot, String folder) {
+    String root = qualifiedRoot.toString();
+    if (folder.isEmpty()) {
+      return root;
+    }
+    return root.endsWith("/") ? root + folder : root + "/" + folder;
   }
 
   static boolean isHidden(String relativePath) {

@@ -13,6 +13,7 @@ import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.CompressionResult;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.io.IoErrors;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 
@@ -121,7 +122,7 @@ final class AssembleStage {
           relativePath, result.layers(), bytesOut, layerSeconds + seconds(start), finishedAt);
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "Cannot write " + context.outputLocation(relativePath) + ": " + e.getMessage(), e);
+          "Cannot write " + context.outputLocation(relativePath) + ": " + IoErrors.reason(e), e);
     }
   }
 
@@ -142,7 +143,7 @@ final class AssembleStage {
               discovered, AdapterDiscovery.relist(context.io().fileSystem(folder), discovered));
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "Cannot list " + discovered.location() + " again: " + e.getMessage(), e);
+          "Cannot list " + discovered.location() + " again: " + IoErrors.reason(e), e);
     }
     if (change == null) {
       return null;

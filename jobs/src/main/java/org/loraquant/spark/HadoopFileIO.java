@@ -15,13 +15,16 @@ import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FutureDataInputStreamBuilder;
+import org.apache.hadoop.fs.LocalFileSystem;
 import org.apache.hadoop.fs.Options.OpenFileOptions;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.util.functional.FutureIO;
 import org.apache.spark.SparkContext;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.InputFile;
 import org.loraquant.io.OutputFile;
+import org.loraquant.io.RegularFiles;
 
 /**
  * {@link FileIO} over Hadoop's FileSystem: {@code file:}, {@code s3a:}, {@code hdfs:} and whatever
@@ -212,13 +215,35 @@ public final class HadoopFileIO implements FileIO, Serializable {
     @Override
     public long length() throws IOException {
       if (length < 0) {
-        length = io.fileSystem(path).getFileStatus(path).getLen();
+        FileStatus status = io.fileSystem(path).getFileStatus(path);
+        if (status.isDirectory()) {
+          throw RegularFiles.notRegular(location(), "a directory");
+        }
+        requireRegularIfLocal();
+        length = status.getLen();
       }
       return length;
     }
 
+    /**
+     * Hadoop's local file system calls everything that is not a directory a file, FIFOs included,
+     * and opening a FIFO blocks until a writer comes; so local paths are checked with the local
+     * file system's own view first (object stores have no such entries).
+     */
+    private void requireRegularIfLocal() throws IOException {
+      FileSystem fs = io.fileSystem(path);
+      java.io.File local =
+          fs instanceof LocalFileSystem checksummed
+              ? checksummed.pathToFile(path)
+              : fs instanceof RawLocalFileSystem raw ? raw.pathToFile(path) : null;
+      if (local != null) {
+        RegularFiles.require(local.toPath(), location());
+      }
+    }
+
     @Override
     public void readFully(long position, byte[] buffer, int offset, int len) throws IOException {
+      requireRegularIfLocal();
       FutureDataInputStreamBuilder builder =
           io.fileSystem(path)
               .openFile(path)

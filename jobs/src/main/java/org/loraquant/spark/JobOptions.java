@@ -19,6 +19,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.io.IoErrors;
 import org.loraquant.options.CodecFlags;
 import org.loraquant.options.Flags;
 import org.loraquant.options.UsageException;
@@ -174,7 +175,11 @@ public record JobOptions(
     } catch (NoSuchFileException e) {
       throw new UsageException("settings file " + path + " does not exist");
     } catch (IOException | IllegalArgumentException e) {
-      throw new UsageException("cannot read settings file " + path + ": " + e.getMessage());
+      throw new UsageException(
+          "cannot read settings file "
+              + path
+              + ": "
+              + (e instanceof IOException io ? IoErrors.reason(io) : e.getMessage()));
     }
     return properties;
   }

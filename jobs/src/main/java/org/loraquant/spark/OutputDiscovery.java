@@ -56,8 +56,7 @@ public final class OutputDiscovery {
     }
     Map<String, ExistingOutput> outputs = new TreeMap<>();
     for (String folder : complete) {
-      String location =
-          folder.isEmpty() ? qualifiedRoot.toString() : new Path(qualifiedRoot, folder).toString();
+      String location = AdapterDiscovery.childLocation(qualifiedRoot, folder);
       outputs.put(folder, new ExistingOutput(folder, location, bytesByFolder.get(folder)));
     }
     return outputs;

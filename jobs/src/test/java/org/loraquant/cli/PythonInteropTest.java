@@ -68,7 +68,7 @@ class PythonInteropTest {
     assertThat(report.get("ok").asBoolean()).isTrue();
   }
 
-  private static String pythonOrSkip() {
+  static String pythonOrSkip() {
     String python = System.getenv("LORAQUANT_PYTHON");
     boolean usable = python != null && !python.isBlank() && Files.isExecutable(Path.of(python));
     if (!usable) {

@@ -115,6 +115,26 @@ class AdapterDiscoveryTest {
   }
 
   @Test
+  void aColonInTheFirstFolderNameIsJustACharacter() throws IOException {
+    // new Path(root, "run:2") reads "run" as a URI scheme and threw on the driver for the whole run.
+    adapter("run:2026-03-01");
+    adapter("tenant/b:c");
+    file("run:2026-03-01/" + org.loraquant.format.CompressedFormat.MANIFEST_FILE, "{}");
+
+    List<DiscoveredAdapter> adapters = AdapterDiscovery.discover(io, root());
+
+    assertThat(adapters)
+        .extracting(DiscoveredAdapter::relativePath)
+        .containsExactly("run:2026-03-01", "tenant/b:c");
+    String location = adapters.get(0).location();
+    assertThat(location).startsWith("file:").endsWith("/run:2026-03-01");
+    assertThat(new org.apache.hadoop.fs.Path(location).toUri().getPath())
+        .isEqualTo(temp.resolve("run:2026-03-01").toString());
+    assertThat(OutputDiscovery.discover(io, root()).get("run:2026-03-01").location())
+        .isEqualTo(location);
+  }
+
+  @Test
   void fingerprintFollowsWeightsAndConfigButNotOtherFiles() throws IOException {
     adapter("x");
     file("x/README.md", "v1");

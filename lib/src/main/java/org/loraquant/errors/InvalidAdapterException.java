@@ -37,6 +37,49 @@ public class InvalidAdapterException extends LoraQuantException {
   }
 
   private static String format(String file, String tensor, String problem) {
-    return tensor == null ? file + ": " + problem : file + ": tensor '" + tensor + "': " + problem;
+    return tensor == null
+        ? printable(file) + ": " + problem
+        : printable(file) + ": tensor '" + printable(tensor) + "': " + problem;
+  }
+
+  /**
+   * {@code text} with control characters and unpaired UTF-16 surrogates written as Java escapes
+   * (backslash-n for a newline, backslash-u and four hex digits for the others), so a hostile file
+   * or tensor name cannot break the one-line message or smuggle terminal control codes into it.
+   */
+  public static String printable(String text) {
+    if (text == null) {
+      return null;
+    }
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean pairedSurrogate =
+          Character.isHighSurrogate(c)
+                  && i + 1 < text.length()
+                  && Character.isLowSurrogate(text.charAt(i + 1))
+              || Character.isLowSurrogate(c)
+                  && i > 0
+                  && Character.isHighSurrogate(text.charAt(i - 1));
+      boolean escape =
+          Character.isISOControl(c) || (Character.isSurrogate(c) && !pairedSurrogate);
+      if (escape && out == null) {
+        out = new StringBuilder(text.length() + 8).append(text, 0, i);
+      }
+      if (out != null) {
+        if (!escape) {
+          out.append(c);
+        } else if (c == '\n') {
+          out.append("\\n");
+        } else if (c == '\t') {
+          out.append("\\t");
+        } else if (c == '\r') {
+          out.append("\\r");
+        } else {
+          out.append(String.format("\\u%04x", (int) c));
+        }
+      }
+    }
+    return out == null ? text : out.toString();
   }
 }

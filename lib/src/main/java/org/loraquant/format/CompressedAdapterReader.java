@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -24,6 +23,8 @@ import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.IoErrors;
+import org.loraquant.io.JsonFiles;
 import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
@@ -42,7 +43,6 @@ public final class CompressedAdapterReader {
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
   /** The safetensors header key of the metadata object, never a tensor name. */
   private static final String METADATA_KEY = "__metadata__";
-  private static final long MAX_SMALL_FILE_BYTES = 256L * 1024 * 1024;
   /**
    * Most zero-component values (layers of rank above k, {@link CompressedLayerLayout#zeroPaddingValues})
    * an adapter may ask decompression to add: 2^24 (64 MiB as F32). Nothing in the file backs them;
@@ -80,7 +80,7 @@ public final class CompressedAdapterReader {
       checkFormat(path, root.get("format"), root.get("format_version"));
       return manifest;
     } catch (IOException e) {
-      throw new UncheckedIOException(path + ": " + e.getMessage(), e);
+      throw IoErrors.cannotRead(path, e);
     }
   }
 
@@ -111,7 +111,7 @@ public final class CompressedAdapterReader {
       requireFile(io, modelPath);
       config = parseObject(configPath, readSmallFile(io.newInputFile(configPath)));
     } catch (IOException e) {
-      throw new UncheckedIOException(configPath + ": " + e.getMessage(), e);
+      throw IoErrors.cannotRead(configPath, e);
     }
     JsonNode block = config.remove(CompressedFormat.CONFIG_BLOCK);
     if (block == null || !block.isObject()) {
@@ -362,10 +362,6 @@ public final class CompressedAdapterReader {
   }
 
   static byte[] readSmallFile(InputFile file) throws IOException {
-    long length = file.length();
-    if (length > MAX_SMALL_FILE_BYTES) {
-      throw new InvalidAdapterException(file.location(), null, length + " bytes is too large for a JSON file");
-    }
-    return file.read(0, (int) length);
+    return JsonFiles.read(file);
   }
 }

@@ -2,7 +2,13 @@ package org.loraquant.io;
 
 import java.io.IOException;
 
-/** A readable file addressed by byte ranges, so one tensor can be read without the whole file. */
+/**
+ * A readable file addressed by byte ranges, so one tensor can be read without the whole file.
+ *
+ * <p>Only regular files are read: where storage has other kinds of entries (a local directory,
+ * FIFO or device), {@link #length} and {@link #readFully} throw {@link
+ * org.loraquant.errors.InvalidAdapterException} for them, never block on them.
+ */
 public interface InputFile {
   /** Where the file lives, for messages (a path or URI). */
   String location();

@@ -108,7 +108,11 @@ public final class LocalFileIO implements FileIO {
     Files.createDirectories(Path.of(dir));
   }
 
-  /** A local file read by positional reads; nothing is cached, nothing is read that is not asked for. */
+  /**
+   * A local file read by positional reads; nothing is cached, nothing is read that is not asked for.
+   * Every call first checks that the path is a regular file ({@link RegularFiles}), so a FIFO or a
+   * directory in an adapter folder is refused instead of opened.
+   */
   static final class LocalInputFile implements InputFile {
     private final Path path;
 
@@ -123,11 +127,12 @@ public final class LocalFileIO implements FileIO {
 
     @Override
     public long length() throws IOException {
-      return Files.size(path);
+      return RegularFiles.require(path, location()).size();
     }
 
     @Override
     public void readFully(long position, byte[] buffer, int offset, int len) throws IOException {
+      RegularFiles.require(path, location());
       try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
         ByteBuffer bb = ByteBuffer.wrap(buffer, offset, len);
         long pos = position;

@@ -2,6 +2,7 @@ package org.loraquant.peft;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -65,9 +66,44 @@ public final class AdapterConfig {
           location,
           "expected a JSON object, found " + (root == null ? "nothing" : root.getNodeType()));
     }
+    checkNumbersFitADouble(location, json);
     AdapterConfig config = new AdapterConfig(location, (ObjectNode) root);
     config.validate();
     return config;
+  }
+
+  /**
+   * Refuses a fractional number a double cannot hold: {@code 1e400} would be read as Infinity and
+   * written back as the string "Infinity", {@code 1e-400} as 0; either silently changes the
+   * config (Python's json module, which PEFT uses, does the same). Integers of any size are kept
+   * exactly, and ordinary decimals round to the nearest double as they do in Python.
+   */
+  private static void checkNumbersFitADouble(String location, byte[] json) {
+    try (JsonParser parser = JSON.getFactory().createParser(json)) {
+      for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+        if (token != JsonToken.VALUE_NUMBER_FLOAT) {
+          continue;
+        }
+        double value = parser.getDoubleValue();
+        String text = parser.getText();
+        boolean zeroLiteral = text.split("[eE]")[0].chars().noneMatch(c -> c >= '1' && c <= '9');
+        if (!Double.isFinite(value) || (value == 0 && !zeroLiteral)) {
+          String key = parser.getParsingContext().pathAsPointer().toString();
+          throw InvalidAdapterException.of(
+              location,
+              "'"
+                  + (key.startsWith("/") ? key.substring(1) : key)
+                  + "' is "
+                  + text
+                  + ", which a 64-bit float cannot hold (it would be read as "
+                  + value
+                  + "); write a number between 1e-308 and 1e308 in magnitude");
+        }
+      }
+    } catch (IOException e) {
+      // The tree parse above succeeded on the same bytes.
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Runs every typed accessor once so a wrongly typed value fails at parse time, not later. */

@@ -13,6 +13,8 @@ import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.JsonFiles;
+import org.loraquant.io.IoErrors;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
 
@@ -28,9 +30,6 @@ public final class PeftAdapterReader {
   public static final String PICKLE_WEIGHTS_FILE = "adapter_model.bin";
 
   public static final String SUPPORTED_PEFT_TYPE = "LORA";
-
-  /** A config is a few kilobytes; a larger one is not a PEFT config. */
-  static final int MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
   private PeftAdapterReader() {}
 
@@ -110,6 +109,7 @@ public final class PeftAdapterReader {
     Map<String, TensorInfo> bs = new TreeMap<>();
     List<TensorInfo> passThrough = new ArrayList<>();
     for (TensorInfo t : weights.header().tensors()) {
+      checkPrintableName(where, t.name());
       LoraKey key = LoraKey.parseOrNull(t.name());
       if (key == null) {
         passThrough.add(t);
@@ -150,6 +150,26 @@ public final class PeftAdapterReader {
     }
     passThrough.sort(Comparator.comparing(TensorInfo::name));
     return new PeftAdapter(folder, config, weights, modules, passThrough);
+  }
+
+  /**
+   * Tensor names are module paths: PEFT never writes a control character into one. A name with a
+   * newline does not match the LoRA patterns and so was passed through uncompressed; refusing it
+   * names the problem instead (the message shows the character escaped).
+   */
+  private static void checkPrintableName(String where, String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (Character.isISOControl(c)) {
+        throw new InvalidAdapterException(
+            where,
+            name,
+            String.format(
+                "name holds the control character U+%04X; PEFT tensor names are module paths,"
+                    + " which never do (a corrupted or hand-edited file?)",
+                (int) c));
+      }
+    }
   }
 
   /** Checks one pair's dtypes and shapes and flattens conv shapes to the 2-D m x n view. */
@@ -249,21 +269,15 @@ public final class PeftAdapterReader {
     try {
       return io.list(folder);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot list " + folder, e);
+      throw new UncheckedIOException("Cannot list " + folder + ": " + IoErrors.reason(e), e);
     }
   }
 
   private static byte[] readConfigBytes(InputFile file) {
     try {
-      long length = file.length();
-      if (length > MAX_CONFIG_BYTES) {
-        throw InvalidAdapterException.of(
-            file.location(),
-            length + " bytes is too large for a PEFT config (limit " + MAX_CONFIG_BYTES + ")");
-      }
-      return file.read(0, (int) length);
+      return JsonFiles.read(file);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + file.location(), e);
+      throw IoErrors.cannotRead(file.location(), e);
     }
   }
 }

@@ -1,7 +1,5 @@
 package org.loraquant.safetensors;
 
-import java.util.Locale;
-
 /** The safetensors element types, with their size in bytes. */
 public enum DType {
   BOOL(1),
@@ -36,15 +34,17 @@ public enum DType {
     return this == F32 || this == F16 || this == BF16;
   }
 
-  /** Parses the header's dtype string; null if unknown (callers produce the error message). */
+  /**
+   * Parses the header's dtype string, exactly as the format spells it ("F32", not "f32": the
+   * reference implementation refuses other spellings); null if unknown (callers produce the error
+   * message).
+   */
   public static DType parseOrNull(String name) {
-    if (name == null) {
-      return null;
+    for (DType d : values()) {
+      if (d.name().equals(name)) {
+        return d;
+      }
     }
-    try {
-      return DType.valueOf(name.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      return null;
-    }
+    return null;
   }
 }

@@ -10,6 +10,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -21,6 +26,7 @@ import java.util.Map;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.IoErrors;
 
 /**
  * The parsed and validated header of a safetensors file.
@@ -34,8 +40,18 @@ import org.loraquant.io.InputFile;
  *
  * Nothing read from the file is trusted before it is checked: the header length against the cap and
  * the file length, every tensor's offsets against the data area and against its dtype x shape, and
- * tensors against each other (no overlaps). Parsing reads only the header bytes, so a header that
- * declares a huge tensor costs nothing.
+ * tensors against each other. Parsing reads only the header bytes, so a header that declares a huge
+ * tensor costs nothing.
+ *
+ * <p>A file is accepted only if the reference implementation (the Rust {@code safetensors} crate
+ * behind the Python package) would accept it too: the header is strict UTF-8 (malformed bytes are
+ * refused, not replaced) holding exactly one JSON object, with only JSON whitespace around it (the
+ * space padding writers add), no string that is not valid Unicode (an unpaired surrogate escape,
+ * backslash-u D800), dtypes spelled exactly, {@code __metadata__} a map of strings; and the
+ * tensors, sorted by offsets, tile the data area exactly: the first starts at 0, each starts where
+ * the previous ends, the last ends at the end of the file. A header length that is off by a byte
+ * therefore fails instead of shifting every tensor by that byte. One rule is stricter than the
+ * reference, which keeps the last of two entries with one name: duplicate keys are refused.
  */
 public final class SafetensorsHeader {
   /** Bytes of the little-endian header length that starts every file. */
@@ -125,7 +141,7 @@ public final class SafetensorsHeader {
       throw new IncompleteAdapterException(
           where, null, "file ended while reading the header: " + e.getMessage());
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot read " + where, e);
+      throw IoErrors.cannotRead(where, e);
     }
   }
 
@@ -148,7 +164,9 @@ public final class SafetensorsHeader {
     }
     JsonNode root;
     try {
-      root = JSON.readTree(headerBytes);
+      // From a String decoded strictly, not from bytes: Jackson would guess UTF-16 or UTF-32 from
+      // the first bytes, skip a byte-order mark and let some malformed UTF-8 through.
+      root = JSON.readTree(strictUtf8(where, headerBytes));
     } catch (JsonProcessingException e) {
       throw new InvalidAdapterException(
           where,
@@ -170,6 +188,7 @@ public final class SafetensorsHeader {
     List<TensorInfo> tensors = new ArrayList<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> field = it.next();
+      checkUnicode(where, field.getKey(), field.getValue());
       if (field.getKey().equals(METADATA_KEY)) {
         metadata.putAll(parseMetadata(where, field.getValue()));
       } else {
@@ -177,7 +196,7 @@ public final class SafetensorsHeader {
       }
     }
     tensors.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
-    checkNoOverlap(where, tensors);
+    checkTiling(where, tensors, dataLength);
     return new SafetensorsHeader(where, fileLength, dataStart, metadata, tensors);
   }
 
@@ -310,14 +329,17 @@ public final class SafetensorsHeader {
     return out;
   }
 
-  private static void checkNoOverlap(String where, List<TensorInfo> sortedByBegin) {
+  /**
+   * The tensors, sorted by (begin, end), must tile the data area: the first begins at 0, each
+   * begins where the previous one ends (empty tensors included), the last ends at the data area's
+   * end. Bytes outside every tensor mean the header and the data disagree (a wrong header length
+   * shifts them all), bytes in two tensors mean one of them is wrong.
+   */
+  private static void checkTiling(String where, List<TensorInfo> sorted, long dataLength) {
     TensorInfo previous = null;
-    for (TensorInfo t : sortedByBegin) {
-      // Empty tensors occupy no bytes and cannot overlap anything.
-      if (t.byteLength() == 0) {
-        continue;
-      }
-      if (previous != null && t.begin() < previous.end()) {
+    long covered = 0;
+    for (TensorInfo t : sorted) {
+      if (t.begin() < covered) {
         throw new InvalidAdapterException(
             where,
             t.name(),
@@ -326,15 +348,130 @@ public final class SafetensorsHeader {
                 + ", "
                 + t.end()
                 + ") overlap tensor '"
-                + previous.name()
+                + InvalidAdapterException.printable(previous.name())
                 + "' at ["
                 + previous.begin()
                 + ", "
                 + previous.end()
                 + ")");
       }
+      if (t.begin() > covered) {
+        throw new InvalidAdapterException(
+            where,
+            t.name(),
+            "data_offsets begin at "
+                + t.begin()
+                + ", but "
+                + (previous == null
+                    ? "the data area starts at 0"
+                    : "tensor '"
+                        + InvalidAdapterException.printable(previous.name())
+                        + "' ends at "
+                        + covered)
+                + ": bytes ["
+                + covered
+                + ", "
+                + t.begin()
+                + ") belong to no tensor");
+      }
       previous = t;
+      covered = t.end();
     }
+    if (covered != dataLength) {
+      throw InvalidAdapterException.of(
+          where,
+          "the tensors cover "
+              + covered
+              + " bytes but the data area after the header is "
+              + dataLength
+              + " bytes: the last "
+              + (dataLength - covered)
+              + " belong to no tensor (a wrong header length, or bytes appended to the file?)");
+    }
+  }
+
+  /**
+   * The header text: strict UTF-8, as the reference implementation requires. A replacing decoder
+   * would turn a malformed name into one with U+FFFD in it, which no longer names the tensor.
+   */
+  private static String strictUtf8(String where, byte[] bytes) {
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    CharBuffer out = CharBuffer.allocate(bytes.length); // UTF-8 never gives more chars than bytes
+    CoderResult result = decoder.decode(in, out, true);
+    if (!result.isError()) {
+      result = decoder.flush(out);
+    }
+    if (result.isError()) {
+      throw InvalidAdapterException.of(
+          where,
+          "header is not valid UTF-8: malformed byte sequence at byte "
+              + (LENGTH_PREFIX_BYTES + in.position())
+              + " of the file");
+    }
+    return out.flip().toString();
+  }
+
+  /**
+   * Refuses strings that are not valid Unicode anywhere in one top-level entry: JSON lets
+   * backslash-u escapes spell a lone UTF-16 surrogate, the reference parser refuses it, and Java
+   * would carry it along and later write it out as '?', giving an output that names another
+   * tensor.
+   */
+  private static void checkUnicode(String where, String key, JsonNode value) {
+    String bad = hasLoneSurrogate(key) ? key : firstInvalidString(value);
+    if (bad == null) {
+      return;
+    }
+    String problem =
+        "header string \""
+            + InvalidAdapterException.printable(bad)
+            + "\" holds an unpaired UTF-16 surrogate (a lone \\u escape), which is not valid"
+            + " Unicode";
+    if (bad.equals(key) || key.equals(METADATA_KEY) || hasLoneSurrogate(key)) {
+      throw InvalidAdapterException.of(where, problem);
+    }
+    throw new InvalidAdapterException(where, key, problem);
+  }
+
+  private static String firstInvalidString(JsonNode node) {
+    if (node.isTextual()) {
+      return hasLoneSurrogate(node.textValue()) ? node.textValue() : null;
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      String bad = hasLoneSurrogate(e.getKey()) ? e.getKey() : firstInvalidString(e.getValue());
+      if (bad != null) {
+        return bad;
+      }
+    }
+    if (node.isArray()) {
+      for (JsonNode item : node) {
+        String bad = firstInvalidString(item);
+        if (bad != null) {
+          return bad;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static boolean hasLoneSurrogate(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Where the file lives, for messages. */

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.IoErrors;
 
 /**
  * Random access to the tensors of one safetensors file: each read fetches exactly one tensor's byte
@@ -54,7 +55,13 @@ public final class SafetensorsReader {
           "file ended inside the tensor's bytes: " + e.getMessage());
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "Cannot read tensor '" + tensor.name() + "' of " + file.location(), e);
+          "Cannot read tensor '"
+              + InvalidAdapterException.printable(tensor.name())
+              + "' of "
+              + file.location()
+              + ": "
+              + IoErrors.reason(e),
+          e);
     }
   }
 

@@ -121,4 +121,22 @@ class AdapterConfigTest {
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(FILE + ": 'peft_type' must be a string, found NUMBER 1");
   }
+
+  @Test
+  void numbersADoubleCannotHoldAreRefusedNotRewritten() {
+    // 1e400 used to come back from toJson() as the string "Infinity", 1e-400 as 0.0.
+    assertThatThrownBy(() -> parse("{\"peft_type\":\"LORA\",\"lora_alpha\":1e400}"))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": 'lora_alpha' is 1e400, which a 64-bit float cannot hold (it would be read as"
+                + " Infinity); write a number between 1e-308 and 1e308 in magnitude");
+    assertThatThrownBy(() -> parse("{\"future\":{\"eps\":[1, -1e-400]}}"))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": 'future/eps/1' is -1e-400, which a 64-bit float cannot");
+    // Zeros, ordinary decimals and integers of any size are fine, and integers round-trip exactly.
+    AdapterConfig c =
+        parse("{\"a\":0.0,\"b\":-0e10,\"c\":1e-300,\"d\":123456789012345678901234567890}");
+    assertThat(c.toJson()).contains("123456789012345678901234567890");
+  }
 }

@@ -422,4 +422,23 @@ class PeftAdapterReaderTest {
                 + "q.lora_B.weight': 3 of 8 values are NaN or infinite; LoRA factors must be finite"
                 + " (was the training loss diverging?)");
   }
+
+  @Test
+  void tensorNamesWithControlCharactersAreRefusedNotPassedThrough() throws IOException {
+    // The '\n' kept the name from matching the LoRA pattern: it was stored uncompressed.
+    write(
+        LORA_CONFIG,
+        new SafetensorsWriter()
+            .addF32(P + "layers.0.q\n.lora_A.weight", new long[] {2, 3}, iota(6, 1))
+            .addF32(P + "layers.0.q\n.lora_B.weight", new long[] {4, 2}, iota(8, 1)));
+    assertThatThrownBy(this::open)
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            weights
+                + ": tensor '"
+                + P
+                + "layers.0.q\\n.lora_A.weight': name holds the control character U+000A; PEFT"
+                + " tensor names are module paths, which never do (a corrupted or hand-edited"
+                + " file?)");
+  }
 }

@@ -151,7 +151,8 @@ class SafetensorsHeaderTest {
         .hasMessage(
             FILE
                 + ": header is not valid JSON: Unexpected character ('}' (code 125)): expected a"
-                + " value at line 1, column 17");
+                + " valid value (JSON String, Number, Array, Object or token 'null', 'true' or"
+                + " 'false') at line 1, column 17");
   }
 
   @Test
@@ -297,6 +298,162 @@ class SafetensorsHeaderTest {
             FILE
                 + ": tensor 'huge': data_offsets [0, 4398046511104] reach past the end of the data"
                 + " area (16 bytes; file truncated?)");
+  }
+
+  // What the reference implementation (the Rust safetensors crate, behind the Python package)
+  // refuses, we refuse: each case below was accepted before and is refused by safetensors 0.x.
+
+  private static final String T4 = "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":";
+
+  @Test
+  void headerLengthOneByteShortIsRefusedNotReadShifted() {
+    // The writer pads the header with spaces; a length one short leaves the last space to the data
+    // area, which shifts every tensor by one byte: garbage values, unless the coverage is checked.
+    byte[] file = rawFile("{\"t\":" + T4 + "[0,4]}}  ", 4);
+    ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN).putLong(0, file.length - 8 - 4 - 1);
+    assertThatThrownBy(() -> read(file))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": the tensors cover 4 bytes but the data area after the header is 5 bytes: the"
+                + " last 1 belong to no tensor (a wrong header length, or bytes appended to the"
+                + " file?)");
+  }
+
+  @Test
+  void bytesAfterTheLastTensorAreRefused() {
+    byte[] file = rawFile("{\"t\":" + T4 + "[0,4]}}", 4 + 34);
+    assertThatThrownBy(() -> read(file))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(
+            FILE + ": the tensors cover 4 bytes but the data area after the header is 38 bytes");
+  }
+
+  @Test
+  void gapsBetweenOrBeforeTensorsAreRefused() {
+    assertThatThrownBy(
+            () -> read(rawFile("{\"a\":" + T4 + "[0,4]},\"b\":" + T4 + "[8,12]}}", 12)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": tensor 'b': data_offsets begin at 8, but tensor 'a' ends at 4: bytes [4, 8)"
+                + " belong to no tensor");
+    assertThatThrownBy(() -> read(rawFile("{\"a\":" + T4 + "[4,8]}}", 8)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": tensor 'a': data_offsets begin at 4, but the data area starts at 0: bytes"
+                + " [0, 4) belong to no tensor");
+  }
+
+  @Test
+  void anEmptyTensorInsideAnotherIsAnOverlap() {
+    String header =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]}}";
+    assertThatThrownBy(() -> read(rawFile(header, 8)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": tensor 'e': bytes [4, 4) overlap tensor 'a' at [0, 8)");
+    // At a boundary it occupies nothing and is fine, as in the reference.
+    String atEnd =
+        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+            + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}";
+    assertThat(read(rawFile(atEnd, 8)).tensors()).extracting(TensorInfo::name).containsExactly("a", "e");
+  }
+
+  @Test
+  void loneSurrogateEscapesAreRefusedWhereverTheyAre() {
+    // Valid JSON, invalid Unicode: Java keeps the lone surrogate, and a writer turns it into '?'.
+    assertThatThrownBy(() -> read(rawFile("{\"t\\ud800x\":" + T4 + "[0,4]}}", 4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(
+            FILE
+                + ": header string \"t\\ud800x\" holds an unpaired UTF-16 surrogate (a lone \\u"
+                + " escape), which is not valid Unicode");
+    assertThatThrownBy(
+            () -> read(rawFile("{\"__metadata__\":{\"k\":\"\\udc00\"},\"t\":" + T4 + "[0,4]}}", 4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageContaining("\"\\udc00\" holds an unpaired UTF-16 surrogate");
+    assertThatThrownBy(
+            () ->
+                read(
+                    rawFile(
+                        "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],"
+                            + "\"x\\ud83d\":1}}",
+                        4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": tensor 't': header string \"x\\ud83d\"");
+    // A proper pair (an emoji) is valid Unicode and fine.
+    assertThat(read(rawFile("{\"t\\ud83d\\ude00\":" + T4 + "[0,4]}}", 4)).tensors())
+        .extracting(TensorInfo::name)
+        .containsExactly("t\ud83d\ude00");
+  }
+
+  @Test
+  void malformedUtf8IsRefusedNotReplaced() {
+    byte[][] malformed = {
+      {(byte) 0xff}, // never valid
+      {(byte) 0xc3, '('}, // a lead byte without its continuation
+      {(byte) 0xc0, (byte) 0xaf}, // overlong '/'
+      {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, // an encoded surrogate (CESU-8)
+    };
+    for (byte[] bad : malformed) {
+      byte[] head = "{\"t".getBytes(StandardCharsets.UTF_8);
+      byte[] tail = ("\":" + T4 + "[0,4]}}").getBytes(StandardCharsets.UTF_8);
+      byte[] json = new byte[head.length + bad.length + tail.length];
+      System.arraycopy(head, 0, json, 0, head.length);
+      System.arraycopy(bad, 0, json, head.length, bad.length);
+      System.arraycopy(tail, 0, json, head.length + bad.length, tail.length);
+      byte[] file =
+          ByteBuffer.allocate(8 + json.length + 4)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putLong(json.length)
+              .put(json)
+              .array();
+      assertThatThrownBy(() -> read(file))
+          .as(Arrays.toString(bad))
+          .isExactlyInstanceOf(InvalidAdapterException.class)
+          .hasMessage(
+              FILE + ": header is not valid UTF-8: malformed byte sequence at byte 11 of the file");
+    }
+  }
+
+  @Test
+  void onlyUtf8JsonWithoutAByteOrderMarkIsAHeader() {
+    String json = "{\"t\":" + T4 + "[0,4]}}";
+    byte[] utf16 = json.getBytes(StandardCharsets.UTF_16LE);
+    byte[] file =
+        ByteBuffer.allocate(8 + utf16.length + 4)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .putLong(utf16.length)
+            .put(utf16)
+            .array();
+    assertThatThrownBy(() -> read(file))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": header is not valid JSON: ");
+    assertThatThrownBy(() -> read(rawFile("\ufeff" + json, 4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": header is not valid JSON: ");
+    // JSON whitespace around the object is the padding the format allows.
+    assertThat(read(rawFile(" \n\t" + json + " \r\n ", 4)).tensors()).hasSize(1);
+  }
+
+  @Test
+  void dtypesAreSpelledExactly() {
+    assertThatThrownBy(
+            () -> read(rawFile("{\"t\":{\"dtype\":\"f32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessageStartingWith(FILE + ": tensor 't': unknown dtype \"f32\"; known: [BOOL,");
+  }
+
+  @Test
+  void nullMetadataIsNoMetadata() {
+    // The reference reads __metadata__ as an optional map of strings: null is allowed.
+    assertThat(read(rawFile("{\"__metadata__\":null,\"t\":" + T4 + "[0,4]}}", 4)).metadata())
+        .isEmpty();
+    assertThatThrownBy(() -> read(rawFile("{\"__metadata__\":[\"a\"]}", 0)))
+        .isExactlyInstanceOf(InvalidAdapterException.class)
+        .hasMessage(FILE + ": __metadata__ must be an object of strings, found ARRAY");
   }
 
   @Test
