@@ -25,6 +25,7 @@ import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
 import org.loraquant.io.IoErrors;
 import org.loraquant.io.JsonFiles;
+import org.loraquant.peft.AdapterConfig;
 import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
@@ -109,7 +110,10 @@ public final class CompressedAdapterReader {
     try {
       requireFile(io, configPath);
       requireFile(io, modelPath);
-      config = parseObject(configPath, readSmallFile(io.newInputFile(configPath)));
+      byte[] configBytes = readSmallFile(io.newInputFile(configPath));
+      config = parseObject(configPath, configBytes);
+      // Decompression writes the source config back: a number it would rewrite is refused here too.
+      AdapterConfig.checkNumbersFitADouble(configPath, configBytes);
     } catch (IOException e) {
       throw IoErrors.cannotRead(configPath, e);
     }

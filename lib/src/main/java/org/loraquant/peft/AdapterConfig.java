@@ -78,7 +78,7 @@ public final class AdapterConfig {
    * config (Python's json module, which PEFT uses, does the same). Integers of any size are kept
    * exactly, and ordinary decimals round to the nearest double as they do in Python.
    */
-  private static void checkNumbersFitADouble(String location, byte[] json) {
+  public static void checkNumbersFitADouble(String location, byte[] json) {
     try (JsonParser parser = JSON.getFactory().createParser(json)) {
       for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
         if (token != JsonToken.VALUE_NUMBER_FLOAT) {

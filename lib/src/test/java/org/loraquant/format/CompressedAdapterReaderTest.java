@@ -299,6 +299,14 @@ class CompressedAdapterReaderTest {
   }
 
   @Test
+  void configNumberADoubleCannotHoldIsRefusedNotRewritten() throws IOException {
+    Path config = dir.resolve(CompressedFormat.CONFIG_FILE);
+    String text = Files.readString(config);
+    Files.writeString(config, text.replaceFirst("\\{", "{\"lora_dropout\": 1e400,"));
+    assertThat(refusal().getMessage()).startsWith(config + ": 'lora_dropout' is 1e400, which a 64-bit float cannot hold");
+  }
+
+  @Test
   void malformedJsonIsReportedOnOneLine() throws IOException {
     Path manifest = dir.resolve(CompressedFormat.MANIFEST_FILE);
     Files.writeString(manifest, "{\"format\": \"loraquant\",\n\"format_version\": }");
