@@ -14,7 +14,7 @@ import numpy as np
 
 from . import adapter as _reader
 from . import floats as _floats
-from .decompress import decompress, factors as _factors, resolve_dtype as _resolve_dtype
+from .peft_writer import decompress, factors as _factors, resolve_dtype as _resolve_dtype
 from .errors import IncompleteAdapterError, InvalidAdapterError, LoraQuantError
 
 __all__ = ["load", "decompress", "read", "LoraQuantError", "InvalidAdapterError", "IncompleteAdapterError"]

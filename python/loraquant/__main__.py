@@ -8,7 +8,7 @@ Errors are one line on stderr (``loraquant COMMAND: problem``); exit code 1 for 
 import sys
 
 from . import adapter, inspect
-from .decompress import DTYPES, decompress
+from .peft_writer import DTYPES, decompress
 from .errors import LoraQuantError
 
 EXIT_FAILED = 1

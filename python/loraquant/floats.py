@@ -44,11 +44,12 @@ def to_bf16_bits(values):
 
 
 def encode(values, dtype):
-    """float32 values as the little-endian bytes of ``dtype`` (F32, F16 or BF16)."""
+    """float32 values as a contiguous array holding the little-endian bytes of ``dtype`` (F32, F16
+    or BF16), ready to be written without another copy."""
     if dtype == "F32":
-        return np.ascontiguousarray(values, dtype="<f4").tobytes()
+        return np.ascontiguousarray(values, dtype="<f4")
     if dtype == "F16":
-        return to_f16_bits(values).astype("<u2").tobytes()
+        return to_f16_bits(values).astype("<u2", copy=False)
     if dtype == "BF16":
-        return to_bf16_bits(values).astype("<u2").tobytes()
+        return to_bf16_bits(values).astype("<u2", copy=False)
     raise ValueError(f"cannot encode floats as {dtype}; supported: F32, F16, BF16")

@@ -25,6 +25,8 @@ class SafetensorsWriter:
         self._metadata[key] = value
 
     def add(self, name, dtype, shape, data):
+        """``data``: the tensor's little-endian bytes, or any contiguous buffer holding them."""
+        data = memoryview(data).cast("B")
         numel = 1
         for d in shape:
             if d < 0:
@@ -37,6 +39,14 @@ class SafetensorsWriter:
         self._tensors[name] = (dtype, tuple(shape), data)
 
     def to_bytes(self):
+        return b"".join(self._parts())
+
+    def write_to(self, f):
+        """Writes the file to the binary file object ``f`` without joining it in memory first."""
+        for part in self._parts():
+            f.write(part)
+
+    def _parts(self):
         header = {}
         if self._metadata:
             header["__metadata__"] = {k: self._metadata[k] for k in sorted(self._metadata, key=java_order)}
@@ -48,4 +58,4 @@ class SafetensorsWriter:
             offset += len(data)
         text = jackson.compact(header).encode("utf-8")
         text += b" " * (-len(text) % 8)
-        return b"".join([struct.pack("<Q", len(text)), text] + [self._tensors[n][2] for n in names])
+        return [struct.pack("<Q", len(text)), text] + [self._tensors[n][2] for n in names]

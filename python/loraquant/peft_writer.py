@@ -4,8 +4,6 @@ import os
 import shutil
 import uuid
 
-import numpy as np
-
 from . import adapter as reader
 from . import floats, jackson, storage
 from .errors import LoraQuantError
@@ -33,7 +31,7 @@ def factors(layer, dtype):
 
 
 def peft_files(compressed, dtype="same"):
-    """The bytes of adapter_config.json and adapter_model.safetensors."""
+    """adapter_config.json's bytes and adapter_model.safetensors as a SafetensorsWriter."""
     resolve_dtype(dtype, "F32")  # an unknown dtype is refused before any work
     w = SafetensorsWriter()
     for key, value in compressed.source_metadata.items():
@@ -42,8 +40,8 @@ def peft_files(compressed, dtype="same"):
         for name, out_dtype, shape, values in factors(layer, dtype):
             w.add(name, out_dtype, shape, floats.encode(values, out_dtype))
     for info, data in compressed.pass_through:
-        w.add(info.name, info.dtype, info.shape, bytes(data))
-    return jackson.indented(compressed.config).encode("utf-8"), w.to_bytes()
+        w.add(info.name, info.dtype, info.shape, data)
+    return jackson.indented(compressed.config).encode("utf-8"), w
 
 
 def decompress(src, dst, dtype="same"):
@@ -61,8 +59,8 @@ def decompress(src, dst, dtype="same"):
     staging = os.path.join(parent, "." + name + STAGING_MARKER + str(uuid.uuid4()))
     try:
         os.makedirs(staging)
-        _write(os.path.join(staging, WEIGHTS_FILE), weights)
-        _write(os.path.join(staging, CONFIG_FILE), config)
+        _write(os.path.join(staging, WEIGHTS_FILE), weights.write_to)
+        _write(os.path.join(staging, CONFIG_FILE), lambda f: f.write(config))
         if os.path.isdir(target):
             os.rmdir(target)
         os.rename(staging, target)
@@ -71,8 +69,8 @@ def decompress(src, dst, dtype="same"):
     return compressed
 
 
-def _write(path, data):
+def _write(path, write):
     with open(path, "wb") as f:
-        f.write(data)
+        write(f)
         f.flush()
         os.fsync(f.fileno())
