@@ -59,7 +59,7 @@ def folder_of(path):
     path = storage.without_trailing_slash(path)
     if path.endswith("/" + MODEL_FILE):
         return path[:-len(MODEL_FILE) - 1]
-    return path
+    return "." if path == MODEL_FILE else path
 
 
 def read(path):

@@ -50,9 +50,11 @@ def decompress(src, dst, dtype="same"):
     The folder is built in a hidden sibling and renamed into place, so a crash never leaves a
     half-written adapter that looks complete. Returns the adapter that was read.
     """
+    target = storage.without_trailing_slash(os.fspath(dst))
+    if storage.is_url(target):
+        raise LoraQuantError(f"{target}: decompress writes to a local folder, not a URL")
     compressed = reader.read(src)
     config, weights = peft_files(compressed, dtype)
-    target = storage.without_trailing_slash(os.fspath(dst))
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
         raise LoraQuantError(f"{target} exists and is not empty; choose a new output folder")
     parent, name = os.path.split(target)

@@ -16,7 +16,7 @@ def without_trailing_slash(path):
     return path[:-1] if len(path) > 1 and path.endswith("/") else path
 
 
-def _is_url(path):
+def is_url(path):
     scheme, sep, _ = path.partition("://")
     return bool(sep) and scheme.isidentifier()
 
@@ -74,4 +74,4 @@ class FsspecStorage:
 
 def for_path(path):
     """The storage that reads ``path``: fsspec for a URL (``s3://``, ``file://``), else the local disk."""
-    return FsspecStorage(path) if _is_url(path) else LocalStorage()
+    return FsspecStorage(path) if is_url(path) else LocalStorage()

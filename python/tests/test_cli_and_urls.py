@@ -71,6 +71,22 @@ class CommandLineTest(unittest.TestCase):
         self.assertTrue(lines[0].startswith('{"format":"loraquant","format_version":1,"settings":{"mode":"paper",'))
 
 
+class WithoutFsspecTest(unittest.TestCase):
+    def test_a_url_says_what_to_install(self):
+        import sys
+        from unittest import mock
+        with mock.patch.dict(sys.modules, {"fsspec": None}):  # import fsspec raises ImportError
+            with self.assertRaises(loraquant.LoraQuantError) as caught:
+                loraquant.load("s3://bucket/compressed/adapter")
+        self.assertEqual(str(caught.exception), "s3://bucket/compressed/adapter: reading URLs needs fsspec (and"
+                         " s3fs for s3://): pip install 'loraquant[s3]'")
+
+    def test_the_destination_is_a_local_folder(self):
+        code, _, err = run("decompress", golden("one-bit-g16"), "s3://bucket/out")
+        self.assertEqual((code, err), (1, ["loraquant decompress: s3://bucket/out: decompress writes to a local"
+                                           " folder, not a URL"]))
+
+
 class UrlTest(unittest.TestCase):
     def setUp(self):
         try:

@@ -77,7 +77,7 @@ final class InspectCommand implements Command {
       inspectCompressed(io, compressedFolder, json, out);
       return 0;
     }
-    PeftAdapter adapter = PeftAdapterReader.open(PathStorage.forPath(path), path);
+    PeftAdapter adapter = PeftAdapterReader.open(io, path);
     List<Line> lines = new ArrayList<>();
     for (LoraModule m : adapter.modules()) {
       lines.add(module(m));
@@ -101,6 +101,9 @@ final class InspectCommand implements Command {
     String modelSuffix = "/" + CompressedFormat.MODEL_FILE;
     if (p.endsWith(modelSuffix)) {
       return p.substring(0, p.length() - modelSuffix.length());
+    }
+    if (p.equals(CompressedFormat.MODEL_FILE)) {
+      return ".";
     }
     List<String> names = io.list(p);
     return names.contains(CompressedFormat.MANIFEST_FILE) || names.contains(CompressedFormat.MODEL_FILE) ? p : null;
