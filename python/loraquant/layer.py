@@ -79,7 +79,7 @@ class PackedGroups:
         return values if padded == self.length else values[:, :self.length]
 
 
-# Byte -> its codes, for the widths that divide a byte: 8 one-bit, 4 two-bit or 2 four-bit codes.
+# Byte -> its codes for 2 and 4 bits (4 or 2 codes a byte); 1 bit is np.unpackbits, 8 the bytes.
 _BYTE_CODES = {bits: ((np.arange(256, dtype=np.uint8)[:, None] >> np.arange(0, 8, bits, dtype=np.uint8))
                       & np.uint8((1 << bits) - 1)) for bits in (2, 4)}
 
