@@ -7,7 +7,7 @@ Errors are one line on stderr (``loraquant COMMAND: problem``); exit code 1 for 
 
 import sys
 
-from . import adapter, inspect
+from . import adapter, inspection
 from .peft_writer import DTYPES, decompress
 from .errors import LoraQuantError
 
@@ -62,11 +62,11 @@ def _inspect(args, out):
             raise UsageError(f"expected one PATH, got '{path}' and '{arg}'")
     if path is None:
         raise UsageError("missing PATH (a compressed adapter folder or its loraquant_model.safetensors)")
-    r = inspect.report(adapter.read(path))
+    r = inspection.report(adapter.read(path))
     if as_json:
-        print(inspect.json_text(r), file=out)
+        print(inspection.json_text(r), file=out)
     else:
-        for line in inspect.text_lines(r):
+        for line in inspection.text_lines(r):
             print(line, file=out)
 
 
