@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from . import jackson, storage
 from .errors import IncompleteAdapterError, InvalidAdapterError
-from .layer import is_layer_tensor, module_of_layer_tensor, read_layer
-from .safetensors_file import LORA_FLOAT_DTYPES, SafetensorsFile, parse_dtype
+from .layer import is_layer_tensor, meta_name, module_of_layer_tensor, read_layer
+from .safetensors_file import LORA_FLOAT_DTYPES, SafetensorsFile, json_type, parse_dtype
 
 FORMAT_NAME = "loraquant"
 FORMAT_VERSION = 1
@@ -22,6 +22,10 @@ META_FORMAT = "format"
 META_FORMAT_VERSION = "format_version"
 META_MODULES = "loraquant.modules"
 META_SOURCE_METADATA = "loraquant.source_metadata"
+METADATA_KEY = "__metadata__"
+# Most zero-component values (layers of rank above k) an adapter may ask decompression to add: 2^24
+# (64 MiB as F32), as the Java reader. Real adapters need a few thousand.
+MAX_ZERO_PADDING_VALUES = 1 << 24
 
 
 @dataclass
@@ -83,13 +87,29 @@ def read(path):
     model = SafetensorsFile(model_path, io.read(model_path))
     _check_metadata_format(model_path, model.metadata)
     modules = _metadata_object(model_path, model.metadata, META_MODULES)
-    source_metadata = {k: _as_text(v) for k, v in
-                       _metadata_object(model_path, model.metadata, META_SOURCE_METADATA).items()}
+    source_metadata = _metadata_object(model_path, model.metadata, META_SOURCE_METADATA)
+    for key, value in source_metadata.items():
+        if not isinstance(value, str):
+            raise InvalidAdapterError(f"{model_path} __metadata__[{META_SOURCE_METADATA}]", None,
+                                      f"value of '{key}' is {json_type(value)}, expected a string")
     layers = []
+    source_names = set()
+    zero_padding = 0
     for module, entry in modules.items():
         source = _source_factors(model_path, module, entry)
+        for name in (source.lora_a, source.lora_b):
+            if name in source_names:
+                raise InvalidAdapterError(f"{model_path} __metadata__[{META_MODULES}]", module,
+                                          f"LoRA factor name '{name}' is used twice")
+            source_names.add(name)
         layer = read_layer(module, model, model_path)
         _check_source_shapes(model_path, module, source, layer)
+        zero_padding += layer.zero_padding_values()
+        if zero_padding > MAX_ZERO_PADDING_VALUES:
+            raise InvalidAdapterError(model_path, meta_name(module), f"rank {layer.rank} above the layer's"
+                                      f" k={layer.k} components asks for zero components that bring the adapter's"
+                                      f" total to {zero_padding} values, more than the {MAX_ZERO_PADDING_VALUES}"
+                                      " a reader accepts without stored data behind them")
         layers.append(Layer(module, source, layer))
     pass_through = _pass_through(model, model_path, modules, layers)
     return CompressedAdapter(folder, config, codec, source_metadata, layers, pass_through, manifest, model)
@@ -134,7 +154,7 @@ def _read_small_file(io, path):
 def _parse_object(where, data):
     try:
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-        node = jackson.parse(text)
+        node = jackson.parse(text, strict_duplicates=True)  # a repeated key is refused, never resolved
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidAdapterError(where, None, "malformed JSON: " + " ".join(str(e).split())) from None
     if not isinstance(node, dict):
@@ -182,15 +202,6 @@ def _metadata_object(model_path, meta, key):
     return _parse_object(where, text)
 
 
-def _as_text(node):
-    """Jackson's ``asText`` of a value: strings as they are, other scalars as JSON, containers empty."""
-    if isinstance(node, str):
-        return node
-    if isinstance(node, (dict, list)):
-        return ""
-    return jackson.compact(node)
-
-
 def _source_factors(file, module, entry):
     where = f"{file} __metadata__[{META_MODULES}]"
     entry = entry if isinstance(entry, dict) else {}  # as Jackson's get() on a non-object: nothing
@@ -199,6 +210,9 @@ def _source_factors(file, module, entry):
         v = entry.get(key)
         if not isinstance(v, str):
             raise InvalidAdapterError(where, module, f"missing string '{key}'")
+        if v == METADATA_KEY:
+            raise InvalidAdapterError(where, module, f"'{key}' is '{METADATA_KEY}', which safetensors reserves for"
+                                      " metadata")
         return v
 
     def dtype(key):
@@ -214,7 +228,8 @@ def _source_factors(file, module, entry):
             raise InvalidAdapterError(where, module, f"'{key}' must be an array of at least 2 dimensions")
         for d in v:
             if isinstance(d, bool) or not isinstance(d, int) or d < 0 or d >= 1 << 63:
-                raise InvalidAdapterError(where, module, f"'{key}' has a bad dimension {jackson.compact(d)}")
+                raise InvalidAdapterError(where, module, f"'{key}' has a bad dimension {jackson.compact(d)}"
+                                          " (expected a non-negative integer)")
         return tuple(v)
 
     return SourceFactors(text("lora_A"), dtype("dtype_A"), shape("shape_A"),

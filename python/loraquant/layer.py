@@ -23,6 +23,8 @@ from .errors import InvalidAdapterError
 SUFFIX = ".lq."
 META_LENGTH = 6
 INFO_LENGTH = 4
+# Most values one decoded factor (m x rank or rank x n) may have, as the Java reader (its largest array).
+MAX_FACTOR_VALUES = (1 << 31) - 1 - 8
 
 
 def meta_name(module):
@@ -118,6 +120,11 @@ class CompressedLayer:
     tensor_names: list = field(default_factory=list)  # the layout's tensors, in a fixed order
     stored_bytes: int = 0  # bytes of those tensors in the data area
 
+    def zero_padding_values(self):
+        """Values of the zero components a layer of rank above k gets on decompression; nothing in the
+        file backs them, so readers bound their sum over an adapter."""
+        return (self.rank - self.k) * (self.m + self.n)
+
     def widths(self):
         """Bits of each kept component 0..k-1."""
         widths = [0] * self.k
@@ -180,6 +187,13 @@ def read_layer(module, model, file):
     if m < 0 or n < 0 or rank < 0 or k < 0 or h < 0 or h > k or k > rank or tier_count < 0:
         raise InvalidAdapterError(file, meta_name(module), f"inconsistent layer meta {_java_list(meta)} (expected"
                                   " m, n, rank, k, h, tiers with 0 <= h <= k <= rank)")
+    if k != min(rank, m, n):
+        raise InvalidAdapterError(file, meta_name(module), f"inconsistent layer meta {_java_list(meta)}: k={k} but"
+                                  f" a {m} x {n} layer of rank {rank} has k = min(m, n, rank) = {min(rank, m, n)}"
+                                  " components")
+    if m * rank > MAX_FACTOR_VALUES or rank * n > MAX_FACTOR_VALUES:
+        raise InvalidAdapterError(file, meta_name(module), f"a {m} x {n} layer of rank {rank} decodes to factors of"
+                                  f" {m * rank} and {rank * n} values; one factor may hold at most {MAX_FACTOR_VALUES}")
     tiers = []
     for i in range(tier_count):
         p = tier_prefix(module, i)
@@ -188,6 +202,9 @@ def read_layer(module, model, file):
         if bits < 1 or bits > 8 or count < 0 or first < 0 or group_size < 1:
             raise InvalidAdapterError(file, p + "info", f"invalid tier info {_java_list(info)} (expected bits 1..8,"
                                       " first >= 0, count >= 0, group size >= 1)")
+        if first + count > k:
+            raise InvalidAdapterError(file, p + "info", f"tier info {_java_list(info)} claims components"
+                                      f" {first}..{first + count - 1}, beyond the layer's k={k}")
         b = _read_groups(tensors, model, p + "b.", bits, group_size, count, m)
         a = _read_groups(tensors, model, p + "a.", bits, group_size, count, n)
         tiers.append(QuantTier(bits, first, count, b, a))
@@ -212,11 +229,12 @@ def _read_groups(tensors, model, prefix, bits, group_size, vectors, length):
         zeros = np.frombuffer(tensors.require(prefix + "zeros", "U8", shape), dtype=np.uint8).reshape(shape)
     elif prefix + "zeros" in model:
         raise InvalidAdapterError(tensors.file, prefix + "zeros", "a 1-bit tier has no zero points")
-    # A NaN or infinite scale decodes to NaN or infinity: no writer makes one, so the file is corrupt.
-    bad = np.flatnonzero((scale_bits & 0x7C00) == 0x7C00)
+    # Exponent all ones: infinity or NaN, which would decode into non-finite weights.
+    bad = np.flatnonzero((scale_bits.reshape(-1) & 0x7C00) == 0x7C00)
     if bad.size:
-        group = int(bad[0])
-        value = "NaN" if scale_bits.reshape(-1)[group] & 0x3FF else "infinite"
-        raise InvalidAdapterError(tensors.file, prefix + "scales", f"scale of group {group} is {value};"
-                                  f" scales must be finite ({bad.size} of {scale_bits.size} are not)")
+        i = int(bad[0])
+        bits16 = int(scale_bits.reshape(-1)[i])
+        value = "NaN" if bits16 & 0x3FF else ("-Infinity" if bits16 & 0x8000 else "Infinity")
+        raise InvalidAdapterError(tensors.file, prefix + "scales", f"scale {i} is {value} (binary16 bits"
+                                  f" 0x{bits16:x}); scales must be finite")
     return PackedGroups(bits, group_size, vectors, length, codes, floats.f16_bits_to_f32(scale_bits), zeros)

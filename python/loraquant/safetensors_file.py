@@ -45,7 +45,7 @@ class TensorInfo:
         return self.end - self.begin
 
 
-def _json_type(node):
+def json_type(node):
     if node is None:
         return "NULL"
     if isinstance(node, bool):
@@ -97,7 +97,7 @@ class SafetensorsFile:
         except (ValueError, UnicodeDecodeError) as e:
             raise InvalidAdapterError(location, None, f"header is not valid JSON: {_one_line(e)}") from None
         if not isinstance(root, dict):
-            raise InvalidAdapterError(location, None, f"header is not a JSON object (found {_json_type(root)})")
+            raise InvalidAdapterError(location, None, f"header is not a JSON object (found {json_type(root)})")
         self.metadata = {}
         tensors = []
         for key, node in root.items():
@@ -135,17 +135,17 @@ def _parse_metadata(location, node):
         return {}
     if not isinstance(node, dict):
         raise InvalidAdapterError(location, None,
-                                  f"{METADATA_KEY} must be an object of strings, found {_json_type(node)}")
+                                  f"{METADATA_KEY} must be an object of strings, found {json_type(node)}")
     for key, value in node.items():
         if not isinstance(value, str):
             raise InvalidAdapterError(location, None, f"{METADATA_KEY} must be an object of strings, but '{key}'"
-                                      f" is {_json_type(value)}")
+                                      f" is {json_type(value)}")
     return dict(node)
 
 
 def _parse_tensor(location, name, node, data_length):
     if not isinstance(node, dict):
-        raise InvalidAdapterError(location, name, f"entry is not a JSON object but {_json_type(node)}")
+        raise InvalidAdapterError(location, name, f"entry is not a JSON object but {json_type(node)}")
     dtype_node = node.get("dtype")
     dtype = parse_dtype(dtype_node)
     if dtype is None:

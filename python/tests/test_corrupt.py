@@ -134,8 +134,62 @@ class CorruptFilesTest(unittest.TestCase):
             info[1] += 1
             entries[f"{Q}.lq.t1.info"][2] = info.tobytes()
         self.edit(gap)
+        self.refused(f"{self.model}: tensor '{Q}.lq.t1.info': tier info [1, 3, 2, 8] claims components 3..4,"
+                     " beyond the layer's k=4")
+
+    def test_tiers_that_overlap(self):
+        def overlap(metadata, entries):
+            info = np.frombuffer(entries[f"{Q}.lq.t1.info"][2], dtype="<i4").copy()
+            info[1] -= 1
+            entries[f"{Q}.lq.t1.info"][2] = info.tobytes()
+        self.edit(overlap)
         self.refused(f"{self.model}: tensor '{Q}.lq.meta': tiers must cover components 0..3 in order; a tier"
-                     " starts at 3, expected 2")
+                     " starts at 1, expected 2")
+
+    def test_k_other_than_min_of_m_n_rank(self):
+        def fewer(metadata, entries):
+            meta = np.frombuffer(entries[f"{Q}.lq.meta"][2], dtype="<i4").copy()
+            meta[3] = 3
+            entries[f"{Q}.lq.meta"][2] = meta.tobytes()
+        self.edit(fewer)
+        self.refused(f"{self.model}: tensor '{Q}.lq.meta': inconsistent layer meta [20, 13, 4, 3, 2, 2]: k=3 but a"
+                     " 20 x 13 layer of rank 4 has k = min(m, n, rank) = 4 components")
+
+    def test_zero_padding_beyond_the_bound(self):
+        def huge_rank(metadata, entries):
+            v = "base_model.model.layers.0.self_attn.v_proj"  # m=3, n=10, k=3: rank above k adds zeros
+            meta = np.frombuffer(entries[f"{v}.lq.meta"][2], dtype="<i4").copy()
+            meta[2] = 2_000_000
+            entries[f"{v}.lq.meta"][2] = meta.tobytes()
+            modules = json.loads(metadata["loraquant.modules"])
+            modules[v]["shape_A"] = [2_000_000, 10]
+            modules[v]["shape_B"] = [3, 2_000_000]
+            metadata["loraquant.modules"] = json.dumps(modules)
+        self.edit(huge_rank)
+        self.refused(f"{self.model}: tensor 'base_model.model.layers.0.self_attn.v_proj.lq.meta': rank 2000000 above"
+                     " the layer's k=3 components asks for zero components that bring the adapter's total to"
+                     " 25999961 values, more than the 16777216 a reader accepts without stored data behind them")
+
+    def test_lora_factor_name_used_twice(self):
+        def twice(metadata, entries):
+            modules = json.loads(metadata["loraquant.modules"])
+            v = "base_model.model.layers.0.self_attn.v_proj"
+            modules[v]["lora_A"] = modules[Q]["lora_A"]
+            metadata["loraquant.modules"] = json.dumps(modules)
+        self.edit(twice)
+        self.refused(f"{self.model} __metadata__[loraquant.modules]: tensor 'base_model.model.layers.0.self_attn"
+                     f".v_proj': LoRA factor name '{Q}.lora_A.weight' is used twice")
+
+    def test_source_metadata_values_must_be_strings(self):
+        self.edit(lambda metadata, entries: metadata.update({"loraquant.source_metadata": '{"format": 1}'}))
+        self.refused(f"{self.model} __metadata__[loraquant.source_metadata]: value of 'format' is NUMBER,"
+                     " expected a string")
+
+    def test_duplicate_key_in_the_manifest(self):
+        text = read_bytes(self.manifest).decode()
+        write_bytes(self.manifest, text.replace('"format" : "loraquant",', '"format" : "loraquant", "format" : "x",',
+                                                1).encode())
+        self.refused(f"{self.manifest}: malformed JSON: duplicate field 'format'")
 
     def test_tier_beyond_the_meta_count(self):
         def extra(metadata, entries):
@@ -152,15 +206,15 @@ class CorruptFilesTest(unittest.TestCase):
         self.refused(f"{self.model}: tensor '{Q}.lq.t1.b.zeros': a 1-bit tier has no zero points")
 
     def test_non_finite_scale(self):
-        for bits, name in ((0x7C00, "infinite"), (0x7E00, "NaN")):
+        for bits, name in ((0x7C00, "Infinity"), (0xFC00, "-Infinity"), (0x7E00, "NaN")):
             with self.subTest(name):
                 def poison(metadata, entries):
                     scales = np.frombuffer(entries[f"{Q}.lq.t0.a.scales"][2], dtype="<u2").copy()
                     scales[1] = bits
                     entries[f"{Q}.lq.t0.a.scales"][2] = scales.tobytes()
                 self.edit(poison)
-                self.refused(f"{self.model}: tensor '{Q}.lq.t0.a.scales': scale of group 1 is {name}; scales must be"
-                             " finite (1 of 4 are not)")
+                self.refused(f"{self.model}: tensor '{Q}.lq.t0.a.scales': scale 1 is {name} (binary16 bits"
+                             f" 0x{bits:x}); scales must be finite")
 
     def test_layer_tensor_of_an_unlisted_module(self):
         def stray(metadata, entries):
