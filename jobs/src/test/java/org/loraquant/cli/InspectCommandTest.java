@@ -6,13 +6,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.testing.SharedAdapters;
+import org.loraquant.testing.TestPaths;
 
 class InspectCommandTest {
 
@@ -36,6 +40,121 @@ class InspectCommandTest {
 
   private static String adapter(String name) {
     return SharedAdapters.folder().resolve(name).toString();
+  }
+
+  /** A compressed golden folder (lib/src/test/resources/golden/v1/NAME/compressed). */
+  private static String golden(String name) {
+    return TestPaths.jobsModule().resolveSibling("lib")
+        .resolve("src/test/resources/golden/v1").resolve(name).resolve("compressed").toString();
+  }
+
+  @Test
+  void compressedAdapterShowsVersionSettingsLayersPassThroughAndTotals() {
+    Run run = run("inspect", golden("conv-passthrough-b3-g16-search"));
+    assertThat(run.err()).isEmpty();
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).containsExactly(
+        "compressed format=loraquant format_version=1",
+        "settings mode=paper rho=0.9 bits_high=3 split_rule=reference refinement=search group_size=16"
+            + " fingerprint=loraquant-codec/1;rho=0.9;split=REFERENCE;bits_high=3;group=16;refine=SEARCH",
+        "input fingerprint=null",
+        "layer unet.down.0.conv m=6 n=27 rank=4 k=4 h=1 widths=[3,1,1,1] params=132 bytes=111"
+            + " effective_bits=888 bits_per_param=6.7272727272727275 rel_error=0.44834218149483646",
+        "layer unet.mid.attn.to_out.0 m=17 n=33 rank=8 k=8 h=2 widths=[3,3,1,1,1,1,1,1] params=400 bytes=222"
+            + " effective_bits=1776 bits_per_param=4.44 rel_error=0.3141169003107706",
+        "pass_through classifier.bias shape=[2] dtype=F16 bytes=4",
+        "pass_through classifier.weight shape=[2,17] dtype=F32 bytes=136",
+        "totals layers=2 params=532 bytes=333 effective_bits=2664 bits_per_param=5.007518796992481"
+            + " pass_through_tensors=2 pass_through_bytes=140 file_bytes=3489");
+  }
+
+  @Test
+  void compressedLayerWithFewerComponentsThanItsRankListsOnlyTheKeptOnes() {
+    Run run = run("inspect", golden("linear-b2-g8"));
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).contains(
+        "layer base_model.model.layers.0.self_attn.v_proj m=3 n=10 rank=6 k=3 h=2 widths=[2,2,1] params=78"
+            + " bytes=90 effective_bits=720 bits_per_param=9.23076923076923 rel_error=0.3440895257894563",
+        "layer base_model.model.layers.1.self_attn.k_proj m=9 n=7 rank=2 k=2 h=1 widths=[2,1] params=32"
+            + " bytes=79 effective_bits=632 bits_per_param=19.75 rel_error=0.0");
+  }
+
+  @Test
+  void compressedAdapterJsonIsOneDocumentWithALayersArray() {
+    Run run = run("inspect", golden("one-bit-g16"), "--json");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).containsExactly(
+        "{\"format\":\"loraquant\",\"format_version\":1,\"settings\":{\"mode\":\"paper\",\"rho\":0.8,"
+            + "\"bits_high\":1,\"split_rule\":\"prefix\",\"refinement\":\"none\",\"group_size\":16,"
+            + "\"fingerprint\":\"loraquant-codec/1;rho=0.8;split=PREFIX;bits_high=1;group=16;refine=NONE\"},"
+            + "\"input_fingerprint\":null,"
+            + "\"layers\":[{\"module\":\"model.layers.0.mlp.down_proj\",\"m\":24,\"n\":18,\"rank\":3,\"k\":3,"
+            + "\"h\":1,\"widths\":[1,1,1],\"params\":126,\"bytes\":97,\"effective_bits\":776,"
+            + "\"bits_per_param\":6.158730158730159,\"rel_error\":0.7494902500332669}],"
+            + "\"pass_through\":[],"
+            + "\"totals\":{\"layers\":1,\"params\":126,\"bytes\":97,\"effective_bits\":776,"
+            + "\"bits_per_param\":6.158730158730159,\"pass_through_tensors\":0,\"pass_through_bytes\":0,"
+            + "\"file_bytes\":1521}}");
+  }
+
+  @Test
+  void compressedJsonCarriesTheTextLinesFields() throws Exception {
+    String folder = golden("conv-passthrough-b3-g16-search");
+    Run run = run("inspect", folder, "--json");
+    assertThat(run.out()).hasSize(1);
+    JsonNode doc = new ObjectMapper().readTree(run.out().get(0));
+    assertThat(doc.get("layers")).hasSize(2);
+    assertThat(doc.get("layers").get(1).toString()).isEqualTo(
+        "{\"module\":\"unet.mid.attn.to_out.0\",\"m\":17,\"n\":33,\"rank\":8,\"k\":8,\"h\":2,"
+            + "\"widths\":[3,3,1,1,1,1,1,1],\"params\":400,\"bytes\":222,\"effective_bits\":1776,"
+            + "\"bits_per_param\":4.44,\"rel_error\":0.3141169003107706}");
+    assertThat(doc.get("pass_through").get(1).toString()).isEqualTo(
+        "{\"tensor\":\"classifier.weight\",\"shape\":[2,17],\"dtype\":\"F32\",\"bytes\":136}");
+    assertThat(doc.get("totals").get("file_bytes").asLong())
+        .isEqualTo(Files.size(Path.of(folder, "loraquant_model.safetensors")));
+  }
+
+  @Test
+  void compressedModelFileIsInspectedAsItsFolder() {
+    String folder = golden("linear-b2-g8");
+    Run viaFile = run("inspect", folder + "/loraquant_model.safetensors");
+    assertThat(viaFile.exitCode()).isZero();
+    assertThat(viaFile.out()).isEqualTo(run("inspect", folder).out()).hasSize(3 + 3 + 1);
+  }
+
+  @Test
+  void truncatedCompressedFileIsRefusedInOneLine(@TempDir Path tmp) throws Exception {
+    Path copy = copyOf(golden("linear-b2-g8"), tmp);
+    Path model = copy.resolve("loraquant_model.safetensors");
+    try (FileChannel f = FileChannel.open(model, StandardOpenOption.WRITE)) {
+      f.truncate(5000);
+    }
+    Run run = run("inspect", copy.toString());
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.err()).containsExactly("loraquant inspect: " + model
+        + ": file is 5000 bytes but declares a header of 5288 bytes after the 8-byte length (truncated?)");
+  }
+
+  @Test
+  void compressedFolderWithoutItsManifestIsRefusedAsIncomplete(@TempDir Path tmp) throws Exception {
+    Path copy = copyOf(golden("linear-b2-g8"), tmp);
+    Files.delete(copy.resolve("loraquant_manifest.json"));
+    Run run = run("inspect", copy.toString());
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(run.err()).containsExactly("loraquant inspect: " + copy + "/loraquant_manifest.json: missing: "
+        + copy + " is not a complete compressed adapter (written by an interrupted run?); compress again");
+  }
+
+  private static Path copyOf(String folder, Path tmp) throws Exception {
+    Path copy = tmp.resolve("copy");
+    Files.createDirectories(copy);
+    try (var files = Files.list(Path.of(folder))) {
+      for (Path f : files.toList()) {
+        Files.copy(f, copy.resolve(f.getFileName()));
+      }
+    }
+    return copy;
   }
 
   @Test

@@ -1,0 +1,167 @@
+package org.loraquant.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.loraquant.codec.CompressedLayer;
+import org.loraquant.codec.QuantTier;
+import org.loraquant.format.CompressedAdapter;
+import org.loraquant.format.CompressedAdapterReader;
+import org.loraquant.format.CompressedFormat;
+import org.loraquant.format.CompressedLayerLayout;
+import org.loraquant.format.NamedTensor;
+import org.loraquant.io.FileIO;
+import org.loraquant.io.FolderPaths;
+
+/**
+ * {@code inspect} of a compressed adapter: format version, codec settings, input fingerprint, one
+ * line per layer (shape, kept components and the bits of each, bytes, effective bits, rel_error
+ * from the manifest), pass-through tensors and totals; with {@code --json} one document with a
+ * top-level {@code layers} array (docs/FORMAT.md, "inspect"). The Python reader
+ * ({@code python -m loraquant inspect}) prints the same bytes.
+ */
+final class CompressedInspection {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private CompressedInspection() {}
+
+  /**
+   * The folder of a compressed adapter at {@code path} (the folder or its model file), or null
+   * when {@code path} is not one, so that a PEFT adapter is read as before.
+   */
+  static String folderOf(FileIO io, String path) throws IOException {
+    String p = FolderPaths.withoutTrailingSlash(path);
+    String modelSuffix = "/" + CompressedFormat.MODEL_FILE;
+    if (p.endsWith(modelSuffix)) {
+      return p.substring(0, p.length() - modelSuffix.length());
+    }
+    if (p.equals(CompressedFormat.MODEL_FILE)) {
+      return ".";
+    }
+    List<String> names = io.list(p);
+    return names.contains(CompressedFormat.MANIFEST_FILE) || names.contains(CompressedFormat.MODEL_FILE) ? p : null;
+  }
+
+  static void print(FileIO io, String folder, boolean json, PrintStream out) throws IOException {
+    CompressedAdapterReader.Loaded loaded = CompressedAdapterReader.read(io, folder);
+    CompressedAdapter adapter = loaded.adapter();
+    JsonNode manifest = JSON.readTree(loaded.manifest());
+    Map<String, Object> version = new LinkedHashMap<>();
+    version.put("format", CompressedFormat.FORMAT_NAME);
+    version.put("format_version", CompressedFormat.FORMAT_VERSION);
+    Map<String, Object> settings = new LinkedHashMap<>();
+    settings.put("mode", "paper"); // version 1 has only the paper's two tiers
+    for (String[] key : SETTINGS) {
+      settings.put(key[1], adapter.codec().get(key[0]));
+    }
+    Map<String, Object> input = new LinkedHashMap<>();
+    input.put("fingerprint", manifest.get("input_fingerprint"));
+    Map<String, Double> relErrors = relErrors(manifest);
+    List<InspectLine> layers = new ArrayList<>();
+    long params = 0;
+    long bytes = 0;
+    for (CompressedAdapter.Layer l : adapter.layers()) {
+      CompressedLayer c = l.layer();
+      long layerParams = (long) c.rank() * (c.m() + c.n());
+      long layerBytes = CompressedLayerLayout.storedBytes(l.module(), c);
+      params += layerParams;
+      bytes += layerBytes;
+      Map<String, Object> fields = new LinkedHashMap<>();
+      fields.put("m", c.m());
+      fields.put("n", c.n());
+      fields.put("rank", c.rank());
+      fields.put("k", c.k());
+      fields.put("h", c.h());
+      fields.put("widths", widths(c));
+      fields.put("params", layerParams);
+      fields.put("bytes", layerBytes);
+      fields.put("effective_bits", 8 * layerBytes);
+      fields.put("bits_per_param", perParam(8 * layerBytes, layerParams));
+      fields.put("rel_error", relErrors.get(l.module()));
+      layers.add(new InspectLine("layer", "module", l.module(), fields));
+    }
+    List<InspectLine> passThrough = new ArrayList<>();
+    long passThroughBytes = 0;
+    for (NamedTensor t : adapter.passThrough()) {
+      Map<String, Object> fields = new LinkedHashMap<>();
+      fields.put("shape", t.shape());
+      fields.put("dtype", t.dtype().name());
+      fields.put("bytes", (long) t.data().length);
+      passThroughBytes += t.data().length;
+      passThrough.add(new InspectLine("pass_through", "tensor", t.name(), fields));
+    }
+    Map<String, Object> totals = new LinkedHashMap<>();
+    totals.put("layers", layers.size());
+    totals.put("params", params);
+    totals.put("bytes", bytes);
+    totals.put("effective_bits", 8 * bytes);
+    totals.put("bits_per_param", perParam(8 * bytes, params));
+    totals.put("pass_through_tensors", passThrough.size());
+    totals.put("pass_through_bytes", passThroughBytes);
+    totals.put("file_bytes", io.newInputFile(folder + "/" + CompressedFormat.MODEL_FILE).length());
+    if (json) {
+      ObjectNode doc = JSON.createObjectNode();
+      version.forEach((name, value) -> doc.set(name, JSON.valueToTree(value)));
+      doc.set("settings", new InspectLine("settings", null, null, settings).fieldsJson());
+      doc.set("input_fingerprint", JSON.valueToTree(input.get("fingerprint")));
+      ArrayNode layerNodes = doc.putArray("layers");
+      layers.forEach(l -> layerNodes.add(l.fieldsJson()));
+      ArrayNode passThroughNodes = doc.putArray("pass_through");
+      passThrough.forEach(l -> passThroughNodes.add(l.fieldsJson()));
+      doc.set("totals", new InspectLine("totals", null, null, totals).fieldsJson());
+      out.println(JSON.writeValueAsString(doc));
+      return;
+    }
+    List<InspectLine> lines = new ArrayList<>();
+    lines.add(new InspectLine("compressed", null, null, version));
+    lines.add(new InspectLine("settings", null, null, settings));
+    lines.add(new InspectLine("input", null, null, input));
+    lines.addAll(layers);
+    lines.addAll(passThrough);
+    lines.add(new InspectLine("totals", null, null, totals));
+    for (InspectLine line : lines) {
+      out.println(line.text());
+    }
+  }
+
+  /** The config block's settings (version 1), in display order, with their output names. */
+  private static final String[][] SETTINGS = {
+    {"rho", "rho"}, {"bits_high", "bits_high"}, {"split_rule", "split_rule"}, {"refinement", "refinement"},
+    {"group_size", "group_size"}, {"settings_fingerprint", "fingerprint"}
+  };
+
+  /** Each module's rel_error from the manifest's layer statistics (null where it has none). */
+  private static Map<String, Double> relErrors(JsonNode manifest) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    for (JsonNode layer : manifest.path("layers")) {
+      JsonNode module = layer.get("module");
+      if (module != null && module.isTextual()) {
+        JsonNode e = layer.get("rel_error");
+        out.put(module.textValue(), e != null && e.isNumber() ? e.doubleValue() : null);
+      }
+    }
+    return out;
+  }
+
+  /** The bits of each kept component 0..k-1. */
+  private static List<Integer> widths(CompressedLayer c) {
+    Integer[] widths = new Integer[c.k()];
+    Arrays.fill(widths, 0);
+    for (QuantTier t : c.tiers()) {
+      Arrays.fill(widths, t.first(), t.first() + t.count(), t.bits());
+    }
+    return Arrays.asList(widths);
+  }
+
+  private static double perParam(long bits, long params) {
+    return params == 0 ? 0.0 : (double) bits / params;
+  }
+}
