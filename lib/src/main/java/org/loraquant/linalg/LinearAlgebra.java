@@ -85,16 +85,16 @@ public final class LinearAlgebra {
   }
 
   /**
-   * Fills f2j's machine constants before any pure-Java LAPACK call. f2j's dlamch (eps, safe
-   * minimum, overflow, ...) works them out on first use into shared static fields (in Dlamch,
-   * Dlamc1, Dlamc2), marking them done before they are complete: task threads making their first
+   * Fills f2j's machine constants before any pure-Java LAPACK call. f2j's dlamch works them out
+   * (eps, safe minimum, overflow, ...) on first use into shared static fields of Dlamch, Dlamc1 and
+   * Dlamc2, and Dlamc2 marks them done before it has all of them: task threads making their first
    * LAPACK calls at once read or save half-computed values, and then results differ in their bits,
-   * dgesdd does not converge, or dlarfg loops forever, for the rest of the JVM. Called from this
-   * class's initialiser, which every path to a LAPACK instance goes through, so each thread sees
-   * the constants complete (class initialisation happens-before any use of the class). Afterwards
-   * every dlamch call rewrites the same values, and the other routines the codec reaches (dgesdd,
-   * dgeqrf, dorgqr, dpotrf, dtrcon and all they call) keep no static state, so no lock is needed
-   * (docs/ARCHITECTURE.md, "Linear algebra and threads").
+   * dgesdd does not converge, or dlarfg loops forever. Called from this class's initialiser, which
+   * every path to a LAPACK instance goes through, so each thread sees the constants complete (class
+   * initialisation happens-before any use of the class). Afterwards every dlamch call rewrites the
+   * same values, and the other routines the codec reaches (dgesdd, dgeqrf, dorgqr, dpotrf, dtrcon
+   * and all they call) keep no static state, so no lock is needed (docs/ARCHITECTURE.md, "Linear
+   * algebra and threads").
    */
   private static void fillMachineConstants() {
     LAPACK java = JavaLAPACK.getInstance();

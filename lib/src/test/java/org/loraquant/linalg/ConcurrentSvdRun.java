@@ -1,6 +1,7 @@
 package org.loraquant.linalg;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CyclicBarrier;
@@ -17,9 +18,9 @@ public final class ConcurrentSvdRun {
   /**
    * Decomposes one seeded problem of rank {@code ranks[i]} per case i (sizes a little above the
    * rank), case i on thread i % threads; each thread gets its own {@link LinearAlgebra#javaOnly()}
-   * and routes as a task would, and waits for the others before its first LAPACK call. Even cases take the Householder route (dgeqrf, dorgqr, dgesdd),
-   * odd ones {@link GramFactoredSvd} (dpotrf, dtrcon, then dgesdd, or the Householder route where
-   * the Gram one is not safe).
+   * and routes as a task would, and waits for the others before its first LAPACK call. Even cases
+   * take the Householder route (dgeqrf, dorgqr, dgesdd), odd ones {@link GramFactoredSvd} (dpotrf,
+   * dtrcon, then dgesdd, or the Householder route where the Gram one is not safe).
    *
    * @param hangSeconds how long to wait for the threads: corrupted constants can make LAPACK loop
    *     forever (dlarfg rescaling by 1 / safmin), and then the run fails and leaves them behind
@@ -61,7 +62,7 @@ public final class ConcurrentSvdRun {
       worker.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
       if (worker.isAlive()) {
         throw new IllegalStateException("a thread still runs after " + hangSeconds + " s: "
-            + java.util.Arrays.toString(worker.getStackTrace()));
+            + Arrays.toString(worker.getStackTrace()));
       }
     }
     if (!failures.isEmpty()) {

@@ -79,9 +79,10 @@ class PureJavaLapackConcurrencyTest {
 
   private static double[][] freshRunLogged(int threads, int[] ranks) throws Exception {
     URL[] classpath = {
-        location(ConcurrentSvdRun.class), location(LinearAlgebra.class),
-        location(JavaLAPACK.class), location(JavaBLAS.class), location(org.netlib.lapack.Dlamch.class)};
-    try (URLClassLoader loader = new URLClassLoader(classpath, ClassLoader.getPlatformClassLoader())) {
+        location(ConcurrentSvdRun.class), location(LinearAlgebra.class), location(JavaLAPACK.class),
+        location(JavaBLAS.class), location(org.netlib.lapack.Dlamch.class)};
+    ClassLoader jdkOnly = ClassLoader.getPlatformClassLoader();
+    try (URLClassLoader loader = new URLClassLoader(classpath, jdkOnly)) {
       Class<?> run = loader.loadClass(ConcurrentSvdRun.class.getName());
       assertThat(run).isNotSameAs(ConcurrentSvdRun.class);
       try {
