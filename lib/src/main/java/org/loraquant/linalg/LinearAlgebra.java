@@ -19,10 +19,16 @@ import java.util.Locale;
  * {@link #current()}: {@code auto} (default, netlib's own choice), {@code native} (fail if native
  * cannot load) or {@code java}.
  *
- * <p>Immutable and thread-safe: netlib instances are stateless singletons.
+ * <p>Immutable and thread-safe. Native LAPACK and BLAS are thread-safe and used without locks.
+ * Pure-Java LAPACK (f2j) is thread-safe once its machine constants are filled, which this class
+ * does while it initialises: see {@link #fillMachineConstants}.
  */
 public final class LinearAlgebra {
   public static final String PROPERTY = "loraquant.linalg";
+
+  static {
+    fillMachineConstants();
+  }
 
   private final LAPACK lapack;
   private final BLAS blas;
@@ -75,6 +81,25 @@ public final class LinearAlgebra {
       return true;
     } catch (IllegalStateException e) {
       return false;
+    }
+  }
+
+  /**
+   * Fills f2j's machine constants before any pure-Java LAPACK call. f2j's dlamch works them out
+   * (eps, safe minimum, overflow, ...) on first use into shared static fields of Dlamch, Dlamc1 and
+   * Dlamc2, and Dlamc2 marks them done before it has all of them: task threads making their first
+   * LAPACK calls at once read or save half-computed values, and then results differ in their bits,
+   * dgesdd does not converge, or dlarfg loops forever. Called from this class's initialiser, which
+   * every path to a LAPACK instance goes through, so each thread sees the constants complete (class
+   * initialisation happens-before any use of the class). Afterwards every dlamch call rewrites the
+   * same values, and the other routines the codec reaches (dgesdd, dgeqrf, dorgqr, dpotrf, dtrcon
+   * and all they call) keep no static state, so no lock is needed (docs/ARCHITECTURE.md, "Linear
+   * algebra and threads").
+   */
+  private static void fillMachineConstants() {
+    LAPACK java = JavaLAPACK.getInstance();
+    for (String constant : new String[] {"E", "S", "B", "P", "N", "R", "M", "U", "L", "O"}) {
+      java.dlamch(constant);
     }
   }
 
