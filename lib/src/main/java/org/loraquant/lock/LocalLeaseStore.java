@@ -8,15 +8,16 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /**
- * Lease files on a local (or NFS-less shared) disk. A file appears complete or not at all: it is
- * written under a temporary name, then hard-linked to its name, which fails if the name exists
- * (create-if-absent in one step); a renewal replaces it with an atomic rename.
+ * Lease files on a local disk. A file appears complete or not at all: it is written under a
+ * temporary name, then hard-linked to its name, which fails if the name exists (create-if-absent
+ * in one step); a renewal replaces it with an atomic rename.
  */
 public final class LocalLeaseStore implements LeaseStore {
   private final Path folder;
@@ -71,8 +72,23 @@ public final class LocalLeaseStore implements LeaseStore {
       return true;
     } catch (FileAlreadyExistsException e) {
       return false;
+    } catch (UnsupportedOperationException noHardLinks) {
+      return createExclusively(folder.resolve(name), content);
     } finally {
       Files.deleteIfExists(temporary);
+    }
+  }
+
+  /**
+   * Without hard links: an exclusive create, then the content. A run that lists in between reads
+   * an empty file, which counts as a live lease (never taken over early).
+   */
+  private static boolean createExclusively(Path file, byte[] content) throws IOException {
+    try {
+      Files.write(file, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      return false;
     }
   }
 
