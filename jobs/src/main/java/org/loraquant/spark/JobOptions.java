@@ -30,7 +30,8 @@ import org.loraquant.options.UsageException;
  * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
  * built-in defaults. The file's keys are the flag names without the dashes ({@code rho}, {@code
  * bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed}, {@code
- * max-layers-per-task}, {@code target-task-bytes}, and {@code force = true|false}) and its values
+ * max-layers-per-task}, {@code target-task-bytes}, {@code lock-lease-seconds}, and {@code force =
+ * true|false}) and its values
  * are parsed by the same code as the flags, so both accept exactly the same.
  *
  * @param input root of the PEFT adapters (Hadoop URI)
@@ -42,6 +43,9 @@ import org.loraquant.options.UsageException;
  * @param runDate UTC date of the start: the stats partition
  * @param maxLayersPerTask at most this many layers in one Spark task (bounds executor memory)
  * @param targetTaskBytes input bytes per task above which the planner opens another task
+ * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
+ *     every third of that); a run killed outright blocks others until then (README, "What a rerun
+ *     does")
  */
 public record JobOptions(
     String input,
@@ -54,19 +58,23 @@ public record JobOptions(
     LocalDate runDate,
     Instant startedAt,
     int maxLayersPerTask,
-    long targetTaskBytes) {
+    long targetTaskBytes,
+    int lockLeaseSeconds) {
 
   public static final int DEFAULT_MAX_FAILED = 0;
   public static final int DEFAULT_MAX_LAYERS_PER_TASK = 64;
   public static final long DEFAULT_TARGET_TASK_BYTES = 256L << 20;
+  public static final int DEFAULT_LOCK_LEASE_SECONDS = 600;
 
   static final String USAGE =
       "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
           + " [--group-size G] [--split prefix|reference] [--refine none|search] [--force]"
-          + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]";
+          + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
+          + " [--lock-lease-seconds N]";
 
   private static final Set<String> RUN_OPTIONS =
-      Set.of("--max-failed", "--max-layers-per-task", "--target-task-bytes");
+      Set.of(
+          "--max-failed", "--max-layers-per-task", "--target-task-bytes", "--lock-lease-seconds");
   private static final Set<String> LOCATION_OPTIONS =
       Set.of("--input", "--output", "--stats", "--settings");
 
@@ -114,6 +122,7 @@ public record JobOptions(
         runInt(file, "--max-failed", 0, 0);
         runInt(file, "--max-layers-per-task", 1, 1);
         runLong(file, "--target-task-bytes", 1);
+        runInt(file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1);
       } catch (UsageException e) {
         throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
       }
@@ -136,7 +145,8 @@ public record JobOptions(
             ? runLong(flags, "--target-task-bytes", 1)
             : file.has("--target-task-bytes")
                 ? runLong(file, "--target-task-bytes", 1)
-                : DEFAULT_TARGET_TASK_BYTES);
+                : DEFAULT_TARGET_TASK_BYTES,
+        pick(flags, file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1));
   }
 
   private static int pick(Flags flags, Flags file, String name, int defaultValue, int min) {

@@ -55,6 +55,7 @@ record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
   @Override
   public void renameDirectory(String source, String target) throws IOException {
     io.renameDirectory(source, target);
+    KillPoints.reached(KillPoints.OUTPUT_COMMITTED);
   }
 
   @Override

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.loraquant.lock.LockHeldException;
 import org.loraquant.options.UsageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,13 +33,17 @@ import org.slf4j.LoggerFactory;
  *       run's rows ({@link StatsTables})
  * </ol>
  *
+ * <p>The whole run holds the run locks of its output and stats roots ({@link RunLocks}).
+ *
  * <p>Exit codes: 0 done, 1 more than {@code --max-failed} adapters failed or the run itself failed
- * (storage, Spark), 2 bad command line or settings file.
+ * (storage, Spark), 2 bad command line or settings file, or another run holds a lock.
  */
 public final class RecompressJob {
   public static final int EXIT_OK = 0;
   public static final int EXIT_FAILED = 1;
   public static final int EXIT_USAGE = 2;
+  /** Another run holds the lock on the output or stats root (same code as a usage error). */
+  public static final int EXIT_LOCKED = 2;
 
   private static final Logger LOG = LoggerFactory.getLogger(RecompressJob.class);
 
@@ -82,6 +87,10 @@ public final class RecompressJob {
       SparkSession spark, JobOptions options, PrintStream out, PrintStream err) {
     try {
       return run(spark, options, out).exitCode();
+    } catch (LockHeldException e) {
+      LOG.warn("run {} not started: {}", options.runId(), e.getMessage());
+      err.println("recompress: run " + options.runId() + " not started: " + e.getMessage());
+      return EXIT_LOCKED;
     } catch (Exception e) {
       // Exception, not just IOException | RuntimeException: a failed Spark job surfaces as the
       // checked SparkException, undeclared, through collect(). Its message carries the driver's
@@ -97,16 +106,31 @@ public final class RecompressJob {
     return newline < 0 ? text : text.substring(0, newline);
   }
 
-  /** A full run: outputs, then stats, then the summary on {@code out}. */
+  /**
+   * A full run under the run locks of the output and stats roots: outputs, then stats, then the
+   * summary on {@code out}.
+   *
+   * @throws LockHeldException when another run holds a lock (nothing was read or written)
+   */
   public static RunSummary run(SparkSession spark, JobOptions options, PrintStream out)
       throws IOException {
     long start = System.nanoTime();
-    ProcessedRun processed = CompressionPhase.run(spark, options);
+    ProcessedRun processed;
     int reconciled;
-    try {
-      reconciled = StatsPhase.run(spark, options, processed);
-    } finally {
-      processed.release();
+    HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
+    // Refuse an input inside the output or stats folder before the lock creates anything there.
+    CompressionPhase.excludeJobFolders(io, options, List.of());
+    try (RunLocks locks = RunLocks.acquire(io, options)) {
+      KillPoints.reached(KillPoints.BEFORE_OUTPUTS);
+      processed = CompressionPhase.run(spark, options);
+      try {
+        // A run that stalled past its lease may have been overtaken: its stats must not be
+        // written twice.
+        locks.checkHeld();
+        reconciled = StatsPhase.run(spark, options, processed);
+      } finally {
+        processed.release();
+      }
     }
     RunSummary summary =
         RunSummary.of(options, processed, reconciled, (System.nanoTime() - start) / 1e9);

@@ -39,6 +39,12 @@ final class StatsPhase {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
     StatsTables tables = new StatsTables(spark, io, options.stats());
+    // Under the run lock, anything uncommitted in the tables is a killed run's: gone before the
+    // reconciliation looks and before this run's commit could merge it.
+    for (String leftover : tables.removeLeftovers()) {
+      LOG.info("run {}: removed {}, left by a killed stats write", options.runId(), leftover);
+    }
+    KillPoints.configure(spark);
     Map<String, DiscoveredAdapter> inputs = processed.inputsByPath();
     Map<String, AdapterOutcome> outcomes = new HashMap<>();
     processed.outcomes().forEach(o -> outcomes.put(o.adapter(), o));
@@ -111,6 +117,7 @@ final class StatsPhase {
     // reconciliation, which checks each table on its own.
     JavaRDD<Row> layerRows = reconciled.layerRows().union(processed.layerRows());
     tables.append(StatsTables.LAYERS, StatsSchema.LAYERS, List.of(), layerRows);
+    KillPoints.reached(KillPoints.BETWEEN_TABLES);
     tables.append(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows);
     if (reconciled.sidecars() != null) {
       reconciled.sidecars().unpersist(false);

@@ -116,6 +116,37 @@ final class StatsTables {
         .parquet(location(table));
   }
 
+  /**
+   * Deletes what killed writes left inside the tables: Hadoop's {@code _temporary} (task outputs a
+   * job never committed, which the next job commit of the classic committer would otherwise merge
+   * as its own, duplicating rows the reconciliation rebuilds) and the S3A magic committer's {@code
+   * __magic*} folders. Readers never see either (docs/STATS.md). Call only under the run lock: a
+   * running writer's own {@code _temporary} looks the same.
+   *
+   * @return the folders deleted
+   */
+  List<String> removeLeftovers() throws IOException {
+    List<String> removed = new ArrayList<>();
+    for (String table : List.of(LAYERS, ADAPTERS)) {
+      Path location = new Path(location(table));
+      org.apache.hadoop.fs.FileSystem fs = io.fileSystem(location);
+      org.apache.hadoop.fs.FileStatus[] children;
+      try {
+        children = fs.listStatus(location);
+      } catch (java.io.FileNotFoundException e) {
+        continue;
+      }
+      for (org.apache.hadoop.fs.FileStatus child : children) {
+        String name = child.getPath().getName();
+        if (name.equals("_temporary") || name.startsWith("__magic")) {
+          fs.delete(child.getPath(), true);
+          removed.add(child.getPath().toString());
+        }
+      }
+    }
+    return removed;
+  }
+
   private boolean exists(String table) throws IOException {
     Path path = new Path(location(table));
     return io.fileSystem(path).exists(path);

@@ -56,7 +56,8 @@ class JobOptionsTest {
     Files.writeString(
         file,
         "rho = 0.9\nbits-high = 3\nsplit = reference\nrefine = search\nmax-failed = 10\n"
-            + "force = true\nmax-layers-per-task = 4\ntarget-task-bytes = 1000\n");
+            + "force = true\nmax-layers-per-task = 4\ntarget-task-bytes = 1000\n"
+            + "lock-lease-seconds = 30\n");
     JobOptions o =
         JobOptions.parse(
             required("--settings", file.toString(), "--rho", "0.7", "--max-failed", "2"), NOW);
@@ -69,6 +70,11 @@ class JobOptionsTest {
     assertThat(o.force()).isTrue();
     assertThat(o.maxLayersPerTask()).isEqualTo(4);
     assertThat(o.targetTaskBytes()).isEqualTo(1000);
+    assertThat(o.lockLeaseSeconds()).isEqualTo(30);
+    assertThat(JobOptions.parse(required("--lock-lease-seconds", "5"), NOW).lockLeaseSeconds())
+        .isEqualTo(5);
+    assertThat(JobOptions.parse(required(), NOW).lockLeaseSeconds())
+        .isEqualTo(JobOptions.DEFAULT_LOCK_LEASE_SECONDS);
   }
 
   @Test

@@ -1,0 +1,70 @@
+package org.loraquant.spark;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Test only: named moments of a run at which a test stops the JVM as {@code kill -9} would, or
+ * holds the run, so that kill and concurrency tests hit the same moment every time ({@code
+ * KillMatrixIT}). Inert unless one of these system properties is set; never set them in
+ * production:
+ *
+ * <ul>
+ *   <li>{@code -Dloraquant.test.halt-at=POINT}: {@code Runtime.halt(137)} (no shutdown hooks, no
+ *       cleanup, like a SIGKILL) when the run reaches POINT;
+ *   <li>{@code -Dloraquant.test.pause-at=POINT -Dloraquant.test.pause-until=FILE}: wait at POINT
+ *       until FILE exists.
+ * </ul>
+ *
+ * <p>Points: {@code before-outputs} (lock held, nothing listed or written), {@code
+ * output-committed} (an adapter's staged output was just renamed into place: local and HDFS
+ * outputs only), {@code layers-job-setup} / {@code adapters-job-setup} (the table's write set up
+ * its {@code _temporary} folder, no task ran), {@code layers-job-commit} / {@code
+ * adapters-job-commit} (every task of the table's write committed, the job commit not begun),
+ * {@code between-tables} (layers written, adapters not).
+ */
+public final class KillPoints {
+  public static final String HALT_AT = "loraquant.test.halt-at";
+  public static final String PAUSE_AT = "loraquant.test.pause-at";
+  public static final String PAUSE_UNTIL = "loraquant.test.pause-until";
+
+  static final String BEFORE_OUTPUTS = "before-outputs";
+  static final String OUTPUT_COMMITTED = "output-committed";
+  static final String BETWEEN_TABLES = "between-tables";
+  static final String JOB_SETUP = "-job-setup";
+  static final String JOB_COMMIT = "-job-commit";
+
+  private static final String PARQUET_COMMITTER = "spark.sql.parquet.output.committer.class";
+
+  private KillPoints() {}
+
+  /** Halts or pauses here if a test asked for this point. */
+  static void reached(String point) {
+    if (point.equals(System.getProperty(HALT_AT))) {
+      Runtime.getRuntime().halt(137);
+    }
+    if (point.equals(System.getProperty(PAUSE_AT))) {
+      Path until = Path.of(System.getProperty(PAUSE_UNTIL, "/nonexistent"));
+      while (!Files.exists(until)) {
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Routes the stats writes through {@link KillPointCommitter} when a test names one of its
+   * points; otherwise leaves the session alone.
+   */
+  static void configure(SparkSession spark) {
+    String point = System.getProperty(HALT_AT, System.getProperty(PAUSE_AT, ""));
+    if (point.endsWith(JOB_SETUP) || point.endsWith(JOB_COMMIT)) {
+      spark.conf().set(PARQUET_COMMITTER, KillPointCommitter.class.getName());
+    }
+  }
+}

@@ -1,0 +1,134 @@
+package org.loraquant.spark;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.loraquant.lock.LeaseLostException;
+import org.loraquant.lock.RunLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The run locks one run holds: on its output root and on its stats root (one lock when they are
+ * the same), taken before anything is listed or written, renewed every third of the lease on a
+ * daemon thread, released at the end, also when the run fails. The rules are {@link RunLock}'s.
+ */
+final class RunLocks implements AutoCloseable {
+  // The job's logger: operators follow one logger name for the whole run.
+  private static final Logger LOG = LoggerFactory.getLogger(RecompressJob.class);
+
+  private final List<RunLock.Held> held;
+  private final ScheduledExecutorService renewal;
+  private volatile LeaseLostException lost;
+
+  private RunLocks(List<RunLock.Held> held, Duration lease) {
+    this.held = held;
+    this.renewal =
+        Executors.newSingleThreadScheduledExecutor(
+            task -> {
+              Thread thread = new Thread(task, "loraquant-lock-renewal");
+              thread.setDaemon(true);
+              return thread;
+            });
+    long every = Math.max(1, lease.toMillis() / 3);
+    renewal.scheduleWithFixedDelay(this::renewAll, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Takes the locks of the run's output and stats roots, in that order.
+   *
+   * @throws org.loraquant.lock.LockHeldException when another run holds one (those already taken
+   *     are released)
+   */
+  static RunLocks acquire(HadoopFileIO io, JobOptions options) throws IOException {
+    Duration lease = Duration.ofSeconds(options.lockLeaseSeconds());
+    Set<String> roots = new LinkedHashSet<>();
+    roots.add(CompressionPhase.qualifiedRoot(io, options.output()));
+    roots.add(CompressionPhase.qualifiedRoot(io, options.stats()));
+    String host = hostName();
+    long pid = ProcessHandle.current().pid();
+    List<RunLock.Held> held = new ArrayList<>();
+    try {
+      for (String root : roots) {
+        RunLock lock = new RunLock(HadoopLeaseStore.under(io, root), Clock.systemUTC(), lease);
+        RunLock.Held h = lock.acquire(options.runId(), host, pid);
+        held.add(h);
+        LOG.info("run {}: holds the lock {} until {}", options.runId(), h.location(),
+            h.lease().expiresAt());
+      }
+    } catch (IOException | RuntimeException e) {
+      releaseQuietly(held, options.runId());
+      throw e;
+    }
+    return new RunLocks(held, lease);
+  }
+
+  /**
+   * Checks, before anything that must not be written twice (the stats), that every lock is still
+   * this run's.
+   *
+   * @throws LeaseLostException when one was lost (the run stalled past its lease)
+   */
+  void checkHeld() throws IOException {
+    LeaseLostException e = lost;
+    if (e != null) {
+      throw e;
+    }
+    for (RunLock.Held h : held) {
+      h.checkOwn();
+    }
+  }
+
+  private void renewAll() {
+    for (RunLock.Held h : held) {
+      try {
+        h.renew();
+      } catch (LeaseLostException e) {
+        lost = e;
+        LOG.error(e.getMessage());
+      } catch (IOException | RuntimeException e) {
+        // The next renewal retries; the lease still has two thirds of its time.
+        LOG.warn("cannot renew the lock {}: {}", h.location(), e.toString());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    renewal.shutdownNow();
+    try {
+      renewal.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    releaseQuietly(held, held.isEmpty() ? "" : held.get(0).lease().runId());
+  }
+
+  private static void releaseQuietly(List<RunLock.Held> held, String runId) {
+    for (RunLock.Held h : held) {
+      try {
+        h.release();
+      } catch (IOException | RuntimeException e) {
+        // Harmless: the lease expires by itself; until then the next run is told who holds it.
+        LOG.warn("run {}: cannot release the lock {}: {}", runId, h.location(), e.toString());
+      }
+    }
+  }
+
+  private static String hostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      String fromEnvironment = System.getenv("HOSTNAME");
+      return fromEnvironment != null ? fromEnvironment : "unknown-host";
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package org.loraquant.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.lock.LocalLeaseStore;
+import org.loraquant.lock.RunLock;
+
+/** The run lock and the stats leftovers, in the job (KillAndConcurrencyIT does it with kill -9). */
+class RunLocksTest extends SparkTestBase {
+  @TempDir Path temp;
+
+  @Test
+  void aRunIsRefusedWithExit2AndOneLineWhileAnotherHoldsTheStatsLock() throws Exception {
+    Path fleet = temp.resolve("fleet");
+    JobFixtures.writeNanAdapter(fleet.resolve("a"));
+    Path out = temp.resolve("out");
+    Path stats = temp.resolve("stats");
+    RunLock.Held other =
+        new RunLock(
+                new LocalLeaseStore(stats.resolve(RunLock.FOLDER)),
+                Clock.systemUTC(),
+                Duration.ofMinutes(10))
+            .acquire("20260301T000000Z-0badc0de", "etl-7", 4242);
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    JobOptions options = JobFixtures.options(fleet, out, stats, JobFixtures.DAY_ONE);
+    int code =
+        RecompressJob.runAndReport(
+            spark(),
+            options,
+            JobFixtures.discard(),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+
+    assertThat(code).isEqualTo(RecompressJob.EXIT_LOCKED).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8).lines().toList())
+        .singleElement()
+        .asString()
+        .startsWith("recompress: run " + options.runId() + " not started: ")
+        .contains("is locked by run 20260301T000000Z-0badc0de (host etl-7, pid 4242) since ")
+        .contains("lease expires at " + other.lease().expiresAt());
+    // The output's lock was taken first and given back; nothing else was written.
+    try (var files = Files.walk(out)) {
+      assertThat(files.filter(Files::isRegularFile)).isEmpty();
+    }
+    assertThat(Files.exists(stats.resolve("adapters"))).isFalse();
+
+    other.release();
+    assertThat(RecompressJob.runAndReport(spark(), options, JobFixtures.discard(),
+            JobFixtures.discard()))
+        .as("the run once the lock is free (the NaN adapter fails)")
+        .isEqualTo(RecompressJob.EXIT_FAILED);
+    try (var leases = Files.list(out.resolve(RunLock.FOLDER))) {
+      assertThat(leases).as("released at the end, also when the run fails").isEmpty();
+    }
+  }
+
+  @Test
+  void leftoversOfKilledWritesAreRemovedAndNothingElse() throws Exception {
+    Path stats = temp.resolve("stats");
+    List<String> leftovers =
+        List.of(
+            "layers/_temporary/0/task_1/run_date=2026-03-01/part-0.parquet",
+            "adapters/__magic_job-1234/part-0.parquet.pending",
+            "adapters/__magic/x");
+    List<String> kept =
+        List.of(
+            "layers/run_date=2026-03-01/part-0.parquet",
+            "layers/_SUCCESS",
+            "adapters/run_date=2026-03-01/part-0.parquet");
+    for (String file : union(leftovers, kept)) {
+      Files.createDirectories(stats.resolve(file).getParent());
+      Files.writeString(stats.resolve(file), "x");
+    }
+    StatsTables tables =
+        new StatsTables(spark(), HadoopFileIO.of(spark().sparkContext()), stats.toUri().toString());
+    assertThat(tables.removeLeftovers())
+        .extracting(p -> p.substring(p.indexOf("/stats/") + "/stats/".length()))
+        .containsExactlyInAnyOrder("layers/_temporary", "adapters/__magic_job-1234",
+            "adapters/__magic");
+    for (String file : kept) {
+      assertThat(stats.resolve(file)).exists();
+    }
+    assertThat(stats.resolve("layers/_temporary")).doesNotExist();
+  }
+
+  private static List<String> union(List<String> a, List<String> b) {
+    return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
+  }
+}
