@@ -229,7 +229,7 @@ class ClusterSubmitIT {
   }
 
   private static String parquet(Path stats, String table) {
-    String files = stats.resolve(table).toString().replace("'", "''") + "/**/*.parquet";
+    String files = stats.resolve(table).toString().replace("'", "''") + "/run_date=*/*.parquet";
     return "read_parquet('" + files + "', hive_partitioning = true)";
   }
 

@@ -119,7 +119,7 @@ class StatsParquetTest extends SparkTestBase {
 
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
         Statement sql = duck.createStatement()) {
-      String source = "read_parquet('" + dir + "/**/*.parquet', hive_partitioning = true)";
+      String source = "read_parquet('" + dir + "/run_date=*/*.parquet', hive_partitioning = true)";
       try (ResultSet rs = sql.executeQuery("SELECT count(*) FROM " + source)) {
         rs.next();
         assertThat(rs.getLong(1)).isEqualTo(3);
@@ -158,7 +158,7 @@ class StatsParquetTest extends SparkTestBase {
 
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
         Statement sql = duck.createStatement()) {
-      String source = "read_parquet('" + dir + "/**/*.parquet', hive_partitioning = true)";
+      String source = "read_parquet('" + dir + "/run_date=*/*.parquet', hive_partitioning = true)";
       Map<String, String> types = duckTypes(sql, source);
       assertThat(types)
           .containsEntry("finished_at", "TIMESTAMP WITH TIME ZONE")
@@ -177,7 +177,7 @@ class StatsParquetTest extends SparkTestBase {
           sql.executeQuery(
               "SELECT type, logical_type FROM parquet_schema('"
                   + dir
-                  + "/**/*.parquet') WHERE name = 'finished_at'")) {
+                  + "/run_date=*/*.parquet') WHERE name = 'finished_at'")) {
         rs.next();
         assertThat(rs.getString(1)).isEqualTo("INT64");
       }
