@@ -1,0 +1,63 @@
+package org.loraquant.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class LloydMaxLevelsTest {
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
+  void theFormatsTablesAreTheRecomputedLloydMaxLevelsRoundedToBinary32(int bits) {
+    double[] designed = LloydMaxDesign.positiveLevels(bits);
+    float[] stored = LloydMaxLevels.positiveLevels(bits);
+    assertThat(stored).hasSize(1 << (bits - 1));
+    for (int j = 0; j < stored.length; j++) {
+      // Within one binary32 ulp: the design converges to about 1e-11, so a value next to a
+      // rounding boundary may round either way.
+      assertThat((double) stored[j]).as("level %d at %d bits", j, bits)
+          .isCloseTo(designed[j], within((double) Math.ulp(stored[j])));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
+  void everyStoredLevelIsTheCentroidOfItsCell(int bits) {
+    float[] stored = LloydMaxLevels.positiveLevels(bits);
+    double[] y = new double[stored.length];
+    for (int j = 0; j < y.length; j++) {
+      y[j] = stored[j];
+    }
+    for (int j = 0; j < y.length; j++) {
+      double centroid = LloydMaxDesign.centroid(LloydMaxDesign.lower(y, j), LloydMaxDesign.upper(y, j));
+      assertThat(y[j]).isCloseTo(centroid, within(1e-6));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3, 4, 8})
+  void codesNameTheLevelsInAscendingOrderSymmetricAboutZero(int bits) {
+    int count = 1 << bits;
+    for (int q = 1; q < count; q++) {
+      assertThat(LloydMaxLevels.level(bits, q)).isGreaterThan(LloydMaxLevels.level(bits, q - 1));
+    }
+    for (int q = 0; q < count; q++) {
+      assertThat(LloydMaxLevels.level(bits, q)).isEqualTo(-LloydMaxLevels.level(bits, count - 1 - q));
+      // The nearest code of a level is that level's code.
+      assertThat(LloydMaxLevels.nearestCode(bits, LloydMaxLevels.level(bits, q))).isEqualTo(q);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3})
+  void publishedValues(int bits) {
+    // Max (1960): 2 bits +-0.4528, +-1.510; 3 bits +-0.2451, 0.7560, 1.344, 2.152.
+    double[] expected = bits == 2 ? new double[] {0.4528, 1.510}
+        : new double[] {0.2451, 0.7560, 1.344, 2.152};
+    float[] stored = LloydMaxLevels.positiveLevels(bits);
+    for (int j = 0; j < expected.length; j++) {
+      assertThat((double) stored[j]).isCloseTo(expected[j], within(6e-4));
+    }
+  }
+}
