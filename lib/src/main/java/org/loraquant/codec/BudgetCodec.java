@@ -63,6 +63,28 @@ public final class BudgetCodec {
     return results;
   }
 
+  /**
+   * The smallest budget, in bits per parameter, that scope {@code adapter} accepts for these
+   * layers: every layer's fixed side information, its width map and its first component at the
+   * guard width (2 bits), nothing else. It depends on the shapes only.
+   */
+  public static double smallestBudget(List<LoraFactors> layers, LevelFamily levels,
+      int groupSize) {
+    long bits = 0;
+    long params = 0;
+    for (LoraFactors f : layers) {
+      int k = Math.min(f.r(), Math.min(f.m(), f.n()));
+      bits += RateDistortionTable.LAYER_FIXED_BITS;
+      if (k > 0) {
+        bits += (long) k * RateDistortionTable.WIDTH_MAP_BITS
+            + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, f.m(), groupSize)
+            + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, f.n(), groupSize);
+      }
+      params += (long) f.r() * (f.m() + f.n());
+    }
+    return params == 0 ? 0 : (double) bits / params;
+  }
+
   /** {@link BitAllocator#allocate}, its refusal prefixed with what the budget was for. */
   private static int[][] allocate(List<RateDistortionTable> tables, long budgetBits,
       String scope) {

@@ -121,6 +121,9 @@ class BudgetCodecTest {
     assertThatThrownBy(() -> BudgetCodec.compress(layers, BudgetSettings.of(0.05), LINALG))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("adapter of 2 layers: budget of 204 bits is below the 2376 bits");
+    double smallest = BudgetCodec.smallestBudget(layers, LevelFamily.LLOYD_MAX, 128);
+    assertThat(smallest).isEqualTo(2376.0 / 4080);
+    assertThat(BudgetCodec.compress(layers, BudgetSettings.of(smallest), LINALG)).hasSize(2);
   }
 
   @Test
