@@ -6,4 +6,15 @@ package org.loraquant.codec;
  * more an 8-bit zero point per group ({@code zeros} is empty otherwise). Groups are as in
  * {@link PackedGroups}: {@code groupSize} consecutive values, the last one possibly shorter.
  */
-record VectorCode(int bits, byte[] codes, short[] scales, byte[] zeros) {}
+public record VectorCode(int bits, byte[] codes, short[] scales, byte[] zeros) {
+  public VectorCode {
+    if (bits < 1 || bits > 8) {
+      throw new IllegalArgumentException("bits must be 1..8, got " + bits);
+    }
+    for (byte q : codes) {
+      if ((q & 0xff) >>> bits != 0) {
+        throw new IllegalArgumentException("code " + (q & 0xff) + " does not fit " + bits + " bits");
+      }
+    }
+  }
+}
