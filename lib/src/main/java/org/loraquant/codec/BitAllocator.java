@@ -10,17 +10,23 @@ import java.util.List;
  *
  * <p>Small problems (every layer of the usual LoRA ranks on its own, scope {@code layer}) are
  * solved exactly by {@link ParetoSearch}. Where its frontier grows past
- * {@link #EXACT_FRONTIER_LIMIT} (one budget over many layers), three passes instead. Lagrangian: for a multiplier lambda >= 0 every component independently takes the
- * width minimising D + lambda R (the narrower on ties); the bits spent fall as lambda rises, and a
- * bisection finds the smallest lambda whose choice fits. That choice is optimal among all
- * allocations spending no more than it does, but it usually leaves some of the budget unspent.
- * Greedy: the leftover then buys, one at a time, the width change with the largest error
- * reduction per extra bit that still fits, until none fits or none helps.
- * Exchange: a width change that does not fit may still pay for itself by narrowing another
- * component; the best such pair is applied, the leftover is spent again, and so on until no pair
- * lowers the error. The problem is a knapsack: these passes are not optimal in every case (a
- * change may need two others to pay for it), but what they leave is a fraction of the smallest
- * width change, which on real layers is a few hundred bits out of hundreds of thousands.
+ * {@link #EXACT_FRONTIER_LIMIT} (one budget over many layers), three passes instead:
+ *
+ * <ol>
+ *   <li>Lagrangian: for a multiplier lambda >= 0 every component independently takes the width
+ *       minimising D + lambda R (the narrower on ties); the bits spent fall as lambda rises, and
+ *       a bisection finds the smallest lambda whose choice fits. That choice is optimal among all
+ *       allocations spending no more than it does, but it usually leaves some budget unspent.
+ *   <li>Greedy: the leftover buys, one at a time, the width change with the largest error
+ *       reduction per extra bit that still fits, until none fits or none helps.
+ *   <li>Exchange: a width change that does not fit may still pay for itself by narrowing another
+ *       component; the best such pair is applied, the leftover spent again, and so on until no
+ *       pair lowers the error.
+ * </ol>
+ *
+ * The problem is a knapsack: the passes are not optimal in every case (a change may need two
+ * others to pay for it), but what they miss is less than the smallest width change, on real
+ * layers a few hundred bits out of hundreds of thousands.
  *
  * <p>Errors of different layers add as the squared norms of their updates, so one budget across
  * the layers of an adapter (scope {@code adapter}) spends bits where they cut the most absolute
