@@ -87,19 +87,23 @@ final class VectorQuantizer {
       ll += level * level;
     }
     short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
-    if (fitted == rms) {
+    if (fitted == rms || lloydMaxError(x, off, len, bits, fitted) >= rmsError) {
       return rms;
     }
-    byte[] fittedCodes = new byte[len];
-    double[] fittedRecon = new double[len];
-    double fittedError = codeLloydMax(x, off, len, bits, fitted, fittedCodes, 0, fittedRecon, 0);
-    if (fittedError < rmsError) {
-      System.arraycopy(fittedCodes, 0, codes, codeOff, len);
-      System.arraycopy(fittedRecon, 0, recon, reconOff, len);
-      return fitted;
+    codeLloydMax(x, off, len, bits, fitted, codes, codeOff, recon, reconOff);
+    return fitted;
+  }
+
+  /** The squared error of the group coded at this scale, without storing anything. */
+  private static double lloydMaxError(double[] x, int off, int len, int bits, short scaleBits) {
+    float scale = Binary16.toFloat(scaleBits);
+    double error = 0;
+    for (int i = 0; i < len; i++) {
+      int q = scale == 0 ? 1 << (bits - 1) : LloydMaxLevels.nearestCode(bits, x[off + i] / scale);
+      double d = x[off + i] - lloydMaxValue(bits, q, scale);
+      error += d * d;
     }
-    // The RMS codes and values are still in place: the fitted ones went to separate arrays.
-    return rms;
+    return error;
   }
 
   /**

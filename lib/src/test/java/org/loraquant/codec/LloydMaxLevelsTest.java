@@ -49,6 +49,34 @@ class LloydMaxLevelsTest {
     }
   }
 
+  /** The grid lookup gives exactly the binary search's code, at thresholds and cell edges too. */
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
+  void nearestCodeByGridIsNearestCodeBySearch(int bits) {
+    java.util.Random random = new java.util.Random(bits);
+    java.util.List<Double> probes = new java.util.ArrayList<>();
+    for (int i = 0; i < 20000; i++) {
+      probes.add(random.nextGaussian() * 2);
+    }
+    for (int q = 1; q < 1 << bits; q++) {
+      double t = 0.5 * ((double) LloydMaxLevels.level(bits, q - 1) + LloydMaxLevels.level(bits, q));
+      probes.add(t);
+      probes.add(Math.nextUp(t));
+      probes.add(Math.nextDown(t));
+    }
+    for (int c = 0; c <= 8192; c += 7) {
+      double edge = -6.0 + c * (12.0 / 8192);
+      probes.add(edge);
+      probes.add(Math.nextDown(edge));
+    }
+    probes.addAll(java.util.List.of(-1e9, 1e9, -6.0, 6.0, 0.0, -0.0, Double.MAX_VALUE,
+        -Double.MAX_VALUE));
+    for (double t : probes) {
+      assertThat(LloydMaxLevels.nearestCode(bits, t)).as("t = %s", t)
+          .isEqualTo(LloydMaxLevels.nearestCodeBySearch(bits, t));
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {2, 3})
   void publishedValues(int bits) {
