@@ -3,6 +3,7 @@ package org.loraquant.codec;
 import java.util.ArrayList;
 import java.util.List;
 import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.linalg.SkinnyProducts;
 
 /**
  * The budget mode of the codec (docs/ALGORITHM.md, "Budget mode"; issue 18): per layer the thin
@@ -101,8 +102,8 @@ public final class BudgetCodec {
     int m = layer.m();
     int n = layer.n();
     int k = layer.k();
-    double[] bh = new double[m * k];
-    double[] ah = new double[n * k];
+    double[] bh = new double[SkinnyProducts.paddedLength(m, k)];
+    double[] ah = new double[SkinnyProducts.paddedLength(n, k)];
     VectorCode[] bCodes = new VectorCode[k];
     VectorCode[] aCodes = new VectorCode[k];
     for (int i = 0; i < k; i++) {

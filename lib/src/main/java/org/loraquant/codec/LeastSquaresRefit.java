@@ -46,7 +46,7 @@ final class LeastSquaresRefit {
       if (fitted == null) {
         return keptSteps;
       }
-      double[] recon = new double[rows * k];
+      double[] recon = new double[SkinnyProducts.paddedLength(rows, k)];
       VectorCode[] codes = new VectorCode[k];
       for (int c = 0; c < kept.length; c++) {
         int i = kept[c];
@@ -57,7 +57,7 @@ final class LeastSquaresRefit {
           refitA ? bh : recon, refitA ? recon : ah).squaredError(0, k);
       if (candidate < error[0]) {
         error[0] = candidate;
-        System.arraycopy(recon, 0, refitA ? ah : bh, 0, rows * k);
+        System.arraycopy(recon, 0, refitA ? ah : bh, 0, recon.length);
         System.arraycopy(codes, 0, refitA ? aCodes : bCodes, 0, k);
         keptSteps++;
       }
@@ -81,7 +81,7 @@ final class LeastSquaresRefit {
   }
 
   /**
-   * The least-squares factor (rows x p, column-major) of the refitted side: S X^T with
+   * The least-squares factor (rows x p, column-major, padded) of the refitted side: S X^T with
    * X = (Q_K^T Q_K)^-1 Q_K^T P; null when Q_K^T Q_K is not safely positive definite.
    */
   private static double[] fit(BLAS blas, int[] kept, int k, int otherRows, double[] quantized,
@@ -105,7 +105,7 @@ final class LeastSquaresRefit {
         xt[j + c * k] = cross[c + j * p];
       }
     }
-    double[] out = new double[rows * p];
+    double[] out = new double[SkinnyProducts.paddedLength(rows, p)];
     SkinnyProducts.productOfColumns(blas, rows, k, exactThis, p, xt, out);
     return out;
   }
