@@ -7,7 +7,9 @@ package org.loraquant.codec;
  * When k < rank, decompression pads with zero components back to the rank, as in the paper mode.
  */
 public record BudgetLayer(int m, int n, int rank, LevelFamily levels, int groupSize, int[] widths,
-    VectorCode[] b, VectorCode[] a) {
+    VectorCode[] b, VectorCode[] a) implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public BudgetLayer {
     if (m < 0 || n < 0 || rank < 0 || widths.length > Math.min(rank, Math.min(m, n))
         || groupSize < 1 || levels == null) {

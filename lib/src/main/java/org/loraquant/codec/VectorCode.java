@@ -6,7 +6,10 @@ package org.loraquant.codec;
  * more an 8-bit zero point per group ({@code zeros} is empty otherwise). Groups are as in
  * {@link PackedGroups}: {@code groupSize} consecutive values, the last one possibly shorter.
  */
-public record VectorCode(int bits, byte[] codes, short[] scales, byte[] zeros) {
+public record VectorCode(int bits, byte[] codes, short[] scales, byte[] zeros)
+    implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   public VectorCode {
     if (bits < 1 || bits > 8) {
       throw new IllegalArgumentException("bits must be 1..8, got " + bits);
