@@ -126,6 +126,27 @@ class BudgetLayerLayoutTest {
   }
 
   @Test
+  void theSameInputGivesTheSameBytes() {
+    LinearAlgebra linalg = LinearAlgebra.javaOnly();
+    Random random = new Random(5);
+    float[] bf = new float[200 * 6];
+    float[] af = new float[6 * 90];
+    for (int i = 0; i < bf.length; i++) {
+      bf[i] = (float) (0.01 * random.nextGaussian());
+    }
+    for (int i = 0; i < af.length; i++) {
+      af[i] = (float) (0.05 * random.nextGaussian() * Math.pow(0.5, i / 90));
+    }
+    LoraFactors f = new LoraFactors(200, 90, 6, bf, af);
+    BudgetSettings settings = BudgetSettings.of(1.7);
+    List<NamedTensor> first = BudgetLayerLayout.toTensors(MODULE,
+        BudgetCodec.compress(List.of(f), settings, linalg).get(0).layer());
+    List<NamedTensor> second = BudgetLayerLayout.toTensors(MODULE,
+        BudgetCodec.compress(List.of(f), settings, linalg).get(0).layer());
+    assertThat(second).containsExactlyElementsOf(first); // NamedTensor equality compares bytes
+  }
+
+  @Test
   void aFlippedCodeByteIsRefusedWithTheLayersName() {
     List<NamedTensor> tensors = BudgetLayerLayout.toTensors(MODULE, handMade(LevelFamily.LLOYD_MAX));
     Map<String, NamedTensor> map = byName(tensors);
