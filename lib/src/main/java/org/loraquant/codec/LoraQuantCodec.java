@@ -161,7 +161,7 @@ public final class LoraQuantCodec {
    * B^T; row-major A is column-major A^T). Finiteness is checked apart ({@link #requireFinite}):
    * a check in this loop kept the JIT from vectorizing it (twice as slow).
    */
-  private static double[] toDoubles(float[] src, double[] out) {
+  static double[] toDoubles(float[] src, double[] out) {
     for (int i = 0; i < src.length; i++) {
       out[i] = src[i];
     }
@@ -169,7 +169,7 @@ public final class LoraQuantCodec {
   }
 
   /** Rejects a factor holding NaN or infinity, naming the first such entry (row, column). */
-  private static void requireFinite(float[] src, int cols, String name) {
+  static void requireFinite(float[] src, int cols, String name) {
     for (int i = 0; i < src.length; i++) {
       if (!Float.isFinite(src[i])) {
         throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "

@@ -1,0 +1,128 @@
+package org.loraquant.codec;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.linalg.SkinnyProducts;
+
+/**
+ * The budget mode of the codec (docs/ALGORITHM.md, "Budget mode"; issue 18): per layer the thin
+ * SVD and balanced factors as in the paper mode, a {@link RateDistortionTable} of every component,
+ * widths chosen by {@link BitAllocator} under the budget of the scope, quantization with the
+ * chosen {@link LevelFamily}, and a {@link LeastSquaresRefit}.
+ *
+ * <p>Deterministic: the same factors, settings and LAPACK backend give the same result. In scope
+ * {@code adapter} the tables of all layers are needed before any layer can be encoded; to keep
+ * memory at one layer's factors, each layer's SVD is then computed a second time (same input,
+ * same result) instead of being held.
+ */
+public final class BudgetCodec {
+  private BudgetCodec() {}
+
+  /**
+   * Compresses the layers of one adapter under the settings' budget and scope; results in the
+   * order of {@code layers}.
+   *
+   * @throws IllegalArgumentException if a factor holds NaN or infinity, or the budget cannot hold
+   *     the smallest storable form (docs/ALGORITHM.md, "Budget mode")
+   */
+  public static List<BudgetLayerResult> compress(List<LoraFactors> layers,
+      BudgetSettings settings, LinearAlgebra linalg) {
+    List<BudgetLayerResult> results = new ArrayList<>(layers.size());
+    if (settings.scope() == BudgetScope.LAYER) {
+      for (int l = 0; l < layers.size(); l++) {
+        LoraFactors f = layers.get(l);
+        long started = System.nanoTime();
+        BalancedLayer layer = BalancedLayer.of(f, linalg);
+        RateDistortionTable table =
+            RateDistortionTable.measure(layer, settings.levels(), settings.groupSize());
+        int[] widths = allocate(List.of(table), settings.budgetBitsFor(table.params()),
+            "layer " + l + " (" + f.m() + " x " + f.n() + ", rank " + f.r() + ")")[0];
+        results.add(encode(layer, table, widths, settings, linalg, started));
+      }
+      return results;
+    }
+    List<RateDistortionTable> tables = new ArrayList<>(layers.size());
+    long[] measureNanos = new long[layers.size()];
+    long params = 0;
+    for (int l = 0; l < layers.size(); l++) {
+      long started = System.nanoTime();
+      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
+      RateDistortionTable table =
+          RateDistortionTable.measure(layer, settings.levels(), settings.groupSize());
+      tables.add(table);
+      params += table.params();
+      measureNanos[l] = System.nanoTime() - started;
+    }
+    int[][] widths = allocate(tables, settings.budgetBitsFor(params),
+        "adapter of " + layers.size() + " layers");
+    for (int l = 0; l < layers.size(); l++) {
+      long started = System.nanoTime() - measureNanos[l];
+      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
+      results.add(encode(layer, tables.get(l), widths[l], settings, linalg, started));
+    }
+    return results;
+  }
+
+  /**
+   * The smallest budget, in bits per parameter, that scope {@code adapter} accepts for these
+   * layers: every layer's fixed side information, its width map and its first component at the
+   * guard width (2 bits), nothing else. It depends on the shapes only.
+   */
+  public static double smallestBudget(List<LoraFactors> layers, LevelFamily levels,
+      int groupSize) {
+    long bits = 0;
+    long params = 0;
+    for (LoraFactors f : layers) {
+      int k = Math.min(f.r(), Math.min(f.m(), f.n()));
+      bits += RateDistortionTable.LAYER_FIXED_BITS;
+      if (k > 0) {
+        bits += (long) k * RateDistortionTable.WIDTH_MAP_BITS
+            + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, f.m(), groupSize)
+            + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, f.n(), groupSize);
+      }
+      params += (long) f.r() * (f.m() + f.n());
+    }
+    return params == 0 ? 0 : (double) bits / params;
+  }
+
+  /** {@link BitAllocator#allocate}, its refusal prefixed with what the budget was for. */
+  private static int[][] allocate(List<RateDistortionTable> tables, long budgetBits,
+      String scope) {
+    try {
+      return BitAllocator.allocate(tables, budgetBits);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(scope + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Quantizes the layer at the given widths and refits it. */
+  private static BudgetLayerResult encode(BalancedLayer layer, RateDistortionTable table,
+      int[] widths, BudgetSettings settings, LinearAlgebra linalg, long started) {
+    int m = layer.m();
+    int n = layer.n();
+    int k = layer.k();
+    double[] bh = new double[SkinnyProducts.paddedLength(m, k)];
+    double[] ah = new double[SkinnyProducts.paddedLength(n, k)];
+    VectorCode[] bCodes = new VectorCode[k];
+    VectorCode[] aCodes = new VectorCode[k];
+    for (int i = 0; i < k; i++) {
+      if (widths[i] > 0) {
+        bCodes[i] = VectorQuantizer.quantize(settings.levels(), widths[i], settings.groupSize(),
+            layer.bp(), i * m, m, bh, i * m);
+        aCodes[i] = VectorQuantizer.quantize(settings.levels(), widths[i], settings.groupSize(),
+            layer.ap(), i * n, n, ah, i * n);
+      }
+    }
+    double[] error = {new ComponentErrorModel(linalg.blas(), m, n, layer.s(), layer.bp(),
+        layer.ap(), bh, ah).squaredError(0, k)};
+    int refitSteps = LeastSquaresRefit.refit(linalg.blas(), layer, widths, settings.levels(),
+        settings.groupSize(), settings.refit(), bh, ah, bCodes, aCodes, error);
+    BudgetLayer stored = new BudgetLayer(m, n, layer.rank(), settings.levels(),
+        settings.groupSize(), widths.clone(), bCodes, aCodes);
+    BudgetLayerStats stats = new BudgetLayerStats(m, n, layer.rank(), widths.clone(),
+        table.params(), table.storedBits(widths), error[0], layer.energy(), refitSteps,
+        System.nanoTime() - started);
+    return new BudgetLayerResult(stored, stats);
+  }
+}

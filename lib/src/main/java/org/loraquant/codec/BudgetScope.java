@@ -1,0 +1,12 @@
+package org.loraquant.codec;
+
+/** Over what the budget mode's bit budget is spent (docs/ALGORITHM.md, "Budget mode"). */
+public enum BudgetScope {
+  /** Each layer gets the budget on its own parameters. */
+  LAYER,
+  /**
+   * One budget over all layers of the adapter: a layer whose bits cut more of the adapter's
+   * squared error gets more of them.
+   */
+  ADAPTER
+}

@@ -1,0 +1,70 @@
+package org.loraquant.codec;
+
+import java.io.Serializable;
+
+/**
+ * Validated settings of the budget mode (docs/ALGORITHM.md, "Budget mode").
+ *
+ * @param budgetBits target effective bits per parameter: every stored bit of the scope over
+ *     r (m + n) summed over its layers; in (0, 16]
+ * @param scope one budget per layer or one across the adapter
+ * @param levels level family of widths 2..8
+ * @param refit least-squares refit steps after quantizing, alternately A' and B', 0 for none
+ * @param groupSize values per quantization group, at least 1
+ */
+public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily levels, int refit,
+    int groupSize) implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public static final BudgetScope DEFAULT_SCOPE = BudgetScope.ADAPTER;
+  public static final LevelFamily DEFAULT_LEVELS = LevelFamily.LLOYD_MAX;
+  public static final int DEFAULT_REFIT = 2;
+  /** Above 16 bits per parameter a budget buys nothing over the binary16 source. */
+  public static final double MAX_BUDGET_BITS = 16;
+
+  public BudgetSettings {
+    if (!(budgetBits > 0 && budgetBits <= MAX_BUDGET_BITS)) {
+      throw new IllegalArgumentException("Invalid budget: " + budgetBits
+          + " bits per parameter; must be in (0, 16], e.g. 1.4");
+    }
+    if (scope == null) {
+      throw new IllegalArgumentException("Invalid budget scope: null; use LAYER or ADAPTER");
+    }
+    if (levels == null) {
+      throw new IllegalArgumentException("Invalid level family: null; use UNIFORM or LLOYD_MAX");
+    }
+    if (refit < 0) {
+      throw new IllegalArgumentException("Invalid refit: " + refit + "; must be >= 0, e.g. 2");
+    }
+    if (groupSize < 1) {
+      throw new IllegalArgumentException("Invalid group size: " + groupSize + "; must be >= 1, e.g. 128");
+    }
+  }
+
+  /** The budget with the defaults: adapter scope, Lloyd-Max levels, 2 refit steps, group 128. */
+  public static BudgetSettings of(double budgetBits) {
+    return new BudgetSettings(budgetBits, DEFAULT_SCOPE, DEFAULT_LEVELS, DEFAULT_REFIT,
+        CodecSettings.DEFAULT_GROUP_SIZE);
+  }
+
+  public BudgetSettings withScope(BudgetScope value) {
+    return new BudgetSettings(budgetBits, value, levels, refit, groupSize);
+  }
+
+  public BudgetSettings withLevels(LevelFamily value) {
+    return new BudgetSettings(budgetBits, scope, value, refit, groupSize);
+  }
+
+  public BudgetSettings withRefit(int value) {
+    return new BudgetSettings(budgetBits, scope, levels, value, groupSize);
+  }
+
+  public BudgetSettings withGroupSize(int value) {
+    return new BudgetSettings(budgetBits, scope, levels, refit, value);
+  }
+
+  /** The budget of a scope of {@code params} parameters, rounded down: never more than asked. */
+  long budgetBitsFor(long params) {
+    return (long) Math.floor(budgetBits * params);
+  }
+}

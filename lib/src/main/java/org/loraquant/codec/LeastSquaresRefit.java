@@ -1,0 +1,161 @@
+package org.loraquant.codec;
+
+import dev.ludovic.netlib.blas.BLAS;
+import org.loraquant.linalg.SkinnyProducts;
+
+/**
+ * The refit of the budget mode (docs/ALGORITHM.md, "Budget mode", step B4): with one side
+ * quantized, the other side's best factor is a least-squares fit, not its SVD factor. For the kept
+ * components K (p of them) and B^_K the quantized columns of B':
+ *
+ * <pre>
+ *   A* = argmin ||B' A' - B^_K A||_F = (B^_K^T B^_K)^-1 (B^_K^T B') A'      (p x n)
+ * </pre>
+ *
+ * a p x p solve and products of skinny matrices, never an m x n matrix. A* is quantized at the
+ * components' widths; then B is refitted against the quantized A, and so on, alternately. A step
+ * is kept only if the layer's measured error ({@link ComponentErrorModel}) falls.
+ */
+final class LeastSquaresRefit {
+  private LeastSquaresRefit() {}
+
+  /**
+   * Runs up to {@code steps} refit steps (A first) on the layer's reconstruction {@code bh} /
+   * {@code ah} and codes {@code bCodes} / {@code aCodes}, which it replaces where a step is kept.
+   * Returns the number of steps kept; {@code error[0]} holds the squared error before and is
+   * updated.
+   */
+  static int refit(BLAS blas, BalancedLayer layer, int[] widths, LevelFamily levels,
+      int groupSize, int steps, double[] bh, double[] ah, VectorCode[] bCodes,
+      VectorCode[] aCodes, double[] error) {
+    int m = layer.m();
+    int n = layer.n();
+    int k = layer.k();
+    int[] kept = keptComponents(widths);
+    if (kept.length == 0 || layer.energy() == 0) {
+      return 0;
+    }
+    int keptSteps = 0;
+    for (int step = 0; step < steps; step++) {
+      boolean refitA = step % 2 == 0;
+      // Refit side S (rows x k) against the quantized other side Q, whose exact factor is P.
+      int rows = refitA ? n : m;
+      int otherRows = refitA ? m : n;
+      double[] fitted = fit(blas, kept, k, otherRows, refitA ? bh : ah,
+          refitA ? layer.bp() : layer.ap(), rows, refitA ? layer.ap() : layer.bp());
+      if (fitted == null) {
+        return keptSteps;
+      }
+      double[] recon = new double[SkinnyProducts.paddedLength(rows, k)];
+      VectorCode[] codes = new VectorCode[k];
+      for (int c = 0; c < kept.length; c++) {
+        int i = kept[c];
+        codes[i] = VectorQuantizer.quantize(levels, widths[i], groupSize, fitted, c * rows, rows,
+            recon, i * rows);
+      }
+      double candidate = new ComponentErrorModel(blas, m, n, layer.s(), layer.bp(), layer.ap(),
+          refitA ? bh : recon, refitA ? recon : ah).squaredError(0, k);
+      if (candidate < error[0]) {
+        error[0] = candidate;
+        System.arraycopy(recon, 0, refitA ? ah : bh, 0, recon.length);
+        System.arraycopy(codes, 0, refitA ? aCodes : bCodes, 0, k);
+        keptSteps++;
+      }
+    }
+    return keptSteps;
+  }
+
+  private static int[] keptComponents(int[] widths) {
+    int p = 0;
+    for (int w : widths) {
+      p += w > 0 ? 1 : 0;
+    }
+    int[] kept = new int[p];
+    p = 0;
+    for (int i = 0; i < widths.length; i++) {
+      if (widths[i] > 0) {
+        kept[p++] = i;
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * The least-squares factor (rows x p, column-major, padded) of the refitted side: S X^T with
+   * X = (Q_K^T Q_K)^-1 Q_K^T P; null when Q_K^T Q_K is not safely positive definite.
+   */
+  private static double[] fit(BLAS blas, int[] kept, int k, int otherRows, double[] quantized,
+      double[] exactOther, int rows, double[] exactThis) {
+    int p = kept.length;
+    double[] qk = new double[otherRows * p];
+    for (int c = 0; c < p; c++) {
+      System.arraycopy(quantized, kept[c] * otherRows, qk, c * otherRows, otherRows);
+    }
+    double[] gram = new double[p * p];
+    SkinnyProducts.crossOfColumns(blas, otherRows, p, qk, p, qk, gram);
+    double[] cross = new double[p * k];
+    SkinnyProducts.crossOfColumns(blas, otherRows, p, qk, k, exactOther, cross);
+    if (!choleskySolve(gram, p, cross, k)) {
+      return null;
+    }
+    // cross now holds X (p x k); the product needs X^T (k x p).
+    double[] xt = new double[k * p];
+    for (int c = 0; c < p; c++) {
+      for (int j = 0; j < k; j++) {
+        xt[j + c * k] = cross[c + j * p];
+      }
+    }
+    double[] out = new double[SkinnyProducts.paddedLength(rows, p)];
+    SkinnyProducts.productOfColumns(blas, rows, k, exactThis, p, xt, out);
+    return out;
+  }
+
+  /**
+   * Solves G X = C in place of C (p x cols, column-major) for symmetric G (p x p) by Cholesky;
+   * false when a pivot is not above 1e-12 of the largest diagonal entry (a quantized side that
+   * lost a direction), and nothing is refitted then.
+   */
+  static boolean choleskySolve(double[] g, int p, double[] c, int cols) {
+    double[] l = g.clone();
+    double largest = 0;
+    for (int i = 0; i < p; i++) {
+      largest = Math.max(largest, g[i + i * p]);
+    }
+    for (int j = 0; j < p; j++) {
+      double d = l[j + j * p];
+      for (int t = 0; t < j; t++) {
+        d -= l[j + t * p] * l[j + t * p];
+      }
+      if (!(d > 1e-12 * largest)) {
+        return false;
+      }
+      d = Math.sqrt(d);
+      l[j + j * p] = d;
+      for (int i = j + 1; i < p; i++) {
+        double v = l[i + j * p];
+        for (int t = 0; t < j; t++) {
+          v -= l[i + t * p] * l[j + t * p];
+        }
+        l[i + j * p] = v / d;
+      }
+    }
+    for (int col = 0; col < cols; col++) {
+      int off = col * p;
+      for (int i = 0; i < p; i++) {
+        double v = c[off + i];
+        for (int t = 0; t < i; t++) {
+          v -= l[i + t * p] * c[off + t];
+        }
+        c[off + i] = v / l[i + i * p];
+      }
+      for (int i = p - 1; i >= 0; i--) {
+        double v = c[off + i];
+        for (int t = i + 1; t < p; t++) {
+          v -= l[t + i * p] * c[off + t];
+        }
+        c[off + i] = v / l[i + i * p];
+      }
+    }
+    return true;
+  }
+}
