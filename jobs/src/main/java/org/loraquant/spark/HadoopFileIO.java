@@ -155,6 +155,23 @@ public final class HadoopFileIO implements FileIO, Serializable {
   }
 
   @Override
+  public boolean isDirectory(String path) throws IOException {
+    Path p = new Path(path);
+    try {
+      return fileSystem(p).getFileStatus(p).isDirectory();
+    } catch (FileNotFoundException e) {
+      return false;
+    }
+  }
+
+  /** Hadoop refuses a non-recursive delete of a directory that is not empty. */
+  @Override
+  public void delete(String path) throws IOException {
+    Path p = new Path(path);
+    fileSystem(p).delete(p, false);
+  }
+
+  @Override
   public void deleteRecursively(String path) throws IOException {
     Path p = new Path(path);
     fileSystem(p).delete(p, true);
