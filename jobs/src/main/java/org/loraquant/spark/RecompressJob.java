@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <p>Exit codes: 0 done, 1 more than {@code --max-failed} adapters failed or the run itself failed
- * (storage, Spark), 2 bad command line or settings file.
+ * (storage, Spark), 2 bad command line or settings file, or output / stats folders that would
+ * write into the input (found once the input is listed, before anything is written).
  */
 public final class RecompressJob {
   public static final int EXIT_OK = 0;
@@ -82,6 +83,11 @@ public final class RecompressJob {
       SparkSession spark, JobOptions options, PrintStream out, PrintStream err) {
     try {
       return run(spark, options, out).exitCode();
+    } catch (UsageException e) {
+      // Folders that contradict each other (the output inside an input adapter, say): found once
+      // the input is listed, refused before anything is written, like a bad flag.
+      err.println("recompress: " + e.getMessage());
+      return EXIT_USAGE;
     } catch (Exception e) {
       // Exception, not just IOException | RuntimeException: a failed Spark job surfaces as the
       // checked SparkException, undeclared, through collect(). Its message carries the driver's

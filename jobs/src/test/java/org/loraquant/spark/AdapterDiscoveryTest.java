@@ -17,6 +17,7 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.fleet.AdapterSpec;
@@ -231,6 +232,7 @@ class AdapterDiscoveryTest {
   }
 
   @Test
+  @Timeout(120) // a guard, not a speed check: following the two loops never ends
   void linkedFoldersAreNotEnteredSoALoopCannotMultiplyAdapters() throws IOException {
     adapter("fleet/a");
     adapter("fleet/b");

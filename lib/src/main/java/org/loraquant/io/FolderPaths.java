@@ -67,6 +67,16 @@ public final class FolderPaths {
     return nowMillis - createdAt > STALE_STAGING_AGE.toMillis();
   }
 
+  /**
+   * Whether {@code entry} is a staging folder of ours, for whichever target, older than {@link
+   * #STALE_STAGING_AGE}: for a listing that sees staging folders without knowing their targets.
+   */
+  public static boolean isStaleStaging(String entry, long nowMillis) {
+    int marker = entry.indexOf(STAGING_MARKER, 1);
+    return entry.startsWith(".") && marker > 1
+        && isStaleStagingOf(entry.substring(1, marker), entry, nowMillis);
+  }
+
   /** The folder that holds {@code target}, with a trailing '/', or "" for a bare name. */
   public static String parentOf(String target) {
     int slash = target.lastIndexOf('/');

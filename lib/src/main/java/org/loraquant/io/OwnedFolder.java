@@ -98,6 +98,16 @@ public final class OwnedFolder {
       throw new IllegalArgumentException("files " + files.keySet() + " are not the layout " + layout.writeOrder());
     }
     String target = FolderPaths.withoutTrailingSlash(dir);
+    Contents contents = checkedContents(io, target, layout);
+    if (io.atomicDirectoryRename() && contents.others().isEmpty()) {
+      writeStaged(io, target, layout, files, contents);
+    } else {
+      writeInPlace(io, target, layout, files);
+    }
+  }
+
+  private static Contents checkedContents(FileIO io, String target, Layout layout)
+      throws IOException {
     Contents contents = inspect(io, target, layout);
     if (contents.exists() && !contents.folder()) {
       throw new LoraQuantException(target + " exists and is not a folder; " + layout.writer()
@@ -108,14 +118,17 @@ public final class OwnedFolder {
           + " but no " + String.join(" or ", layout.signatures().stream().sorted().toList())
           + ": not an output of " + layout.writer() + ", so it is left as it is");
     }
-    if (io.atomicDirectoryRename() && contents.others().isEmpty()) {
-      writeStaged(io, target, layout, files, contents);
-    } else {
-      // Other things live in the folder (a nested adapter's output, say), or renames copy: our
-      // files are replaced one by one, and the folder stops counting as complete first.
-      io.delete(target + "/" + layout.completionMarker());
-      writeFiles(io, target, layout, files);
-    }
+    return contents;
+  }
+
+  /**
+   * Other things live in the folder (a nested adapter's output, say), or renames copy: our files
+   * are replaced one by one, and the folder stops counting as complete first.
+   */
+  private static void writeInPlace(FileIO io, String target, Layout layout, Map<String, byte[]> files)
+      throws IOException {
+    io.delete(target + "/" + layout.completionMarker());
+    writeFiles(io, target, layout, files);
   }
 
   /**
@@ -123,6 +136,11 @@ public final class OwnedFolder {
    * a previous output untouched and still valid; the previous one's files go marker first, and the
    * folder itself only once it is empty (if anything appeared in it meanwhile, the delete fails and
    * nothing else is lost).
+   *
+   * <p>The target may also appear between the check and the rename: a nested adapter's writer
+   * creates it as the parent of its own staging folder. The rename then fails, or (Hadoop's
+   * semantics for an existing target) moves the staging folder inside it; either way the target
+   * has no completion marker of ours afterwards, and our files are written in place instead.
    */
   private static void writeStaged(
       FileIO io, String target, Layout layout, Map<String, byte[]> files, Contents contents)
@@ -130,17 +148,31 @@ public final class OwnedFolder {
     String staging = FolderPaths.stagingSibling(target);
     try {
       writeFiles(io, staging, layout, files);
-      if (contents.exists()) {
-        List<String> deleteOrder = new ArrayList<>(layout.writeOrder());
-        Collections.reverse(deleteOrder);
-        for (String name : deleteOrder) {
-          if (contents.ours().contains(name)) {
-            io.delete(target + "/" + name);
+      boolean placed;
+      try {
+        if (contents.exists()) {
+          List<String> deleteOrder = new ArrayList<>(layout.writeOrder());
+          Collections.reverse(deleteOrder);
+          for (String name : deleteOrder) {
+            if (contents.ours().contains(name)) {
+              io.delete(target + "/" + name);
+            }
           }
+          io.delete(target);
         }
-        io.delete(target);
+        io.renameDirectory(staging, target);
+        placed = io.exists(target + "/" + layout.completionMarker());
+      } catch (IOException e) {
+        if (io.list(target).isEmpty()) {
+          throw e; // a failure of its own, not a folder that filled up meanwhile
+        }
+        placed = false;
       }
-      io.renameDirectory(staging, target);
+      if (!placed) {
+        io.deleteRecursively(target + "/" + FolderPaths.nameOf(staging));
+        checkedContents(io, target, layout);
+        writeInPlace(io, target, layout, files);
+      }
     } finally {
       io.deleteRecursively(staging);
     }

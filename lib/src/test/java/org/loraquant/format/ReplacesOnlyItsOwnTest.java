@@ -132,6 +132,23 @@ class ReplacesOnlyItsOwnTest {
         AdapterDecompressor.decompress(result.adapter(), OutputDType.F16).weights());
   }
 
+  @Test
+  void aNestedWriterCreatingTheTargetMidWriteGetsOursWrittenBesideIt() throws IOException {
+    Path outer = tmp.resolve("out/a");
+    // Just before our rename, the writer of out/a/b creates out/a as the parent of its staging.
+    FileIO racing = new RacingFileIO(() -> {
+      Files.createDirectories(outer.resolve(".b.loraquant-staging-x"));
+      Files.writeString(outer.resolve(".b.loraquant-staging-x/loraquant_model.safetensors"), "b's");
+    });
+
+    CompressedAdapterWriter.write(racing, outer.toString(), result.adapter(), manifest);
+
+    assertThat(entries(outer)).containsExactly(".b.loraquant-staging-x", CompressedFormat.CONFIG_FILE,
+        CompressedFormat.MANIFEST_FILE, CompressedFormat.MODEL_FILE);
+    assertThat(outer.resolve(".b.loraquant-staging-x/loraquant_model.safetensors")).hasContent("b's");
+    assertThat(entries(tmp.resolve("out"))).containsExactly("a");
+  }
+
   private static List<String> entries(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.map(p -> p.getFileName().toString()).sorted().toList();
@@ -146,5 +163,65 @@ class ReplacesOnlyItsOwnTest {
       }
     }
     return files;
+  }
+
+  /** Local files, running {@code beforeRename} just before each directory rename. */
+  private static final class RacingFileIO implements FileIO {
+    interface Action {
+      void run() throws IOException;
+    }
+
+    private final FileIO local = new LocalFileIO();
+    private final Action beforeRename;
+
+    RacingFileIO(Action beforeRename) {
+      this.beforeRename = beforeRename;
+    }
+
+    @Override
+    public org.loraquant.io.InputFile newInputFile(String path) {
+      return local.newInputFile(path);
+    }
+
+    @Override
+    public org.loraquant.io.OutputFile newOutputFile(String path) {
+      return local.newOutputFile(path);
+    }
+
+    @Override
+    public boolean exists(String path) throws IOException {
+      return local.exists(path);
+    }
+
+    @Override
+    public List<String> list(String dir) throws IOException {
+      return local.list(dir);
+    }
+
+    @Override
+    public boolean isDirectory(String path) throws IOException {
+      return local.isDirectory(path);
+    }
+
+    @Override
+    public void deleteRecursively(String path) throws IOException {
+      local.deleteRecursively(path);
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+      local.delete(path);
+    }
+
+    @Override
+    public void renameDirectory(String source, String target) throws IOException {
+      beforeRename.run();
+      local.renameDirectory(source, target);
+    }
+
+    @Override
+    public void mkdirs(String dir) throws IOException {
+      local.mkdirs(dir);
+    }
   }
 }
