@@ -85,7 +85,7 @@ class RecompressJobTest extends SparkTestBase {
     }
 
     // Byte for byte what `loraquant compress` writes (the manifest differs: run information).
-    for (String adapter : List.of(JobFixtures.BIG, adapters.get(0))) {
+    for (String adapter : List.of(JobFixtures.BIG, adapters.get(1))) {
       Path cli = temp.resolve("cli").resolve(adapter);
       int code =
           Main.run(
