@@ -18,6 +18,7 @@ import org.loraquant.compress.LayerReport;
 import org.loraquant.compress.LayerReportJson;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.io.FileIO;
+import org.loraquant.io.OwnedFolder;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.options.CodecFlags;
@@ -27,6 +28,7 @@ import org.loraquant.options.UsageException;
 /**
  * {@code compress IN_DIR OUT_DIR [codec flags] [--stats FILE]}: compresses one PEFT adapter into
  * the compressed format (docs/FORMAT.md). {@code --stats} writes one JSON object per LoRA layer.
+ * What OUT may be, and what {@code --overwrite} allows: {@link OutputFolderRule}.
  */
 final class CompressCommand implements Command {
   @Override
@@ -37,24 +39,28 @@ final class CompressCommand implements Command {
   @Override
   public String summary() {
     return "IN_DIR OUT_DIR [--rho R] [--bits-high B] [--group-size G] [--split prefix|reference]"
-        + " [--refine none|search] [--stats FILE]  compress one adapter";
+        + " [--refine none|search] [--stats FILE] [--overwrite]  compress one adapter";
   }
 
   @Override
   public int run(List<String> args, PrintStream out, PrintStream err) throws Exception {
     Set<String> options = new HashSet<>(CodecFlags.OPTIONS);
     options.add("--stats");
-    Flags flags = Flags.parse(args, options, Set.of());
+    Flags flags = Flags.parse(args, options, Set.of("--overwrite"));
     List<String> dirs = flags.positionals();
     if (dirs.size() != 2) {
       throw new UsageException("expected IN_DIR OUT_DIR, got " + (dirs.isEmpty() ? "nothing" : String.join(" ", dirs)));
     }
     CodecSettings settings = CodecFlags.apply(flags, CodecSettings.defaults());
     FileIO io = PathStorage.forPath(dirs.get(0));
+    FileIO outIo = PathStorage.forPath(dirs.get(1));
+    OutputFolderRule.check(
+        dirs.get(0), dirs.get(1), outIo, CompressedAdapterWriter.LAYOUT, flags.has("--overwrite"));
     PeftAdapter adapter = PeftAdapterReader.open(io, dirs.get(0));
     CompressionResult result = AdapterCompressor.compress(adapter, settings);
     byte[] manifest = CompressionManifest.of(result, null, Map.of()).toJson(settings);
-    CompressedAdapterWriter.write(PathStorage.forPath(dirs.get(1)), dirs.get(1), result.adapter(), manifest);
+    OwnedFolder.removeStaleStaging(outIo, dirs.get(1));
+    CompressedAdapterWriter.write(outIo, dirs.get(1), result.adapter(), manifest);
     if (flags.has("--stats")) {
       writeStats(Path.of(flags.requiredString("--stats")), result);
     }

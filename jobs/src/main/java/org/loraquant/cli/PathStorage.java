@@ -11,7 +11,10 @@ final class PathStorage {
 
   /** A URI with a scheme goes through Hadoop (s3a, hdfs, file); a plain path stays local. */
   static FileIO forPath(String path) {
-    boolean hasScheme = path.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*");
-    return hasScheme ? new HadoopFileIO(new Configuration()) : new LocalFileIO();
+    return hasScheme(path) ? new HadoopFileIO(new Configuration()) : new LocalFileIO();
+  }
+
+  static boolean hasScheme(String path) {
+    return path.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*");
   }
 }

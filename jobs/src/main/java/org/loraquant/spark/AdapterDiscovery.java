@@ -33,6 +33,11 @@ import org.loraquant.errors.LoraQuantException;
  * <p>Paths with a component starting with '.' or '_' are skipped, as Hadoop and Spark do: they are
  * temporary or bookkeeping files ({@code _temporary}, {@code .crc}, the hidden folders that writers
  * rename into place).
+ *
+ * <p>Symbolic links (local file systems; object stores have none): a linked folder is never
+ * entered, since it would list its adapters a second time under another name or, pointing at an
+ * ancestor, loop; a linked file counts only if its target lies inside the input root (weights kept
+ * once in a blob folder, as the Hugging Face cache does), never when it leaves the input.
  */
 public final class AdapterDiscovery {
   public static final String CONFIG_FILE = "adapter_config.json";
@@ -56,11 +61,8 @@ public final class AdapterDiscovery {
     String rootDir = qualifiedRoot.toUri().getPath();
     String prefix = rootDir.endsWith("/") ? rootDir : rootDir + "/"; // a bucket root is "/"
     Map<String, List<DiscoveredAdapter.AdapterFile>> filesByFolder = new TreeMap<>();
-    RemoteIterator<LocatedFileStatus> listing;
     try {
-      listing = fs.listFiles(qualifiedRoot, true);
-      while (listing.hasNext()) {
-        LocatedFileStatus status = listing.next();
+      for (FileStatus status : filesUnder(fs, qualifiedRoot)) {
         String filePath = status.getPath().toUri().getPath();
         if (filePath.equals(rootDir)) {
           throw new LoraQuantException(
@@ -95,6 +97,69 @@ public final class AdapterDiscovery {
       adapters.add(new DiscoveredAdapter(folder, location, files, fingerprint(files)));
     }
     return adapters;
+  }
+
+  /**
+   * Every file under {@code root}. Object stores and HDFS: one recursive {@code listFiles}. The
+   * local file system: Hadoop's recursive listing follows symbolic links (into linked folders, and
+   * round a loop until the OS gives up), so the tree is walked here one folder at a time without
+   * entering links, hidden folders left out early.
+   */
+  private static List<FileStatus> filesUnder(FileSystem fs, Path root) throws IOException {
+    List<FileStatus> files = new ArrayList<>();
+    if (!isLocal(fs)) {
+      RemoteIterator<LocatedFileStatus> listing = fs.listFiles(root, true);
+      while (listing.hasNext()) {
+        files.add(listing.next());
+      }
+      return files;
+    }
+    java.nio.file.Path realRoot = realPath(root);
+    java.util.ArrayDeque<Path> folders = new java.util.ArrayDeque<>(List.of(root));
+    while (!folders.isEmpty()) {
+      Path folder = folders.pop();
+      for (FileStatus status : fs.listStatus(folder)) {
+        if (status.isDirectory()) {
+          if (!isHidden(status.getPath().getName()) && !isLink(status)) {
+            folders.push(status.getPath());
+          }
+        } else if (followable(status, realRoot)) {
+          files.add(status);
+        }
+      }
+    }
+    return files;
+  }
+
+  private static boolean isLocal(FileSystem fs) {
+    return "file".equals(fs.getUri().getScheme());
+  }
+
+  private static java.nio.file.Path realPath(Path local) throws IOException {
+    try {
+      return java.nio.file.Path.of(local.toUri()).toRealPath();
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new FileNotFoundException(local.toString());
+    }
+  }
+
+  private static boolean isLink(FileStatus status) {
+    return java.nio.file.Files.isSymbolicLink(java.nio.file.Path.of(status.getPath().toUri()));
+  }
+
+  /**
+   * A file of a local listing counts unless it is a symbolic link whose target is outside {@code
+   * realRoot} or missing. Elsewhere (no links) every file counts.
+   */
+  static boolean followable(FileStatus status, java.nio.file.Path realRoot) {
+    if (realRoot == null || !isLink(status)) {
+      return true;
+    }
+    try {
+      return java.nio.file.Path.of(status.getPath().toUri()).toRealPath().startsWith(realRoot);
+    } catch (IOException e) {
+      return false; // a dangling link: nothing to read
+    }
   }
 
   /**
@@ -138,9 +203,10 @@ public final class AdapterDiscovery {
       throws IOException {
     List<DiscoveredAdapter.AdapterFile> files = new ArrayList<>();
     try {
+      java.nio.file.Path realRoot = isLocal(fs) ? realPath(inputRootOf(adapter)) : null;
       for (FileStatus status : fs.listStatus(new Path(adapter.location()))) {
         String name = status.getPath().getName();
-        if (status.isFile() && !isHidden(name)) {
+        if (status.isFile() && !isHidden(name) && followable(status, realRoot)) {
           files.add(fileOf(name, status));
         }
       }
@@ -150,6 +216,15 @@ public final class AdapterDiscovery {
     files.sort(BY_NAME);
     return new DiscoveredAdapter(
         adapter.relativePath(), adapter.location(), files, fingerprint(files));
+  }
+
+  /** The input root an adapter was discovered under: its location without its relative path. */
+  private static Path inputRootOf(DiscoveredAdapter adapter) {
+    String location = adapter.location();
+    String relative = adapter.relativePath();
+    return new Path(relative.isEmpty()
+        ? location
+        : location.substring(0, location.length() - relative.length() - 1));
   }
 
   /**

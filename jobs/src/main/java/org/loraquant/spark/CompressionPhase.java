@@ -18,7 +18,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
-import org.loraquant.errors.LoraQuantException;
+import org.loraquant.options.UsageException;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
@@ -185,8 +185,12 @@ final class CompressionPhase {
   }
 
   /**
-   * Drops adapters found under the output or stats root when those lie inside the input (a
-   * compressed adapter keeps its adapter_config.json and would otherwise be compressed again).
+   * Refuses output and stats roots that would write into the input's adapters, and drops adapters
+   * found under those roots when they lie inside the input in a folder of their own (a compressed
+   * adapter keeps its adapter_config.json and would otherwise be compressed again).
+   *
+   * @throws UsageException (exit code 2, before anything is written) when the input lies inside
+   *     the output or stats root, or one of those lies inside an input adapter's folder
    */
   static List<DiscoveredAdapter> excludeJobFolders(
       HadoopFileIO io, JobOptions options, List<DiscoveredAdapter> found) throws IOException {
@@ -196,13 +200,24 @@ final class CompressionPhase {
       String qualified = qualifiedRoot(io, root);
       if (input.startsWith(qualified + "/")) {
         // Outputs would land among the inputs (or replace them): refuse before writing anything.
-        throw new LoraQuantException(
+        throw new UsageException(
             "--input "
                 + options.input()
                 + " is the same as, or inside, "
                 + root
                 + "; the output and stats folders must be outside the input (or inside it, in a"
                 + " folder of their own)");
+      }
+      for (DiscoveredAdapter adapter : found) {
+        String folder = adapter.location();
+        if (qualified.equals(folder) || qualified.startsWith(folder + "/")) {
+          // The job would write into an adapter's own folder: the input tree is read-only.
+          throw new UsageException(
+              root
+                  + " is inside the folder of the input adapter "
+                  + folder
+                  + "; the output and stats folders must be outside the input's adapters");
+        }
       }
       if (qualified.startsWith(input)) {
         excluded.add(qualified.substring(input.length()));

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -155,6 +156,39 @@ public final class HadoopFileIO implements FileIO, Serializable {
     }
     names.sort(null);
     return names;
+  }
+
+  @Override
+  public boolean isDirectory(String path) throws IOException {
+    Path p = new Path(path);
+    try {
+      return fileSystem(p).getFileStatus(p).isDirectory();
+    } catch (FileNotFoundException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Hadoop refuses a non-recursive delete of a directory that is not empty. On the local file
+   * system, checksum files ({@code .NAME.crc}) whose NAME is gone (deleted by hand, say) are
+   * Hadoop's own bookkeeping, hidden from listings: they are removed first so that they do not
+   * keep an otherwise empty folder alive. Anything else in the folder makes the delete fail.
+   */
+  @Override
+  public void delete(String path) throws IOException {
+    Path p = new Path(path);
+    FileSystem fs = fileSystem(p);
+    if (fs instanceof ChecksumFileSystem checksums && isDirectory(path)) {
+      FileSystem raw = checksums.getRawFileSystem();
+      for (FileStatus entry : raw.listStatus(p)) {
+        Path file = entry.getPath();
+        if (checksums.isChecksumFile(file)
+            && !raw.exists(new Path(p, file.getName().substring(1, file.getName().length() - 4)))) {
+          raw.delete(file, false);
+        }
+      }
+    }
+    fs.delete(p, false);
   }
 
   @Override

@@ -25,9 +25,12 @@ public record JobContext(
     implements Serializable {
   private static final long serialVersionUID = 1L;
 
-  /** The output folder of the adapter at {@code relativePath}: the same path under the root. */
+  /**
+   * The output folder of the adapter at {@code relativePath}: the same path under the root ({@link
+   * OutputLayout}: the root adapter's is {@value OutputLayout#ROOT_ADAPTER_FOLDER}).
+   */
   public String outputLocation(String relativePath) {
-    return relativePath.isEmpty() ? outputRoot : outputRoot + "/" + relativePath;
+    return outputRoot + "/" + OutputLayout.folderOf(relativePath);
   }
 
   public DiscoveredAdapter adapter(String relativePath) {

@@ -48,6 +48,16 @@ record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
   }
 
   @Override
+  public boolean isDirectory(String path) throws IOException {
+    return io.isDirectory(path);
+  }
+
+  @Override
+  public void delete(String path) throws IOException {
+    io.delete(path);
+  }
+
+  @Override
   public void deleteRecursively(String path) throws IOException {
     io.deleteRecursively(path);
   }

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * <p>The whole run holds the run locks of its output and stats roots ({@link RunLocks}).
  *
  * <p>Exit codes: 0 done, 1 more than {@code --max-failed} adapters failed or the run itself failed
- * (storage, Spark), 2 bad command line or settings file, or another run holds a lock.
+ * (storage, Spark), 2 bad command line or settings file, output / stats folders that would write
+ * into the input (found once the input is listed, before anything is written), or another run
+ * holds a lock.
  */
 public final class RecompressJob {
   public static final int EXIT_OK = 0;
@@ -91,6 +93,11 @@ public final class RecompressJob {
       LOG.warn("run {} not started: {}", options.runId(), e.getMessage());
       err.println("recompress: run " + options.runId() + " not started: " + e.getMessage());
       return EXIT_LOCKED;
+    } catch (UsageException e) {
+      // Folders that contradict each other (the output inside an input adapter, say): found once
+      // the input is listed, refused before anything is written, like a bad flag.
+      err.println("recompress: " + e.getMessage());
+      return EXIT_USAGE;
     } catch (Exception e) {
       // Exception, not just IOException | RuntimeException: a failed Spark job surfaces as the
       // checked SparkException, undeclared, through collect(). Its message carries the driver's

@@ -17,6 +17,7 @@ import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.fleet.AdapterSpec;
@@ -30,7 +31,14 @@ class AdapterDiscoveryTest {
   /** The local file system, counting the calls that would be round trips on an object store. */
   public static final class CountingLocalFileSystem extends LocalFileSystem {
     static final AtomicInteger LIST_FILES = new AtomicInteger();
+    static final AtomicInteger LIST_STATUS = new AtomicInteger();
     static final AtomicInteger PER_PATH_CALLS = new AtomicInteger();
+
+    @Override
+    public FileStatus[] listStatus(org.apache.hadoop.fs.Path f) throws IOException {
+      LIST_STATUS.incrementAndGet();
+      return super.listStatus(f);
+    }
 
     @Override
     public RemoteIterator<LocatedFileStatus> listFiles(
@@ -67,6 +75,7 @@ class AdapterDiscoveryTest {
     conf.setBoolean("fs.file.impl.disable.cache", true);
     io = new HadoopFileIO(conf);
     CountingLocalFileSystem.LIST_FILES.set(0);
+    CountingLocalFileSystem.LIST_STATUS.set(0);
     CountingLocalFileSystem.PER_PATH_CALLS.set(0);
   }
 
@@ -86,7 +95,7 @@ class AdapterDiscoveryTest {
   }
 
   @Test
-  void findsAdaptersAtAnyDepthWithOneListingAndNoPerFileCalls() throws IOException {
+  void findsAdaptersAtAnyDepthWithOneListingPerFolderAndNoPerFileCalls() throws IOException {
     adapter("a");
     adapter("tenant/b");
     adapter("tenant/b/checkpoint-2/c"); // an adapter inside an adapter's folder
@@ -110,7 +119,11 @@ class AdapterDiscoveryTest {
     assertThat(b.location()).startsWith("file:").endsWith("/tenant/b");
     assertThat(b.path("adapter_config.json")).endsWith("/tenant/b/adapter_config.json");
     assertThat(adapters.get(0).files()).hasSize(2);
-    assertThat(CountingLocalFileSystem.LIST_FILES.get()).isEqualTo(1);
+    // Locally one listing per visible folder (the walk that does not follow links: root, a,
+    // tenant, tenant/b, its checkpoint-2 and c, tenant/notes); object stores get one recursive
+    // listing (S3DropFolderIT counts those requests).
+    assertThat(CountingLocalFileSystem.LIST_STATUS.get()).isEqualTo(7);
+    assertThat(CountingLocalFileSystem.LIST_FILES.get()).isZero();
     assertThat(CountingLocalFileSystem.PER_PATH_CALLS.get()).isZero();
   }
 
@@ -236,5 +249,49 @@ class AdapterDiscoveryTest {
     assertThat(gone.files()).isEmpty();
     assertThat(AdapterDiscovery.changeBetween(found, gone))
         .isEqualTo("adapter_config.json was removed");
+  }
+
+  @Test
+  @Timeout(120) // a guard, not a speed check: following the two loops never ends
+  void linkedFoldersAreNotEnteredSoALoopCannotMultiplyAdapters() throws IOException {
+    adapter("fleet/a");
+    adapter("fleet/b");
+    adapter("elsewhere/c");
+    Files.createSymbolicLink(temp.resolve("fleet/a/loop"), temp.resolve("fleet"));
+    Files.createSymbolicLink(temp.resolve("fleet/b/loop"), temp.resolve("fleet"));
+    Files.createSymbolicLink(temp.resolve("fleet/outside"), temp.resolve("elsewhere"));
+    Files.createSymbolicLink(temp.resolve("fleet/alias"), temp.resolve("fleet/a"));
+
+    List<DiscoveredAdapter> adapters =
+        AdapterDiscovery.discover(io, temp.resolve("fleet").toUri().toString());
+
+    assertThat(adapters).extracting(DiscoveredAdapter::relativePath).containsExactly("a", "b");
+  }
+
+  @Test
+  void aLinkedFileCountsOnlyWhenItsTargetIsInsideTheInput() throws IOException {
+    file("fleet/blobs/weights", "weights kept once");
+    file("secret/weights", "not the fleet's");
+    file("fleet/a/adapter_config.json", "{}");
+    Files.createSymbolicLink(
+        temp.resolve("fleet/a/adapter_model.safetensors"), temp.resolve("fleet/blobs/weights"));
+    file("fleet/b/adapter_config.json", "{}");
+    Files.createSymbolicLink(
+        temp.resolve("fleet/b/adapter_model.safetensors"), temp.resolve("secret/weights"));
+    Files.createSymbolicLink(temp.resolve("fleet/b/dangling.safetensors"), temp.resolve("nowhere"));
+
+    List<DiscoveredAdapter> adapters =
+        AdapterDiscovery.discover(io, temp.resolve("fleet").toUri().toString());
+
+    assertThat(adapters).extracting(DiscoveredAdapter::relativePath).containsExactly("a", "b");
+    assertThat(adapters.get(0).file("adapter_model.safetensors").size())
+        .isEqualTo("weights kept once".length());
+    assertThat(adapters.get(1).files())
+        .extracting(DiscoveredAdapter.AdapterFile::name)
+        .containsExactly("adapter_config.json");
+    org.apache.hadoop.fs.FileSystem fs = io.fileSystem(new org.apache.hadoop.fs.Path(root()));
+    for (DiscoveredAdapter a : adapters) {
+      assertThat(AdapterDiscovery.changeBetween(a, AdapterDiscovery.relist(fs, a))).isNull();
+    }
   }
 }

@@ -104,4 +104,23 @@ class HadoopFileIOTest {
       return (HadoopFileIO) in.readObject();
     }
   }
+
+  @Test
+  void deleteRemovesOnlyAnEmptyFolderTakingOrphanedChecksumsAlong() throws IOException {
+    HadoopFileIO io = new HadoopFileIO(new Configuration());
+    write(io, uri("out/a/manifest.json"), "{}");
+    write(io, uri("out/b/manifest.json"), "{}");
+    write(io, uri("out/b/notes.txt"), "mine");
+    assertThat(temp.resolve("out/a/.manifest.json.crc")).exists();
+    Files.delete(temp.resolve("out/a/manifest.json")); // by hand: its checksum stays behind
+    Files.delete(temp.resolve("out/b/manifest.json"));
+
+    io.delete(uri("out/a"));
+    assertThatThrownBy(() -> io.delete(uri("out/b"))).isInstanceOf(IOException.class);
+
+    assertThat(temp.resolve("out/a")).doesNotExist();
+    assertThat(temp.resolve("out/b/notes.txt")).hasContent("mine");
+    assertThat(io.isDirectory(uri("out/b"))).isTrue();
+    assertThat(io.isDirectory(uri("out/b/notes.txt"))).isFalse();
+  }
 }

@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import org.loraquant.codec.CompressedLayer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.errors.LoraQuantException;
@@ -13,8 +17,7 @@ import org.loraquant.format.JsonOutput;
 import org.loraquant.format.NamedTensor;
 import org.loraquant.format.SourceFactors;
 import org.loraquant.io.FileIO;
-import org.loraquant.io.FolderPaths;
-import org.loraquant.io.FileWrites;
+import org.loraquant.io.OwnedFolder;
 import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.FloatEncoding;
@@ -85,37 +88,43 @@ public final class AdapterDecompressor {
   }
 
   /**
-   * Writes the PEFT folder at {@code dir}. Staged beside it and moved into place where renames
+   * Marks a folder as written by decompress. PEFT loaders look only for the config and the
+   * weights, and neither can tell a decompressed adapter from an original one (the config is the
+   * source's, byte for byte): without this file a later decompress could not know whether it may
+   * replace the folder, and replacing an original adapter with a lossy one is data loss. Written
+   * first and deleted last, so that every folder holding our config or weights also holds it.
+   */
+  public static final String MARKER_FILE = ".loraquant_decompressed";
+
+  /** Contents of {@link #MARKER_FILE}: constant, so the output stays reproducible. */
+  static final byte[] MARKER_BYTES =
+      "written by loraquant decompress; a later decompress --overwrite may replace this folder\n"
+          .getBytes(StandardCharsets.UTF_8);
+
+  /**
+   * The files of a decompressed folder in write order: the marker first, the config last (loaders
+   * look for it first, so on object stores it is the completion marker).
+   */
+  public static final OwnedFolder.Layout LAYOUT =
+      new OwnedFolder.Layout(
+          "decompress",
+          List.of(MARKER_FILE, PeftAdapterReader.WEIGHTS_FILE, AdapterConfig.FILE_NAME),
+          Set.of(MARKER_FILE));
+
+  /**
+   * Writes the PEFT folder at {@code dir}, replacing a previous decompressed output there (never
+   * anything else: see {@link OwnedFolder}). Staged beside it and moved into place where renames
    * are atomic, so a crash never leaves a half-written adapter that looks complete; on object
    * stores the config, which loaders look for first, is written last.
+   *
+   * @throws org.loraquant.errors.LoraQuantException if {@code dir} is a file or holds a config or
+   *     weights file that decompress did not write; nothing is touched then
    */
   public static void write(FileIO io, String dir, CompressedAdapter adapter, OutputDType dtype) throws IOException {
     PeftFiles files = decompress(adapter, dtype);
-    String target = FolderPaths.withoutTrailingSlash(dir);
-    if (io.exists(target) && !io.list(target).isEmpty()) {
-      throw new IOException(target + " exists and is not empty; choose a new output folder");
-    }
-    if (io.atomicDirectoryRename()) {
-      String staging = FolderPaths.stagingSibling(target);
-      try {
-        writeFiles(io, staging, files);
-        io.deleteRecursively(target);
-        io.renameDirectory(staging, target);
-      } finally {
-        io.deleteRecursively(staging);
-      }
-    } else {
-      writeFiles(io, target, files);
-    }
-  }
-
-  private static void writeFiles(FileIO io, String dir, PeftFiles files) throws IOException {
-    io.mkdirs(dir);
-    write(io, dir + "/" + PeftAdapterReader.WEIGHTS_FILE, files.weights());
-    write(io, dir + "/" + AdapterConfig.FILE_NAME, files.config());
-  }
-
-  private static void write(FileIO io, String path, byte[] bytes) throws IOException {
-    FileWrites.write(io, path, bytes);
+    OwnedFolder.write(io, dir, LAYOUT, Map.of(
+        MARKER_FILE, MARKER_BYTES,
+        PeftAdapterReader.WEIGHTS_FILE, files.weights(),
+        AdapterConfig.FILE_NAME, files.config()));
   }
 }

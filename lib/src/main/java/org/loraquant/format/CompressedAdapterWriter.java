@@ -9,8 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.loraquant.io.FileIO;
-import org.loraquant.io.FolderPaths;
-import org.loraquant.io.FileWrites;
+import org.loraquant.io.OwnedFolder;
 import org.loraquant.safetensors.SafetensorsWriter;
 
 /**
@@ -20,7 +19,8 @@ import org.loraquant.safetensors.SafetensorsWriter;
  * <p>Writes are safe against crashes: the manifest is always written last and readers treat a
  * folder without one as absent. Where the file system renames directories atomically the folder
  * is staged beside the target and moved into place, so a partial folder never appears under the
- * target name at all; on object stores it is written in place, manifest last.
+ * target name at all; on object stores it is written in place, manifest last ({@link
+ * OwnedFolder}).
  */
 public final class CompressedAdapterWriter {
   static final ObjectMapper JSON = JsonOutput.indented();
@@ -82,52 +82,36 @@ public final class CompressedAdapterWriter {
   }
 
   /**
-   * Writes the folder at {@code dir}, replacing a previous one, with {@code manifest} (JSON bytes
-   * chosen by the caller: fingerprints, stats) as the completion marker.
+   * The files of a compressed folder, in write order: the model first (its name is ours alone, so
+   * it is what proves a folder ours, and it is deleted last), the manifest last (completion).
+   */
+  public static final OwnedFolder.Layout LAYOUT =
+      new OwnedFolder.Layout(
+          "compress",
+          List.of(CompressedFormat.MODEL_FILE, CompressedFormat.CONFIG_FILE, CompressedFormat.MANIFEST_FILE),
+          Set.of(CompressedFormat.MODEL_FILE, CompressedFormat.MANIFEST_FILE));
+
+  /**
+   * Writes the folder at {@code dir}, replacing a previous compressed output there, with {@code
+   * manifest} (JSON bytes chosen by the caller: fingerprints, stats) as the completion marker.
+   * Only our three files are ever replaced (see {@link OwnedFolder}): other entries of the folder,
+   * such as a nested adapter's output, stay as they are.
    *
    * @return bytes written: the three files together, i.e. the size of the folder
+   * @throws org.loraquant.errors.LoraQuantException if {@code dir} is a file or holds an {@code
+   *     adapter_config.json} that is not ours; nothing is touched then
    */
   public static long write(FileIO io, String dir, CompressedAdapter adapter, byte[] manifest) throws IOException {
     byte[] model = modelBytes(adapter);
     byte[] config = configBytes(adapter);
-    String target = FolderPaths.withoutTrailingSlash(dir);
-    if (io.atomicDirectoryRename()) {
-      // A failure while staging leaves the previous output untouched and still valid.
-      String staging = FolderPaths.stagingSibling(target);
-      try {
-        writeFiles(io, staging, model, config, manifest);
-        // Deleting a folder is not atomic: the manifest goes first so that a crash half-way
-        // through never leaves a manifest next to missing files.
-        io.deleteRecursively(target + "/" + CompressedFormat.MANIFEST_FILE);
-        io.deleteRecursively(target);
-        io.renameDirectory(staging, target);
-      } finally {
-        io.deleteRecursively(staging);
-      }
-    } else {
-      // Whatever was there stops counting as complete before anything of it changes.
-      io.deleteRecursively(target + "/" + CompressedFormat.MANIFEST_FILE);
-      writeFiles(io, target, model, config, manifest);
-    }
+    OwnedFolder.write(io, dir, LAYOUT, Map.of(
+        CompressedFormat.MODEL_FILE, model,
+        CompressedFormat.CONFIG_FILE, config,
+        CompressedFormat.MANIFEST_FILE, manifest));
     return (long) model.length + config.length + manifest.length;
-  }
-
-  private static void writeFiles(FileIO io, String dir, byte[] model, byte[] config, byte[] manifest) throws IOException {
-    io.mkdirs(dir);
-    writeFile(io, dir + "/" + CompressedFormat.MODEL_FILE, model);
-    writeFile(io, dir + "/" + CompressedFormat.CONFIG_FILE, config);
-    writeFile(io, dir + "/" + CompressedFormat.MANIFEST_FILE, manifest);
-  }
-
-  static void writeFile(FileIO io, String path, byte[] bytes) throws IOException {
-    FileWrites.write(io, path, bytes);
   }
 
   private static String compact(Object value) throws IOException {
     return COMPACT.writeValueAsString(value);
-  }
-
-  static List<String> fileNames() {
-    return List.of(CompressedFormat.CONFIG_FILE, CompressedFormat.MODEL_FILE, CompressedFormat.MANIFEST_FILE);
   }
 }

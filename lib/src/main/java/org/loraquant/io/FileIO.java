@@ -17,8 +17,18 @@ public interface FileIO {
   /** Names (not paths) of the entries directly under {@code dir}; empty if it does not exist. */
   List<String> list(String dir) throws IOException;
 
+  /** True when {@code path} is a directory; false when it is a file or does not exist. */
+  boolean isDirectory(String path) throws IOException;
+
   /** Deletes a file or a directory tree; no-op if it does not exist. */
   void deleteRecursively(String path) throws IOException;
+
+  /**
+   * Deletes one file or one empty directory; no-op if it does not exist. Fails on a directory
+   * that is not empty, so a writer that removes its own files one by one and then their folder
+   * never takes anything else with it.
+   */
+  void delete(String path) throws IOException;
 
   /**
    * Moves a directory into place. Fails if {@code target} exists. On local disks this is an

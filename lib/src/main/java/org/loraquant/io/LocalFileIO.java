@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
@@ -64,10 +65,21 @@ public final class LocalFileIO implements FileIO {
     return names;
   }
 
+  /** A symbolic link is not a directory here, even to one: writers never write through links. */
+  @Override
+  public boolean isDirectory(String path) {
+    return Files.isDirectory(Path.of(path), LinkOption.NOFOLLOW_LINKS);
+  }
+
+  @Override
+  public void delete(String path) throws IOException {
+    Files.deleteIfExists(Path.of(path));
+  }
+
   @Override
   public void deleteRecursively(String path) throws IOException {
     Path root = Path.of(path);
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
     Files.walkFileTree(

@@ -87,6 +87,19 @@ public final class FailingFileIO implements FileIO {
   }
 
   @Override
+  public boolean isDirectory(String path) throws IOException {
+    return delegate.isDirectory(path);
+  }
+
+  @Override
+  public void delete(String path) throws IOException {
+    if (path.equals(failOnDelete)) {
+      throw new IOException("injected failure deleting " + path);
+    }
+    delegate.delete(path);
+  }
+
+  @Override
   public void deleteRecursively(String path) throws IOException {
     if (path.equals(failOnDelete)) {
       throw new IOException("injected failure deleting " + path);

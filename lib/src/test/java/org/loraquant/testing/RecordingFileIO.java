@@ -56,6 +56,16 @@ public final class RecordingFileIO implements FileIO {
   }
 
   @Override
+  public boolean isDirectory(String path) throws IOException {
+    return delegate.isDirectory(path);
+  }
+
+  @Override
+  public void delete(String path) throws IOException {
+    delegate.delete(path);
+  }
+
+  @Override
   public void deleteRecursively(String path) throws IOException {
     delegate.deleteRecursively(path);
   }

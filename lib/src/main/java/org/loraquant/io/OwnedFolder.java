@@ -1,0 +1,206 @@
+package org.loraquant.io;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.loraquant.errors.LoraQuantException;
+
+/**
+ * Writes a folder of files that one writer owns, replacing only what it can prove is its own: the
+ * files of its {@link Layout}, and its own staging folders. Whatever else the folder holds (a
+ * user's files, a nested adapter's output, another writer's files) is never deleted or
+ * overwritten; a folder that holds a file with one of our names but none of our signature files
+ * (say a user's {@code adapter_config.json}) is refused outright.
+ *
+ * <p>Complete or absent: the layout's last file is the completion marker, written last and deleted
+ * first. Where directory renames are atomic and the target holds nothing but our files, the
+ * folder is staged beside the target and renamed into place; otherwise (object stores, or a
+ * target that also holds other things) our files are written in place, marker last.
+ */
+public final class OwnedFolder {
+  private OwnedFolder() {}
+
+  /**
+   * The files one writer puts in a folder.
+   *
+   * @param writer who writes it, for messages ("compress", "decompress")
+   * @param writeOrder file names in the order they are written; the last is the completion marker
+   *     (written last, deleted first), the first is deleted last
+   * @param signatures names that only this writer uses: a folder holding one of them is ours,
+   *     while one holding only shared names (e.g. {@code adapter_config.json}) is not
+   */
+  public record Layout(String writer, List<String> writeOrder, Set<String> signatures) {
+    public Layout {
+      writeOrder = List.copyOf(writeOrder);
+      signatures = Set.copyOf(signatures);
+      if (!writeOrder.containsAll(signatures)) {
+        throw new IllegalArgumentException("signatures " + signatures + " not in " + writeOrder);
+      }
+    }
+
+    String completionMarker() {
+      return writeOrder.get(writeOrder.size() - 1);
+    }
+  }
+
+  /**
+   * What a target path holds, as seen by one layout.
+   *
+   * @param exists something is at the path
+   * @param folder it is a folder (false for a file, a link, or nothing)
+   * @param ours entries named like the layout's files
+   * @param others every other entry
+   */
+  public record Contents(boolean exists, boolean folder, List<String> ours, List<String> others) {
+    /** Absent, or an empty folder: anything may be written there. */
+    public boolean isFree() {
+      return !exists || (folder && ours.isEmpty() && others.isEmpty());
+    }
+
+    /** A previous output of this layout's writer: a folder holding one of its signature files. */
+    public boolean holdsOurOutput(Layout layout) {
+      return folder && ours.stream().anyMatch(layout.signatures()::contains);
+    }
+
+    /** Our-named files without a signature beside them: someone else's, never replaced. */
+    boolean holdsForeignFileWithOurName(Layout layout) {
+      return !ours.isEmpty() && !holdsOurOutput(layout);
+    }
+  }
+
+  /** Lists {@code dir} and sorts its entries by the layout. */
+  public static Contents inspect(FileIO io, String dir, Layout layout) throws IOException {
+    String target = FolderPaths.withoutTrailingSlash(dir);
+    if (!io.isDirectory(target)) {
+      return new Contents(io.exists(target), false, List.of(), List.of());
+    }
+    List<String> ours = new ArrayList<>();
+    List<String> others = new ArrayList<>();
+    for (String name : io.list(target)) {
+      (layout.writeOrder().contains(name) ? ours : others).add(name);
+    }
+    return new Contents(true, true, ours, others);
+  }
+
+  /**
+   * Writes {@code files} (every name of the layout, nothing else) into {@code dir}, replacing a
+   * previous output of the same layout there.
+   *
+   * @throws LoraQuantException if {@code dir} is not a folder, or holds a file with one of our
+   *     names that is not provably ours; nothing is written or deleted then
+   */
+  public static void write(FileIO io, String dir, Layout layout, Map<String, byte[]> files)
+      throws IOException {
+    if (!files.keySet().equals(Set.copyOf(layout.writeOrder()))) {
+      throw new IllegalArgumentException("files " + files.keySet() + " are not the layout " + layout.writeOrder());
+    }
+    String target = FolderPaths.withoutTrailingSlash(dir);
+    Contents contents = checkedContents(io, target, layout);
+    if (io.atomicDirectoryRename() && contents.others().isEmpty()) {
+      writeStaged(io, target, layout, files, contents);
+    } else {
+      writeInPlace(io, target, layout, files);
+    }
+  }
+
+  private static Contents checkedContents(FileIO io, String target, Layout layout)
+      throws IOException {
+    Contents contents = inspect(io, target, layout);
+    if (contents.exists() && !contents.folder()) {
+      throw new LoraQuantException(target + " exists and is not a folder; " + layout.writer()
+          + " writes a folder there only where there is nothing or a folder");
+    }
+    if (contents.holdsForeignFileWithOurName(layout)) {
+      throw new LoraQuantException(target + " holds " + String.join(", ", contents.ours())
+          + " but no " + String.join(" or ", layout.signatures().stream().sorted().toList())
+          + ": not an output of " + layout.writer() + ", so it is left as it is");
+    }
+    return contents;
+  }
+
+  /**
+   * Other things live in the folder (a nested adapter's output, say), or renames copy: our files
+   * are replaced one by one, and the folder stops counting as complete first.
+   */
+  private static void writeInPlace(FileIO io, String target, Layout layout, Map<String, byte[]> files)
+      throws IOException {
+    io.delete(target + "/" + layout.completionMarker());
+    writeFiles(io, target, layout, files);
+  }
+
+  /**
+   * Stages the folder beside the target and renames it into place. A failure while staging leaves
+   * a previous output untouched and still valid; the previous one's files go marker first, and the
+   * folder itself only once it is empty (if anything appeared in it meanwhile, the delete fails and
+   * nothing else is lost).
+   *
+   * <p>The target may also appear between the check and the rename: a nested adapter's writer
+   * creates it as the parent of its own staging folder. The rename then fails, or (Hadoop's
+   * semantics for an existing target) moves the staging folder inside it; either way the target
+   * has no completion marker of ours afterwards, and our files are written in place instead.
+   */
+  private static void writeStaged(
+      FileIO io, String target, Layout layout, Map<String, byte[]> files, Contents contents)
+      throws IOException {
+    String staging = FolderPaths.stagingSibling(target);
+    try {
+      writeFiles(io, staging, layout, files);
+      boolean placed;
+      try {
+        if (contents.exists()) {
+          List<String> deleteOrder = new ArrayList<>(layout.writeOrder());
+          Collections.reverse(deleteOrder);
+          for (String name : deleteOrder) {
+            if (contents.ours().contains(name)) {
+              io.delete(target + "/" + name);
+            }
+          }
+          io.delete(target);
+        }
+        io.renameDirectory(staging, target);
+        placed = io.exists(target + "/" + layout.completionMarker());
+      } catch (IOException e) {
+        if (io.list(target).isEmpty()) {
+          throw e; // a failure of its own, not a folder that filled up meanwhile
+        }
+        placed = false;
+      }
+      if (!placed) {
+        io.deleteRecursively(target + "/" + FolderPaths.nameOf(staging));
+        checkedContents(io, target, layout);
+        writeInPlace(io, target, layout, files);
+      }
+    } finally {
+      io.deleteRecursively(staging);
+    }
+  }
+
+  private static void writeFiles(FileIO io, String dir, Layout layout, Map<String, byte[]> files)
+      throws IOException {
+    io.mkdirs(dir);
+    for (String name : layout.writeOrder()) {
+      FileWrites.write(io, dir + "/" + name, files.get(name));
+    }
+  }
+
+  /**
+   * Removes the staging folders a killed writer of this same target left beside it. Only names of
+   * our exact staging form, for this target, older than {@link FolderPaths#STALE_STAGING_AGE}:
+   * a younger one may belong to a writer that is still running (a second attempt of the same
+   * task), and nothing else in the parent folder is ours. Not part of {@link #write}: it lists the
+   * parent folder, which for the job is the whole output root once per adapter; the job clears
+   * leftovers from its one listing of the output instead, the command line before each write.
+   */
+  public static void removeStaleStaging(FileIO io, String target) throws IOException {
+    String parent = FolderPaths.parentOf(target);
+    long now = System.currentTimeMillis();
+    for (String entry : io.list(parent.isEmpty() ? "." : parent)) {
+      if (FolderPaths.isStaleStagingOf(target, entry, now)) {
+        io.deleteRecursively(parent + entry);
+      }
+    }
+  }
+}
