@@ -656,6 +656,16 @@ class CompressedReaderFuzzTest {
     }
 
     @Override
+    public boolean isDirectory(String path) {
+      return path.equals(DIR);
+    }
+
+    @Override
+    public void delete(String path) {
+      throw new UnsupportedOperationException("read-only");
+    }
+
+    @Override
     public void deleteRecursively(String path) {
       throw new UnsupportedOperationException("read-only");
     }

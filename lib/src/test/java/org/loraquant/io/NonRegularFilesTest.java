@@ -172,6 +172,14 @@ class NonRegularFilesTest {
           }
 
           @Override
+          public boolean isDirectory(String path) {
+            return false;
+          }
+
+          @Override
+          public void delete(String path) {}
+
+          @Override
           public void deleteRecursively(String path) {}
 
           @Override

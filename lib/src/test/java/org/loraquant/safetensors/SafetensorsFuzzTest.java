@@ -270,6 +270,16 @@ class SafetensorsFuzzTest {
     }
 
     @Override
+    public boolean isDirectory(String path) {
+      return false;
+    }
+
+    @Override
+    public void delete(String path) {
+      throw new UnsupportedOperationException("read only");
+    }
+
+    @Override
     public List<String> list(String dir) {
       List<String> names = new ArrayList<>();
       for (String path : files.keySet()) {
