@@ -29,7 +29,7 @@ import org.loraquant.options.UsageException;
  * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
  * built-in defaults. The file's keys are the flag names without the dashes ({@code rho}, {@code
  * bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed}, {@code
- * max-layers-per-task}, {@code target-task-bytes}, and {@code force = true|false}) and its values
+ * max-layers-per-task}, {@code target-task-bytes}, {@code max-read-bytes}, and {@code force = true|false}) and its values
  * are parsed by the same code as the flags, so both accept exactly the same.
  *
  * @param input root of the PEFT adapters (Hadoop URI)
@@ -41,6 +41,8 @@ import org.loraquant.options.UsageException;
  * @param runDate UTC date of the start: the stats partition
  * @param maxLayersPerTask at most this many layers in one Spark task (bounds executor memory)
  * @param targetTaskBytes input bytes per task above which the planner opens another task
+ * @param maxReadBytes the largest single read of an adapter's tensors: a task reads its layers of
+ *     an adapter in merged byte ranges up to this size, one request each, and holds one at a time
  */
 public record JobOptions(
     String input,
@@ -53,19 +55,24 @@ public record JobOptions(
     LocalDate runDate,
     Instant startedAt,
     int maxLayersPerTask,
-    long targetTaskBytes) {
+    long targetTaskBytes,
+    long maxReadBytes) {
 
   public static final int DEFAULT_MAX_FAILED = 0;
-  public static final int DEFAULT_MAX_LAYERS_PER_TASK = 64;
+  /** Room for a whole adapter with every linear module of a 32-layer model (7 x 32 = 224). */
+  public static final int DEFAULT_MAX_LAYERS_PER_TASK = 256;
+
   public static final long DEFAULT_TARGET_TASK_BYTES = 256L << 20;
+  public static final long DEFAULT_MAX_READ_BYTES = 64L << 20;
 
   static final String USAGE =
       "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
           + " [--group-size G] [--split prefix|reference] [--refine none|search] [--force]"
-          + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]";
+          + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
+          + " [--max-read-bytes N]";
 
   private static final Set<String> RUN_OPTIONS =
-      Set.of("--max-failed", "--max-layers-per-task", "--target-task-bytes");
+      Set.of("--max-failed", "--max-layers-per-task", "--target-task-bytes", "--max-read-bytes");
   private static final Set<String> LOCATION_OPTIONS =
       Set.of("--input", "--output", "--stats", "--settings");
 
@@ -113,6 +120,7 @@ public record JobOptions(
         runInt(file, "--max-failed", 0, 0);
         runInt(file, "--max-layers-per-task", 1, 1);
         runLong(file, "--target-task-bytes", 1);
+        runLong(file, "--max-read-bytes", 1);
       } catch (UsageException e) {
         throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
       }
@@ -131,11 +139,15 @@ public record JobOptions(
         LocalDate.ofInstant(now, ZoneOffset.UTC),
         now,
         pick(flags, file, "--max-layers-per-task", DEFAULT_MAX_LAYERS_PER_TASK, 1),
-        flags.has("--target-task-bytes")
-            ? runLong(flags, "--target-task-bytes", 1)
-            : file.has("--target-task-bytes")
-                ? runLong(file, "--target-task-bytes", 1)
-                : DEFAULT_TARGET_TASK_BYTES);
+        pickLong(flags, file, "--target-task-bytes", DEFAULT_TARGET_TASK_BYTES),
+        pickLong(flags, file, "--max-read-bytes", DEFAULT_MAX_READ_BYTES));
+  }
+
+  private static long pickLong(Flags flags, Flags file, String name, long defaultValue) {
+    if (flags.has(name)) {
+      return runLong(flags, name, 1);
+    }
+    return file.has(name) ? runLong(file, name, 1) : defaultValue;
   }
 
   private static int pick(Flags flags, Flags file, String name, int defaultValue, int min) {

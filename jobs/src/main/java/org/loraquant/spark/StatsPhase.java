@@ -88,7 +88,8 @@ final class StatsPhase {
                 o.bytesOut(),
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
-                o.finishedAt()));
+                o.finishedAt(),
+                o.requests()));
       } else {
         adapterRows.add(
             StatsRows.adapter(
@@ -102,7 +103,8 @@ final class StatsPhase {
                 null,
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
-                o.finishedAt()));
+                o.finishedAt(),
+                o.requests()));
       }
     }
 

@@ -33,6 +33,30 @@ public record OpenedAdapter(
     return io.newInputFile(weightsPath(), weightsLength);
   }
 
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof OpenedAdapter other
+        && folder.equals(other.folder)
+        && java.util.Arrays.equals(configBytes, other.configBytes)
+        && java.util.Arrays.equals(headerBytes, other.headerBytes)
+        && weightsLength == other.weightsLength;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(
+        folder,
+        java.util.Arrays.hashCode(configBytes),
+        java.util.Arrays.hashCode(headerBytes),
+        weightsLength);
+  }
+
+  @Override
+  public String toString() {
+    return "OpenedAdapter[" + folder + ", " + carriedBytes() + " bytes, weights " + weightsLength
+        + "]";
+  }
+
   /** Bytes this object carries. */
   public long carriedBytes() {
     return configBytes.length + headerBytes.length;
