@@ -19,6 +19,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.errors.LoraQuantException;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
@@ -111,7 +112,7 @@ final class CompressionPhase {
     List<LayerWork> layers = new ArrayList<>();
     // What opening read (config and header) travels with the plan: to the layer tasks inside
     // their PlannedTask, to assembly beside the shuffled layers; nothing opens an adapter twice.
-    Map<String, org.loraquant.peft.OpenedAdapter> opened = new TreeMap<>();
+    Map<String, OpenedAdapter> opened = new TreeMap<>();
     List<Tuple2<String, AdapterToAssemble>> toAssemble = new ArrayList<>();
     if (!toProcess.isEmpty()) {
       jsc.setJobDescription("loraquant: open " + toProcess.size() + " adapters");
