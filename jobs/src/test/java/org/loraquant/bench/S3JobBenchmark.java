@@ -27,9 +27,10 @@ import org.loraquant.testing.S3aSettings;
  * test. Starts S3Proxy on 127.0.0.1, uploads a local fleet to {@code in/} through the S3 API (S3A),
  * then runs {@code loraquant recompress} on local Spark through a {@link FaultInjectingProxy} that
  * holds back each response's first byte by each of the given delays, back to back, each run into
- * fresh output and stats folders. Prints, per run, the job's summary lines, the wall time and the
- * requests the proxy saw by method and area ({@code in} = the adapters, {@code list:in} = listings
- * of them, {@code out-*} and {@code stats-*} = what the run wrote).
+ * fresh output and stats folders (a delay may come twice, e.g. {@code 0 30 0 30}: the first run
+ * in a JVM also pays for warming it up). Prints, per run, the job's summary lines, the wall time
+ * and the requests the proxy saw by method and area ({@code in} = the adapters, {@code list:in} =
+ * listings of them, {@code out-*} and {@code stats-*} = what the run wrote).
  *
  * <p>Usage: {@code S3JobBenchmark FLEET_DIR MASTER DELAY_MS...}
  */
@@ -57,10 +58,11 @@ public final class S3JobBenchmark {
       }
       System.out.printf(
           Locale.ROOT, "uploaded %d adapters, %d bytes from %s%n", adapters, uploaded, fleet);
-      for (int delay : delays) {
+      for (int i = 0; i < delays.size(); i++) {
+        int delay = delays.get(i);
         try (FaultInjectingProxy proxy = FaultInjectingProxy.start(store.endpoint())) {
           proxy.delayResponses(Duration.ofMillis(delay));
-          String run = "d" + delay;
+          String run = "d" + delay + "-" + i; // fresh folders: each run compresses everything
           List<String> command =
               new ArrayList<>(
                   List.of(
