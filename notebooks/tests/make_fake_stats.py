@@ -103,6 +103,8 @@ ADAPTER_SCHEMA = pa.schema([
     _f("seconds", pa.float64(), False),
     _f("recorded_from", pa.string(), False),
     _f("finished_at", TIMESTAMP, False),
+    _f("requests", pa.int64(), True),
+    _f("bytes_read", pa.int64(), True),
 ])
 
 KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -195,10 +197,15 @@ def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finish
     elif output is not None:
         # failed / incomplete: nothing new is written, the earlier output (if any) stays current
         output_run_id = output["run_id"]
+    # What reading the adapter cost: config, header, its tensors in 64 MB reads, the change
+    # check and the output's files; nothing for adapters the run did not read.
+    read = status != "skipped" and recorded_from == "run"
+    requests = 3 + -(-bytes_in // (64 << 20)) + 3 if read else None
     return dict(run_id=run_id, adapter=adapter, input_fingerprint=fp, status=status,
                 message=message, output_run_id=output_run_id, **settings, bytes_in=bytes_in,
                 **totals, seconds=float(seconds), recorded_from=recorded_from,
-                finished_at=finished_at)
+                finished_at=finished_at, requests=requests,
+                bytes_read=bytes_in if read else None)
 
 
 def write_partition(out, table_name, run_date, rows, schema, part):

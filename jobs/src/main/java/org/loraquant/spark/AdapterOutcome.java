@@ -16,6 +16,8 @@ import org.loraquant.compress.LayerReport;
  * @param bytesOut size of the written output folder; 0 unless COMPRESSED
  * @param seconds time spent on the adapter: its layers plus assembly and write
  * @param finishedAt when the output was committed, or the decision made
+ * @param requests what the adapter cost in storage requests this run: opening, its layers' reads,
+ *     the change check and writing its output
  */
 public record AdapterOutcome(
     String adapter,
@@ -25,9 +27,10 @@ public record AdapterOutcome(
     AdapterTotals totals,
     long bytesOut,
     double seconds,
-    Instant finishedAt)
+    Instant finishedAt,
+    StorageRequests requests)
     implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   public AdapterOutcome {
     layers = List.copyOf(layers);
@@ -43,18 +46,33 @@ public record AdapterOutcome(
         AdapterTotals.of(layers),
         bytesOut,
         seconds,
-        finishedAt);
+        finishedAt,
+        StorageRequests.NONE);
   }
 
   static AdapterOutcome notCompressed(
       String adapter, AdapterStatus status, String message, double seconds) {
     return new AdapterOutcome(
-        adapter, status, message, List.of(), null, 0, seconds, Instant.now());
+        adapter, status, message, List.of(), null, 0, seconds, Instant.now(), StorageRequests.NONE);
   }
 
   /** This outcome without its layer reports (its totals stay): what the driver needs. */
   AdapterOutcome withoutLayers() {
     return new AdapterOutcome(
-        adapter, status, message, List.of(), totals, bytesOut, seconds, finishedAt);
+        adapter, status, message, List.of(), totals, bytesOut, seconds, finishedAt, requests);
+  }
+
+  /** This outcome with {@code more} requests added to its count. */
+  AdapterOutcome plusRequests(StorageRequests more) {
+    return new AdapterOutcome(
+        adapter,
+        status,
+        message,
+        layers,
+        totals,
+        bytesOut,
+        seconds,
+        finishedAt,
+        requests.plus(more));
   }
 }

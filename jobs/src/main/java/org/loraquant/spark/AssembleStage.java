@@ -3,6 +3,8 @@ package org.loraquant.spark;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
@@ -14,8 +16,13 @@ import org.loraquant.compress.CompressionResult;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.io.IoErrors;
+import org.loraquant.io.ByteSpan;
+import org.loraquant.io.ChunkedInputFile;
+import org.loraquant.io.InputFile;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.safetensors.TensorInfo;
 
 /**
  * The assembly stage: all compressed layers of one adapter, gathered by a shuffle, become its
@@ -23,6 +30,11 @@ import org.loraquant.peft.PeftAdapterReader;
  * layer gets no output (an older one is left as it is): half an adapter is no adapter. Nor does an
  * adapter whose files changed since discovery: its folder is listed again once everything has
  * been read from it, and a changed listing makes it incomplete instead of written.
+ *
+ * <p>Reads: the config and header come with the adapter's {@link OpenedAdapter} (the open stage
+ * read them); only pass-through tensors, if any, are read here, merged into as few ranges as the
+ * layer stage's. With the listing and the output's files that is what the adapter's outcome adds
+ * to the requests its open stage and layers counted.
  */
 final class AssembleStage {
   private AssembleStage() {}
@@ -31,7 +43,24 @@ final class AssembleStage {
       JobContext context,
       String relativePath,
       Iterable<LayerOutcome> layers,
+      OpenedAdapter opened,
       LongAccumulator adaptersDone) {
+    RequestCounter counter = new RequestCounter();
+    StorageRequests layerRequests = StorageRequests.NONE;
+    for (LayerOutcome layer : layers) {
+      layerRequests = layerRequests.plus(layer.requests());
+    }
+    return assembleCounted(context, relativePath, layers, opened, adaptersDone, counter)
+        .plusRequests(layerRequests.plus(counter.snapshot()));
+  }
+
+  private static AdapterOutcome assembleCounted(
+      JobContext context,
+      String relativePath,
+      Iterable<LayerOutcome> layers,
+      OpenedAdapter opened,
+      LongAccumulator adaptersDone,
+      RequestCounter counter) {
     long start = System.nanoTime();
     Map<String, CompressedLayerResult> byModule = new TreeMap<>();
     // The failure reported is that of the first module in name order, so reruns say the same.
@@ -56,7 +85,7 @@ final class AssembleStage {
     try {
       if (failure != null) {
         // A layer that failed because the adapter changed under the run is reported as the change.
-        IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath);
+        IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
         if (changed != null) {
           return AdapterOutcome.notCompressed(
               relativePath,
@@ -71,7 +100,7 @@ final class AssembleStage {
             layerSeconds + seconds(start));
       }
       try {
-        return write(context, relativePath, byModule, layerSeconds, start);
+        return write(context, relativePath, opened, byModule, layerSeconds, start, counter);
       } catch (RuntimeException e) {
         return AdapterOutcome.notCompressed(
             relativePath,
@@ -87,22 +116,36 @@ final class AssembleStage {
   private static AdapterOutcome write(
       JobContext context,
       String relativePath,
+      OpenedAdapter opened,
       Map<String, CompressedLayerResult> byModule,
       double layerSeconds,
-      long start) {
+      long start,
+      RequestCounter counter) {
     DiscoveredAdapter discovered = context.adapter(relativePath);
     CompressionResult result;
     try {
-      PeftAdapter adapter = PeftAdapterReader.open(context.io(), discovered.location());
+      if (opened == null) {
+        throw new IllegalStateException("no header travelled with adapter '" + relativePath + "'");
+      }
+      InputFile weights = opened.weightsFile(context.io().counting(counter));
+      PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
+      List<ByteSpan> passThrough = new ArrayList<>();
+      for (TensorInfo t : layout.passThrough()) {
+        passThrough.add(new ByteSpan(t.absoluteBegin(), t.absoluteBegin() + t.byteLength()));
+      }
+      PeftAdapter adapter =
+          PeftAdapterReader.reopen(
+              opened,
+              new ChunkedInputFile(weights, ByteSpan.merge(passThrough, context.maxReadBytes())));
       result = AdapterCompressor.assemble(adapter, context.settings(), byModule);
     } catch (RuntimeException e) {
       // E.g. a module the layers do not have, because the adapter was replaced: say so.
-      IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath);
+      IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
       throw changed != null ? changed : e;
     }
     // Every byte this run takes from the adapter has now been read (layers, header, pass-through
     // tensors), so an unchanged listing means they all came from one version of its files.
-    IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath);
+    IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
     if (changed != null) {
       throw changed;
     }
@@ -117,7 +160,10 @@ final class AssembleStage {
           CompressionManifest.of(result, discovered.fingerprint(), run).toJson(context.settings());
       long bytesOut =
           CompressedAdapterWriter.write(
-              context.outputIo(), context.outputLocation(relativePath), result.adapter(), manifest);
+              context.outputIo().counting(counter),
+              context.outputLocation(relativePath),
+              result.adapter(),
+              manifest);
       return AdapterOutcome.compressed(
           relativePath, result.layers(), bytesOut, layerSeconds + seconds(start), finishedAt);
     } catch (IOException e) {
@@ -133,9 +179,10 @@ final class AssembleStage {
    * compresses the new version. Costs one listing of the folder.
    */
   private static IncompleteAdapterException changeSinceDiscovery(
-      JobContext context, String relativePath) {
+      JobContext context, String relativePath, RequestCounter counter) {
     DiscoveredAdapter discovered = context.adapter(relativePath);
     String change;
+    counter.list();
     try {
       Path folder = new Path(discovered.location());
       change =

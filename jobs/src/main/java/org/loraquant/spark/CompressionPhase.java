@@ -18,6 +18,9 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
+import org.loraquant.errors.LoraQuantException;
+import org.loraquant.peft.AdapterConfig;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.options.UsageException;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
@@ -103,26 +106,33 @@ final class CompressionPhase {
             outputRoot,
             options.runId(),
             options.runDate(),
-            Map.copyOf(toProcess));
+            Map.copyOf(toProcess),
+            options.maxReadBytes());
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();
     List<LayerWork> layers = new ArrayList<>();
-    List<Tuple2<String, Iterable<LayerOutcome>>> withoutLayers = new ArrayList<>();
+    // What opening read (config and header) travels with the plan: to the layer tasks inside
+    // their PlannedTask, to assembly beside the shuffled layers; nothing opens an adapter twice.
+    Map<String, OpenedAdapter> opened = new TreeMap<>();
+    List<Tuple2<String, AdapterToAssemble>> toAssemble = new ArrayList<>();
     if (!toProcess.isEmpty()) {
       jsc.setJobDescription("loraquant: open " + toProcess.size() + " adapters");
       List<String> names = new ArrayList<>(toProcess.keySet());
-      for (OpenOutcome opened :
+      for (OpenOutcome open :
           jsc.parallelize(names, Partitions.slices(names.size(), parallelism))
               .map(name -> OpenStage.open(contextBroadcast.value(), name))
               .collect()) {
-        if (!opened.opened()) {
+        if (!open.opened()) {
           outcomes.add(
-              AdapterOutcome.notCompressed(opened.adapter(), opened.status(), opened.message(), 0));
-        } else if (opened.layers().isEmpty()) {
-          withoutLayers.add(new Tuple2<>(opened.adapter(), List.of()));
+              AdapterOutcome.notCompressed(open.adapter(), open.status(), open.message(), 0)
+                  .plusRequests(open.requests()));
         } else {
-          layers.addAll(opened.layers());
+          opened.put(open.adapter(), open.openedAdapter());
+          toAssemble.add(
+              new Tuple2<>(
+                  open.adapter(), new AdapterToAssemble(open.openedAdapter(), open.requests())));
+          layers.addAll(open.layers());
         }
       }
     }
@@ -130,8 +140,12 @@ final class CompressionPhase {
     List<LayerTask> tasks =
         new LayerPlanner(3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
             .plan(layers);
+    List<PlannedTask> planned = new ArrayList<>(tasks.size());
+    for (LayerTask task : tasks) {
+      planned.add(PlannedTask.of(task, opened));
+    }
     JavaRDD<AdapterOutcome> assembled = null;
-    if (!tasks.isEmpty() || !withoutLayers.isEmpty()) {
+    if (!toAssemble.isEmpty()) {
       long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
       LOG.info(
           "run {}: {} layers, {} MB in {} tasks",
@@ -151,24 +165,32 @@ final class CompressionPhase {
                 + " layers, write "
                 + (toProcess.size() - outcomes.size())
                 + " adapters");
-        JavaPairRDD<String, Iterable<LayerOutcome>> byAdapter =
-            jsc.parallelize(tasks, Math.max(1, tasks.size()))
+        int assemblyPartitions = Partitions.slices(toAssemble.size(), parallelism);
+        JavaPairRDD<String, LayerOutcome> compressedLayers =
+            jsc.parallelize(planned, Math.max(1, planned.size()))
                 .flatMap(
                     task ->
                         LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone))
-                .mapToPair(layer -> new Tuple2<>(layer.adapter(), layer))
-                .groupByKey(Partitions.slices(toProcess.size(), parallelism));
-        if (!withoutLayers.isEmpty()) {
-          byAdapter = byAdapter.union(jsc.parallelizePairs(withoutLayers, 1));
-        }
+                .mapToPair(layer -> new Tuple2<>(layer.adapter(), layer));
+        // Every opened adapter meets its layers (none, for an adapter without LoRA layers).
+        JavaPairRDD<String, Tuple2<Iterable<AdapterToAssemble>, Iterable<LayerOutcome>>> byAdapter =
+            jsc.parallelizePairs(toAssemble, assemblyPartitions)
+                .cogroup(compressedLayers, assemblyPartitions);
         // Kept on the executors for the stats phase, which writes the layers rows from them, so
         // the driver collects only the outcomes without their layer reports.
         assembled =
             byAdapter
                 .map(
-                    group ->
-                        AssembleStage.assemble(
-                            contextBroadcast.value(), group._1(), group._2(), adaptersDone))
+                    group -> {
+                      AdapterToAssemble adapter = group._2()._1().iterator().next();
+                      return AssembleStage.assemble(
+                              contextBroadcast.value(),
+                              group._1(),
+                              group._2()._2(),
+                              adapter.opened(),
+                              adaptersDone)
+                          .plusRequests(adapter.openRequests());
+                    })
                 .persist(StorageLevel.MEMORY_AND_DISK());
         outcomes.addAll(assembled.map(AdapterOutcome::withoutLayers).collect());
         LOG.info(progress.line());
@@ -211,12 +233,7 @@ final class CompressionPhase {
       for (DiscoveredAdapter adapter : found) {
         String folder = adapter.location();
         if (qualified.equals(folder) || qualified.startsWith(folder + "/")) {
-          // The job would write into an adapter's own folder: the input tree is read-only.
-          throw new UsageException(
-              root
-                  + " is inside the folder of the input adapter "
-                  + folder
-                  + "; the output and stats folders must be outside the input's adapters");
+          throw insideAnAdapter(root, folder);
         }
       }
       if (qualified.startsWith(input)) {
@@ -234,6 +251,41 @@ final class CompressionPhase {
       }
     }
     return kept;
+  }
+
+  /**
+   * Refuses output and stats roots inside an input adapter's folder before the run lock creates
+   * anything under them: checks each folder from the input root down to the root itself for an
+   * adapter config (one existence check per level, no listing). {@link #excludeJobFolders} checks
+   * the same against the listing once it is made.
+   *
+   * @throws UsageException (exit code 2) naming the root and the adapter's folder
+   */
+  static void refuseRootsInsideInputAdapters(HadoopFileIO io, JobOptions options)
+      throws IOException {
+    String input = qualifiedRoot(io, options.input());
+    for (String root : List.of(options.output(), options.stats())) {
+      String qualified = qualifiedRoot(io, root);
+      if (!qualified.startsWith(input + "/")) {
+        continue;
+      }
+      String folder = input;
+      for (String segment : (qualified.substring(input.length() + 1) + "/").split("/", -1)) {
+        if (io.exists(folder + "/" + AdapterConfig.FILE_NAME)) {
+          throw insideAnAdapter(root, folder);
+        }
+        folder = folder + "/" + segment;
+      }
+    }
+  }
+
+  /** The job would write into an adapter's own folder: the input tree is read-only. */
+  private static UsageException insideAnAdapter(String root, String adapterFolder) {
+    return new UsageException(
+        root
+            + " is inside the folder of the input adapter "
+            + adapterFolder
+            + "; the output and stats folders must be outside the input's adapters");
   }
 
   static String qualifiedRoot(HadoopFileIO io, String root) throws IOException {

@@ -44,11 +44,12 @@ import org.loraquant.io.RegularFiles;
  * Hadoop's per-JVM cache hands them out again on each side.
  *
  * <p><b>Reads.</b> Every {@link InputFile#readFully} opens a stream, reads the range with a
- * positional read and closes it. The safetensors reader reads the header once and then one byte
- * range per layer, so that is 1 + layers requests per file, each a single ranged GET on S3A (with
- * the "random" read policy, and no HEAD request when the length is known from the listing, see
- * {@link #newInputFile(String, long)}). Keeping streams open would save little and leak connections
- * when a task dies.
+ * positional read and closes it: a single ranged GET on S3A (with the "random" read policy, and no
+ * HEAD request when the length is known from the listing, see {@link #newInputFile(String,
+ * long)}). The job reads an adapter's header once (in the open stage) and then its layers in
+ * merged ranges of up to 64 MB ({@code LayerStage}), so few requests are made and keeping streams
+ * open would save little and leak connections when a task dies. A {@link #counting} view counts
+ * the requests.
  */
 public final class HadoopFileIO implements FileIO, Serializable {
   private static final long serialVersionUID = 1L;
@@ -59,11 +60,33 @@ public final class HadoopFileIO implements FileIO, Serializable {
 
   private final TreeMap<String, String> settings;
   private transient Configuration conf;
+  private transient RequestCounter counter; // null: not counted; never serialised
 
   /** Uses {@code conf} as is on this JVM and snapshots what executors need from it. */
   public HadoopFileIO(Configuration conf) {
     this.conf = conf;
     this.settings = snapshot(conf);
+  }
+
+  private HadoopFileIO(HadoopFileIO io, RequestCounter counter) {
+    this.conf = io.conf;
+    this.settings = io.settings;
+    this.counter = counter;
+  }
+
+  /**
+   * The same storage, with every request made through the returned view (and the files it hands
+   * out) added to {@code counter}: listings, reads and their bytes, HEADs, writes. Requests made
+   * straight through {@link #fileSystem} are the caller's to count.
+   */
+  public HadoopFileIO counting(RequestCounter counter) {
+    return new HadoopFileIO(this, counter);
+  }
+
+  private void count(java.util.function.Consumer<RequestCounter> kind) {
+    if (counter != null) {
+      kind.accept(counter);
+    }
   }
 
   /** The FileIO of a Spark application: its Hadoop configuration, spark.hadoop.* included. */
@@ -111,12 +134,13 @@ public final class HadoopFileIO implements FileIO, Serializable {
     return new HadoopInputFile(this, new Path(path), -1);
   }
 
-  /** An input file whose length is already known (from a listing), which saves a HEAD request. */
+  /**
+   * An input file whose length is already known (from a listing), which saves a HEAD request; a
+   * negative length means unknown.
+   */
+  @Override
   public InputFile newInputFile(String path, long length) {
-    if (length < 0) {
-      throw new IllegalArgumentException(path + ": negative length " + length);
-    }
-    return new HadoopInputFile(this, new Path(path), length);
+    return new HadoopInputFile(this, new Path(path), Math.max(-1, length));
   }
 
   @Override
@@ -130,6 +154,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
 
       @Override
       public OutputStream create() throws IOException {
+        count(RequestCounter::write);
         return fileSystem(p).create(p, true); // creates parent directories as needed
       }
     };
@@ -138,6 +163,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
   @Override
   public boolean exists(String path) throws IOException {
     Path p = new Path(path);
+    count(RequestCounter::head);
     return fileSystem(p).exists(p);
   }
 
@@ -145,6 +171,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
   public List<String> list(String dir) throws IOException {
     Path p = new Path(dir);
     FileStatus[] entries;
+    count(RequestCounter::list);
     try {
       entries = fileSystem(p).listStatus(p);
     } catch (FileNotFoundException e) {
@@ -194,6 +221,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
   @Override
   public void deleteRecursively(String path) throws IOException {
     Path p = new Path(path);
+    count(RequestCounter::write);
     fileSystem(p).delete(p, true);
   }
 
@@ -206,6 +234,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
     Path from = new Path(source);
     Path to = new Path(target);
     FileSystem fs = fileSystem(to);
+    count(RequestCounter::write);
     // HDFS would move the source *into* an existing target; refuse instead.
     if (fs.exists(to)) {
       throw new IOException("Cannot move " + source + " to " + target + ": target exists");
@@ -226,6 +255,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
   @Override
   public void mkdirs(String dir) throws IOException {
     Path p = new Path(dir);
+    count(RequestCounter::write);
     fileSystem(p).mkdirs(p);
   }
 
@@ -249,6 +279,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
     @Override
     public long length() throws IOException {
       if (length < 0) {
+        io.count(RequestCounter::head);
         FileStatus status = io.fileSystem(path).getFileStatus(path);
         if (status.isDirectory()) {
           throw RegularFiles.notRegular(location(), "a directory");
@@ -287,6 +318,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
       if (length >= 0) {
         builder.optLong(OpenFileOptions.FS_OPTION_OPENFILE_LENGTH, length);
       }
+      io.count(c -> c.get(len));
       try (FSDataInputStream in = FutureIO.awaitFuture(builder.build())) {
         in.readFully(position, buffer, offset, len);
       } catch (EOFException e) {

@@ -13,6 +13,8 @@ import org.loraquant.codec.CodecSettings;
  *     OutputFileIO})
  * @param outputRoot qualified output root, without a trailing slash
  * @param adapters the adapters this run processes, by relative path
+ * @param maxReadBytes the largest merged read of an adapter's tensors (the memory a task holds in
+ *     read bytes): see {@link JobOptions#maxReadBytes}
  */
 public record JobContext(
     HadoopFileIO io,
@@ -21,9 +23,30 @@ public record JobContext(
     String outputRoot,
     String runId,
     LocalDate runDate,
-    Map<String, DiscoveredAdapter> adapters)
+    Map<String, DiscoveredAdapter> adapters,
+    long maxReadBytes)
     implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
+
+  /** With the default read size. */
+  public JobContext(
+      HadoopFileIO io,
+      OutputFileIO outputIo,
+      CodecSettings settings,
+      String outputRoot,
+      String runId,
+      LocalDate runDate,
+      Map<String, DiscoveredAdapter> adapters) {
+    this(
+        io,
+        outputIo,
+        settings,
+        outputRoot,
+        runId,
+        runDate,
+        adapters,
+        JobOptions.DEFAULT_MAX_READ_BYTES);
+  }
 
   /**
    * The output folder of the adapter at {@code relativePath}: the same path under the root ({@link

@@ -30,8 +30,8 @@ import org.loraquant.options.UsageException;
  * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
  * built-in defaults. The file's keys are the flag names without the dashes ({@code rho}, {@code
  * bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed}, {@code
- * max-layers-per-task}, {@code target-task-bytes}, {@code lock-lease-seconds}, and {@code force =
- * true|false}) and its values
+ * max-layers-per-task}, {@code target-task-bytes}, {@code max-read-bytes}, {@code
+ * lock-lease-seconds}, and {@code force = true|false}) and its values
  * are parsed by the same code as the flags, so both accept exactly the same.
  *
  * @param input root of the PEFT adapters (Hadoop URI)
@@ -43,6 +43,8 @@ import org.loraquant.options.UsageException;
  * @param runDate UTC date of the start: the stats partition
  * @param maxLayersPerTask at most this many layers in one Spark task (bounds executor memory)
  * @param targetTaskBytes input bytes per task above which the planner opens another task
+ * @param maxReadBytes the largest single read of an adapter's tensors: a task reads its layers of
+ *     an adapter in merged byte ranges up to this size, one request each, and holds one at a time
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -59,22 +61,30 @@ public record JobOptions(
     Instant startedAt,
     int maxLayersPerTask,
     long targetTaskBytes,
+    long maxReadBytes,
     int lockLeaseSeconds) {
 
   public static final int DEFAULT_MAX_FAILED = 0;
-  public static final int DEFAULT_MAX_LAYERS_PER_TASK = 64;
+  /** Room for a whole adapter with every linear module of a 32-layer model (7 x 32 = 224). */
+  public static final int DEFAULT_MAX_LAYERS_PER_TASK = 256;
+
   public static final long DEFAULT_TARGET_TASK_BYTES = 256L << 20;
+  public static final long DEFAULT_MAX_READ_BYTES = 64L << 20;
   public static final int DEFAULT_LOCK_LEASE_SECONDS = 600;
 
   static final String USAGE =
       "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
           + " [--group-size G] [--split prefix|reference] [--refine none|search] [--force]"
           + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
-          + " [--lock-lease-seconds N]";
+          + " [--max-read-bytes N] [--lock-lease-seconds N]";
 
   private static final Set<String> RUN_OPTIONS =
       Set.of(
-          "--max-failed", "--max-layers-per-task", "--target-task-bytes", "--lock-lease-seconds");
+          "--max-failed",
+          "--max-layers-per-task",
+          "--target-task-bytes",
+          "--max-read-bytes",
+          "--lock-lease-seconds");
   private static final Set<String> LOCATION_OPTIONS =
       Set.of("--input", "--output", "--stats", "--settings");
 
@@ -122,6 +132,7 @@ public record JobOptions(
         runInt(file, "--max-failed", 0, 0);
         runInt(file, "--max-layers-per-task", 1, 1);
         runLong(file, "--target-task-bytes", 1);
+        runLong(file, "--max-read-bytes", 1);
         runInt(file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1);
       } catch (UsageException e) {
         throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
@@ -141,12 +152,16 @@ public record JobOptions(
         LocalDate.ofInstant(now, ZoneOffset.UTC),
         now,
         pick(flags, file, "--max-layers-per-task", DEFAULT_MAX_LAYERS_PER_TASK, 1),
-        flags.has("--target-task-bytes")
-            ? runLong(flags, "--target-task-bytes", 1)
-            : file.has("--target-task-bytes")
-                ? runLong(file, "--target-task-bytes", 1)
-                : DEFAULT_TARGET_TASK_BYTES,
+        pickLong(flags, file, "--target-task-bytes", DEFAULT_TARGET_TASK_BYTES),
+        pickLong(flags, file, "--max-read-bytes", DEFAULT_MAX_READ_BYTES),
         pick(flags, file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1));
+  }
+
+  private static long pickLong(Flags flags, Flags file, String name, long defaultValue) {
+    if (flags.has(name)) {
+      return runLong(flags, name, 1);
+    }
+    return file.has(name) ? runLong(file, name, 1) : defaultValue;
   }
 
   private static int pick(Flags flags, Flags file, String name, int defaultValue, int min) {

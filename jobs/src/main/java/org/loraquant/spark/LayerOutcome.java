@@ -10,13 +10,25 @@ import org.loraquant.codec.CompressedLayerResult;
  * @param error the reader's or codec's message; null on success
  * @param errorStatus FAILED, or INCOMPLETE when the file changed under the reader (an upload); null
  *     on success
+ * @param requests the reads this layer caused: the read of the chunk it was the first layer of, or
+ *     none when an earlier layer's chunk held it
  */
 public record LayerOutcome(
     String adapter,
     String module,
     CompressedLayerResult result,
     String error,
-    AdapterStatus errorStatus)
+    AdapterStatus errorStatus,
+    StorageRequests requests)
     implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
+
+  public LayerOutcome(
+      String adapter,
+      String module,
+      CompressedLayerResult result,
+      String error,
+      AdapterStatus errorStatus) {
+    this(adapter, module, result, error, errorStatus, StorageRequests.NONE);
+  }
 }

@@ -1,32 +1,47 @@
 package org.loraquant.spark;
 
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.io.ByteSpan;
+import org.loraquant.io.ChunkedInputFile;
+import org.loraquant.io.InputFile;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
-import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
+import org.loraquant.safetensors.TensorInfo;
 
 /**
- * The layer stage: one Spark task per {@link LayerTask}. Layers are compressed one at a time, as
+ * The layer stage: one Spark task per {@link PlannedTask}. Layers are compressed one at a time, as
  * Spark pulls them, so a task holds one decoded layer at once (plus the compressed ones the shuffle
- * has not written out yet). Each adapter's header is read once per task: the task's layers are
- * sorted by adapter, so the open adapter is kept until the next one starts.
+ * has not written out yet).
+ *
+ * <p>Reads: nothing but tensors. The config and header came with the task (the open stage read
+ * them), and the task's layers of one adapter, which the planner keeps together and in file order,
+ * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default): one
+ * request per range, usually the whole adapter's LoRA factors, and one range in memory at a time.
  */
 final class LayerStage {
   private LayerStage() {}
 
   static Iterator<LayerOutcome> compress(
-      JobContext context, LayerTask task, LongAccumulator layersDone, LongAccumulator bytesDone) {
-    Iterator<LayerWork> layers = task.layers().iterator();
+      JobContext context,
+      PlannedTask planned,
+      LongAccumulator layersDone,
+      LongAccumulator bytesDone) {
+    Iterator<LayerWork> layers = planned.task().layers().iterator();
     return new Iterator<>() {
       private String openAdapter;
       private PeftAdapter adapter;
+      private RequestCounter counter;
+      private StorageRequests countedSoFar = StorageRequests.NONE;
       private RuntimeException openFailure;
 
       @Override
@@ -62,12 +77,35 @@ final class LayerStage {
               work.module(),
               withWallTime(result, System.nanoTime() - start),
               null,
-              null);
+              null,
+              requestsSinceLastLayer());
         } catch (RuntimeException e) {
           AdapterStatus status = AdapterErrors.classify(e);
           return new LayerOutcome(
-              work.adapter(), work.module(), null, AdapterErrors.message(e), status);
+              work.adapter(),
+              work.module(),
+              null,
+              AdapterErrors.message(e),
+              status,
+              requestsSinceLastLayer());
         }
+      }
+
+      /** What this layer's reads cost: the counter's growth since the previous layer. */
+      private StorageRequests requestsSinceLastLayer() {
+        if (counter == null) {
+          return StorageRequests.NONE;
+        }
+        StorageRequests now = counter.snapshot();
+        StorageRequests delta =
+            new StorageRequests(
+                now.lists() - countedSoFar.lists(),
+                now.gets() - countedSoFar.gets(),
+                now.heads() - countedSoFar.heads(),
+                now.writes() - countedSoFar.writes(),
+                now.bytesRead() - countedSoFar.bytesRead());
+        countedSoFar = now;
+        return delta;
       }
 
       private PeftAdapter adapterOf(String relativePath) {
@@ -75,9 +113,26 @@ final class LayerStage {
           openAdapter = relativePath;
           adapter = null;
           openFailure = null;
+          counter = new RequestCounter();
+          countedSoFar = StorageRequests.NONE;
           try {
+            OpenedAdapter opened = planned.adapter(relativePath);
+            InputFile weights = opened.weightsFile(context.io().counting(counter));
+            // Layout only, no reads: which byte ranges this task needs of the adapter.
+            PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
+            List<ByteSpan> spans = new ArrayList<>();
+            for (LayerWork work : planned.task().layers()) {
+              LoraModule module =
+                  work.adapter().equals(relativePath) ? layout.module(work.module()) : null;
+              if (module != null) {
+                spans.add(span(module.a()));
+                spans.add(span(module.b()));
+              }
+            }
             adapter =
-                PeftAdapterReader.open(context.io(), context.adapter(relativePath).location());
+                PeftAdapterReader.reopen(
+                    opened,
+                    new ChunkedInputFile(weights, ByteSpan.merge(spans, context.maxReadBytes())));
           } catch (RuntimeException e) {
             openFailure = e;
           }
@@ -88,6 +143,10 @@ final class LayerStage {
         return adapter;
       }
     };
+  }
+
+  private static ByteSpan span(TensorInfo tensor) {
+    return new ByteSpan(tensor.absoluteBegin(), tensor.absoluteBegin() + tensor.byteLength());
   }
 
   /** The stats' seconds cover reading the layer too, not only the codec. */

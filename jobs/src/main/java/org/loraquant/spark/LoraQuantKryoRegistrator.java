@@ -13,6 +13,7 @@ import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 
@@ -48,8 +49,12 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
           OutputState.class,
           AdapterTotals.class,
           OpenOutcome.class,
+          OpenedAdapter.class,
+          StorageRequests.class,
+          AdapterToAssemble.class,
           LayerWork.class,
           LayerTask.class,
+          PlannedTask.class,
           LayerOutcome.class,
           CompressedLayerResult.class,
           CompressedLayer.class,

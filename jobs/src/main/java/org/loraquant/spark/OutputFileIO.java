@@ -27,6 +27,11 @@ record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
     return new OutputFileIO(io, ATOMIC_RENAME_SCHEMES.contains(scheme.toLowerCase(Locale.ROOT)));
   }
 
+  /** The same, with its requests counted (see {@link HadoopFileIO#counting}). */
+  OutputFileIO counting(RequestCounter counter) {
+    return new OutputFileIO(io.counting(counter), atomicDirectoryRename);
+  }
+
   @Override
   public InputFile newInputFile(String path) {
     return io.newInputFile(path);

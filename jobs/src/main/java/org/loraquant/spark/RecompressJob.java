@@ -125,8 +125,9 @@ public final class RecompressJob {
     ProcessedRun processed;
     int reconciled;
     HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
-    // Refuse an input inside the output or stats folder before the lock creates anything there.
+    // Refuse folders that contradict each other before the lock creates anything under them.
     CompressionPhase.excludeJobFolders(io, options, List.of());
+    CompressionPhase.refuseRootsInsideInputAdapters(io, options);
     try (RunLocks locks = RunLocks.acquire(io, options)) {
       KillPoints.reached(KillPoints.BEFORE_OUTPUTS);
       processed = CompressionPhase.run(spark, options);

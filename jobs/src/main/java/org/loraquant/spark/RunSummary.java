@@ -16,6 +16,8 @@ import java.util.TreeMap;
  * @param fleetWeightedRelError rel_error weighted by parameters over every current output
  * @param failures message by adapter, for the failed ones
  * @param reconciled adapters whose stats were recovered from their sidecar
+ * @param requests storage requests made for the adapters this run read (opened, compressed or
+ *     failed), by kind, and their bytes read: the sum of the adapters table's {@code requests}
  */
 public record RunSummary(
     String runId,
@@ -32,7 +34,8 @@ public record RunSummary(
     double fleetWeightedRelError,
     double wallSeconds,
     int maxFailed,
-    Map<String, String> failures) {
+    Map<String, String> failures,
+    StorageRequests requests) {
 
   /** The summary of a run from what its phases did. */
   static RunSummary of(
@@ -48,7 +51,9 @@ public record RunSummary(
     long effective = 0;
     double errorTimesParams = 0;
     Map<String, String> failures = new TreeMap<>();
+    StorageRequests requests = StorageRequests.NONE;
     for (AdapterOutcome o : processed.outcomes()) {
+      requests = requests.plus(o.requests());
       switch (o.status()) {
         case COMPRESSED -> {
           compressed++;
@@ -90,7 +95,8 @@ public record RunSummary(
         params == 0 ? 0 : errorTimesParams / params,
         seconds,
         options.maxFailed(),
-        failures);
+        failures,
+        requests);
   }
 
   /** Exit code of the run: 0, or 1 when more adapters failed than allowed. */
@@ -132,6 +138,16 @@ public record RunSummary(
             fleetParams == 0 ? 0.0 : (double) fleetPayloadBits / fleetParams,
             fleetParams == 0 ? 0.0 : (double) fleetEffectiveBits / fleetParams,
             fleetWeightedRelError));
+    int read = compressed + failed + incomplete;
+    lines.add(
+        read == 0
+            ? "storage for the adapters read: nothing"
+            : String.format(
+                Locale.ROOT,
+                "storage for the %d adapters read: %s (%.1f requests per adapter)",
+                read,
+                requests,
+                (double) requests.total() / read));
     lines.add(
         String.format(
             Locale.ROOT,

@@ -94,7 +94,8 @@ final class StatsPhase {
                 o.bytesOut(),
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
-                o.finishedAt()));
+                o.finishedAt(),
+                o.requests()));
       } else {
         adapterRows.add(
             StatsRows.adapter(
@@ -108,7 +109,8 @@ final class StatsPhase {
                 null,
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
-                o.finishedAt()));
+                o.finishedAt(),
+                o.requests()));
       }
     }
 

@@ -86,12 +86,7 @@ final class StatsRows {
     return rows;
   }
 
-  /**
-   * An adapters row.
-   *
-   * @param totals the output's figures; null when there is no output
-   * @param bytesOut size of the output folder; null when there is no output
-   */
+  /** An adapters row of an adapter this run did not read (skipped, or from a sidecar). */
   static Row adapter(
       Origin origin,
       AdapterStatus status,
@@ -104,6 +99,41 @@ final class StatsRows {
       double seconds,
       String recordedFrom,
       Instant finishedAt) {
+    return adapter(
+        origin,
+        status,
+        message,
+        outputRunId,
+        settings,
+        totals,
+        bytesIn,
+        bytesOut,
+        seconds,
+        recordedFrom,
+        finishedAt,
+        null);
+  }
+
+  /**
+   * An adapters row.
+   *
+   * @param totals the output's figures; null when there is no output
+   * @param bytesOut size of the output folder; null when there is no output
+   * @param requests what the adapter cost in storage requests this run; null when it was not read
+   */
+  static Row adapter(
+      Origin origin,
+      AdapterStatus status,
+      String message,
+      String outputRunId,
+      CodecSettings settings,
+      AdapterTotals totals,
+      long bytesIn,
+      Long bytesOut,
+      double seconds,
+      String recordedFrom,
+      Instant finishedAt,
+      StorageRequests requests) {
     boolean output = totals != null && bytesOut != null;
     long params = output ? totals.params() : 0;
     return RowFactory.create(
@@ -133,7 +163,9 @@ final class StatsRows {
         output && totals.worstLayer() != null ? totals.worstRelError() : null,
         seconds,
         recordedFrom,
-        Timestamp.from(finishedAt));
+        Timestamp.from(finishedAt),
+        requests == null ? null : requests.total(),
+        requests == null ? null : requests.bytesRead());
   }
 
   private static String splitRule(CodecSettings settings) {

@@ -95,6 +95,8 @@ public final class StatsSchema {
             required("seconds", DataTypes.DoubleType),
             required("recorded_from", DataTypes.StringType),
             required("finished_at", DataTypes.TimestampType),
+            optional("requests", DataTypes.LongType),
+            optional("bytes_read", DataTypes.LongType),
           });
 
   private static StructField required(String name, DataType type) {

@@ -22,6 +22,7 @@ import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 
@@ -43,6 +44,12 @@ class AssembleStageTest {
     assertThat(outcome.status()).isEqualTo(AdapterStatus.COMPRESSED);
     assertThat(outcome.message()).isNull();
     assertThat(Files.exists(f.outputFolder().resolve("loraquant_manifest.json"))).isTrue();
+    // Open once: the config and header came with the plan, so assembly reads nothing of the
+    // input (the adapter has no pass-through tensors) and lists its folder once, for changes.
+    assertThat(outcome.requests().gets()).isZero();
+    assertThat(outcome.requests().heads()).isZero();
+    assertThat(outcome.requests().lists()).isEqualTo(1);
+    assertThat(outcome.requests().writes()).isPositive();
   }
 
   @Test
@@ -123,6 +130,7 @@ class AssembleStageTest {
     final HadoopFileIO io = new HadoopFileIO(new Configuration());
     final DiscoveredAdapter discovered;
     final JobContext context;
+    final OpenedAdapter opened; // what the open stage read, travelling with the plan
 
     Fixture(Path temp) throws IOException {
       inputRoot = temp.resolve("in");
@@ -140,6 +148,7 @@ class AssembleStageTest {
               "20261122T210000Z-0a1b2c3d",
               LocalDate.of(2026, 11, 22),
               Map.of(discovered.relativePath(), discovered));
+      opened = OpenStage.open(context, discovered.relativePath()).openedAdapter();
     }
 
     Path adapterFolder() {
@@ -176,7 +185,7 @@ class AssembleStageTest {
     AdapterOutcome assemble(List<LayerOutcome> layers) throws IOException {
       LongAccumulator done = new LongAccumulator();
       AdapterOutcome outcome =
-          AssembleStage.assemble(context, discovered.relativePath(), layers, done);
+          AssembleStage.assemble(context, discovered.relativePath(), layers, opened, done);
       assertThat(done.value()).isEqualTo(1);
       try (Stream<Path> inputs = Files.list(adapterFolder())) {
         assertThat(inputs.count()).isPositive(); // the input is never touched

@@ -26,6 +26,7 @@ import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 import scala.reflect.ClassTag$;
@@ -116,14 +117,55 @@ class ExecutorPayloadSerializationTest {
         new OutputState(output, "settings-sha", "input-sha", "20261122T010000Z-3f9a1c2e",
             LocalDate.of(2026, 11, 22), Instant.parse("2026-11-22T01:02:03Z"),
             new AdapterTotals(28, 1000, 2000, 0.01, "q_proj", 0.02, 1.5), null);
+    StorageRequests requests = new StorageRequests(0, 2, 0, 0, 66_000);
     OpenOutcome opened =
-        new OpenOutcome("team-a/adapter-1", AdapterStatus.COMPRESSED, null, layerTask(28).layers());
+        new OpenOutcome("team-a/adapter-1", AdapterStatus.COMPRESSED, null,
+            layerTask(28).layers(), openedAdapter("team-a/adapter-1", 28), requests);
     OpenOutcome failed =
-        new OpenOutcome("team-a/adapter-2", AdapterStatus.FAILED, "bad header", List.of());
-    for (Object payload : List.of(output, state, opened, failed, "team-a/adapter-1")) {
+        new OpenOutcome("team-a/adapter-2", AdapterStatus.FAILED, "bad header", List.of(), null,
+            requests);
+    AdapterToAssemble toAssemble = new AdapterToAssemble(opened.openedAdapter(), requests);
+    for (Object payload :
+        List.of(output, state, opened, failed, "team-a/adapter-1", toAssemble, requests)) {
       assertThat(roundTrip(serializer, payload)).isEqualTo(payload);
-      assertThat(size(serializer, payload)).as("%s bytes of %s", name, payload).isLessThan(8192);
+      // The header travels: about 0.15 KB per tensor, 56 tensors here.
+      assertThat(size(serializer, payload)).as("%s bytes of %s", name, payload).isLessThan(16384);
     }
+  }
+
+  /** A layer task with the headers of its adapters: the header bytes dominate, ~0.3 KB a layer. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("serializers")
+  void plannedTasksCarryTheirAdaptersHeaders(String name, Serializer serializer) {
+    LayerTask task = layerTask(LAYERS);
+    Map<String, OpenedAdapter> opened = new LinkedHashMap<>();
+    task.layers().forEach(l -> opened.put(l.adapter(), openedAdapter(l.adapter(), 28)));
+    opened.put("team-z/not-in-this-task", openedAdapter("team-z/not-in-this-task", 28));
+    PlannedTask planned = PlannedTask.of(task, opened);
+
+    assertThat(planned.adapters()).doesNotContainKey("team-z/not-in-this-task");
+    assertThat(roundTrip(serializer, planned)).isEqualTo(planned);
+    long perLayer = size(serializer, planned) / LAYERS;
+    assertThat(perLayer).as("%s bytes per layer in PlannedTask", name).isLessThan(600);
+  }
+
+  /** What opening an adapter with {@code layers} LoRA layers reads: config and header bytes. */
+  private static OpenedAdapter openedAdapter(String path, int layers) {
+    StringBuilder header = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
+    long offset = 0;
+    for (int i = 0; i < layers; i++) {
+      for (String factor : List.of("lora_A", "lora_B")) {
+        header.append(",\"base_model.model.model.layers.").append(i)
+            .append(".self_attn.q_proj.").append(factor).append(".weight\":{\"dtype\":\"BF16\",")
+            .append("\"shape\":[16,4096],\"data_offsets\":[").append(offset).append(',')
+            .append(offset + 131_072).append("]}");
+        offset += 131_072;
+      }
+    }
+    header.append('}');
+    return new OpenedAdapter("s3a://lora-adapters/fleet/" + path,
+        "{\"peft_type\":\"LORA\",\"r\":16}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        header.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), 8 + offset);
   }
 
   @ParameterizedTest(name = "{0}")

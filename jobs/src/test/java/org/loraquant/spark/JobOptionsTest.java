@@ -39,6 +39,7 @@ class JobOptionsTest {
     assertThat(o.runId()).matches("20261122T235958Z-[0-9a-f]{8}");
     assertThat(o.maxLayersPerTask()).isEqualTo(JobOptions.DEFAULT_MAX_LAYERS_PER_TASK);
     assertThat(o.targetTaskBytes()).isEqualTo(JobOptions.DEFAULT_TARGET_TASK_BYTES);
+    assertThat(o.maxReadBytes()).isEqualTo(64L << 20);
   }
 
   @Test
@@ -57,10 +58,16 @@ class JobOptionsTest {
         file,
         "rho = 0.9\nbits-high = 3\nsplit = reference\nrefine = search\nmax-failed = 10\n"
             + "force = true\nmax-layers-per-task = 4\ntarget-task-bytes = 1000\n"
+            + "max-read-bytes = 5000\n"
             + "lock-lease-seconds = 30\n");
     JobOptions o =
         JobOptions.parse(
             required("--settings", file.toString(), "--rho", "0.7", "--max-failed", "2"), NOW);
+    assertThat(o.maxReadBytes()).isEqualTo(5000);
+    assertThat(
+            JobOptions.parse(required("--settings", file.toString(), "--max-read-bytes", "7"), NOW)
+                .maxReadBytes())
+        .isEqualTo(7);
     assertThat(o.settings().rho()).isEqualTo(0.7);
     assertThat(o.settings().bitsHigh()).isEqualTo(3);
     assertThat(o.settings().groupSize()).isEqualTo(CodecSettings.DEFAULT_GROUP_SIZE);

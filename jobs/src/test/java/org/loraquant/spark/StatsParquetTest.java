@@ -88,7 +88,9 @@ class StatsParquetTest extends SparkTestBase {
         0.13,
         1.5,
         "run",
-        Timestamp.from(Instant.parse("2026-11-22T15:40:00Z")));
+        Timestamp.from(Instant.parse("2026-11-22T15:40:00Z")),
+        6L,
+        1_000_000L);
   }
 
   @Test

@@ -12,7 +12,9 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -25,6 +27,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * for byte (signatures stay valid: the Host header is kept) until the test asks for failures; then
  * the proxy answers {@code 503 SlowDown} with the XML error body S3 sends when it throttles, which
  * is the error S3A and the AWS SDK retry with back-off.
+ *
+ * <p>It can also make a store look far away: {@link #delayResponses} holds back each response's
+ * first byte, which is what a request to S3 costs in latency (the benchmark's use); and it tallies
+ * the requests it sees by method and key prefix ({@link #requestsByKind}).
  */
 public final class FaultInjectingProxy implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(FaultInjectingProxy.class.getName());
@@ -37,6 +43,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private volatile Long failUntilNanos; // null: no time window
   private final AtomicInteger requests = new AtomicInteger();
   private final AtomicInteger injected = new AtomicInteger();
+  private final Map<String, AtomicInteger> requestsByKind = new ConcurrentHashMap<>();
+  private volatile long responseDelayNanos;
   private volatile boolean closed;
 
   private FaultInjectingProxy(URI upstream, ServerSocket server) {
@@ -84,6 +92,28 @@ public final class FaultInjectingProxy implements AutoCloseable {
     failUntilNanos = null;
   }
 
+  /** Each forwarded response waits {@code delay} before its first byte goes to the client. */
+  public void delayResponses(Duration delay) {
+    responseDelayNanos = delay.toNanos();
+  }
+
+  /**
+   * Requests seen, by "METHOD area": the area is the first folder of the key under the bucket
+   * ({@code in}, {@code out}, ...), or {@code list:PREFIX-FOLDER} for a bucket listing, so a
+   * benchmark can tell input requests from output and stats requests. Sorted by kind.
+   */
+  public Map<String, Integer> requestsByKind() {
+    Map<String, Integer> counts = new TreeMap<>();
+    requestsByKind.forEach((kind, n) -> counts.put(kind, n.get()));
+    return counts;
+  }
+
+  /** Forgets the tally of {@link #requestsByKind} and {@link #requestCount}. */
+  public void resetCounts() {
+    requestsByKind.clear();
+    requests.set(0);
+  }
+
   /** Requests seen, failed or forwarded. */
   public int requestCount() {
     return requests.get();
@@ -127,6 +157,9 @@ public final class FaultInjectingProxy implements AutoCloseable {
           return;
         }
         requests.incrementAndGet();
+        requestsByKind
+            .computeIfAbsent(kindOf(request), k -> new AtomicInteger())
+            .incrementAndGet();
         if (shouldFail()) {
           injected.incrementAndGet();
           answerSlowDown(request, fromClient, toClient);
@@ -178,6 +211,10 @@ public final class FaultInjectingProxy implements AutoCloseable {
     if (response == null) {
       throw new IOException(
           "The store closed the connection without answering " + request.startLine());
+    }
+    long delay = responseDelayNanos;
+    if (delay > 0) {
+      Polling.pause(Duration.ofNanos(delay));
     }
     response.writeHead(toClient);
     boolean bodyUntilClose = response.copyResponseBody(request.method(), fromUpstream, toClient);
@@ -235,6 +272,28 @@ public final class FaultInjectingProxy implements AutoCloseable {
     socket.setSoTimeout(120_000);
     openSockets.add(socket);
     return socket;
+  }
+
+  /** See {@link #requestsByKind}: path-style targets, {@code /bucket/key?query}. */
+  static String kindOf(HttpMessage request) {
+    String target = request.target();
+    int query = target.indexOf('?');
+    String path = query < 0 ? target : target.substring(0, query);
+    String[] parts = path.split("/", 4); // "", bucket, first folder, rest
+    if (parts.length <= 2 || parts[2].isEmpty()) {
+      String prefix = "";
+      if (query >= 0) {
+        for (String param : target.substring(query + 1).split("&")) {
+          if (param.startsWith("prefix=")) {
+            String value = java.net.URLDecoder.decode(param.substring(7), StandardCharsets.UTF_8);
+            int slash = value.indexOf('/');
+            prefix = slash < 0 ? value : value.substring(0, slash);
+          }
+        }
+      }
+      return request.method() + " list:" + prefix;
+    }
+    return request.method() + " " + parts[2];
   }
 
   private static String xmlEscape(String text) {

@@ -10,6 +10,15 @@ import java.util.List;
 public interface FileIO {
   InputFile newInputFile(String path);
 
+  /**
+   * An input file whose length is already known (from a listing, or from an earlier open), so
+   * asking for it costs no request; {@code length < 0} means unknown. Stores where the length is
+   * free may ignore it.
+   */
+  default InputFile newInputFile(String path, long length) {
+    return newInputFile(path);
+  }
+
   OutputFile newOutputFile(String path);
 
   boolean exists(String path) throws IOException;

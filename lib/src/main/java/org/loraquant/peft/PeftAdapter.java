@@ -15,7 +15,7 @@ import org.loraquant.safetensors.TensorInfo;
  * one byte range at a time.
  */
 public final class PeftAdapter {
-  private final String location;
+  private final OpenedAdapter opened;
   private final AdapterConfig config;
   private final SafetensorsReader weights;
   private final List<LoraModule> modules;
@@ -23,12 +23,12 @@ public final class PeftAdapter {
   private final List<TensorInfo> passThrough;
 
   PeftAdapter(
-      String location,
+      OpenedAdapter opened,
       AdapterConfig config,
       SafetensorsReader weights,
       List<LoraModule> modules,
       List<TensorInfo> passThrough) {
-    this.location = location;
+    this.opened = opened;
     this.config = config;
     this.weights = weights;
     this.modules = List.copyOf(modules);
@@ -42,7 +42,12 @@ public final class PeftAdapter {
 
   /** The adapter folder. */
   public String location() {
-    return location;
+    return opened.folder();
+  }
+
+  /** What opening it read, to open it again elsewhere without reading (see {@link OpenedAdapter}). */
+  public OpenedAdapter opened() {
+    return opened;
   }
 
   public AdapterConfig config() {
@@ -111,7 +116,7 @@ public final class PeftAdapter {
 
   @Override
   public String toString() {
-    return location
+    return location()
         + " ("
         + modules.size()
         + " LoRA modules, "

@@ -15,6 +15,7 @@ import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
 import org.loraquant.io.JsonFiles;
 import org.loraquant.io.IoErrors;
+import org.loraquant.safetensors.SafetensorsHeader;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.TensorInfo;
 
@@ -43,31 +44,38 @@ public final class PeftAdapterReader {
    */
   public static PeftAdapter open(FileIO io, String dir) {
     String folder = FolderPaths.withoutTrailingSlash(dir);
-    List<String> names = list(io, folder);
+    Map<String, Long> listed = new TreeMap<>();
+    for (String name : list(io, folder)) {
+      listed.put(name, -1L);
+    }
+    return open(io, folder, listed);
+  }
+
+  /**
+   * As {@link #open(FileIO, String)}, from a listing of the folder already made: file names and
+   * their lengths (-1 where unknown). Costs no listing and no length request: one read of the
+   * config and, mostly, one of the header (see {@link SafetensorsHeader#readHeaderBytes}).
+   */
+  public static PeftAdapter open(FileIO io, String dir, Map<String, Long> listed) {
+    String folder = FolderPaths.withoutTrailingSlash(dir);
     String configPath = folder + "/" + AdapterConfig.FILE_NAME;
     String weightsPath = folder + "/" + WEIGHTS_FILE;
-    if (!names.contains(AdapterConfig.FILE_NAME)) {
-      if (names.contains(WEIGHTS_FILE)) {
+    if (!listed.containsKey(AdapterConfig.FILE_NAME)) {
+      if (listed.containsKey(WEIGHTS_FILE)) {
         throw new IncompleteAdapterException(
             configPath, null, "missing, but " + WEIGHTS_FILE + " is there (upload in progress?)");
       }
       throw InvalidAdapterException.of(
           folder,
-          names.isEmpty()
+          listed.isEmpty()
               ? "no such adapter folder, or it is empty"
               : "not a PEFT adapter folder: no " + AdapterConfig.FILE_NAME);
     }
-    AdapterConfig config =
-        AdapterConfig.parse(configPath, readConfigBytes(io.newInputFile(configPath)));
-    String peftType = config.peftType().orElse(null);
-    if (!SUPPORTED_PEFT_TYPE.equals(peftType)) {
-      throw InvalidAdapterException.of(
-          configPath,
-          (peftType == null ? "peft_type is missing" : "peft_type is " + peftType)
-              + ", but only LORA adapters are supported");
-    }
-    if (!names.contains(WEIGHTS_FILE)) {
-      if (names.contains(PICKLE_WEIGHTS_FILE)) {
+    byte[] configBytes =
+        readConfigBytes(io.newInputFile(configPath, listed.get(AdapterConfig.FILE_NAME)));
+    checkPeftType(configPath, AdapterConfig.parse(configPath, configBytes));
+    if (!listed.containsKey(WEIGHTS_FILE)) {
+      if (listed.containsKey(PICKLE_WEIGHTS_FILE)) {
         throw InvalidAdapterException.of(
             folder + "/" + PICKLE_WEIGHTS_FILE,
             "pickle weights are never loaded (unpickling can run code); convert the adapter to "
@@ -80,8 +88,38 @@ public final class PeftAdapterReader {
           null,
           "missing, but " + AdapterConfig.FILE_NAME + " is there (upload in progress?)");
     }
-    SafetensorsReader weights = SafetensorsReader.open(io.newInputFile(weightsPath));
-    return pair(folder, config, weights);
+    InputFile weights = io.newInputFile(weightsPath, listed.get(WEIGHTS_FILE));
+    byte[] headerBytes = SafetensorsHeader.readHeaderBytes(weights);
+    long weightsLength;
+    try {
+      weightsLength = weights.length(); // known by now: readHeaderBytes asked for it
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + weightsPath, e);
+    }
+    return reopen(new OpenedAdapter(folder, configBytes, headerBytes, weightsLength), weights);
+  }
+
+  /**
+   * The adapter {@code opened} describes, read through {@code weights} (its weights file, e.g.
+   * {@link OpenedAdapter#weightsFile}); parses and checks the config and header again but reads
+   * nothing.
+   */
+  public static PeftAdapter reopen(OpenedAdapter opened, InputFile weights) {
+    AdapterConfig config = AdapterConfig.parse(opened.configPath(), opened.configBytes());
+    checkPeftType(opened.configPath(), config);
+    SafetensorsHeader header =
+        SafetensorsHeader.parse(weights.location(), opened.weightsLength(), opened.headerBytes());
+    return pair(opened, config, SafetensorsReader.of(weights, header));
+  }
+
+  private static void checkPeftType(String configPath, AdapterConfig config) {
+    String peftType = config.peftType().orElse(null);
+    if (!SUPPORTED_PEFT_TYPE.equals(peftType)) {
+      throw InvalidAdapterException.of(
+          configPath,
+          (peftType == null ? "peft_type is missing" : "peft_type is " + peftType)
+              + ", but only LORA adapters are supported");
+    }
   }
 
   /**
@@ -103,7 +141,8 @@ public final class PeftAdapterReader {
     return adapter.weights().readBytes(tensor);
   }
 
-  private static PeftAdapter pair(String folder, AdapterConfig config, SafetensorsReader weights) {
+  private static PeftAdapter pair(
+      OpenedAdapter opened, AdapterConfig config, SafetensorsReader weights) {
     String where = weights.file().location();
     Map<String, TensorInfo> as = new TreeMap<>();
     Map<String, TensorInfo> bs = new TreeMap<>();
@@ -149,7 +188,7 @@ public final class PeftAdapterReader {
       modules.add(module(where, a.getKey(), a.getValue(), b));
     }
     passThrough.sort(Comparator.comparing(TensorInfo::name));
-    return new PeftAdapter(folder, config, weights, modules, passThrough);
+    return new PeftAdapter(opened, config, weights, modules, passThrough);
   }
 
   /**

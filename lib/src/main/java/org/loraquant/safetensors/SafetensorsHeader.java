@@ -93,6 +93,12 @@ public final class SafetensorsHeader {
   }
 
   /**
+   * Bytes read with the length prefix, on the chance that they hold the whole header: one request
+   * reads the header of most LoRA adapters (a 7-module rank-16 llama2-7b adapter has about 60 KB).
+   */
+  public static final int SPECULATIVE_HEADER_BYTES = 128 * 1024;
+
+  /**
    * Reads and validates the header of {@code file}, reading only the length prefix and the header.
    *
    * @throws IncompleteAdapterException if the file is shorter than its header declares
@@ -100,6 +106,24 @@ public final class SafetensorsHeader {
    * @throws UncheckedIOException if storage fails
    */
   public static SafetensorsHeader read(InputFile file) {
+    try {
+      return parse(file.location(), file.length(), readHeaderBytes(file));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read " + file.location(), e);
+    }
+  }
+
+  /**
+   * The header's JSON bytes (without the length prefix), checked against the cap and the file's
+   * length but not parsed. One read of the first {@link #SPECULATIVE_HEADER_BYTES} (or the whole
+   * file, if shorter) finds the length and, mostly, the header; a larger header costs one more
+   * read of exactly its remaining bytes.
+   *
+   * @throws IncompleteAdapterException if the file is shorter than its header declares
+   * @throws InvalidAdapterException if the declared length is over the cap
+   * @throws UncheckedIOException if storage fails
+   */
+  public static byte[] readHeaderBytes(InputFile file) {
     String where = file.location();
     try {
       long fileLength = file.length();
@@ -112,10 +136,8 @@ public final class SafetensorsHeader {
                 + " bytes, shorter than the 8-byte header length that starts a safetensors file"
                 + " (truncated?)");
       }
-      long headerLength =
-          ByteBuffer.wrap(file.read(0, LENGTH_PREFIX_BYTES))
-              .order(ByteOrder.LITTLE_ENDIAN)
-              .getLong();
+      byte[] first = file.read(0, (int) Math.min(fileLength, SPECULATIVE_HEADER_BYTES));
+      long headerLength = ByteBuffer.wrap(first).order(ByteOrder.LITTLE_ENDIAN).getLong();
       if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
         throw InvalidAdapterException.of(
             where,
@@ -135,8 +157,17 @@ public final class SafetensorsHeader {
                 + headerLength
                 + " bytes after the 8-byte length (truncated?)");
       }
-      byte[] headerBytes = file.read(LENGTH_PREFIX_BYTES, (int) headerLength);
-      return parse(where, fileLength, headerBytes);
+      byte[] headerBytes = new byte[(int) headerLength];
+      int inFirst = (int) Math.min(headerLength, first.length - LENGTH_PREFIX_BYTES);
+      System.arraycopy(first, LENGTH_PREFIX_BYTES, headerBytes, 0, inFirst);
+      if (inFirst < headerLength) {
+        file.readFully(
+            LENGTH_PREFIX_BYTES + (long) inFirst,
+            headerBytes,
+            inFirst,
+            (int) headerLength - inFirst);
+      }
+      return headerBytes;
     } catch (EOFException e) {
       throw new IncompleteAdapterException(
           where, null, "file ended while reading the header: " + e.getMessage());

@@ -29,6 +29,11 @@ public final class SafetensorsReader {
     return new SafetensorsReader(file, SafetensorsHeader.read(file));
   }
 
+  /** A reader over a header parsed before (from bytes that travelled with a plan): no reads. */
+  public static SafetensorsReader of(InputFile file, SafetensorsHeader header) {
+    return new SafetensorsReader(file, header);
+  }
+
   public InputFile file() {
     return file;
   }

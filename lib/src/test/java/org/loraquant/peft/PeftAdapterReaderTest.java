@@ -157,6 +157,62 @@ class PeftAdapterReaderTest {
   }
 
   @Test
+  void openingFromAListingReadsTheConfigAndTheHeaderOnceEach() throws IOException {
+    write(LORA_CONFIG, everyLayout());
+    RecordingFileIO io = new RecordingFileIO();
+    long configLength = Files.size(Path.of(config));
+    long weightsLength = Files.size(Path.of(weights));
+
+    PeftAdapter adapter =
+        PeftAdapterReader.open(
+            io,
+            dir.toString(),
+            java.util.Map.of(
+                "adapter_config.json", configLength, "adapter_model.safetensors", weightsLength));
+
+    // The length prefix and the whole header come with the first read (the file is smaller than
+    // the speculative read, so that is the whole file): one read per file.
+    assertThat(io.reads())
+        .containsExactly(
+            new ByteRange(config, 0, (int) configLength),
+            new ByteRange(weights, 0, (int) weightsLength));
+    assertThat(adapter.opened().weightsLength()).isEqualTo(weightsLength);
+  }
+
+  @Test
+  void aReopenedAdapterEqualsTheOpenedOneAndReadsNothingUntilAskedForTensors() throws IOException {
+    write(LORA_CONFIG, everyLayout());
+    RecordingFileIO io = new RecordingFileIO();
+    PeftAdapter opened = PeftAdapterReader.open(io, dir.toString());
+    OpenedAdapter travelled = roundTrip(opened.opened());
+    io.clearReads();
+
+    PeftAdapter again = PeftAdapterReader.reopen(travelled, travelled.weightsFile(io));
+
+    assertThat(io.reads()).isEmpty();
+    assertThat(again.location()).isEqualTo(opened.location());
+    assertThat(again.modules()).isEqualTo(opened.modules());
+    assertThat(again.passThrough()).isEqualTo(opened.passThrough());
+    assertThat(again.config().tree()).isEqualTo(opened.config().tree());
+    assertThat(again.header().metadata()).isEqualTo(opened.header().metadata());
+    LoraModule v = again.module(P + "layers.0.v");
+    assertThat(PeftAdapterReader.readFactors(again, v).a()).containsExactly(iota(6, 10));
+  }
+
+  private static OpenedAdapter roundTrip(OpenedAdapter opened) throws IOException {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+      out.writeObject(opened);
+    }
+    try (java.io.ObjectInputStream in =
+        new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+      return (OpenedAdapter) in.readObject();
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
   void passThroughBytesAreVerbatim() throws IOException {
     write(LORA_CONFIG, everyLayout());
     PeftAdapter adapter = open();

@@ -73,6 +73,34 @@ class SafetensorsHeaderTest {
   }
 
   @Test
+  void aHeaderLargerThanTheSpeculativeReadCostsExactlyOneMoreRead() throws IOException {
+    SafetensorsWriter writer = new SafetensorsWriter();
+    int tensors = SafetensorsHeader.SPECULATIVE_HEADER_BYTES / 40; // ~60 bytes of header each
+    for (int i = 0; i < tensors; i++) {
+      writer.addF32(String.format("tensor.%06d", i), new long[] {1}, new float[] {i});
+    }
+    byte[] file = writer.toByteArray();
+    BytesInputFile input = new BytesInputFile(FILE, file);
+    SafetensorsHeader header = SafetensorsHeader.read(input);
+
+    int speculative = SafetensorsHeader.SPECULATIVE_HEADER_BYTES;
+    assertThat(header.dataStart()).isGreaterThan(speculative);
+    assertThat(input.reads())
+        .containsExactly(
+            new ByteRange(FILE, 0, speculative),
+            new ByteRange(FILE, speculative, (int) header.dataStart() - speculative));
+    assertThat(header.tensors()).hasSize(tensors);
+  }
+
+  @Test
+  void aSmallFileIsReadWholeByTheFirstRead() throws IOException {
+    byte[] file = twoTensors().toByteArray();
+    BytesInputFile input = new BytesInputFile(FILE, file);
+    SafetensorsHeader.read(input);
+    assertThat(input.reads()).containsExactly(new ByteRange(FILE, 0, file.length));
+  }
+
+  @Test
   void headerWithoutMetadataAndTensorsInAnyOrderIsSortedByOffset() {
     byte[] file =
         rawFile(
@@ -262,7 +290,8 @@ class SafetensorsHeaderTest {
   @Test
   void hugeDeclaredTensorIsNeverAllocated() {
     // A 4 TiB tensor in a "file" that claims to be that long but stores only its header: reading
-    // the header must touch only the header, and reading the tensor must refuse before allocating.
+    // the header must touch only the speculative first read (which holds the header), and reading
+    // the tensor must refuse before allocating.
     long bytes = 4L << 40;
     String json =
         "{\"huge\":{\"dtype\":\"F32\",\"shape\":[1099511627776],\"data_offsets\":[0,"
@@ -275,7 +304,7 @@ class SafetensorsHeaderTest {
     TensorInfo huge = reader.header().tensor("huge");
     assertThat(huge.byteLength()).isEqualTo(bytes);
     assertThat(input.reads())
-        .containsExactly(new ByteRange(FILE, 0, 8), new ByteRange(FILE, 8, json.length()));
+        .containsExactly(new ByteRange(FILE, 0, SafetensorsHeader.SPECULATIVE_HEADER_BYTES));
 
     assertThatThrownBy(() -> reader.readBytes(huge))
         .isExactlyInstanceOf(InvalidAdapterException.class)
@@ -285,7 +314,7 @@ class SafetensorsHeaderTest {
         .isExactlyInstanceOf(InvalidAdapterException.class)
         .hasMessage(
             FILE + ": tensor 'huge': 1099511627776 values are too many for one float array");
-    assertThat(input.reads()).hasSize(2);
+    assertThat(input.reads()).hasSize(1); // no read for the refused tensor
   }
 
   @Test
