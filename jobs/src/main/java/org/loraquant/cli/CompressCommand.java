@@ -131,7 +131,7 @@ final class CompressCommand implements Command {
     }
     try (OutputStream os = Files.newOutputStream(file)) {
       for (LayerReport layer : result.layers()) {
-        os.write(LayerReportJson.toJson(layer, result.settings()).toString().getBytes(StandardCharsets.UTF_8));
+        os.write(LayerReportJson.toStatsLine(layer, result.settings()).toString().getBytes(StandardCharsets.UTF_8));
         os.write('\n');
       }
     }

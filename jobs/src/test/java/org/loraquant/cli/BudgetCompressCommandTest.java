@@ -108,6 +108,35 @@ class BudgetCompressCommandTest {
   }
 
   @Test
+  void paperModeStatsLinesCarryTheSameColumns() throws IOException {
+    Path stats = tmp.resolve("paper.jsonl");
+    Run run = run("compress", source, tmp.resolve("paper"), "--rho", "0.9", "--bits-high", "3", "--stats", stats);
+    assertThat(run.exitCode()).isZero();
+    List<String> lines = Files.readAllLines(stats);
+    assertThat(lines).hasSize(2);
+    for (String text : lines) {
+      JsonNode line = JSON.readTree(text);
+      int k = line.get("k").asInt();
+      int h = line.get("h").asInt();
+      assertThat(line.get("mode").asText()).isEqualTo("paper");
+      assertThat(line.get("levels").asText()).isEqualTo("uniform");
+      assertThat(line.get("budget_bits").isNull()).isTrue();
+      assertThat(line.get("components_kept").asInt()).isEqualTo(k);
+      List<Integer> widths = new ArrayList<>();
+      line.get("bits_per_component").forEach(w -> widths.add(w.asInt()));
+      List<Integer> expected = new ArrayList<>();
+      for (int i = 0; i < k; i++) {
+        expected.add(i < h ? 3 : 1);
+      }
+      assertThat(h).isBetween(1, k - 1);
+      assertThat(widths).isEqualTo(expected);
+    }
+    // The manifest keeps the version 1 layer objects (golden files): the new columns are --stats only.
+    JsonNode manifest = JSON.readTree(tmp.resolve("paper").resolve("loraquant_manifest.json").toFile());
+    assertThat(manifest.get("layers").get(0).has("mode")).isFalse();
+  }
+
+  @Test
   void budgetModeDefaultsAreAdapterScopeLloydMaxAndTwoRefitSteps() throws IOException {
     Path out = tmp.resolve("defaults");
     Run run = run("compress", source, out, "--budget", "2");
