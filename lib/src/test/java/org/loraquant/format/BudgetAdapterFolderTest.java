@@ -151,6 +151,32 @@ class BudgetAdapterFolderTest {
     assertThat(CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter().formatVersion()).isEqualTo(1);
   }
 
+  @Test
+  void everyFlippedByteOfTheModelFileDecodesOrIsRefusedWithOneLine() throws IOException {
+    Path out = tmp.resolve("fuzzed");
+    writeFolder(source(), SETTINGS, out);
+    Path model = out.resolve(CompressedFormat.MODEL_FILE);
+    byte[] intact = Files.readAllBytes(model);
+    java.util.Random random = new java.util.Random(18);
+    int refused = 0;
+    for (int i = 0; i < 300; i++) {
+      byte[] bytes = intact.clone();
+      int at = random.nextInt(bytes.length);
+      bytes[at] ^= (byte) (1 << random.nextInt(8));
+      Files.write(model, bytes);
+      try {
+        CompressedAdapter read = CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter();
+        AdapterDecompressor.decompress(read, OutputDType.F32);
+      } catch (org.loraquant.errors.LoraQuantException e) {
+        assertThat(e.getMessage()).as("byte " + at).doesNotContain("\n");
+        refused++;
+      }
+    }
+    // The data area is most of the file and every byte of it is under a layer's CRC or a
+    // pass-through tensor; header flips are refused as malformed JSON or bad names.
+    assertThat(refused).isGreaterThan(150);
+  }
+
   private static Map<String, LoraFactors> factors(PeftAdapter adapter) {
     Map<String, LoraFactors> out = new HashMap<>();
     for (LoraModule module : adapter.modules()) {
