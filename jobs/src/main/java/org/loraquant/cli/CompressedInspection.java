@@ -53,6 +53,11 @@ final class CompressedInspection {
   static void print(FileIO io, String folder, boolean json, PrintStream out) throws IOException {
     CompressedAdapterReader.Loaded loaded = CompressedAdapterReader.read(io, folder);
     CompressedAdapter adapter = loaded.adapter();
+    if (adapter.formatVersion() != CompressedFormat.FORMAT_VERSION) {
+      // The listing below is the paper mode's (tiers, h); version 2 layers have per-component widths.
+      throw new org.loraquant.errors.LoraQuantException(folder + ": inspect does not list format version "
+          + adapter.formatVersion() + " (budget mode) folders yet; decompress reads them");
+    }
     JsonNode manifest = JSON.readTree(loaded.manifest());
     Map<String, Object> version = new LinkedHashMap<>();
     version.put("format", CompressedFormat.FORMAT_NAME);

@@ -119,7 +119,7 @@ class DecompressHostileInputTest {
     ((ObjectNode) root.get("loraquant")).put("format_version", BigInteger.TWO.pow(64).add(BigInteger.ONE));
     Files.write(config, JSON.writeValueAsBytes(root));
     assertRefused(config + " \"loraquant\": unsupported format version 18446744073709551617; this version of"
-        + " loraquant reads version 1 (a newer loraquant wrote it?)");
+        + " loraquant reads versions 1 and 2 (a newer loraquant wrote it?)");
   }
 
   private static Tensor ints(int... values) {

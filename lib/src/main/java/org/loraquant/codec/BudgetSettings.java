@@ -63,6 +63,29 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
     return new BudgetSettings(budgetBits, scope, levels, refit, value);
   }
 
+  /** The level family as the config block, the stats and the CLI spell it. */
+  public static String levelsName(LevelFamily levels) {
+    return levels == LevelFamily.LLOYD_MAX ? "lloyd-max" : "uniform";
+  }
+
+  /** The scope as the config block, the stats and the CLI spell it. */
+  public static String scopeName(BudgetScope scope) {
+    return scope.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /**
+   * Canonical string of the settings: equal strings give the same bytes for the same input (and
+   * LAPACK backend). Never equal to a paper-mode fingerprint.
+   */
+  public String fingerprint() {
+    return "loraquant-budget/" + CodecSettings.ALGORITHM_VERSION
+        + ";budget=" + java.math.BigDecimal.valueOf(budgetBits).stripTrailingZeros().toPlainString()
+        + ";scope=" + scopeName(scope)
+        + ";levels=" + levelsName(levels)
+        + ";refit=" + refit
+        + ";group=" + groupSize;
+  }
+
   /** The budget of a scope of {@code params} parameters, rounded down: never more than asked. */
   long budgetBitsFor(long params) {
     return (long) Math.floor(budgetBits * params);

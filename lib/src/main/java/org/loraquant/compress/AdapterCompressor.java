@@ -7,12 +7,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.loraquant.codec.BudgetCodec;
+import org.loraquant.codec.BudgetLayerResult;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.format.BudgetLayerLayout;
 import org.loraquant.format.CompressedAdapter;
+import org.loraquant.format.CompressedFormat;
 import org.loraquant.format.CompressedLayerLayout;
 import org.loraquant.format.NamedTensor;
 import org.loraquant.linalg.LinearAlgebra;
@@ -48,6 +54,53 @@ public final class AdapterCompressor {
     return assemble(adapter, settings, layers);
   }
 
+  /**
+   * The budget mode (format version 2): every LoRA layer under {@code settings}' budget, in its
+   * scope (docs/ALGORITHM.md, "Budget mode"). All layers' factors are read first: scope
+   * {@code adapter} needs every layer's table before it can encode any.
+   *
+   * @throws IllegalArgumentException if the budget cannot hold the smallest storable form
+   */
+  public static BudgetCompressionResult compressBudget(PeftAdapter adapter, BudgetSettings settings,
+      LinearAlgebra linalg) {
+    List<LoraModule> modules = new ArrayList<>(adapter.modules());
+    modules.sort((x, y) -> x.module().compareTo(y.module()));
+    List<LoraFactors> factors = new ArrayList<>();
+    for (LoraModule module : modules) {
+      factors.add(PeftAdapterReader.readFactors(adapter, module));
+    }
+    List<BudgetLayerResult> results = BudgetCodec.compress(factors, settings, linalg);
+    Map<String, BudgetLayerResult> byModule = new TreeMap<>();
+    for (int i = 0; i < modules.size(); i++) {
+      byModule.put(modules.get(i).module(), results.get(i));
+    }
+    List<CompressedAdapter.Layer> layers = new ArrayList<>();
+    List<BudgetCompressionResult.Layer> reports = new ArrayList<>();
+    for (LoraModule module : adapter.modules()) {
+      BudgetLayerResult result = byModule.get(module.module());
+      SourceFactors source = source(adapter, module);
+      layers.add(new CompressedAdapter.Layer(module.module(), source, result.layer()));
+      reports.add(new BudgetCompressionResult.Layer(module.module(), result.stats(), module.bytes(),
+          BudgetLayerLayout.storedBytes(module.module(), result.layer())));
+    }
+    CompressedAdapter compressed = new CompressedAdapter(adapter.config().tree(), codecBlock(settings),
+        adapter.header().metadata(), layers, passThrough(adapter));
+    return new BudgetCompressionResult(compressed, settings, reports);
+  }
+
+  /** The budget settings as written into a version 2 compressed adapter's config. */
+  public static ObjectNode codecBlock(BudgetSettings settings) {
+    ObjectNode block = JsonNodeFactory.instance.objectNode();
+    block.put(CompressedFormat.CONFIG_MODE, CompressedFormat.MODE_BUDGET);
+    block.put("budget", settings.budgetBits());
+    block.put("scope", BudgetSettings.scopeName(settings.scope()));
+    block.put("levels", BudgetSettings.levelsName(settings.levels()));
+    block.put("refit", settings.refit());
+    block.put("group_size", settings.groupSize());
+    block.put("settings_fingerprint", settings.fingerprint());
+    return block;
+  }
+
   /** Reads one layer's two tensors (by byte range) and compresses them. */
   public static CompressedLayerResult compressLayer(PeftAdapter adapter, LoraModule module, CodecSettings settings) {
     return LoraQuantCodec.compress(PeftAdapterReader.readFactors(adapter, module), settings);
@@ -66,13 +119,7 @@ public final class AdapterCompressor {
       if (result == null) {
         throw new IllegalArgumentException(adapter.location() + ": no compressed layer for module " + module.module());
       }
-      TensorInfo a = module.a();
-      TensorInfo b = module.b();
-      if (CompressedLayerLayout.isLayerTensor(module.module())) {
-        throw new InvalidAdapterException(adapter.weightsFile().location(), a.name(),
-            "the module name contains '.lq.', which the compressed format reserves for its layers");
-      }
-      SourceFactors source = new SourceFactors(a.name(), a.dtype(), a.shape(), b.name(), b.dtype(), b.shape());
+      SourceFactors source = source(adapter, module);
       layers.add(new CompressedAdapter.Layer(module.module(), source, result.layer()));
       long stored = CompressedLayerLayout.storedBytes(module.module(), result.layer());
       reports.add(new LayerReport(module.module(), withEffectiveBits(result.stats(), stored * 8), module.bytes(), stored));
@@ -81,6 +128,22 @@ public final class AdapterCompressor {
       throw new IllegalArgumentException(adapter.location() + ": " + byModule.size()
           + " compressed layers given for " + layers.size() + " modules");
     }
+    CompressedAdapter compressed = new CompressedAdapter(
+        adapter.config().tree(), codecBlock(settings), adapter.header().metadata(), layers, passThrough(adapter));
+    return new CompressionResult(compressed, settings, reports);
+  }
+
+  private static SourceFactors source(PeftAdapter adapter, LoraModule module) {
+    TensorInfo a = module.a();
+    TensorInfo b = module.b();
+    if (CompressedLayerLayout.isLayerTensor(module.module())) {
+      throw new InvalidAdapterException(adapter.weightsFile().location(), a.name(),
+          "the module name contains '.lq.', which the compressed format reserves for its layers");
+    }
+    return new SourceFactors(a.name(), a.dtype(), a.shape(), b.name(), b.dtype(), b.shape());
+  }
+
+  private static List<NamedTensor> passThrough(PeftAdapter adapter) {
     List<NamedTensor> passThrough = new ArrayList<>();
     for (TensorInfo t : adapter.passThrough()) {
       if (CompressedLayerLayout.isLayerTensor(t.name())) {
@@ -89,9 +152,7 @@ public final class AdapterCompressor {
       }
       passThrough.add(new NamedTensor(t.name(), t.dtype(), t.shape(), PeftAdapterReader.readTensorBytes(adapter, t)));
     }
-    CompressedAdapter compressed = new CompressedAdapter(
-        adapter.config().tree(), codecBlock(settings), adapter.header().metadata(), layers, passThrough);
-    return new CompressionResult(compressed, settings, reports);
+    return passThrough;
   }
 
   /** The settings as written into the compressed adapter's config. */

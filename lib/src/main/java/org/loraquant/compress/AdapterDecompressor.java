@@ -3,13 +3,11 @@ package org.loraquant.compress;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import org.loraquant.codec.CompressedLayer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.loraquant.codec.LoraFactors;
-import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedFormat;
@@ -47,7 +45,8 @@ public final class AdapterDecompressor {
     SafetensorsWriter w = new SafetensorsWriter();
     adapter.sourceMetadata().forEach(w::metadata);
     for (CompressedAdapter.Layer layer : adapter.layers()) {
-      LoraFactors f = LoraQuantCodec.decode(layer.layer()).toLoraFactors();
+      // Both versions decode to B^ and A^ at the original rank: dropped or missing components are zeros.
+      LoraFactors f = layer.decode().toLoraFactors();
       SourceFactors s = layer.source();
       w.add(s.loraBName(), dtype.resolve(s.dtypeB()), s.shapeB(), FloatEncoding.encode(f.b(), dtype.resolve(s.dtypeB())));
       w.add(s.loraAName(), dtype.resolve(s.dtypeA()), s.shapeA(), FloatEncoding.encode(f.a(), dtype.resolve(s.dtypeA())));
@@ -68,9 +67,8 @@ public final class AdapterDecompressor {
     long bytes = 0;
     try {
       for (CompressedAdapter.Layer layer : adapter.layers()) {
-        CompressedLayer l = layer.layer();
-        long b = Math.multiplyExact((long) l.m() * l.rank(), dtype.resolve(layer.source().dtypeB()).size());
-        long a = Math.multiplyExact((long) l.rank() * l.n(), dtype.resolve(layer.source().dtypeA()).size());
+        long b = Math.multiplyExact((long) layer.m() * layer.rank(), dtype.resolve(layer.source().dtypeB()).size());
+        long a = Math.multiplyExact((long) layer.rank() * layer.n(), dtype.resolve(layer.source().dtypeA()).size());
         bytes = Math.addExact(bytes, Math.addExact(a, b));
       }
       for (NamedTensor t : adapter.passThrough()) {

@@ -54,6 +54,26 @@ public final class LayerReportJson {
     return o;
   }
 
+  /**
+   * The {@code compress --stats} line of a paper-mode layer: {@link #toJson} plus the columns the
+   * budget mode's lines have (issue 18), so both modes' lines can be read together: mode "paper",
+   * levels "uniform", no budget, each component's width from the two tiers (h at bits_high, the
+   * rest at 1 bit) and every component kept. Not in the manifest, which stays as version 1 wrote it.
+   */
+  public static ObjectNode toStatsLine(LayerReport r, CodecSettings settings) {
+    ObjectNode o = toJson(r, settings);
+    LayerStats s = r.stats();
+    o.put("mode", "paper");
+    o.put("levels", "uniform");
+    o.putNull("budget_bits");
+    ArrayNode widths = o.putArray("bits_per_component");
+    for (int i = 0; i < s.k(); i++) {
+      widths.add(i < s.h() ? settings.bitsHigh() : 1);
+    }
+    o.put("components_kept", s.k());
+    return o;
+  }
+
   /** Parses what {@link #toJson} wrote. */
   public static LayerReport fromJson(JsonNode o) {
     JsonNode svNode = o.path("singular_values");

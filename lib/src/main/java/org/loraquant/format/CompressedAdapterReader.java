@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.loraquant.codec.BudgetLayer;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
@@ -104,6 +105,8 @@ public final class CompressedAdapterReader {
   public static Loaded read(FileIO io, String dir) {
     String folder = FolderPaths.withoutTrailingSlash(dir);
     byte[] manifest = readManifest(io, folder);
+    String manifestPath = folder + "/" + CompressedFormat.MANIFEST_FILE;
+    int version = versionOf(manifestPath, parseObject(manifestPath, manifest).get("format_version"));
     String configPath = folder + "/" + CompressedFormat.CONFIG_FILE;
     String modelPath = folder + "/" + CompressedFormat.MODEL_FILE;
     ObjectNode config;
@@ -123,13 +126,14 @@ public final class CompressedAdapterReader {
           + "' block: this is not a loraquant compressed adapter");
     }
     ObjectNode codec = ((ObjectNode) block).deepCopy();
-    checkFormat(configPath + " \"" + CompressedFormat.CONFIG_BLOCK + "\"", codec.get("quant_method"),
-        codec.get("format_version"));
+    String blockWhere = configPath + " \"" + CompressedFormat.CONFIG_BLOCK + "\"";
+    requireSameVersion(blockWhere, checkFormat(blockWhere, codec.get("quant_method"), codec.get("format_version")),
+        version, manifestPath);
     codec.remove(List.of("quant_method", "format_version", "model_file"));
 
     SafetensorsReader model = SafetensorsReader.open(io.newInputFile(modelPath));
     Map<String, String> meta = model.header().metadata();
-    checkMetadataFormat(modelPath, meta);
+    requireSameVersion(modelPath + " __metadata__", checkMetadataFormat(modelPath, meta), version, manifestPath);
     ObjectNode modules = metadataObject(modelPath, meta, CompressedFormat.META_MODULES);
     ObjectNode sourceMetaNode = metadataObject(modelPath, meta, CompressedFormat.META_SOURCE_METADATA);
     Map<String, String> sourceMetadata = new LinkedHashMap<>();
@@ -142,12 +146,29 @@ public final class CompressedAdapterReader {
       sourceMetadata.put(e.getKey(), e.getValue().textValue());
     }
 
-    List<CompressedAdapter.Layer> layers = readLayers(model, modelPath, modules);
+    List<CompressedAdapter.Layer> layers = readLayers(model, modelPath, modules, version);
     List<NamedTensor> passThrough = readPassThrough(model, modelPath, modules, layers);
-    return new Loaded(new CompressedAdapter(config, codec, sourceMetadata, layers, passThrough), manifest);
+    CompressedAdapter adapter = new CompressedAdapter(config, codec, sourceMetadata, layers, passThrough);
+    // The mode key says which codec wrote the folder: it must agree with the version (v1 has none).
+    if (adapter.formatVersion() != version) {
+      throw new InvalidAdapterException(blockWhere, null, "'" + CompressedFormat.CONFIG_MODE + "' is "
+          + codec.get(CompressedFormat.CONFIG_MODE) + " in a format version " + version + " folder (version "
+          + CompressedFormat.BUDGET_FORMAT_VERSION + " has \"" + CompressedFormat.CONFIG_MODE + "\": \""
+          + CompressedFormat.MODE_BUDGET + "\", version " + CompressedFormat.FORMAT_VERSION + " no such key)");
+    }
+    return new Loaded(adapter, manifest);
   }
 
-  private static List<CompressedAdapter.Layer> readLayers(SafetensorsReader model, String modelPath, ObjectNode modules) {
+  /** The three version fields of a folder (manifest, config block, model metadata) must agree. */
+  private static void requireSameVersion(String where, int found, int manifestVersion, String manifestPath) {
+    if (found != manifestVersion) {
+      throw new InvalidAdapterException(where, null, "format version " + found + ", but " + manifestPath
+          + " says version " + manifestVersion + ": the folder mixes two writers");
+    }
+  }
+
+  private static List<CompressedAdapter.Layer> readLayers(SafetensorsReader model, String modelPath, ObjectNode modules,
+      int version) {
     List<CompressedAdapter.Layer> layers = new ArrayList<>();
     Set<String> sourceNames = new HashSet<>();
     long zeroPadding = 0;
@@ -161,17 +182,30 @@ public final class CompressedAdapterReader {
               "LoRA factor name '" + name + "' is used twice");
         }
       }
-      CompressedLayer layer = CompressedLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
-      checkSourceShapes(modelPath, module, source, layer);
+      CompressedAdapter.Layer layer;
+      int k;
+      String metaName;
+      if (version == CompressedFormat.BUDGET_FORMAT_VERSION) {
+        BudgetLayer budget = BudgetLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
+        layer = new CompressedAdapter.Layer(module, source, budget);
+        k = budget.k();
+        metaName = BudgetLayerLayout.metaName(module);
+      } else {
+        CompressedLayer paper = CompressedLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
+        layer = new CompressedAdapter.Layer(module, source, paper);
+        k = paper.k();
+        metaName = CompressedLayerLayout.metaName(module);
+      }
+      checkSourceShapes(modelPath, module, source, layer.m(), layer.n(), layer.rank());
       // Each term is at most m x rank + rank x n < 2^32 (the layout checked both): the sum cannot overflow.
-      zeroPadding += CompressedLayerLayout.zeroPaddingValues(layer);
+      zeroPadding += ((long) layer.rank() - k) * ((long) layer.m() + layer.n());
       if (zeroPadding > MAX_ZERO_PADDING_VALUES) {
-        throw new InvalidAdapterException(modelPath, CompressedLayerLayout.metaName(module), "rank " + layer.rank()
-            + " above the layer's k=" + layer.k() + " components asks for zero components that bring the adapter's"
+        throw new InvalidAdapterException(modelPath, metaName, "rank " + layer.rank()
+            + " above the layer's k=" + k + " components asks for zero components that bring the adapter's"
             + " total to " + zeroPadding + " values, more than the " + MAX_ZERO_PADDING_VALUES
             + " a reader accepts without stored data behind them");
       }
-      layers.add(new CompressedAdapter.Layer(module, source, layer));
+      layers.add(layer);
     }
     return layers;
   }
@@ -185,7 +219,7 @@ public final class CompressedAdapterReader {
     Set<String> layerTensors = new HashSet<>();
     Set<String> sourceNames = new HashSet<>();
     for (CompressedAdapter.Layer l : layers) {
-      for (NamedTensor t : CompressedLayerLayout.toTensors(l.module(), l.layer())) {
+      for (NamedTensor t : l.tensors()) {
         layerTensors.add(t.name());
       }
       sourceNames.add(l.source().loraAName());
@@ -269,22 +303,38 @@ public final class CompressedAdapterReader {
   }
 
   /**
-   * The JSON form (config block, manifest): format a string, format_version the integer 1 exactly
-   * (compared as a big integer: 2^64 + 1 must not wrap to 1).
+   * The JSON form (config block, manifest): format a string, format_version the integer 1 or 2
+   * exactly (compared as a big integer: 2^64 + 1 must not wrap to 1).
+   *
+   * @return the version
    */
-  private static void checkFormat(String where, JsonNode format, JsonNode version) {
+  private static int checkFormat(String where, JsonNode format, JsonNode version) {
+    checkFormatName(where, format);
+    return versionOf(where, version);
+  }
+
+  private static int versionOf(String where, JsonNode version) {
+    if (version != null && version.isIntegralNumber()) {
+      for (int known : KNOWN_VERSIONS) {
+        if (version.bigIntegerValue().equals(BigInteger.valueOf(known))) {
+          return known;
+        }
+      }
+    }
+    throw unsupportedVersion(where, String.valueOf(version));
+  }
+
+  private static final int[] KNOWN_VERSIONS = {CompressedFormat.FORMAT_VERSION, CompressedFormat.BUDGET_FORMAT_VERSION};
+
+  private static void checkFormatName(String where, JsonNode format) {
     if (format == null || !format.isTextual() || !CompressedFormat.FORMAT_NAME.equals(format.textValue())) {
       throw new InvalidAdapterException(where, null, "format is " + format + ", expected \""
           + CompressedFormat.FORMAT_NAME + "\": not a loraquant compressed adapter");
     }
-    if (version == null || !version.isIntegralNumber()
-        || !version.bigIntegerValue().equals(BigInteger.valueOf(CompressedFormat.FORMAT_VERSION))) {
-      throw unsupportedVersion(where, String.valueOf(version));
-    }
   }
 
-  /** The safetensors form: {@code __metadata__} values are strings. */
-  private static void checkMetadataFormat(String modelPath, Map<String, String> meta) {
+  /** The safetensors form: {@code __metadata__} values are strings, exactly "1" or "2". */
+  private static int checkMetadataFormat(String modelPath, Map<String, String> meta) {
     String where = modelPath + " __metadata__";
     String format = meta.get(CompressedFormat.META_FORMAT);
     if (!CompressedFormat.FORMAT_NAME.equals(format)) {
@@ -292,15 +342,18 @@ public final class CompressedAdapterReader {
           + ", expected '" + CompressedFormat.FORMAT_NAME + "': not a loraquant compressed adapter");
     }
     String version = meta.get(CompressedFormat.META_FORMAT_VERSION);
-    if (!Integer.toString(CompressedFormat.FORMAT_VERSION).equals(version)) {
-      throw unsupportedVersion(where, version == null ? "missing" : "'" + version + "'");
+    for (int known : KNOWN_VERSIONS) {
+      if (Integer.toString(known).equals(version)) {
+        return known;
+      }
     }
+    throw unsupportedVersion(where, version == null ? "missing" : "'" + version + "'");
   }
 
   private static InvalidAdapterException unsupportedVersion(String where, String found) {
     return new InvalidAdapterException(where, null, "unsupported format version " + found
-        + "; this version of loraquant reads version " + CompressedFormat.FORMAT_VERSION
-        + " (a newer loraquant wrote it?)");
+        + "; this version of loraquant reads versions " + CompressedFormat.FORMAT_VERSION + " and "
+        + CompressedFormat.BUDGET_FORMAT_VERSION + " (a newer loraquant wrote it?)");
   }
 
   private static ObjectNode metadataObject(String modelPath, Map<String, String> meta, String key) {
@@ -313,16 +366,16 @@ public final class CompressedAdapterReader {
   }
 
   /** The source shapes must multiply out to the layer's m x rank and rank x n. */
-  private static void checkSourceShapes(String file, String module, SourceFactors s, CompressedLayer layer) {
+  private static void checkSourceShapes(String file, String module, SourceFactors s, int m, int n, int rank) {
     long[] a = s.shapeA();
     long[] b = s.shapeB();
     // -1 (never a product of non-negative dimensions) when the product passes 2^63.
     long aRest = productFrom(a, 1);
     long bRest = productFrom(b, 2);
-    if (b[0] != layer.m() || b[1] != layer.rank() || bRest != 1 || a[0] != layer.rank() || aRest != layer.n()) {
+    if (b[0] != m || b[1] != rank || bRest != 1 || a[0] != rank || aRest != n) {
       throw new InvalidAdapterException(file + " __metadata__[" + CompressedFormat.META_MODULES + "]", module,
           "shape_A " + Arrays.toString(a) + " / shape_B " + Arrays.toString(b) + " do not match the layer's meta m="
-              + layer.m() + " n=" + layer.n() + " rank=" + layer.rank());
+              + m + " n=" + n + " rank=" + rank);
     }
   }
 

@@ -13,8 +13,8 @@ import org.loraquant.io.OwnedFolder;
 import org.loraquant.safetensors.SafetensorsWriter;
 
 /**
- * Writes a compressed adapter folder (format version 1, see docs/FORMAT.md). Output is
- * deterministic: the same adapter gives byte-identical files.
+ * Writes a compressed adapter folder (format version 1 for the paper mode, 2 for the budget mode,
+ * see docs/FORMAT.md). Output is deterministic: the same adapter gives byte-identical files.
  *
  * <p>Writes are safe against crashes: the manifest is always written last and readers treat a
  * folder without one as absent. Where the file system renames directories atomically the folder
@@ -37,7 +37,8 @@ public final class CompressedAdapterWriter {
   static SafetensorsWriter modelWriter(CompressedAdapter adapter) throws IOException {
     SafetensorsWriter w = new SafetensorsWriter();
     w.metadata(CompressedFormat.META_FORMAT, CompressedFormat.FORMAT_NAME);
-    w.metadata(CompressedFormat.META_FORMAT_VERSION, Integer.toString(CompressedFormat.FORMAT_VERSION));
+    int version = adapter.formatVersion();
+    w.metadata(CompressedFormat.META_FORMAT_VERSION, Integer.toString(version));
     Map<String, Object> modules = new LinkedHashMap<>();
     Set<String> layerTensors = new HashSet<>();
     for (CompressedAdapter.Layer layer : adapter.layers()) {
@@ -52,7 +53,11 @@ public final class CompressedAdapterWriter {
       if (modules.put(layer.module(), entry) != null) {
         throw new IllegalArgumentException("module " + layer.module() + " appears twice");
       }
-      for (NamedTensor t : CompressedLayerLayout.toTensors(layer.module(), layer.layer())) {
+      if (layer.formatVersion() != version) {
+        throw new IllegalArgumentException("module " + layer.module() + " is a format version "
+            + layer.formatVersion() + " layer in a version " + version + " adapter");
+      }
+      for (NamedTensor t : layer.tensors()) {
         w.add(t.name(), t.dtype(), t.shape(), t.data());
         layerTensors.add(t.name());
       }
@@ -75,7 +80,7 @@ public final class CompressedAdapterWriter {
     config.remove(CompressedFormat.CONFIG_BLOCK);
     ObjectNode block = config.putObject(CompressedFormat.CONFIG_BLOCK);
     block.put("quant_method", CompressedFormat.FORMAT_NAME);
-    block.put("format_version", CompressedFormat.FORMAT_VERSION);
+    block.put("format_version", adapter.formatVersion());
     block.put("model_file", CompressedFormat.MODEL_FILE);
     block.setAll(adapter.codec());
     return JSON.writeValueAsBytes(config);

@@ -1,7 +1,7 @@
 package org.loraquant.format;
 
 /**
- * Constants of the compressed adapter folder, format version 1. The byte layout of one layer is
+ * Constants of the compressed adapter folder, format versions 1 and 2. The byte layout of one layer is
  * owned by {@link CompressedLayerLayout}; docs/FORMAT.md is the full specification.
  *
  * <pre>
@@ -14,8 +14,18 @@ package org.loraquant.format;
 public final class CompressedFormat {
   private CompressedFormat() {}
 
-  /** The one format version this code writes and reads. */
+  /** The version the paper mode writes (two fixed tiers per layer, {@link CompressedLayerLayout}). */
   public static final int FORMAT_VERSION = 1;
+
+  /**
+   * The version the budget mode writes: per-component widths, level family and CRC-32C per layer
+   * ({@link BudgetLayerLayout}). Readers accept exactly {@link #FORMAT_VERSION} and this.
+   */
+  public static final int BUDGET_FORMAT_VERSION = 2;
+
+  /** Config block key {@code mode} and its value in a version 2 folder (absent in version 1). */
+  public static final String CONFIG_MODE = "mode";
+  public static final String MODE_BUDGET = "budget";
 
   /** Value of {@code __metadata__["format"]} and of the config block's "quant_method". */
   public static final String FORMAT_NAME = "loraquant";

@@ -29,7 +29,7 @@ import org.loraquant.safetensors.DType;
 /** Each way a compressed folder can be broken is refused with a message naming file and tensor. */
 class CompressedAdapterReaderTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String VERSION_HINT = "; this version of loraquant reads version 1 (a newer loraquant wrote it?)";
+  private static final String VERSION_HINT = "; this version of loraquant reads versions 1 and 2 (a newer loraquant wrote it?)";
 
   @TempDir Path tmp;
   private Path dir;
@@ -121,14 +121,14 @@ class CompressedAdapterReaderTest {
 
   @Test
   void unsupportedVersionInMetadata() throws IOException {
-    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("format_version", "2"));
-    assertThat(refusal()).hasMessage(model + " __metadata__: unsupported format version '2'" + VERSION_HINT);
+    CompressedFixture.editModel(dir, (tensors, meta) -> meta.put("format_version", "3"));
+    assertThat(refusal()).hasMessage(model + " __metadata__: unsupported format version '3'" + VERSION_HINT);
   }
 
   @Test
   void unsupportedVersionInConfigBlock() throws IOException {
-    editConfig(block -> block.put("format_version", 2));
-    assertThat(refusal()).hasMessage(dir + "/adapter_config.json \"loraquant\": unsupported format version 2" + VERSION_HINT);
+    editConfig(block -> block.put("format_version", 3));
+    assertThat(refusal()).hasMessage(dir + "/adapter_config.json \"loraquant\": unsupported format version 3" + VERSION_HINT);
   }
 
   @Test
@@ -148,9 +148,9 @@ class CompressedAdapterReaderTest {
   void unsupportedVersionInManifest() throws IOException {
     Path manifest = dir.resolve(CompressedFormat.MANIFEST_FILE);
     ObjectNode root = (ObjectNode) JSON.readTree(manifest.toFile());
-    root.put("format_version", 2);
+    root.put("format_version", 3);
     Files.write(manifest, JSON.writeValueAsBytes(root));
-    assertThat(refusal()).hasMessage(manifest + ": unsupported format version 2" + VERSION_HINT);
+    assertThat(refusal()).hasMessage(manifest + ": unsupported format version 3" + VERSION_HINT);
   }
 
   @Test

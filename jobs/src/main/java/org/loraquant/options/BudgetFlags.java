@@ -1,0 +1,108 @@
+package org.loraquant.options;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.LevelFamily;
+
+/**
+ * The budget-mode flags of {@code compress} (docs/ALGORITHM.md, "Budget mode"):
+ * {@code --budget B --budget-scope layer|adapter --levels uniform|lloyd-max --refit N}, with
+ * {@code --group-size G} shared with the paper mode. {@code --budget} selects the mode; the
+ * paper mode's own flags then clash with it, and the other budget flags need it.
+ */
+public final class BudgetFlags {
+  public static final Set<String> OPTIONS = Set.of("--budget", "--budget-scope", "--levels", "--refit");
+  /** Flags only the paper mode has: given with --budget they are a usage error. */
+  static final List<String> PAPER_ONLY = List.of("--rho", "--bits-high", "--split", "--refine");
+
+  private BudgetFlags() {}
+
+  /** True if the flags ask for the budget mode. */
+  public static boolean selected(Flags flags) {
+    return flags.has("--budget");
+  }
+
+  /**
+   * The budget settings of the flags (only when {@link #selected}); defaults: scope adapter,
+   * Lloyd-Max levels, 2 refit steps, the paper mode's group size.
+   *
+   * @throws UsageException on a clash with a paper-mode flag or a bad value, in one line
+   */
+  public static BudgetSettings settings(Flags flags) {
+    List<String> clashing = new ArrayList<>();
+    for (String flag : PAPER_ONLY) {
+      if (flags.has(flag)) {
+        clashing.add(flag);
+      }
+    }
+    if (!clashing.isEmpty()) {
+      throw new UsageException("--budget cannot be combined with " + String.join(", ", clashing)
+          + ": --budget chooses every component's width itself (budget mode); drop "
+          + (clashing.size() == 1 ? "it" : "them") + ", or drop --budget for the paper mode");
+    }
+    double budget = parseBudget(flags.requiredString("--budget"));
+    try {
+      BudgetSettings s = BudgetSettings.of(budget)
+          .withGroupSize(CodecSettings.DEFAULT_GROUP_SIZE);
+      if (flags.has("--group-size")) {
+        s = s.withGroupSize(flags.integer("--group-size", s.groupSize(), Integer.MIN_VALUE));
+      }
+      if (flags.has("--budget-scope")) {
+        s = s.withScope(parseScope(flags.requiredString("--budget-scope")));
+      }
+      if (flags.has("--levels")) {
+        s = s.withLevels(parseLevels(flags.requiredString("--levels")));
+      }
+      if (flags.has("--refit")) {
+        s = s.withRefit(flags.integer("--refit", s.refit(), 0));
+      }
+      return s;
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  /** In the paper mode the budget-mode flags have no meaning: each one given is a usage error. */
+  public static void requireAbsent(Flags flags) {
+    for (String flag : List.of("--budget-scope", "--levels", "--refit")) {
+      if (flags.has(flag)) {
+        throw new UsageException(flag + " applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
+      }
+    }
+  }
+
+  static double parseBudget(String raw) {
+    double value;
+    try {
+      value = Double.parseDouble(raw);
+    } catch (NumberFormatException e) {
+      value = Double.NaN;
+    }
+    // Plain decimal only: Java also parses "1.4f", "0x1.6p0" and "Infinity", which nobody means.
+    if (!(value > 0 && value <= BudgetSettings.MAX_BUDGET_BITS) || !raw.matches("[0-9.eE+-]+")) {
+      throw new UsageException("--budget expects effective bits per parameter in (0, 16], e.g. 1.4, got '"
+          + raw + "'");
+    }
+    return value;
+  }
+
+  static BudgetScope parseScope(String raw) {
+    return switch (raw) {
+      case "layer" -> BudgetScope.LAYER;
+      case "adapter" -> BudgetScope.ADAPTER;
+      default -> throw new UsageException("--budget-scope must be layer or adapter, got '" + raw + "'");
+    };
+  }
+
+  static LevelFamily parseLevels(String raw) {
+    return switch (raw) {
+      case "uniform" -> LevelFamily.UNIFORM;
+      case "lloyd-max" -> LevelFamily.LLOYD_MAX;
+      default -> throw new UsageException("--levels must be uniform or lloyd-max, got '" + raw + "'");
+    };
+  }
+}

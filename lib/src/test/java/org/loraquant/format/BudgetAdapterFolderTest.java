@@ -1,0 +1,206 @@
+package org.loraquant.format;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.LevelFamily;
+import org.loraquant.codec.LoraFactors;
+import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.compress.AdapterDecompressor;
+import org.loraquant.compress.BudgetCompressionResult;
+import org.loraquant.compress.OutputDType;
+import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.io.LocalFileIO;
+import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.safetensors.DType;
+import org.loraquant.testing.SyntheticAdapter;
+
+/** The budget mode through the folder: compress, write version 2, read, decompress. */
+class BudgetAdapterFolderTest {
+  private static final String Q = "base_model.model.layers.0.self_attn.q_proj";
+  private static final String V = "base_model.model.layers.0.self_attn.v_proj";
+  private static final String HEAD = "base_model.model.score.weight";
+  /** Low enough that the allocation drops components, high enough for every layer's guard. */
+  private static final BudgetSettings SETTINGS = BudgetSettings.of(1.5).withGroupSize(32);
+
+  @TempDir Path tmp;
+
+  private PeftAdapter source() throws IOException {
+    Path dir = new SyntheticAdapter(11, 8)
+        .linear(Q, 128, 96, 8, DType.F32, false)
+        .linear(V, 96, 150, 8, DType.BF16, false)
+        .passThrough(HEAD, DType.F32, 3, 96)
+        .writeTo(tmp.resolve("source"));
+    return PeftAdapterReader.open(new LocalFileIO(), dir.toString());
+  }
+
+  private BudgetCompressionResult writeFolder(PeftAdapter source, BudgetSettings settings, Path out)
+      throws IOException {
+    BudgetCompressionResult result = AdapterCompressor.compressBudget(source, settings, LinearAlgebra.javaOnly());
+    CompressedAdapterWriter.write(new LocalFileIO(), out.toString(), result.adapter(), result.manifestJson(null));
+    return result;
+  }
+
+  @Test
+  void roundTripGivesTheOriginalRankAndTheErrorTheStatsReport() throws IOException {
+    PeftAdapter source = source();
+    Path out = tmp.resolve("out");
+    BudgetCompressionResult result = writeFolder(source, SETTINGS, out);
+    assertThat(result.layers()).anySatisfy(l -> assertThat(l.stats().kept()).isLessThan(l.stats().k()));
+    assertThat(result.effectiveBits()).isLessThanOrEqualTo((long) Math.floor(1.5 * result.params()));
+
+    ObjectMapper json = new ObjectMapper();
+    JsonNode block = json.readTree(Files.readAllBytes(out.resolve(CompressedFormat.CONFIG_FILE))).get("loraquant");
+    assertThat(block.get("format_version").intValue()).isEqualTo(2);
+    assertThat(block.get("mode").textValue()).isEqualTo("budget");
+    assertThat(block.get("levels").textValue()).isEqualTo("lloyd-max");
+    assertThat(block.get("scope").textValue()).isEqualTo("adapter");
+    assertThat(block.get("budget").doubleValue()).isEqualTo(1.5);
+
+    CompressedAdapter read = CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter();
+    assertThat(read.formatVersion()).isEqualTo(2);
+    assertThat(CompressedAdapterWriter.modelBytes(read)).isEqualTo(CompressedAdapterWriter.modelBytes(result.adapter()));
+
+    Path peft = tmp.resolve("peft");
+    AdapterDecompressor.write(new LocalFileIO(), peft.toString(), read, OutputDType.F32);
+    PeftAdapter decoded = PeftAdapterReader.open(new LocalFileIO(), peft.toString());
+    assertThat(decoded.passThrough()).extracting(t -> t.name()).containsExactly(HEAD);
+    Map<String, LoraFactors> original = factors(source);
+    Map<String, LoraFactors> restored = factors(decoded);
+    for (BudgetCompressionResult.Layer layer : result.layers()) {
+      LoraFactors f = original.get(layer.module());
+      LoraFactors g = restored.get(layer.module());
+      assertThat(g.r()).isEqualTo(f.r());
+      int[] widths = layer.stats().widths();
+      for (int i = 0; i < widths.length; i++) {
+        if (widths[i] == 0) {
+          for (int x = 0; x < g.m(); x++) {
+            assertThat(g.b()[x * g.r() + i]).isZero();
+          }
+          for (int y = 0; y < g.n(); y++) {
+            assertThat(g.a()[i * g.n() + y]).isZero();
+          }
+        }
+      }
+      assertThat(relError(f, g)).isCloseTo(layer.stats().relError(), org.assertj.core.data.Percentage.withPercentage(1e-3));
+    }
+  }
+
+  @Test
+  void bothLevelFamiliesAndTheLayerScopeReadBack() throws IOException {
+    PeftAdapter source = source();
+    BudgetSettings settings = BudgetSettings.of(3).withGroupSize(32).withLevels(LevelFamily.UNIFORM)
+        .withScope(BudgetScope.LAYER).withRefit(0);
+    Path out = tmp.resolve("uniform");
+    BudgetCompressionResult result = writeFolder(source, settings, out);
+    CompressedAdapter read = CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter();
+    assertThat(read.layers()).allSatisfy(l -> assertThat(l.budget().levels()).isEqualTo(LevelFamily.UNIFORM));
+    assertThat(CompressedAdapterWriter.modelBytes(read)).isEqualTo(CompressedAdapterWriter.modelBytes(result.adapter()));
+  }
+
+  @Test
+  void aFlippedCodeByteIsRefusedWithTheLayersName() throws IOException {
+    Path out = tmp.resolve("flipped");
+    writeFolder(source(), SETTINGS, out);
+    CompressedFixture.editModel(out, (tensors, meta) -> {
+      NamedTensor codes = tensors.get(V + ".lq.b.codes");
+      byte[] data = codes.data().clone();
+      data[0] ^= 0x10;
+      tensors.put(codes.name(), new NamedTensor(codes.name(), codes.dtype(), codes.shape(), data));
+    });
+    assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), out.toString()))
+        .isInstanceOf(InvalidAdapterException.class)
+        .hasMessageContaining(V + ".lq.crc")
+        .hasMessageContaining("CRC-32C");
+  }
+
+  @Test
+  void versionsOfTheModelFileAndTheConfigMustAgree() throws IOException {
+    Path out = tmp.resolve("mixed");
+    writeFolder(source(), SETTINGS, out);
+    CompressedFixture.editModel(out, (tensors, meta) -> meta.put(CompressedFormat.META_FORMAT_VERSION, "1"));
+    assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), out.toString()))
+        .isInstanceOf(InvalidAdapterException.class)
+        .hasMessageContaining(CompressedFormat.MODEL_FILE + " __metadata__")
+        .hasMessageContaining("format version 1, but")
+        .hasMessageContaining("says version 2");
+  }
+
+  @Test
+  void aPaperModeFolderIsStillVersionOne(@TempDir Path work) throws IOException {
+    Path out = work.resolve("paper");
+    CompressedFixture.write(work, out);
+    JsonNode block = new ObjectMapper().readTree(Files.readAllBytes(out.resolve(CompressedFormat.CONFIG_FILE)))
+        .get("loraquant");
+    assertThat(block.get("format_version").intValue()).isEqualTo(1);
+    assertThat(block.has("mode")).isFalse();
+    assertThat(CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter().formatVersion()).isEqualTo(1);
+  }
+
+  @Test
+  void everyFlippedByteOfTheModelFileDecodesOrIsRefusedWithOneLine() throws IOException {
+    Path out = tmp.resolve("fuzzed");
+    writeFolder(source(), SETTINGS, out);
+    Path model = out.resolve(CompressedFormat.MODEL_FILE);
+    byte[] intact = Files.readAllBytes(model);
+    java.util.Random random = new java.util.Random(18);
+    int refused = 0;
+    for (int i = 0; i < 300; i++) {
+      byte[] bytes = intact.clone();
+      int at = random.nextInt(bytes.length);
+      bytes[at] ^= (byte) (1 << random.nextInt(8));
+      Files.write(model, bytes);
+      try {
+        CompressedAdapter read = CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter();
+        AdapterDecompressor.decompress(read, OutputDType.F32);
+      } catch (org.loraquant.errors.LoraQuantException e) {
+        assertThat(e.getMessage()).as("byte " + at).doesNotContain("\n");
+        refused++;
+      }
+    }
+    // The data area is most of the file and every byte of it is under a layer's CRC or a
+    // pass-through tensor; header flips are refused as malformed JSON or bad names.
+    assertThat(refused).isGreaterThan(150);
+  }
+
+  private static Map<String, LoraFactors> factors(PeftAdapter adapter) {
+    Map<String, LoraFactors> out = new HashMap<>();
+    for (LoraModule module : adapter.modules()) {
+      out.put(module.module(), PeftAdapterReader.readFactors(adapter, module));
+    }
+    return out;
+  }
+
+  /** ||B A - B^ A^||_F / ||B A||_F in double, from the full m x n products (small layers only). */
+  private static double relError(LoraFactors f, LoraFactors g) {
+    double error = 0;
+    double energy = 0;
+    for (int x = 0; x < f.m(); x++) {
+      for (int y = 0; y < f.n(); y++) {
+        double exact = 0;
+        double approx = 0;
+        for (int i = 0; i < f.r(); i++) {
+          exact += (double) f.b()[x * f.r() + i] * f.a()[i * f.n() + y];
+          approx += (double) g.b()[x * g.r() + i] * g.a()[i * g.n() + y];
+        }
+        error += (exact - approx) * (exact - approx);
+        energy += exact * exact;
+      }
+    }
+    return Math.sqrt(error / energy);
+  }
+}
