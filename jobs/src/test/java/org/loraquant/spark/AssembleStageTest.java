@@ -46,8 +46,9 @@ class AssembleStageTest {
     assertThat(Files.exists(f.outputFolder().resolve("loraquant_manifest.json"))).isTrue();
     // Open once: the config and header came with the plan, so assembly reads nothing of the
     // input (the adapter has no pass-through tensors) and lists its folder once, for changes.
+    // Its two HEADs are the writer's, asking what the output folder holds (OwnedFolder).
     assertThat(outcome.requests().gets()).isZero();
-    assertThat(outcome.requests().heads()).isZero();
+    assertThat(outcome.requests().heads()).isEqualTo(2);
     assertThat(outcome.requests().lists()).isEqualTo(1);
     assertThat(outcome.requests().writes()).isPositive();
   }

@@ -14,6 +14,7 @@ import org.loraquant.io.FileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.io.InputFile;
 import org.loraquant.io.JsonFiles;
+import org.loraquant.io.RegularFiles;
 import org.loraquant.io.IoErrors;
 import org.loraquant.safetensors.SafetensorsHeader;
 import org.loraquant.safetensors.SafetensorsReader;
@@ -82,6 +83,15 @@ public final class PeftAdapterReader {
                 + WEIGHTS_FILE
                 + ", e.g. with safetensors.torch.save_file or PEFT's"
                 + " save_pretrained(safe_serialization=True)");
+      }
+      // A listing of files leaves out a directory of that name, which no upload turns into the
+      // weights: refused, not waited for (one request, on this rare path only).
+      try {
+        if (io.isDirectory(weightsPath)) {
+          throw RegularFiles.notRegular(weightsPath, "a directory");
+        }
+      } catch (IOException e) {
+        throw IoErrors.cannotRead(weightsPath, e);
       }
       throw new IncompleteAdapterException(
           weightsPath,
