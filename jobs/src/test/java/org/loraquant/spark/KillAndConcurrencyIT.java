@@ -297,8 +297,9 @@ class KillAndConcurrencyIT {
   }
 
   /**
-   * Every adapter folder in the output is complete (it has its manifest) and byte for byte the
-   * uninterrupted output; staging and lock folders (hidden) aside, nothing else is there.
+   * Every adapter folder in the output that has its manifest is complete and byte for byte the
+   * uninterrupted output; one without it holds only what an interrupted writer leaves; staging
+   * and lock folders (hidden) aside, nothing else is there.
    */
   private static Map<String, String> assertOutputsCompleteOrAbsent(Path out) throws IOException {
     Map<String, List<String>> filesByFolder = new TreeMap<>();
@@ -320,6 +321,16 @@ class KillAndConcurrencyIT {
     for (Map.Entry<String, List<String>> folder : filesByFolder.entrySet()) {
       String adapter = folder.getKey();
       assertThat(ADAPTERS).as("output folders").contains(adapter);
+      if (!folder.getValue().contains(CompressedFormat.MANIFEST_FILE)) {
+        // A replacement killed after it deleted the old manifest (always first) and before the
+        // new folder was renamed into place, or a write in place killed before its manifest: what
+        // docs/FORMAT.md calls incomplete. Readers and the job treat it as absent, and the next
+        // run writes it again.
+        assertThat(List.of(CompressedFormat.CONFIG_FILE, CompressedFormat.MODEL_FILE))
+            .as("files of the incomplete %s", adapter)
+            .containsAll(folder.getValue());
+        continue;
+      }
       assertThat(folder.getValue())
           .as("files of %s", adapter)
           .containsExactlyInAnyOrder(
