@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import time
 import uuid
 
 from . import adapter as reader
@@ -13,6 +14,11 @@ WEIGHTS_FILE = "adapter_model.safetensors"
 CONFIG_FILE = "adapter_config.json"
 DTYPES = ("same", "f32", "f16", "bf16")
 STAGING_MARKER = ".loraquant-staging-"
+# The Java decompress's marker (AdapterDecompressor.MARKER_FILE, same bytes): it tells a later
+# `decompress --overwrite` that this folder is a decompressed output it may replace, never an
+# original adapter.
+MARKER_FILE = ".loraquant_decompressed"
+MARKER_BYTES = b"written by loraquant decompress; a later decompress --overwrite may replace this folder\n"
 
 
 def resolve_dtype(dtype, source):
@@ -58,9 +64,13 @@ def decompress(src, dst, dtype="same"):
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
         raise LoraQuantError(f"{target} exists and is not empty; choose a new output folder")
     parent, name = os.path.split(target)
-    staging = os.path.join(parent, "." + name + STAGING_MARKER + str(uuid.uuid4()))
+    # Named as the Java writers name theirs (creation time in ms, then a UUID), so that their
+    # stale-staging cleanup recognises a killed Python writer's leftover too.
+    staging = os.path.join(parent, "." + name + STAGING_MARKER
+                           + str(int(time.time() * 1000)) + "-" + str(uuid.uuid4()))
     try:
         os.makedirs(staging)
+        _write(os.path.join(staging, MARKER_FILE), lambda f: f.write(MARKER_BYTES))
         _write(os.path.join(staging, WEIGHTS_FILE), weights.write_to)
         _write(os.path.join(staging, CONFIG_FILE), lambda f: f.write(config))
         if os.path.isdir(target):

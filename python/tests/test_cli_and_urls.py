@@ -28,7 +28,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual((code, err), (0, []))
         self.assertEqual(lines, [f"decompressed {golden('conv-passthrough-b3-g16-search')} -> {out}: 2 LoRA layers,"
                                  " 2 pass-through tensors"])
-        self.assertEqual(sorted(os.listdir(out)), ["adapter_config.json", "adapter_model.safetensors"])
+        self.assertEqual(sorted(os.listdir(out)), [".loraquant_decompressed", "adapter_config.json", "adapter_model.safetensors"])
 
     def test_decompress_never_writes_into_a_folder_that_holds_something(self):
         out = os.path.join(self.tmp, "out")
@@ -45,7 +45,7 @@ class CommandLineTest(unittest.TestCase):
         out = os.path.join(self.tmp, "empty")
         os.makedirs(out)
         self.assertEqual(run("decompress", golden("one-bit-g16"), out, "--dtype=bf16")[0], 0)
-        self.assertEqual(sorted(os.listdir(out)), ["adapter_config.json", "adapter_model.safetensors"])
+        self.assertEqual(sorted(os.listdir(out)), [".loraquant_decompressed", "adapter_config.json", "adapter_model.safetensors"])
 
     def test_usage_errors(self):
         self.assertEqual(run("decompress", "only-one"), (2, [], ["loraquant decompress: expected SRC DST, got only-one"]))

@@ -24,6 +24,12 @@ class GoldenFilesTest(unittest.TestCase):
                 for f in ("adapter_model.safetensors", "adapter_config.json"):
                     self.assertEqual(read_bytes(os.path.join(out, f)),
                                      read_bytes(os.path.join(golden(name, "decompressed"), f)), f)
+                # The marker Java's decompress writes too, so `decompress --overwrite` knows the folder.
+                self.assertEqual(sorted(os.listdir(out)), [".loraquant_decompressed", "adapter_config.json",
+                                                           "adapter_model.safetensors"])
+                self.assertEqual(read_bytes(os.path.join(out, ".loraquant_decompressed")),
+                                 b"written by loraquant decompress; a later decompress --overwrite may"
+                                 b" replace this folder\n")
                 self.assertEqual(sorted(os.listdir(self.tmp.name)), sorted(GOLDEN_NAMES[:GOLDEN_NAMES.index(name) + 1]))
 
     def test_load_gives_exactly_the_values_the_java_decoder_gives(self):
