@@ -52,6 +52,7 @@ ADAPTER_COLUMNS = [
     ("payload_bits_per_param", "DOUBLE"), ("effective_bits_per_param", "DOUBLE"),
     ("weighted_rel_error", "DOUBLE"), ("worst_layer", "VARCHAR"), ("worst_rel_error", "DOUBLE"),
     ("seconds", "DOUBLE"), ("recorded_from", "VARCHAR"), ("finished_at", "TIMESTAMPTZ"),
+    ("requests", "BIGINT"), ("bytes_read", "BIGINT"),
 ]
 LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]
