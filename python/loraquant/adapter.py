@@ -1,19 +1,25 @@
-"""Reads a compressed adapter folder (format version 1) as the Java CompressedAdapterReader does.
+"""Reads a compressed adapter folder (format version 1 or 2) as the Java CompressedAdapterReader does.
 
 Refuses, naming the file and the tensor: a folder without its manifest (incomplete), another format
-or version, malformed JSON, a missing, mis-typed or mis-sized tensor, tiers that do not cover the
-kept components, source shapes that do not match the layer, tensors the layout does not have.
+or version, files naming different versions, malformed JSON, a missing, mis-typed or mis-sized tensor, tiers that do not cover the
+kept components, a version 2 layer whose CRC-32C does not match, source shapes that do not match the
+layer, tensors the layout does not have.
 """
 
 from dataclasses import dataclass
 
 from . import jackson, storage
 from .errors import IncompleteAdapterError, InvalidAdapterError
-from .layer import is_layer_tensor, meta_name, module_of_layer_tensor, read_layer
+from .budget_layer import read_budget_layer
+from .layer import is_layer_tensor, module_of_layer_tensor, read_layer
 from .safetensors_file import LORA_FLOAT_DTYPES, SafetensorsFile, json_type, parse_dtype
 
 FORMAT_NAME = "loraquant"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # the paper mode's
+BUDGET_FORMAT_VERSION = 2  # the budget mode's: per-component widths, level family, CRC-32C per layer
+KNOWN_VERSIONS = (FORMAT_VERSION, BUDGET_FORMAT_VERSION)
+CONFIG_MODE = "mode"
+MODE_BUDGET = "budget"
 CONFIG_FILE = "adapter_config.json"
 MODEL_FILE = "loraquant_model.safetensors"
 MANIFEST_FILE = "loraquant_manifest.json"
@@ -56,6 +62,7 @@ class CompressedAdapter:
     pass_through: list  # (TensorInfo, bytes) in data-area order
     manifest: dict
     model: SafetensorsFile
+    format_version: int = FORMAT_VERSION
 
 
 def folder_of(path):
@@ -71,6 +78,8 @@ def read(path):
     folder = folder_of(path)
     io = storage.for_path(folder)
     manifest = read_manifest(io, folder)
+    manifest_path = folder + "/" + MANIFEST_FILE
+    version = manifest["format_version"]
     config_path = folder + "/" + CONFIG_FILE
     model_path = folder + "/" + MODEL_FILE
     _require_file(io, config_path)
@@ -80,12 +89,15 @@ def read(path):
     if not isinstance(block, dict):
         raise InvalidAdapterError(config_path, None, f"no '{CONFIG_BLOCK}' block: this is not a loraquant"
                                   " compressed adapter")
-    _check_format(f'{config_path} "{CONFIG_BLOCK}"', block.get("quant_method"), block.get("format_version"),
-                  "quant_method" in block, "format_version" in block)
+    block_where = f'{config_path} "{CONFIG_BLOCK}"'
+    _require_same_version(block_where, _check_format(block_where, block.get("quant_method"),
+                                                     block.get("format_version"), "quant_method" in block,
+                                                     "format_version" in block), version, manifest_path)
     codec = {k: v for k, v in block.items() if k not in ("quant_method", "format_version", "model_file")}
 
     model = SafetensorsFile(model_path, io.read(model_path))
-    _check_metadata_format(model_path, model.metadata)
+    _require_same_version(model_path + " __metadata__", _check_metadata_format(model_path, model.metadata),
+                          version, manifest_path)
     modules = _metadata_object(model_path, model.metadata, META_MODULES)
     source_metadata = _metadata_object(model_path, model.metadata, META_SOURCE_METADATA)
     for key, value in source_metadata.items():
@@ -102,17 +114,35 @@ def read(path):
                 raise InvalidAdapterError(f"{model_path} __metadata__[{META_MODULES}]", module,
                                           f"LoRA factor name '{name}' is used twice")
             source_names.add(name)
-        layer = read_layer(module, model, model_path)
+        if version == BUDGET_FORMAT_VERSION:
+            layer = read_budget_layer(module, model, model_path)
+        else:
+            layer = read_layer(module, model, model_path)
         _check_source_shapes(model_path, module, source, layer)
         zero_padding += layer.zero_padding_values()
         if zero_padding > MAX_ZERO_PADDING_VALUES:
-            raise InvalidAdapterError(model_path, meta_name(module), f"rank {layer.rank} above the layer's"
+            raise InvalidAdapterError(model_path, layer.meta_tensor, f"rank {layer.rank} above the layer's"
                                       f" k={layer.k} components asks for zero components that bring the adapter's"
                                       f" total to {zero_padding} values, more than the {MAX_ZERO_PADDING_VALUES}"
                                       " a reader accepts without stored data behind them")
         layers.append(Layer(module, source, layer))
     pass_through = _pass_through(model, model_path, modules, layers)
-    return CompressedAdapter(folder, config, codec, source_metadata, layers, pass_through, manifest, model)
+    # The mode key says which codec wrote the folder: it must agree with the version (v1 has none).
+    mode = codec.get(CONFIG_MODE)
+    mode_version = BUDGET_FORMAT_VERSION if mode == MODE_BUDGET else FORMAT_VERSION
+    if mode_version != version:
+        raise InvalidAdapterError(block_where, None, f"'{CONFIG_MODE}' is {_shown(mode, CONFIG_MODE in codec)} in a"
+                                  f" format version {version} folder (version {BUDGET_FORMAT_VERSION} has"
+                                  f' "{CONFIG_MODE}": "{MODE_BUDGET}", version {FORMAT_VERSION} no such key)')
+    return CompressedAdapter(folder, config, codec, source_metadata, layers, pass_through, manifest, model,
+                             version)
+
+
+def _require_same_version(where, found, manifest_version, manifest_path):
+    """The three version fields of a folder (manifest, config block, model metadata) must agree."""
+    if found != manifest_version:
+        raise InvalidAdapterError(where, None, f"format version {found}, but {manifest_path} says version"
+                                  f" {manifest_version}: the folder mixes two writers")
 
 
 def read_manifest(io, folder):
@@ -168,16 +198,18 @@ def _shown(node, present):
 
 
 def _check_format(where, fmt, version, fmt_present, version_present):
-    """The JSON form (config block, manifest): format a string, format_version the integer 1."""
+    """The JSON form (config block, manifest): format a string, format_version the integer 1 or 2.
+    Returns the version."""
     if not isinstance(fmt, str) or fmt != FORMAT_NAME:
         raise InvalidAdapterError(where, None, f"format is {_shown(fmt, fmt_present)}, expected"
                                   f' "{FORMAT_NAME}": not a loraquant compressed adapter')
-    if isinstance(version, bool) or not isinstance(version, int) or version != FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version not in KNOWN_VERSIONS:
         raise _unsupported_version(where, _shown(version, version_present))
+    return version
 
 
 def _check_metadata_format(model_path, meta):
-    """The safetensors form: __metadata__ values are strings."""
+    """The safetensors form: __metadata__ values are strings, exactly "1" or "2". Returns the version."""
     where = model_path + " __metadata__"
     fmt = meta.get(META_FORMAT)
     if fmt != FORMAT_NAME:
@@ -185,13 +217,16 @@ def _check_metadata_format(model_path, meta):
         raise InvalidAdapterError(where, None, f"format is {shown}, expected '{FORMAT_NAME}': not a loraquant"
                                   " compressed adapter")
     version = meta.get(META_FORMAT_VERSION)
-    if version != str(FORMAT_VERSION):
-        raise _unsupported_version(where, "missing" if version is None else f"'{version}'")
+    for known in KNOWN_VERSIONS:
+        if version == str(known):
+            return known
+    raise _unsupported_version(where, "missing" if version is None else f"'{version}'")
 
 
 def _unsupported_version(where, found):
     return InvalidAdapterError(where, None, f"unsupported format version {found}; this version of loraquant"
-                               f" reads version {FORMAT_VERSION} (a newer loraquant wrote it?)")
+                               f" reads versions {FORMAT_VERSION} and {BUDGET_FORMAT_VERSION} (a newer loraquant"
+                               " wrote it?)")
 
 
 def _metadata_object(model_path, meta, key):

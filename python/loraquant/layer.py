@@ -120,6 +120,10 @@ class CompressedLayer:
     tensor_names: list = field(default_factory=list)  # the layout's tensors, in a fixed order
     stored_bytes: int = 0  # bytes of those tensors in the data area
 
+    @property
+    def meta_tensor(self):
+        return meta_name(self.module)
+
     def zero_padding_values(self):
         """Values of the zero components a layer of rank above k gets on decompression; nothing in the
         file backs them, so readers bound their sum over an adapter."""

@@ -244,21 +244,26 @@ class CorruptFilesTest(unittest.TestCase):
                      " [20, 5] do not match the layer's meta m=20 n=13 rank=4")
 
     def test_metadata_of_another_version(self):
+        self.edit(lambda metadata, entries: metadata.update({"format_version": "3"}))
+        self.refused(f"{self.model} __metadata__: unsupported format version '3'; this version of loraquant reads"
+                     " versions 1 and 2 (a newer loraquant wrote it?)")
+
+    def test_metadata_naming_the_other_known_version(self):
         self.edit(lambda metadata, entries: metadata.update({"format_version": "2"}))
-        self.refused(f"{self.model} __metadata__: unsupported format version '2'; this version of loraquant reads"
-                     " version 1 (a newer loraquant wrote it?)")
+        self.refused(f"{self.model} __metadata__: format version 2, but {self.manifest} says version 1: the"
+                     " folder mixes two writers")
 
     def test_bad_json_in_the_manifest(self):
         write_bytes(self.manifest, b'{"format": "loraquant", ')
         self.refused(re_(f"^{re_escape(self.manifest)}: malformed JSON: "))
 
-    def test_manifest_format_version_must_be_the_integer_one(self):
-        for version, shown in (('"1"', '"1"'), ("1.0", "1.0"), ("2", "2"), ("true", "true")):
+    def test_manifest_format_version_must_be_the_integer_one_or_two(self):
+        for version, shown in (('"1"', '"1"'), ("1.0", "1.0"), ("3", "3"), ("true", "true")):
             with self.subTest(version):
                 write_bytes(self.manifest, ('{"format": "loraquant", "format_version": %s, "layers": []}'
                                             % version).encode())
                 self.refused(f"{self.manifest}: unsupported format version {shown}; this version of loraquant"
-                             " reads version 1 (a newer loraquant wrote it?)")
+                             " reads versions 1 and 2 (a newer loraquant wrote it?)")
 
     def test_bad_json_in_the_config(self):
         write_bytes(self.config, read_bytes(self.config)[:-3])

@@ -11,9 +11,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.loraquant.codec.BudgetLayer;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.format.CompressedAdapter;
+import org.loraquant.format.BudgetLayerLayout;
 import org.loraquant.format.CompressedAdapterReader;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.format.CompressedLayerLayout;
@@ -24,7 +26,8 @@ import org.loraquant.io.FolderPaths;
 /**
  * {@code inspect} of a compressed adapter: format version, codec settings, input fingerprint, one
  * line per layer (shape, kept components and the bits of each, bytes, effective bits, rel_error
- * from the manifest), pass-through tensors and totals; with {@code --json} one document with a
+ * from the manifest; for the budget mode, format version 2, also the level family and how many
+ * components have each width), pass-through tensors and totals; with {@code --json} one document with a
  * top-level {@code layers} array (docs/FORMAT.md, "inspect"). The Python reader
  * ({@code python -m loraquant inspect}) prints the same bytes.
  */
@@ -53,18 +56,15 @@ final class CompressedInspection {
   static void print(FileIO io, String folder, boolean json, PrintStream out) throws IOException {
     CompressedAdapterReader.Loaded loaded = CompressedAdapterReader.read(io, folder);
     CompressedAdapter adapter = loaded.adapter();
-    if (adapter.formatVersion() != CompressedFormat.FORMAT_VERSION) {
-      // The listing below is the paper mode's (tiers, h); version 2 layers have per-component widths.
-      throw new org.loraquant.errors.LoraQuantException(folder + ": inspect does not list format version "
-          + adapter.formatVersion() + " (budget mode) folders yet; decompress reads them");
-    }
     JsonNode manifest = JSON.readTree(loaded.manifest());
     Map<String, Object> version = new LinkedHashMap<>();
     version.put("format", CompressedFormat.FORMAT_NAME);
-    version.put("format_version", CompressedFormat.FORMAT_VERSION);
+    boolean budgetMode = adapter.formatVersion() == CompressedFormat.BUDGET_FORMAT_VERSION;
+    version.put("format_version", adapter.formatVersion());
     Map<String, Object> settings = new LinkedHashMap<>();
-    settings.put("mode", "paper"); // version 1 has only the paper's two tiers
-    for (String[] key : SETTINGS) {
+    // Version 1 has only the paper's two tiers; version 2 is the budget mode's per-component widths.
+    settings.put("mode", budgetMode ? CompressedFormat.MODE_BUDGET : "paper");
+    for (String[] key : budgetMode ? BUDGET_SETTINGS : SETTINGS) {
       settings.put(key[1], adapter.codec().get(key[0]));
     }
     Map<String, Object> input = new LinkedHashMap<>();
@@ -73,19 +73,37 @@ final class CompressedInspection {
     List<InspectLine> layers = new ArrayList<>();
     long params = 0;
     long bytes = 0;
+    long components = 0;
+    long kept = 0;
+    long[] widthHistogram = new long[WIDTHS];
     for (CompressedAdapter.Layer l : adapter.layers()) {
-      CompressedLayer c = l.layer();
-      long layerParams = (long) c.rank() * (c.m() + c.n());
-      long layerBytes = CompressedLayerLayout.storedBytes(l.module(), c);
+      List<Integer> widths = l.budget() != null ? widths(l.budget()) : widths(l.layer());
+      long layerParams = (long) l.rank() * (l.m() + l.n());
+      long layerBytes = l.budget() != null ? BudgetLayerLayout.storedBytes(l.module(), l.budget())
+          : CompressedLayerLayout.storedBytes(l.module(), l.layer());
       params += layerParams;
       bytes += layerBytes;
       Map<String, Object> fields = new LinkedHashMap<>();
-      fields.put("m", c.m());
-      fields.put("n", c.n());
-      fields.put("rank", c.rank());
-      fields.put("k", c.k());
-      fields.put("h", c.h());
-      fields.put("widths", widths(c));
+      fields.put("m", l.m());
+      fields.put("n", l.n());
+      fields.put("rank", l.rank());
+      fields.put("k", widths.size());
+      if (l.budget() != null) {
+        long[] histogram = histogram(widths);
+        long layerKept = widths.size() - histogram[0];
+        components += widths.size();
+        kept += layerKept;
+        for (int w = 0; w < WIDTHS; w++) {
+          widthHistogram[w] += histogram[w];
+        }
+        fields.put("kept", layerKept);
+        fields.put("levels", l.budget().levels().label());
+        fields.put("widths", widths);
+        fields.put("width_histogram", histogram);
+      } else {
+        fields.put("h", l.layer().h());
+        fields.put("widths", widths);
+      }
       fields.put("params", layerParams);
       fields.put("bytes", layerBytes);
       fields.put("effective_bits", 8 * layerBytes);
@@ -105,6 +123,11 @@ final class CompressedInspection {
     }
     Map<String, Object> totals = new LinkedHashMap<>();
     totals.put("layers", layers.size());
+    if (budgetMode) {
+      totals.put("components", components);
+      totals.put("kept", kept);
+      totals.put("width_histogram", widthHistogram);
+    }
     totals.put("params", params);
     totals.put("bytes", bytes);
     totals.put("effective_bits", 8 * bytes);
@@ -143,6 +166,15 @@ final class CompressedInspection {
     {"group_size", "group_size"}, {"settings_fingerprint", "fingerprint"}
   };
 
+  /** The config block's settings in version 2 (the budget mode), in display order, with their output names. */
+  private static final String[][] BUDGET_SETTINGS = {
+    {"budget", "budget"}, {"scope", "scope"}, {"levels", "levels"}, {"refit", "refit"},
+    {"group_size", "group_size"}, {"settings_fingerprint", "fingerprint"}
+  };
+
+  /** Widths 0 (dropped) .. 8: the length of a width histogram. */
+  private static final int WIDTHS = 9;
+
   /** Each module's rel_error from the manifest's layer statistics (null where it has none). */
   private static Map<String, Double> relErrors(JsonNode manifest) {
     Map<String, Double> out = new LinkedHashMap<>();
@@ -164,6 +196,20 @@ final class CompressedInspection {
       Arrays.fill(widths, t.first(), t.first() + t.count(), t.bits());
     }
     return Arrays.asList(widths);
+  }
+
+  /** The width of each component 0..k-1 of a budget-mode layer (0 = dropped). */
+  private static List<Integer> widths(BudgetLayer b) {
+    return Arrays.stream(b.widths()).boxed().toList();
+  }
+
+  /** How many components have each width 0..8. */
+  private static long[] histogram(List<Integer> widths) {
+    long[] histogram = new long[WIDTHS];
+    for (int w : widths) {
+      histogram[w]++;
+    }
+    return histogram;
   }
 
   private static double perParam(long bits, long params) {

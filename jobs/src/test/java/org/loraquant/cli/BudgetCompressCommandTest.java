@@ -137,16 +137,6 @@ class BudgetCompressCommandTest {
   }
 
   @Test
-  void inspectRefusesAVersionTwoFolderInOneLineInsteadOfMisreadingIt() {
-    Path out = tmp.resolve("v2");
-    assertThat(run("compress", source, out, "--budget", "2").exitCode()).isZero();
-    Run inspect = run("inspect", out);
-    assertThat(inspect.exitCode()).isEqualTo(1);
-    assertThat(inspect.err()).containsExactly("loraquant inspect: " + out
-        + ": inspect does not list format version 2 (budget mode) folders yet; decompress reads them");
-  }
-
-  @Test
   void budgetModeDefaultsAreAdapterScopeLloydMaxAndTwoRefitSteps() throws IOException {
     Path out = tmp.resolve("defaults");
     Run run = run("compress", source, out, "--budget", "2");

@@ -12,10 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SharedAdapters;
+import org.loraquant.testing.SyntheticAdapter;
 import org.loraquant.testing.TestPaths;
 
 class InspectCommandTest {
@@ -144,6 +147,108 @@ class InspectCommandTest {
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).containsExactly("loraquant inspect: " + copy + "/loraquant_manifest.json: missing: "
         + copy + " is not a complete compressed adapter (written by an interrupted run?); compress again");
+  }
+
+  private static final String Q = "base_model.model.model.layers.0.self_attn.q_proj";
+  private static final String V = "base_model.model.model.layers.0.self_attn.v_proj";
+
+  /** A two-layer adapter compressed by the budget mode (format version 2) at 1.2 bits, uniform levels. */
+  private static Path budgetModeFolder(Path tmp) throws Exception {
+    Path source = new SyntheticAdapter(5, 8)
+        .linear(Q, 128, 96, 8, DType.F32, false)
+        .linear(V, 96, 160, 8, DType.F16, false)
+        .writeTo(tmp.resolve("source"));
+    Path out = tmp.resolve("v2");
+    Run compress = run("compress", source.toString(), out.toString(), "--budget", "1.2", "--levels", "uniform",
+        "--group-size", "32");
+    assertThat(compress.err()).isEmpty();
+    return out;
+  }
+
+  @Test
+  void budgetModeFolderShowsModeBudgetLevelsAndTheWidthOfEachComponent(@TempDir Path tmp) throws Exception {
+    Path folder = budgetModeFolder(tmp);
+    Run run = run("inspect", folder.toString());
+    assertThat(run.err()).isEmpty();
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).hasSize(6);
+    assertThat(run.out().subList(0, 3)).containsExactly(
+        "compressed format=loraquant format_version=2",
+        "settings mode=budget budget=1.2 scope=adapter levels=uniform refit=2 group_size=32"
+            + " fingerprint=loraquant-budget/1;budget=1.2;scope=adapter;levels=uniform;refit=2;group=32",
+        "input fingerprint=null");
+    // The widths and kept counts the codec chose are the manifest's stats lines.
+    JsonNode manifest = new ObjectMapper().readTree(folder.resolve("loraquant_manifest.json").toFile());
+    long[] total = new long[9];
+    long kept = 0;
+    for (int i = 0; i < 2; i++) {
+      JsonNode stats = manifest.get("layers").get(i);
+      List<Integer> widths = new ArrayList<>();
+      stats.get("bits_per_component").forEach(w -> widths.add(w.asInt()));
+      long[] histogram = new long[9];
+      widths.forEach(w -> histogram[w]++);
+      for (int w = 0; w < 9; w++) {
+        total[w] += histogram[w];
+      }
+      kept += stats.get("components_kept").asLong();
+      assertThat(widths).hasSize(8);
+      assertThat(histogram[0]).isEqualTo(8 - stats.get("components_kept").asLong());
+      assertThat(run.out().get(3 + i)).isEqualTo("layer " + stats.get("module").asText()
+          + " m=" + stats.get("m") + " n=" + stats.get("n") + " rank=8 k=8 kept=" + stats.get("components_kept")
+          + " levels=uniform widths=" + widths.toString().replace(" ", "")
+          + " width_histogram=" + Arrays.toString(histogram).replace(" ", "")
+          + " params=" + stats.get("params") + " bytes=" + stats.get("effective_bits").asLong() / 8
+          + " effective_bits=" + stats.get("effective_bits")
+          + " bits_per_param=" + stats.get("effective_bits").asDouble() / stats.get("params").asDouble()
+          + " rel_error=" + stats.get("rel_error"));
+    }
+    assertThat(run.out().get(5)).startsWith("totals layers=2 components=16 kept=" + kept
+        + " width_histogram=" + Arrays.toString(total).replace(" ", "") + " params=" + (8 * (128 + 96) + 8 * (96 + 160)));
+    assertThat(kept).isBetween(2L, 15L); // 1.2 bits cannot keep every component, and keeps at least one per layer
+  }
+
+  @Test
+  void budgetModeJsonCarriesTheTextLinesFields(@TempDir Path tmp) throws Exception {
+    Path folder = budgetModeFolder(tmp);
+    Run text = run("inspect", folder.toString());
+    Run json = run("inspect", folder.toString(), "--json");
+    assertThat(json.exitCode()).isZero();
+    assertThat(json.out()).hasSize(1);
+    JsonNode doc = new ObjectMapper().readTree(json.out().get(0));
+    assertThat(doc.get("format_version").asInt()).isEqualTo(2);
+    assertThat(doc.get("settings").toString()).isEqualTo("{\"mode\":\"budget\",\"budget\":1.2,\"scope\":\"adapter\","
+        + "\"levels\":\"uniform\",\"refit\":2,\"group_size\":32,"
+        + "\"fingerprint\":\"loraquant-budget/1;budget=1.2;scope=adapter;levels=uniform;refit=2;group=32\"}");
+    JsonNode layer = doc.get("layers").get(0);
+    List<String> keys = new ArrayList<>();
+    layer.fieldNames().forEachRemaining(keys::add);
+    assertThat(keys).containsExactly("module", "m", "n", "rank", "k", "kept", "levels", "widths", "width_histogram",
+        "params", "bytes", "effective_bits", "bits_per_param", "rel_error");
+    StringBuilder line = new StringBuilder("layer " + layer.get("module").asText());
+    for (String key : keys.subList(1, keys.size())) {
+      JsonNode v = layer.get(key);
+      line.append(' ').append(key).append('=').append(v.isTextual() ? v.asText() : v.toString());
+    }
+    assertThat(text.out().get(3)).isEqualTo(line.toString());
+    assertThat(doc.get("totals").get("components").asInt()).isEqualTo(16);
+    assertThat(doc.get("totals").get("width_histogram")).hasSize(9);
+  }
+
+  @Test
+  void budgetModeFolderWithAFlippedCodeByteIsRefusedNamingTheLayer(@TempDir Path tmp) throws Exception {
+    Path folder = budgetModeFolder(tmp);
+    Path model = folder.resolve("loraquant_model.safetensors");
+    byte[] bytes = Files.readAllBytes(model);
+    long headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+    JsonNode header = new ObjectMapper().readTree(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8));
+    int codes = 8 + (int) headerLength + header.get(V + ".lq.a.codes").get("data_offsets").get(0).asInt();
+    bytes[codes] ^= 0x10;
+    Files.write(model, bytes);
+    Run run = run("inspect", folder.toString());
+    assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.err()).singleElement().asString().startsWith("loraquant inspect: " + model + ": tensor '"
+        + V + ".lq.crc': CRC-32C mismatch (stored ");
   }
 
   private static Path copyOf(String folder, Path tmp) throws Exception {
