@@ -12,6 +12,7 @@ import unittest
 import numpy as np
 
 import loraquant
+from budget_fixture import LABELS, LLOYD_MAX, UNIFORM, specs, write_folder
 from support import GOLDEN_NAMES, MODEL, golden, read_bytes, write_bytes
 
 CASES = 400
@@ -70,6 +71,35 @@ class FuzzTest(unittest.TestCase):
                     decoded += 1
                 shutil.rmtree(folder)
         self.assertGreater(refused, CASES // 4)
+        self.assertGreater(decoded, 0)
+
+    def test_mutated_version_two_files_decode_to_finite_values_or_are_refused_in_one_line(self):
+        """The hand-built budget mode folders (budget_fixture): a changed data byte is caught by a
+        layer's CRC-32C, anything else by the same checks as in version 1."""
+        rng = random.Random(22)
+        refused = decoded = crc = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            sources = [os.path.join(tmp, LABELS[f]) for f in (UNIFORM, LLOYD_MAX)]
+            for source, family in zip(sources, (UNIFORM, LLOYD_MAX)):
+                write_folder(source, specs(family), family)
+            for case in range(CASES // 2):
+                folder = os.path.join(tmp, f"case{case}")
+                shutil.copytree(sources[case % 2], folder)
+                model = os.path.join(folder, MODEL)
+                write_bytes(model, mutate(rng, read_bytes(model)))
+                try:
+                    tensors = loraquant.load(folder, dtype="f32")
+                except loraquant.InvalidAdapterError as e:
+                    self.assertNotIn("\n", str(e), f"case {case}")
+                    refused += 1
+                    crc += "CRC-32C mismatch" in str(e)
+                else:
+                    for key, value in tensors.items():
+                        self.assertTrue(np.isfinite(value).all(), f"case {case}: {key}")
+                    decoded += 1
+                shutil.rmtree(folder)
+        self.assertGreater(refused, CASES // 8)
+        self.assertGreater(crc, 0)
         self.assertGreater(decoded, 0)
 
 
