@@ -1,24 +1,20 @@
 package org.loraquant.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.testing.PythonScripts;
 import org.loraquant.testing.SharedAdapters;
 import org.loraquant.testing.TestPaths;
 
@@ -26,7 +22,7 @@ import org.loraquant.testing.TestPaths;
  * Our output read by the Hugging Face libraries: the compressed file with {@code safetensors},
  * the decompressed adapter loaded by {@code peft} into GPT-2- and Llama-shaped base models with
  * random weights (src/test/python/interop_check.py). The Python is {@code $LORAQUANT_PYTHON}
- * (bin/test sets it to .venv/bin/python); without it the test is skipped, except on CI.
+ * ({@link PythonScripts}); without it the test is skipped, except on CI.
  */
 class PythonInteropTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(240);
@@ -37,7 +33,7 @@ class PythonInteropTest {
 
   @Test
   void huggingFaceLibrariesReadCompressedAndDecompressedAdapters() throws Exception {
-    String python = pythonOrSkip();
+    String python = PythonScripts.pythonOrSkip();
     Path shared = SharedAdapters.folder();
     List<Map<String, String>> cases = new ArrayList<>();
     for (String name : List.of("gpt2-cattn-cproj-r8", "llama3.2-1b-qv-r8")) {
@@ -49,7 +45,8 @@ class PythonInteropTest {
           "decompressed", decompressed.toString()));
     }
 
-    JsonNode report = runScript(python, JSON.writeValueAsString(cases));
+    JsonNode report = PythonScripts.run(python, TestPaths.jobsModule().resolve("src/test/python/interop_check.py"),
+        List.of(JSON.writeValueAsString(cases)), Map.of(), TIMEOUT, tmp);
     assertThat(report.get("cases")).hasSize(2);
     for (JsonNode c : report.get("cases")) {
       String name = c.get("name").asText();
@@ -68,65 +65,10 @@ class PythonInteropTest {
     assertThat(report.get("ok").asBoolean()).isTrue();
   }
 
-  static String pythonOrSkip() {
-    String python = System.getenv("LORAQUANT_PYTHON");
-    boolean usable = python != null && !python.isBlank() && Files.isExecutable(Path.of(python));
-    if (!usable) {
-      String reason = "LORAQUANT_PYTHON is " + (python == null || python.isBlank() ? "not set" : "'" + python
-          + "', which is not an executable") + " (bin/test sets it to .venv/bin/python, made by bin/python-env)";
-      if ("true".equals(System.getenv("CI"))) {
-        fail(reason + "; CI=true, so this is a failure");
-      }
-      Assumptions.abort(reason);
-    }
-    return python;
-  }
-
   private static void runCli(String... args) {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code = Main.run(List.of(args), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
     assertThat(code).as(String.join(" ", args) + ": " + err.toString(StandardCharsets.UTF_8)).isZero();
-  }
-
-  /** Runs the script with a hard timeout; a hung interpreter is killed and the test fails. */
-  private JsonNode runScript(String python, String spec) throws IOException, InterruptedException {
-    Path script = TestPaths.jobsModule().resolve("src/test/python/interop_check.py");
-    Path stdout = tmp.resolve("interop.out");
-    Path stderr = tmp.resolve("interop.err");
-    ProcessBuilder builder = new ProcessBuilder(python, script.toString(), spec)
-        .redirectOutput(stdout.toFile())
-        .redirectError(stderr.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    Map<String, String> env = builder.environment();
-    env.put("HF_HUB_OFFLINE", "1");
-    env.put("TRANSFORMERS_OFFLINE", "1");
-    env.put("HF_DATASETS_OFFLINE", "1");
-    env.put("TOKENIZERS_PARALLELISM", "false");
-    env.put("OMP_NUM_THREADS", "2");
-    env.put("PYTHONDONTWRITEBYTECODE", "1");
-    Process process = builder.start();
-    if (!process.waitFor(TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-      process.descendants().forEach(ProcessHandle::destroyForcibly);
-      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      fail(script + " did not finish within " + TIMEOUT + "; stderr:\n" + tail(stderr));
-    }
-    String out = Files.readString(stdout, StandardCharsets.UTF_8).strip();
-    String context = "exit code " + process.exitValue() + "; stdout:\n" + out + "\nstderr:\n" + tail(stderr);
-    JsonNode report;
-    try {
-      report = JSON.readTree(out.isEmpty() ? "null" : out.lines().reduce((a, b) -> b).orElse(""));
-    } catch (IOException e) {
-      throw new AssertionError("interop script printed no JSON report; " + context, e);
-    }
-    if (report == null || !report.isObject() || process.exitValue() != 0) {
-      fail("interop script failed; " + context);
-    }
-    return report;
-  }
-
-  private static String tail(Path file) throws IOException {
-    String text = Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
-    return text.length() <= 6000 ? text : "..." + text.substring(text.length() - 6000);
   }
 }

@@ -1,21 +1,19 @@
 package org.loraquant.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.errors.InvalidAdapterException;
@@ -23,16 +21,17 @@ import org.loraquant.io.LocalFileIO;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.SafetensorsWriter;
 import org.loraquant.safetensors.TensorInfo;
+import org.loraquant.testing.PythonScripts;
 import org.loraquant.testing.TestPaths;
 
 /**
  * Our safetensors reader against the reference (the Python {@code safetensors} package, i.e. the
  * Rust crate): on a set of crafted files, well-formed and not, both must give the same verdict,
  * except where we are deliberately stricter (listed in {@link #STRICTER}). Python comes from
- * {@code $LORAQUANT_PYTHON} as in {@link PythonInteropTest}; without it the test is skipped.
+ * {@code $LORAQUANT_PYTHON} ({@link PythonScripts}); without it the test is skipped.
  */
 class SafetensorsReferenceVerdictTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration TIMEOUT = Duration.ofSeconds(120);
   private static final String T4 = "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":";
 
   /** Files the reference reads and we refuse, with the reason. */
@@ -144,15 +143,15 @@ class SafetensorsReferenceVerdictTest {
 
   @Test
   void ourVerdictIsTheReferenceVerdict() throws Exception {
-    String python = PythonInteropTest.pythonOrSkip();
+    String python = PythonScripts.pythonOrSkip();
     Map<String, byte[]> cases = cases();
-    List<String> args = new ArrayList<>(List.of(python, script().toString()));
+    List<String> files = new ArrayList<>();
     for (Map.Entry<String, byte[]> e : cases.entrySet()) {
       Path p = tmp.resolve(e.getKey() + ".safetensors");
       Files.write(p, e.getValue());
-      args.add(p.toString());
+      files.add(p.toString());
     }
-    JsonNode reference = run(args).get("verdicts");
+    JsonNode reference = PythonScripts.run(python, script(), files, Map.of(), TIMEOUT, tmp).get("verdicts");
 
     List<String> disagreements = new ArrayList<>();
     for (String name : cases.keySet()) {
@@ -172,25 +171,5 @@ class SafetensorsReferenceVerdictTest {
 
   private static Path script() {
     return TestPaths.jobsModule().resolve("src/test/python/safetensors_verdicts.py");
-  }
-
-  private JsonNode run(List<String> args) throws IOException, InterruptedException {
-    Path out = tmp.resolve("verdicts.json");
-    Path err = tmp.resolve("verdicts.err");
-    Process process =
-        new ProcessBuilder(args)
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-            .start();
-    if (!process.waitFor(120, TimeUnit.SECONDS)) {
-      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      fail(script() + " did not finish; stderr: " + Files.readString(err));
-    }
-    String text = Files.readString(out, StandardCharsets.UTF_8).strip();
-    if (process.exitValue() != 0 || text.isEmpty()) {
-      fail(script() + " failed (exit " + process.exitValue() + "): " + Files.readString(err));
-    }
-    return JSON.readTree(text);
   }
 }

@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * Runs the Python scripts of the interop tests (PythonReaderTest; PythonInteropTest still has its
- * own copy of these two steps): the interpreter is {@code $LORAQUANT_PYTHON}
+ * Runs the Python scripts of the interop tests (PythonReaderTest, PythonInteropTest,
+ * SafetensorsReferenceVerdictTest): the interpreter is {@code $LORAQUANT_PYTHON}
  * (bin/test sets it to .venv/bin/python, made by bin/python-env); without it a test is skipped,
  * except on CI, where it fails. A script prints one JSON report as its last stdout line.
  */
