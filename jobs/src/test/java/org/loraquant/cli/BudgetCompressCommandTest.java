@@ -1,13 +1,13 @@
 package org.loraquant.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.cli.CommandRun.Q;
+import static org.loraquant.cli.CommandRun.V;
+import static org.loraquant.cli.CommandRun.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,10 +27,6 @@ import org.loraquant.testing.SyntheticAdapter;
 /** {@code compress --budget} (the budget mode, format version 2) through {@link Main#run}. */
 class BudgetCompressCommandTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String Q = "base_model.model.model.layers.0.self_attn.q_proj";
-  private static final String V = "base_model.model.model.layers.0.self_attn.v_proj";
-
-  private record Run(int exitCode, List<String> out, List<String> err) {}
 
   @TempDir Path tmp;
   private Path source;
@@ -43,24 +39,11 @@ class BudgetCompressCommandTest {
         .writeTo(tmp.resolve("source"));
   }
 
-  private static Run run(Object... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> argv = new ArrayList<>();
-    for (Object a : args) {
-      argv.add(a.toString());
-    }
-    int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, out.toString(StandardCharsets.UTF_8).lines().toList(),
-        err.toString(StandardCharsets.UTF_8).lines().toList());
-  }
-
   @Test
   void budgetModeWritesVersionTwoWithStatsAndDecompressesToTheOriginalRank() throws IOException {
     Path out = tmp.resolve("compressed");
     Path stats = tmp.resolve("stats.jsonl");
-    Run run = run("compress", source, out, "--budget", "1.2", "--budget-scope", "layer", "--levels", "uniform",
+    CommandRun run = run("compress", source, out, "--budget", "1.2", "--budget-scope", "layer", "--levels", "uniform",
         "--refit", "1", "--group-size", "32", "--stats", stats);
     assertThat(run.err()).isEmpty();
     assertThat(run.exitCode()).isZero();
@@ -96,7 +79,7 @@ class BudgetCompressCommandTest {
     }
 
     Path restored = tmp.resolve("restored");
-    Run decompress = run("decompress", out, restored);
+    CommandRun decompress = run("decompress", out, restored);
     assertThat(decompress.err()).isEmpty();
     assertThat(decompress.exitCode()).isZero();
     PeftAdapter after = PeftAdapterReader.open(new LocalFileIO(), restored.toString());
@@ -110,7 +93,7 @@ class BudgetCompressCommandTest {
   @Test
   void paperModeStatsLinesCarryTheSameColumns() throws IOException {
     Path stats = tmp.resolve("paper.jsonl");
-    Run run = run("compress", source, tmp.resolve("paper"), "--rho", "0.9", "--bits-high", "3", "--stats", stats);
+    CommandRun run = run("compress", source, tmp.resolve("paper"), "--rho", "0.9", "--bits-high", "3", "--stats", stats);
     assertThat(run.exitCode()).isZero();
     List<String> lines = Files.readAllLines(stats);
     assertThat(lines).hasSize(2);
@@ -139,7 +122,7 @@ class BudgetCompressCommandTest {
   @Test
   void budgetModeDefaultsAreAdapterScopeLloydMaxAndTwoRefitSteps() throws IOException {
     Path out = tmp.resolve("defaults");
-    Run run = run("compress", source, out, "--budget", "2");
+    CommandRun run = run("compress", source, out, "--budget", "2");
     assertThat(run.err()).isEmpty();
     assertThat(run.exitCode()).isZero();
     JsonNode block = JSON.readTree(out.resolve("adapter_config.json").toFile()).get("loraquant");
@@ -152,13 +135,13 @@ class BudgetCompressCommandTest {
   @Test
   void budgetWithPaperFlagsIsAUsageErrorNamingTheClash() {
     Path out = tmp.resolve("clash");
-    Run run = run("compress", source, out, "--budget", "2", "--rho", "0.9", "--bits-high", "3");
+    CommandRun run = run("compress", source, out, "--budget", "2", "--rho", "0.9", "--bits-high", "3");
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).singleElement().asString()
         .startsWith("loraquant compress: --budget cannot be combined with --rho, --bits-high:");
     assertThat(out).doesNotExist();
 
-    Run split = run("compress", source, out, "--budget", "2", "--split", "reference");
+    CommandRun split = run("compress", source, out, "--budget", "2", "--split", "reference");
     assertThat(split.exitCode()).isEqualTo(2);
     assertThat(split.err()).singleElement().asString()
         .startsWith("loraquant compress: --budget cannot be combined with --split:");
@@ -183,7 +166,7 @@ class BudgetCompressCommandTest {
       args.addAll(List.of("--budget", "2"));
     }
     args.addAll(List.of(flag, value));
-    Run run = run(args.toArray());
+    CommandRun run = run(args.toArray());
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).containsExactly("loraquant compress: " + message);
     assertThat(out).doesNotExist();
@@ -191,7 +174,7 @@ class BudgetCompressCommandTest {
 
   @Test
   void budgetModeFlagsWithoutBudgetAreUsageErrors() {
-    Run run = run("compress", source, tmp.resolve("x"), "--levels", "uniform");
+    CommandRun run = run("compress", source, tmp.resolve("x"), "--levels", "uniform");
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).containsExactly(
         "loraquant compress: --levels applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
@@ -200,7 +183,7 @@ class BudgetCompressCommandTest {
   @Test
   void aBudgetTooSmallForTheAdapterIsAUsageError() {
     Path out = tmp.resolve("small");
-    Run run = run("compress", source, out, "--budget", "0.01");
+    CommandRun run = run("compress", source, out, "--budget", "0.01");
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).singleElement().asString()
         .startsWith("loraquant compress: --budget 0.01 is too small for " + source + ": adapter of 2 layers: budget of ");

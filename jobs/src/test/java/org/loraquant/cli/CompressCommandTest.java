@@ -1,16 +1,13 @@
 package org.loraquant.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.cli.CommandRun.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,32 +28,15 @@ class CompressCommandTest {
   private static final List<String> STATS_FIELDS = List.of("module", "m", "n", "rank", "k", "h", "bits_high", "rho",
       "group_size", "split_rule", "payload_bits", "effective_bits", "params", "rel_error", "singular_values");
 
-  /** What one run of the command line printed. */
-  private record Run(int exitCode, List<String> out, List<String> err) {}
-
   @TempDir Path tmp;
   private Path source;
 
   @BeforeEach
   void writeSource() throws IOException {
-    source = new SyntheticAdapter(5, 8)
-        .linear("base_model.model.model.layers.0.self_attn.q_proj", 40, 24, 8, DType.F32, false)
-        .linear("base_model.model.model.layers.0.self_attn.v_proj", 16, 24, 8, DType.F16, false)
+    source = CommandRun.smallAdapter(5)
+        .linear(CommandRun.V, 16, 24, 8, DType.F16, false)
         .passThrough("base_model.model.score.weight", DType.F32, 2, 24)
         .writeTo(tmp.resolve("source"));
-  }
-
-  private static Run run(Object... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> argv = new ArrayList<>();
-    for (Object a : args) {
-      argv.add(a.toString());
-    }
-    int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, out.toString(StandardCharsets.UTF_8).lines().toList(),
-        err.toString(StandardCharsets.UTF_8).lines().toList());
   }
 
   @Test
@@ -69,7 +49,7 @@ class CompressCommandTest {
     Path compressed = tmp.resolve("head-only-compressed");
     Path restored = tmp.resolve("head-only-restored");
 
-    Run compress = run("compress", headOnly, compressed);
+    CommandRun compress = run("compress", headOnly, compressed);
     assertThat(compress.err()).isEmpty();
     assertThat(compress.exitCode()).isZero();
     assertThat(compress.out()).singleElement().asString()
@@ -77,7 +57,7 @@ class CompressCommandTest {
     assertThat(JSON.readTree(compressed.resolve("loraquant_manifest.json").toFile()).get("layers"))
         .isEmpty();
 
-    Run decompress = run("decompress", compressed, restored);
+    CommandRun decompress = run("decompress", compressed, restored);
     assertThat(decompress.err()).isEmpty();
     assertThat(decompress.exitCode()).isZero();
     PeftAdapter before = PeftAdapterReader.open(new LocalFileIO(), headOnly.toString());
@@ -98,7 +78,7 @@ class CompressCommandTest {
   void compressWithEveryFlagWritesStatsThatAgreeWithTheManifest() throws IOException {
     Path out = tmp.resolve("compressed");
     Path stats = tmp.resolve("reports/stats.jsonl");
-    Run run = run("compress", source, out, "--rho", "0.9", "--bits-high", "3", "--group-size", "16",
+    CommandRun run = run("compress", source, out, "--rho", "0.9", "--bits-high", "3", "--group-size", "16",
         "--split", "reference", "--refine", "search", "--stats", stats);
     assertThat(run.err()).isEmpty();
     assertThat(run.exitCode()).isZero();
@@ -151,7 +131,7 @@ class CompressCommandTest {
     Path compressed = tmp.resolve("compressed");
     Path out = tmp.resolve("decompressed-" + dtype);
     assertThat(run("compress", source, compressed).exitCode()).isZero();
-    Run run = run("decompress", compressed, out, "--dtype", dtype);
+    CommandRun run = run("decompress", compressed, out, "--dtype", dtype);
     assertThat(run.err()).isEmpty();
     assertThat(run.exitCode()).isZero();
     assertThat(run.out()).containsExactly("decompressed " + compressed + " -> " + out + ": 2 LoRA layers, 1 pass-through tensors");
@@ -194,7 +174,7 @@ class CompressCommandTest {
         "loraquant compress: expected IN_DIR OUT_DIR, got " + source,
         "loraquant decompress: --dtype: unknown dtype 'f64'; choose same, f32, f16 or bf16");
     for (int i = 0; i < lines.size(); i++) {
-      Run run = run(lines.get(i).toArray());
+      CommandRun run = run(lines.get(i).toArray());
       assertThat(run.exitCode()).as(lines.get(i).toString()).isEqualTo(Main.EXIT_USAGE);
       assertThat(run.err()).as(lines.get(i).toString()).containsExactly(expected.get(i));
       assertThat(run.out()).isEmpty();
@@ -206,7 +186,7 @@ class CompressCommandTest {
   void pTuningAdapterIsRefusedWithOneLine() {
     Path ptuning = SharedAdapters.folder().resolve("NEGATIVE-ptuning-internlm2");
     Path out = tmp.resolve("never-written");
-    Run run = run("compress", ptuning, out);
+    CommandRun run = run("compress", ptuning, out);
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).containsExactly("loraquant compress: " + ptuning
         + "/adapter_config.json: peft_type is P_TUNING, but only LORA adapters are supported");
@@ -216,7 +196,7 @@ class CompressCommandTest {
   @Test
   void decompressingAPlainPeftFolderExitsOneWithAClearMessage() {
     Path out = tmp.resolve("never-written");
-    Run run = run("decompress", source, out);
+    CommandRun run = run("decompress", source, out);
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).containsExactly("loraquant decompress: " + source + ": not a loraquant compressed adapter:"
         + " it has no loraquant_manifest.json and no loraquant_model.safetensors (a plain PEFT adapter? compress it first)");
@@ -228,7 +208,7 @@ class CompressCommandTest {
     Path compressed = tmp.resolve("compressed");
     assertThat(run("compress", source, compressed).exitCode()).isZero();
     Files.delete(compressed.resolve("loraquant_manifest.json"));
-    Run run = run("decompress", compressed, tmp.resolve("never-written"));
+    CommandRun run = run("decompress", compressed, tmp.resolve("never-written"));
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).containsExactly("loraquant decompress: " + compressed + "/loraquant_manifest.json: missing: "
         + compressed + " is not a complete compressed adapter (written by an interrupted run?); compress again");

@@ -1,11 +1,12 @@
 package org.loraquant.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.cli.CommandRun.Q;
+import static org.loraquant.cli.CommandRun.V;
+import static org.loraquant.cli.CommandRun.run;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,24 +24,6 @@ import org.loraquant.testing.TestPaths;
 
 class InspectCommandTest {
 
-  /** What one run of the command line printed. */
-  private record Run(int exitCode, List<String> out, List<String> err) {}
-
-  private static Run run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code =
-        Main.run(
-            List.of(args),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, lines(out), lines(err));
-  }
-
-  private static List<String> lines(ByteArrayOutputStream bytes) {
-    return bytes.toString(StandardCharsets.UTF_8).lines().toList();
-  }
-
   private static String adapter(String name) {
     return SharedAdapters.folder().resolve(name).toString();
   }
@@ -53,7 +36,7 @@ class InspectCommandTest {
 
   @Test
   void compressedAdapterShowsVersionSettingsLayersPassThroughAndTotals() {
-    Run run = run("inspect", golden("conv-passthrough-b3-g16-search"));
+    CommandRun run = run("inspect", golden("conv-passthrough-b3-g16-search"));
     assertThat(run.err()).isEmpty();
     assertThat(run.exitCode()).isZero();
     assertThat(run.out()).containsExactly(
@@ -73,7 +56,7 @@ class InspectCommandTest {
 
   @Test
   void compressedLayerWithFewerComponentsThanItsRankListsOnlyTheKeptOnes() {
-    Run run = run("inspect", golden("linear-b2-g8"));
+    CommandRun run = run("inspect", golden("linear-b2-g8"));
     assertThat(run.exitCode()).isZero();
     assertThat(run.out()).contains(
         "layer base_model.model.layers.0.self_attn.v_proj m=3 n=10 rank=6 k=3 h=2 widths=[2,2,1] params=78"
@@ -84,7 +67,7 @@ class InspectCommandTest {
 
   @Test
   void compressedAdapterJsonIsOneDocumentWithALayersArray() {
-    Run run = run("inspect", golden("one-bit-g16"), "--json");
+    CommandRun run = run("inspect", golden("one-bit-g16"), "--json");
     assertThat(run.exitCode()).isZero();
     assertThat(run.out()).containsExactly(
         "{\"format\":\"loraquant\",\"format_version\":1,\"settings\":{\"mode\":\"paper\",\"rho\":0.8,"
@@ -103,7 +86,7 @@ class InspectCommandTest {
   @Test
   void compressedJsonCarriesTheTextLinesFields() throws Exception {
     String folder = golden("conv-passthrough-b3-g16-search");
-    Run run = run("inspect", folder, "--json");
+    CommandRun run = run("inspect", folder, "--json");
     assertThat(run.out()).hasSize(1);
     JsonNode doc = new ObjectMapper().readTree(run.out().get(0));
     assertThat(doc.get("layers")).hasSize(2);
@@ -120,7 +103,7 @@ class InspectCommandTest {
   @Test
   void compressedModelFileIsInspectedAsItsFolder() {
     String folder = golden("linear-b2-g8");
-    Run viaFile = run("inspect", folder + "/loraquant_model.safetensors");
+    CommandRun viaFile = run("inspect", folder + "/loraquant_model.safetensors");
     assertThat(viaFile.exitCode()).isZero();
     assertThat(viaFile.out()).isEqualTo(run("inspect", folder).out()).hasSize(3 + 3 + 1);
   }
@@ -132,7 +115,7 @@ class InspectCommandTest {
     try (FileChannel f = FileChannel.open(model, StandardOpenOption.WRITE)) {
       f.truncate(5000);
     }
-    Run run = run("inspect", copy.toString());
+    CommandRun run = run("inspect", copy.toString());
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.out()).isEmpty();
     assertThat(run.err()).containsExactly("loraquant inspect: " + model
@@ -143,14 +126,11 @@ class InspectCommandTest {
   void compressedFolderWithoutItsManifestIsRefusedAsIncomplete(@TempDir Path tmp) throws Exception {
     Path copy = copyOf(golden("linear-b2-g8"), tmp);
     Files.delete(copy.resolve("loraquant_manifest.json"));
-    Run run = run("inspect", copy.toString());
+    CommandRun run = run("inspect", copy.toString());
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).containsExactly("loraquant inspect: " + copy + "/loraquant_manifest.json: missing: "
         + copy + " is not a complete compressed adapter (written by an interrupted run?); compress again");
   }
-
-  private static final String Q = "base_model.model.model.layers.0.self_attn.q_proj";
-  private static final String V = "base_model.model.model.layers.0.self_attn.v_proj";
 
   /** A two-layer adapter compressed by the budget mode (format version 2) at 1.2 bits, uniform levels. */
   private static Path budgetModeFolder(Path tmp) throws Exception {
@@ -159,7 +139,7 @@ class InspectCommandTest {
         .linear(V, 96, 160, 8, DType.F16, false)
         .writeTo(tmp.resolve("source"));
     Path out = tmp.resolve("v2");
-    Run compress = run("compress", source.toString(), out.toString(), "--budget", "1.2", "--levels", "uniform",
+    CommandRun compress = run("compress", source.toString(), out.toString(), "--budget", "1.2", "--levels", "uniform",
         "--group-size", "32");
     assertThat(compress.err()).isEmpty();
     return out;
@@ -168,7 +148,7 @@ class InspectCommandTest {
   @Test
   void budgetModeFolderShowsModeBudgetLevelsAndTheWidthOfEachComponent(@TempDir Path tmp) throws Exception {
     Path folder = budgetModeFolder(tmp);
-    Run run = run("inspect", folder.toString());
+    CommandRun run = run("inspect", folder.toString());
     assertThat(run.err()).isEmpty();
     assertThat(run.exitCode()).isZero();
     assertThat(run.out()).hasSize(6);
@@ -210,8 +190,8 @@ class InspectCommandTest {
   @Test
   void budgetModeJsonCarriesTheTextLinesFields(@TempDir Path tmp) throws Exception {
     Path folder = budgetModeFolder(tmp);
-    Run text = run("inspect", folder.toString());
-    Run json = run("inspect", folder.toString(), "--json");
+    CommandRun text = run("inspect", folder.toString());
+    CommandRun json = run("inspect", folder.toString(), "--json");
     assertThat(json.exitCode()).isZero();
     assertThat(json.out()).hasSize(1);
     JsonNode doc = new ObjectMapper().readTree(json.out().get(0));
@@ -244,7 +224,7 @@ class InspectCommandTest {
     int codes = 8 + (int) headerLength + header.get(V + ".lq.a.codes").get("data_offsets").get(0).asInt();
     bytes[codes] ^= 0x10;
     Files.write(model, bytes);
-    Run run = run("inspect", folder.toString());
+    CommandRun run = run("inspect", folder.toString());
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.out()).isEmpty();
     assertThat(run.err()).singleElement().asString().startsWith("loraquant inspect: " + model + ": tensor '"
@@ -265,8 +245,8 @@ class InspectCommandTest {
   @Test
   void readsAHadoopUriAsItReadsAPlainPath() {
     String folder = adapter("gpt2-seqcls-r2");
-    Run plain = run("inspect", folder, "--json");
-    Run uri = run("inspect", Path.of(folder).toUri().toString(), "--json");
+    CommandRun plain = run("inspect", folder, "--json");
+    CommandRun uri = run("inspect", Path.of(folder).toUri().toString(), "--json");
     assertThat(uri.exitCode()).isZero();
     assertThat(uri.err()).isEmpty();
     assertThat(uri.out()).isEqualTo(plain.out()).hasSize(14);
@@ -274,7 +254,7 @@ class InspectCommandTest {
 
   @Test
   void listsModulesThenPassThroughThenTotals() {
-    Run run = run("inspect", adapter("gpt2-seqcls-r2"));
+    CommandRun run = run("inspect", adapter("gpt2-seqcls-r2"));
     assertThat(run.exitCode()).isZero();
     assertThat(run.err()).isEmpty();
     assertThat(run.out()).hasSize(12 + 1 + 1);
@@ -293,7 +273,7 @@ class InspectCommandTest {
 
   @Test
   void jsonLinesCarryTheTextLinesFieldsInTheSameOrder() {
-    Run run = run("inspect", adapter("gpt2-seqcls-r2"), "--json");
+    CommandRun run = run("inspect", adapter("gpt2-seqcls-r2"), "--json");
     assertThat(run.exitCode()).isZero();
     assertThat(run.out()).hasSize(14);
     assertThat(run.out().get(0))
@@ -313,7 +293,7 @@ class InspectCommandTest {
 
   @Test
   void jsonIsOneObjectPerLine() throws Exception {
-    Run run = run("inspect", adapter("opt-125m-qv-r16-bf16"), "--json");
+    CommandRun run = run("inspect", adapter("opt-125m-qv-r16-bf16"), "--json");
     assertThat(run.exitCode()).isZero();
     ObjectMapper json = new ObjectMapper();
     List<JsonNode> objects = new ArrayList<>();
@@ -340,7 +320,7 @@ class InspectCommandTest {
   @Test
   void pTuningAdapterIsRefusedInOneLine() {
     String dir = adapter("NEGATIVE-ptuning-internlm2");
-    Run run = run("inspect", dir);
+    CommandRun run = run("inspect", dir);
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.out()).isEmpty();
     assertThat(run.err())
@@ -353,7 +333,7 @@ class InspectCommandTest {
 
   @Test
   void stacktraceFlagAddsTheTrace() {
-    Run run = run("inspect", adapter("NEGATIVE-ptuning-internlm2"), "--stacktrace");
+    CommandRun run = run("inspect", adapter("NEGATIVE-ptuning-internlm2"), "--stacktrace");
     assertThat(run.exitCode()).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).hasSizeGreaterThan(1);
     assertThat(run.err().get(1)).startsWith("org.loraquant.errors.InvalidAdapterException: ");
@@ -361,17 +341,17 @@ class InspectCommandTest {
 
   @Test
   void missingPathIsAUsageError(@TempDir Path tmp) {
-    Run none = run("inspect");
+    CommandRun none = run("inspect");
     assertThat(none.exitCode()).isEqualTo(Main.EXIT_USAGE);
     assertThat(none.err()).containsExactly("loraquant inspect: missing PATH (an adapter folder)");
-    Run unknown = run("inspect", tmp.toString(), "--yaml");
+    CommandRun unknown = run("inspect", tmp.toString(), "--yaml");
     assertThat(unknown.exitCode()).isEqualTo(Main.EXIT_USAGE);
     assertThat(unknown.err()).containsExactly("loraquant inspect: unknown option --yaml");
   }
 
   @Test
   void isListedInTheUsage() {
-    Run help = run("--help");
+    CommandRun help = run("--help");
     assertThat(help.out()).anySatisfy(l -> assertThat(l).startsWith("  inspect "));
   }
 }

@@ -1,14 +1,11 @@
 package org.loraquant.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.cli.CommandRun.run;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,8 +13,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.loraquant.safetensors.DType;
-import org.loraquant.testing.SyntheticAdapter;
 
 /**
  * {@code compress IN OUT} and {@code decompress IN OUT} write only into an absent or empty OUT, or
@@ -25,7 +20,6 @@ import org.loraquant.testing.SyntheticAdapter;
  * with exit code 1, and nothing on disk changes.
  */
 class OutputFolderRuleTest {
-  private record Run(int exitCode, List<String> out, List<String> err) {}
 
   @TempDir Path tmp;
   private Path fleet;
@@ -34,28 +28,13 @@ class OutputFolderRuleTest {
   @BeforeEach
   void writeSource() throws IOException {
     fleet = tmp.resolve("fleet");
-    source = new SyntheticAdapter(5, 8)
-        .linear("base_model.model.model.layers.0.self_attn.q_proj", 40, 24, 8, DType.F32, false)
-        .writeTo(fleet.resolve("a"));
-  }
-
-  private static Run run(Object... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> argv = new ArrayList<>();
-    for (Object a : args) {
-      argv.add(a.toString());
-    }
-    int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, out.toString(StandardCharsets.UTF_8).lines().toList(),
-        err.toString(StandardCharsets.UTF_8).lines().toList());
+    source = CommandRun.smallAdapter(5).writeTo(fleet.resolve("a"));
   }
 
   /** Runs a command that must be refused, and checks that it changed nothing under tmp. */
-  private Run refused(Object... args) throws IOException {
+  private CommandRun refused(Object... args) throws IOException {
     Map<Path, byte[]> before = snapshot(tmp);
-    Run run = run(args);
+    CommandRun run = run(args);
     assertThat(run.exitCode()).as("exit code of %s", List.of(args)).isEqualTo(Main.EXIT_FAILED);
     assertThat(run.err()).hasSize(1);
     assertThat(run.out()).isEmpty();
@@ -117,7 +96,7 @@ class OutputFolderRuleTest {
     assertThat(refused("compress", source, out, "--rho", "0.5").err()).containsExactly(
         "loraquant compress: OUT " + out + " holds a previous output of compress; use --overwrite to replace it");
 
-    Run again = run("compress", source, out, "--rho", "0.5", "--overwrite");
+    CommandRun again = run("compress", source, out, "--rho", "0.5", "--overwrite");
     assertThat(again.err()).isEmpty();
     assertThat(again.exitCode()).isZero();
     assertThat(snapshot(out).keySet()).isEqualTo(first.keySet());
@@ -136,9 +115,7 @@ class OutputFolderRuleTest {
 
   @Test
   void decompressNeverReplacesAnAdapterItDidNotWrite() throws IOException {
-    Path other = new SyntheticAdapter(6, 8)
-        .linear("base_model.model.model.layers.0.self_attn.q_proj", 40, 24, 8, DType.F32, false)
-        .writeTo(tmp.resolve("original"));
+    Path other = CommandRun.smallAdapter(6).writeTo(tmp.resolve("original"));
     Path compressed = tmp.resolve("compressed");
     assertThat(run("compress", source, compressed).exitCode()).isZero();
     assertThat(refused("decompress", compressed, other, "--overwrite").err()).singleElement().asString()

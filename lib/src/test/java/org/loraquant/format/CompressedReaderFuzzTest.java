@@ -34,14 +34,12 @@ import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.compress.AdapterDecompressor;
 import org.loraquant.compress.OutputDType;
 import org.loraquant.errors.InvalidAdapterException;
-import org.loraquant.io.FileIO;
-import org.loraquant.io.InputFile;
-import org.loraquant.io.OutputFile;
 import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.SafetensorsReader;
 import org.loraquant.safetensors.SafetensorsWriter;
 import org.loraquant.safetensors.TensorInfo;
 import org.loraquant.testing.BytesInputFile;
+import org.loraquant.testing.MemoryFileIO;
 
 /**
  * Hostile compressed folders: seeded random mutations of the golden folders (byte flips,
@@ -149,7 +147,7 @@ class CompressedReaderFuzzTest {
     long before = threads.getCurrentThreadAllocatedBytes();
     Throwable outcome = null;
     try {
-      CompressedAdapter adapter = CompressedAdapterReader.read(new MemoryIO(folder), DIR).adapter();
+      CompressedAdapter adapter = CompressedAdapterReader.read(MemoryFileIO.ofFolder(DIR, folder), DIR).adapter();
       AdapterDecompressor.decompress(adapter, dtype);
       for (CompressedAdapter.Layer layer : adapter.layers()) {
         DecodedLayer d = LoraQuantCodec.decode(layer.layer());
@@ -616,68 +614,6 @@ class CompressedReaderFuzzTest {
       } catch (IOException e) {
         return null;
       }
-    }
-  }
-
-  /** A read-only folder in memory. */
-  private static final class MemoryIO implements FileIO {
-    private final Map<String, byte[]> files;
-
-    MemoryIO(Map<String, byte[]> files) {
-      this.files = files;
-    }
-
-    private String name(String path) {
-      return path.startsWith(DIR + "/") ? path.substring(DIR.length() + 1) : null;
-    }
-
-    @Override
-    public InputFile newInputFile(String path) {
-      byte[] bytes = files.get(name(path));
-      if (bytes == null) {
-        throw new IllegalStateException("no file " + path);
-      }
-      return new BytesInputFile(path, bytes);
-    }
-
-    @Override
-    public OutputFile newOutputFile(String path) {
-      throw new UnsupportedOperationException("read-only");
-    }
-
-    @Override
-    public boolean exists(String path) {
-      return path.equals(DIR) || files.containsKey(name(path));
-    }
-
-    @Override
-    public List<String> list(String dir) {
-      return dir.equals(DIR) ? new ArrayList<>(files.keySet()) : List.of();
-    }
-
-    @Override
-    public boolean isDirectory(String path) {
-      return path.equals(DIR);
-    }
-
-    @Override
-    public void delete(String path) {
-      throw new UnsupportedOperationException("read-only");
-    }
-
-    @Override
-    public void deleteRecursively(String path) {
-      throw new UnsupportedOperationException("read-only");
-    }
-
-    @Override
-    public void renameDirectory(String source, String target) {
-      throw new UnsupportedOperationException("read-only");
-    }
-
-    @Override
-    public void mkdirs(String dir) {
-      throw new UnsupportedOperationException("read-only");
     }
   }
 }

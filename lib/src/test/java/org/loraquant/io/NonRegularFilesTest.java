@@ -10,7 +10,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,6 +22,7 @@ import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.Fifos;
+import org.loraquant.testing.MemoryFileIO;
 import org.loraquant.testing.SyntheticAdapter;
 
 /**
@@ -134,60 +135,11 @@ class NonRegularFilesTest {
 
     // The config of an adapter the user may not read: the message says so.
     FileIO denied =
-        new FileIO() {
-          @Override
-          public InputFile newInputFile(String path) {
-            return new InputFile() {
-              @Override
-              public String location() {
-                return path;
-              }
-
-              @Override
-              public long length() throws IOException {
-                throw new AccessDeniedException(path);
-              }
-
-              @Override
-              public void readFully(long position, byte[] buffer, int offset, int len)
-                  throws IOException {
-                throw new AccessDeniedException(path);
-              }
-            };
-          }
-
-          @Override
-          public OutputFile newOutputFile(String path) {
-            throw new UnsupportedOperationException();
-          }
-
-          @Override
-          public boolean exists(String path) {
-            return true;
-          }
-
-          @Override
-          public List<String> list(String dir) {
-            return List.of(AdapterConfig.FILE_NAME, PeftAdapterReader.WEIGHTS_FILE);
-          }
-
-          @Override
-          public boolean isDirectory(String path) {
-            return false;
-          }
-
-          @Override
-          public void delete(String path) {}
-
-          @Override
-          public void deleteRecursively(String path) {}
-
-          @Override
-          public void renameDirectory(String source, String target) {}
-
-          @Override
-          public void mkdirs(String dir) {}
-        };
+        new MemoryFileIO(
+                Map.of(
+                    "/fleet/a/" + AdapterConfig.FILE_NAME, new byte[0],
+                    "/fleet/a/" + PeftAdapterReader.WEIGHTS_FILE, new byte[0]))
+            .failingReads(AccessDeniedException::new);
     assertThatThrownBy(() -> PeftAdapterReader.open(denied, "/fleet/a"))
         .isExactlyInstanceOf(UncheckedIOException.class)
         .hasMessage("Cannot read /fleet/a/adapter_config.json: permission denied");

@@ -2,7 +2,6 @@ package org.loraquant.safetensors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,12 +20,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.FileIO;
-import org.loraquant.io.InputFile;
-import org.loraquant.io.OutputFile;
 import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.testing.MemoryFileIO;
 import org.loraquant.testing.SyntheticAdapter;
 
 /**
@@ -208,101 +206,5 @@ class SafetensorsFuzzTest {
 
   private static String escape(String s) {
     return InvalidAdapterException.printable(s);
-  }
-
-  /**
-   * Files held in memory. A read longer than the file fails the test before the reader gets to
-   * allocate for it: every allocation a reader makes from a declared size must be bounded by the
-   * bytes actually there.
-   */
-  private static final class MemoryFileIO implements FileIO {
-    private final Map<String, byte[]> files;
-
-    MemoryFileIO(Map<String, byte[]> files) {
-      this.files = files;
-    }
-
-    @Override
-    public InputFile newInputFile(String path) {
-      byte[] bytes = files.get(path);
-      return new InputFile() {
-        @Override
-        public String location() {
-          return path;
-        }
-
-        @Override
-        public long length() throws IOException {
-          if (bytes == null) {
-            throw new java.nio.file.NoSuchFileException(path);
-          }
-          return bytes.length;
-        }
-
-        @Override
-        public byte[] read(long position, int len) throws IOException {
-          if (len > length()) {
-            throw new AssertionError(
-                path + ": asked for " + len + " bytes of a " + length() + "-byte file");
-          }
-          return InputFile.super.read(position, len);
-        }
-
-        @Override
-        public void readFully(long position, byte[] buffer, int offset, int len)
-            throws IOException {
-          if (position < 0 || position + len > length()) {
-            throw new EOFException(path + ": " + len + " bytes at " + position + " pass the end");
-          }
-          System.arraycopy(bytes, (int) position, buffer, offset, len);
-        }
-      };
-    }
-
-    @Override
-    public OutputFile newOutputFile(String path) {
-      throw new UnsupportedOperationException("read only");
-    }
-
-    @Override
-    public boolean exists(String path) {
-      return files.containsKey(path);
-    }
-
-    @Override
-    public boolean isDirectory(String path) {
-      return false;
-    }
-
-    @Override
-    public void delete(String path) {
-      throw new UnsupportedOperationException("read only");
-    }
-
-    @Override
-    public List<String> list(String dir) {
-      List<String> names = new ArrayList<>();
-      for (String path : files.keySet()) {
-        if (path.startsWith(dir + "/")) {
-          names.add(path.substring(dir.length() + 1));
-        }
-      }
-      return names;
-    }
-
-    @Override
-    public void deleteRecursively(String path) {
-      throw new UnsupportedOperationException("read only");
-    }
-
-    @Override
-    public void renameDirectory(String source, String target) {
-      throw new UnsupportedOperationException("read only");
-    }
-
-    @Override
-    public void mkdirs(String dir) {
-      throw new UnsupportedOperationException("read only");
-    }
   }
 }
