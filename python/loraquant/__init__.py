@@ -1,4 +1,4 @@
-"""Reads LoRAQuant compressed adapters (format version 1) without a JVM.
+"""Reads LoRAQuant compressed adapters (format versions 1 and 2) without a JVM.
 
 - ``load(path)``: the reconstructed lora_A / lora_B under their PEFT names plus every
   pass-through tensor, as numpy arrays (or torch tensors with ``framework="pt"``);
