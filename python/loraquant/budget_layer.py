@@ -21,7 +21,7 @@ import numpy as np
 from . import floats
 from .crc32c import crc32c
 from .errors import InvalidAdapterError
-from .layer import MAX_FACTOR_VALUES, SUFFIX, groups_per_vector
+from .layer import MAX_FACTOR_VALUES, SUFFIX, groups_per_vector, unpack
 from .lloyd_max import LEVELS
 
 META_LENGTH = 6
@@ -57,8 +57,8 @@ class Side:
         out = np.zeros((k, self.length), dtype=np.float32)
         if self.length == 0:
             return out
-        total_bits = sum(widths) * self.length
-        stream = np.unpackbits(np.frombuffer(self.codes, dtype=np.uint8), bitorder="little", count=total_bits)
+        raw = np.frombuffer(self.codes, dtype=np.uint8)
+        stream = None  # the whole bit stream, unpacked only when a component is not byte-aligned
         per_vector = groups_per_vector(self.length, group_size)
         padded = per_vector * group_size
         # Where each kept component's codes start, and its row among the scales and the zero points.
@@ -75,9 +75,18 @@ class Side:
                 zero_index += 1
         for w in sorted({w for w in widths if w > 0}):
             members = [i for i, wi in enumerate(widths) if wi == w]
-            offsets = np.array([start[i] for i in members])[:, None] + np.arange(self.length * w)[None, :]
-            bits = stream[offsets].reshape(len(members), self.length, w)
-            codes = (bits << np.arange(w, dtype=np.uint8)).sum(axis=2, dtype=np.uint8)
+            starts = np.array([start[i] for i in members])
+            if (self.length * w) % 8 == 0 and not (starts % 8).any():
+                # Whole bytes per component (the usual case, L a multiple of 8): gather them and unpack as
+                # one stream, 8 / w codes a byte.
+                at = starts[:, None] // 8 + np.arange(self.length * w // 8)[None, :]
+                codes = unpack(raw[at].reshape(-1), len(members) * self.length, w).reshape(len(members), self.length)
+            else:
+                if stream is None:
+                    stream = np.unpackbits(raw, bitorder="little", count=sum(widths) * self.length)
+                bits = stream[starts[:, None] + np.arange(self.length * w)[None, :]].reshape(len(members),
+                                                                                            self.length, w)
+                codes = (bits << np.arange(w, dtype=np.uint8)).sum(axis=2, dtype=np.uint8)
             if padded != self.length:
                 codes = np.pad(codes, ((0, 0), (0, padded - self.length)))
             codes = codes.reshape(len(members), per_vector, group_size)

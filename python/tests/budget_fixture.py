@@ -147,11 +147,15 @@ def write_folder(folder, specs, family):
 
 Q = "base_model.model.layers.0.self_attn.q_proj"
 V = "base_model.model.layers.0.self_attn.v_proj"
+K = "base_model.model.layers.1.self_attn.k_proj"
 
 
 def specs(family):
     """Widths 0..8 (uniform and lloyd-max each see every width), tail groups (13, 21, 9 are not multiples
-    of 4), dropped components in the middle and at the end, and k = 6 < rank 8 (zero-padded)."""
+    of 4), dropped components in the middle and at the end, k = 6 < rank 8 (zero-padded), and a layer
+    whose vectors (16, 24) fill whole bytes at every width, so its components start on a byte."""
     first = [8, 7, 6, 5, 4, 3, 2, 1, 0, 2] if family == UNIFORM else [1, 2, 3, 4, 5, 6, 7, 8, 0, 0]
+    aligned = [5, 3, 6, 7, 0, 8, 1, 2] if family == UNIFORM else [2, 4, 0, 3, 5, 6, 7, 8]
     return [LayerSpec(Q, 13, 21, 10, 4, first, 11 + family),
-            LayerSpec(V, 6, 9, 8, 4, [3, 0, 1, 0, 2, 0], 21 + family)]
+            LayerSpec(V, 6, 9, 8, 4, [3, 0, 1, 0, 2, 0], 21 + family),
+            LayerSpec(K, 16, 24, 8, 4, aligned, 31 + family)]

@@ -16,7 +16,7 @@ import numpy as np
 import loraquant
 from loraquant import crc32c, lloyd_max
 from loraquant.__main__ import main
-from budget_fixture import LEVELS, LLOYD_MAX, Q, UNIFORM, V, crc32c_reference, specs, write_folder
+from budget_fixture import K, LEVELS, LLOYD_MAX, Q, UNIFORM, V, crc32c_reference, specs, write_folder
 from support import GOLDEN, MODEL, read_bytes, rewrite, tensors, write_bytes
 
 
@@ -93,8 +93,10 @@ class BudgetFolderTest(unittest.TestCase):
                          r" widths=\[1,2,3,4,5,6,7,8,0,0\] width_histogram=\[2,1,1,1,1,1,1,1,1\] params=340 bytes=\d+ ")
         self.assertRegex(lines[4], "^layer " + re.escape(V) + r" m=6 n=9 rank=8 k=6 kept=3 levels=lloyd-max"
                          r" widths=\[3,0,1,0,2,0\] width_histogram=\[3,1,1,1,0,0,0,0,0\] params=120 ")
-        self.assertRegex(lines[5], r"^totals layers=2 components=16 kept=11 width_histogram=\[5,2,2,2,1,1,1,1,1\]"
-                         r" params=460 ")
+        self.assertRegex(lines[5], "^layer " + re.escape(K) + r" m=16 n=24 rank=8 k=8 kept=7 levels=lloyd-max"
+                         r" widths=\[2,4,0,3,5,6,7,8\] width_histogram=\[1,0,1,1,1,1,1,1,1\] params=320 ")
+        self.assertRegex(lines[6], r"^totals layers=3 components=24 kept=18 width_histogram=\[6,2,3,3,2,2,2,2,2\]"
+                         r" params=780 ")
 
     # -- refusals ---------------------------------------------------------------------------------
 
