@@ -319,7 +319,7 @@ def weighted_boxes(df, by, value, weight="params", label=None, title=None, ax=No
     if text:
         handles.append(Line2D([], [], marker="^", ls="", color="tab:red",
                               markerfacecolor="none", label=text))
-    ax.legend(handles=handles, fontsize=7, loc="upper left")
+    ax.legend(handles=handles, fontsize=7, loc="best")
     if title:
         ax.set_title(title, fontsize=10)
     return fig, axis
