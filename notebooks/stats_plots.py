@@ -15,6 +15,8 @@ The rules (issue 22), each a function here so notebooks and report draw the same
   without the config and manifest every adapter carries whatever its size.
 """
 import math
+import textwrap
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -74,8 +76,10 @@ def weighted_quantiles(values, weights, qs):
 
 
 def robust_range(values):
-    """(lo, hi): the quartiles widened by FENCE_IQR interquartile ranges, cut to the data; values
-    up to half as far again beyond a fence stay inside (a tail, not an outlier)."""
+    """(lo, hi): lo the smallest value (bits and errors start near 0, and the low end is the good
+    end: nothing is clipped there); hi the upper quartile plus FENCE_IQR interquartile ranges, cut
+    to the data; values up to half as far again beyond the fence stay inside (a tail, not an
+    outlier)."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -84,12 +88,10 @@ def robust_range(values):
     iqr = q3 - q1
     if iqr <= 0:
         iqr = max(abs(q3) * 0.1, 1e-12)
-    fence_lo, fence_hi = q1 - FENCE_IQR * iqr, q3 + FENCE_IQR * iqr
+    fence_hi = q3 + FENCE_IQR * iqr
     tail_hi = fence_hi + 0.5 * (fence_hi - q1)
-    tail_lo = fence_lo - 0.5 * (q3 - fence_lo)
-    hi = v[v <= tail_hi].max() if (v <= tail_hi).any() else fence_hi
-    lo = v[v >= tail_lo].min() if (v >= tail_lo).any() else fence_lo
-    return float(lo), float(hi)
+    hi = v[v <= tail_hi].max()
+    return float(v.min()), float(hi)
 
 
 def axis_rule(values):
@@ -209,9 +211,10 @@ def label_worst(ax, df, x, y, name, n=WORST_LABELS, placed_x=None, placed_y=None
         text = _short(str(row[name]))
         where, coords = ((next(slots), "figure fraction") if slots is not None else
                          ((1.02, 0.95 - 0.12 * i), "axes fraction"))
-        ax.annotate(text, (px.loc[idx], py.loc[idx]), xytext=where, textcoords=coords,
-                    fontsize=8, va="top", ha="left",
-                    arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6))
+        label = ax.annotate(text, (px.loc[idx], py.loc[idx]), xytext=where, textcoords=coords,
+                            fontsize=8, va="top", ha="left",
+                            arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6))
+        label.set_in_layout(False)  # it sits in the margin kept for it, outside the panels
         texts.append(text)
     return texts
 
@@ -232,14 +235,15 @@ def bits_vs_error(df, x="bits", y="weighted_rel_error", name="adapter", weight="
     facets = sorted(df["facet"].unique())
     cols = min(max_cols, max(len(facets), 1))
     rows = max(1, math.ceil(len(facets) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols + 1.8, 3.6 * rows + 0.6),
+    panel_w = 4.6 if cols > 1 else 7.0  # one panel: as wide as a page column
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_w * cols + 1.8, 3.6 * rows + 1.0),
                              squeeze=False, sharex=True, sharey=True)
     xa, ya = Axis(df[x], BITS_LABEL, "bits"), Axis(df[y], "relative error")
     px, py = pd.Series(xa.placed(df[x]), index=df.index), pd.Series(ya.placed(df[y]), df.index)
     size = 12 + 160 * np.sqrt(df[weight] / df[weight].max())
     worst = set(worst_rows(df, y).index)
-    label_x = 1 - 1.7 / (4.6 * cols + 1.8)  # the right margin kept free below
-    slots = iter([(label_x, 0.88 - 0.07 * i) for i in range(len(worst))])
+    label_x = 1 - 1.7 / (panel_w * cols + 1.8)  # the right margin kept free below
+    slots = iter([(label_x, 0.84 - 0.06 * i) for i in range(len(worst))])
     for i, facet in enumerate(facets):
         ax = axes[i // cols][i % cols]
         sel = df["facet"] == facet
@@ -251,7 +255,8 @@ def bits_vs_error(df, x="bits", y="weighted_rel_error", name="adapter", weight="
         if outside.any():
             ax.scatter(px[outside], py[outside], s=60, marker=">", facecolor="none",
                        edgecolor="tab:red", linewidth=1.2)
-        ax.set_title(f"{facet}  ({int(sel.sum())} {_noun('adapters', int(sel.sum()))})", fontsize=9)
+        n = int(sel.sum())
+        ax.set_title(textwrap.fill(f"{facet} ({n} {_noun('adapters', n)})", 44), fontsize=9)
         xa.apply(ax, "x")
         ya.apply(ax, "y")
         ax.grid(alpha=0.3)
@@ -269,19 +274,42 @@ def bits_vs_error(df, x="bits", y="weighted_rel_error", name="adapter", weight="
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
                frameon=False)
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.06, label_x - 0.01 if worst else 1, 0.95))
+    with warnings.catch_warnings():
+        # tight_layout says so when long titles do not fit; the layout is still usable
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout(rect=(0, 0.06, label_x - 0.01 if worst else 1, 0.95))
     return fig, {"x": xa, "y": ya, "facets": facets, "labels": len(worst)}
+
+
+#: at most this many boxes; the groups with the fewest parameters are pooled as "other"
+MAX_GROUPS = 12
+
+
+def pool_small_groups(df, by, weight="params", max_groups=MAX_GROUPS):
+    """df with the groups beyond the max_groups largest (by parameters) renamed 'other (N)'."""
+    sizes = df.groupby(by)[weight].sum().sort_values(ascending=False)
+    if len(sizes) <= max_groups:
+        return df
+    keep = set(sizes.index[:max_groups - 1])
+    other = f"other ({len(sizes) - len(keep)})"
+    df = df.copy()
+    df[by] = [g if g in keep else other for g in df[by]]
+    return df
 
 
 def weighted_boxes(df, by, value, weight="params", label=None, title=None, ax=None,
                    order=None):
     """One box per group of df[by]: the parameter-weighted 25-75 % box, median line and 10-90 %
     whiskers of df[value]; the value axis by the axis rules, groups with points beyond it
-    marked with a triangle and the count in the legend."""
+    marked with a triangle and the count in the legend. More than MAX_GROUPS groups: the
+    smallest are pooled (pool_small_groups)."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     df = df.dropna(subset=[value, weight])
-    groups = order if order is not None else sorted(df[by].dropna().unique(), key=str)
+    if order is None:
+        df = pool_small_groups(df, by, weight)
+    groups = order if order is not None else sorted(
+        df[by].dropna().unique(), key=lambda g: (str(g).startswith("other ("), str(g)))
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(max(5, 0.75 * len(groups) + 2), 3.6))

@@ -227,7 +227,7 @@ def build(con, location):
         page.table(worst.rename(columns={"tensor_bits_per_param": "tensor bits/param"}),
                    {"tensor bits/param": _f2, "rel_error": _f3})
         import matplotlib.pyplot as plt
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8))
+        fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 7.6))
         sp.weighted_boxes(layers, "module_kind", "rel_error", label="relative error", ax=a1,
                           title="relative error by module kind (weighted by parameters)")
         sp.weighted_boxes(layers, "module_kind", "tensor_bits_per_param", label=sp.BITS_LABEL,

@@ -43,7 +43,7 @@ final class RecompressCommand implements Command {
   @Override
   public String summary() {
     return "--input URI --output URI --stats URI [codec flags] [--settings FILE] [--force]"
-        + " [--max-failed N] [--master URL] [--conf K=V]... [--properties-file FILE]"
+        + " [--max-failed N] [--report URI] [--master URL] [--conf K=V]... [--properties-file FILE]"
         + "  the nightly job on local Spark";
   }
 
