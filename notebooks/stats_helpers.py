@@ -11,6 +11,9 @@
                       current_adapters.output_run_id)
     current_outputs   per adapter with an output now, the latest compressed/skipped row of that
                       output (its totals), plus latest_status / latest_run_id
+    output_tensor_bits  per (adapter, run_id) of the layer rows: sum(effective_bits), the
+                      adapters table's tensor_bits for rows written before that column existed
+                      (join on output_run_id)
   Missing folders or a table without any parquet file yet give empty views with the documented
   columns, so notebooks run on a fresh or partial stats table. For s3:// locations (only then)
   the httpfs and aws extensions are installed and loaded and an S3 secret is created from the
@@ -52,7 +55,8 @@ ADAPTER_COLUMNS = [
     ("payload_bits_per_param", "DOUBLE"), ("effective_bits_per_param", "DOUBLE"),
     ("weighted_rel_error", "DOUBLE"), ("worst_layer", "VARCHAR"), ("worst_rel_error", "DOUBLE"),
     ("seconds", "DOUBLE"), ("recorded_from", "VARCHAR"), ("finished_at", "TIMESTAMPTZ"),
-    ("requests", "BIGINT"), ("bytes_read", "BIGINT"),
+    ("requests", "BIGINT"), ("bytes_read", "BIGINT"), ("tensor_bits", "BIGINT"),
+    ("tensor_bits_per_param", "DOUBLE"), ("overhead_bytes", "BIGINT"),
 ]
 LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]
@@ -205,6 +209,11 @@ def connect(location=None, verbose=True):
         WHERE a.status IN ('compressed', 'skipped')
         QUALIFY row_number() OVER (PARTITION BY a.adapter
                                    ORDER BY a.run_id DESC, a.finished_at DESC) = 1
+    """)
+    # tensor_bits of rows written before the column existed (docs/STATS.md): the same sum
+    con.execute("""
+        CREATE OR REPLACE VIEW output_tensor_bits AS
+        SELECT adapter, run_id, sum(effective_bits) AS tensor_bits FROM layers GROUP BY ALL
     """)
     if verbose:
         print(f"stats location: {location}")

@@ -105,6 +105,9 @@ ADAPTER_SCHEMA = pa.schema([
     _f("finished_at", TIMESTAMP, False),
     _f("requests", pa.int64(), True),
     _f("bytes_read", pa.int64(), True),
+    _f("tensor_bits", pa.int64(), True),
+    _f("tensor_bits_per_param", pa.float64(), True),
+    _f("overhead_bytes", pa.int64(), True),
 ])
 
 KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -127,8 +130,8 @@ def fingerprint(adapter, version):
 
 
 def compress_layer(rng, run_id, adapter, fp, module, kind, layer_index, rank, settings, decay,
-                   zero=False):
-    m, n = shape_of(kind)
+                   zero=False, shape=None):
+    m, n = shape or shape_of(kind)
     k = min(rank, m, n)
     params = rank * (m + n)
     bytes_in = params * 2  # fp16 / bf16 inputs
@@ -152,7 +155,7 @@ def compress_layer(rng, run_id, adapter, fp, module, kind, layer_index, rank, se
     payload = (h * bits_high + (k - h)) * (m + n)
     groups = h * (math.ceil(m / group_size) + math.ceil(n / group_size))
     groups_low = (k - h) * (math.ceil(m / group_size) + math.ceil(n / group_size))
-    effective = payload + groups * 32 + groups_low * 16 + 6 * 32
+    effective = payload + groups * 32 + groups_low * 16 + LAYER_HEADER_BITS
     # error model: the high tier is quantised at bits_high, the low tier is 1-bit sign + scale
     error_high = float(np.sqrt(energy_high) * 0.5 ** bits_high * rng.uniform(0.3, 0.6))
     error_low = float(np.sqrt(max(1 - energy_high, 0)) * rng.uniform(0.35, 0.6)) if h < k else 0.0
@@ -167,6 +170,13 @@ def compress_layer(rng, run_id, adapter, fp, module, kind, layer_index, rank, se
 
 
 CONFIG_BYTES = 612  # adapter_config.json, in the input listing and copied to the output
+LAYER_HEADER_BITS = 64 * 8  # each layer record's meta and tier tensors (LayerStats allowance)
+
+
+def overhead_bytes(n_layers):
+    """What an output holds besides its layer records: config, manifest (the stats sidecar, about
+    1.5 KB per layer) and the model file's header (about 400 bytes per layer)."""
+    return CONFIG_BYTES + 900 + n_layers * (1500 + 400)
 
 
 def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finished_at,
@@ -176,20 +186,24 @@ def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finish
     totals = dict(layers=None, params=None, bytes_out=None, compression_ratio=None,
                   payload_bits=None, effective_bits=None, payload_bits_per_param=None,
                   effective_bits_per_param=None, weighted_rel_error=None, worst_layer=None,
-                  worst_rel_error=None)
+                  worst_rel_error=None, tensor_bits=None, tensor_bits_per_param=None,
+                  overhead_bytes=None)
     output_run_id = None
     if status == "compressed":
         rows = layer_rows
         params = sum(r["params"] for r in rows)
         worst = max(rows, key=lambda r: r["rel_error"])
-        bytes_out = sum(r["bytes_out"] for r in rows) + CONFIG_BYTES + 256  # + file header
+        tensor_bits = sum(r["bytes_out"] for r in rows) * 8
+        bytes_out = tensor_bits // 8 + overhead_bytes(len(rows))
         payload = sum(r["payload_bits"] for r in rows)
         totals = dict(layers=len(rows), params=params, bytes_out=bytes_out,
                       compression_ratio=bytes_in / bytes_out, payload_bits=payload,
                       effective_bits=bytes_out * 8, payload_bits_per_param=payload / params,
                       effective_bits_per_param=bytes_out * 8 / params,
                       weighted_rel_error=sum(r["rel_error"] * r["params"] for r in rows) / params,
-                      worst_layer=worst["module"], worst_rel_error=worst["rel_error"])
+                      worst_layer=worst["module"], worst_rel_error=worst["rel_error"],
+                      tensor_bits=tensor_bits, tensor_bits_per_param=tensor_bits / params,
+                      overhead_bytes=bytes_out - tensor_bits // 8)
         output_run_id = run_id
     elif status == "skipped":
         totals = {c: output[c] for c in totals}
@@ -227,7 +241,10 @@ def night_settings(night):
     return dict(rho=0.95, bits_high=4, group_size=64, split_rule="prefix", refine="search")
 
 
-def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet"):
+def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet", tiny_outlier=False):
+    """tiny_outlier: one more adapter of 2 rank-1 layers of 16 x 16 (64 parameters), whose
+    config and manifest make its effective bits per parameter about 700 and whose small layers
+    have about 20 tensor bits per parameter, the outlier that flattened the old plots."""
     rng = np.random.default_rng(seed)
     out = Path(out)
     if out.exists():
@@ -254,11 +271,18 @@ def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet"):
         a["bytes_in"] = sum(a["rank"] * sum(shape_of(kd)) * 2 for _, kd, _ in a["modules"]) \
             + CONFIG_BYTES
         adapters.append(a)
+    if tiny_outlier:
+        tiny = dict(name="tiny/adapter-tiny", rank=1, n_layers=1, decay=0.3, version=0,
+                    output=None, shape=(16, 16),
+                    modules=[(f"base_model.model.model.layers.0.self_attn.{kd}", kd, 0)
+                             for kd in ("q_proj", "v_proj")])
+        tiny["bytes_in"] = 2 * 1 * 32 * 2 + CONFIG_BYTES
+        adapters.append(tiny)
 
     def compress(i, a, run_id, fp, settings, clock, recorded_from="run"):
         rows = [compress_layer(rng, run_id, a["name"], fp, module, kind, li, a["rank"], settings,
                                a["decay"] * (1.6 if kind == "lm_head" else 1.0),
-                               zero=(i % 7 == 3 and j == 0))
+                               zero=(i % 7 == 3 and j == 0), shape=a.get("shape"))
                 for j, (module, kind, li) in enumerate(a["modules"])]
         seconds = sum(r["seconds"] for r in rows) + 0.2
         row = adapter_row(run_id, a["name"], fp, "compressed", None, settings, a["bytes_in"],
@@ -358,8 +382,11 @@ def main():
     p.add_argument("--nights", type=int, default=4)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--scenario", choices=["fleet", "only-skipped", "empty"], default="fleet")
+    p.add_argument("--tiny-outlier", action="store_true",
+                   help="add a 64-parameter adapter (about 700 effective bits per parameter)")
     args = p.parse_args()
-    out = generate(args.out, args.adapters, args.nights, args.seed, args.scenario)
+    out = generate(args.out, args.adapters, args.nights, args.seed, args.scenario,
+                   args.tiny_outlier)
     print(f"fake stats ({args.scenario}) written to {out}")
 
 

@@ -3,7 +3,11 @@
 #   1. check_clean.py: the committed notebooks carry no outputs;
 #   2. tests/test_notebooks.py: the docs/STATS.md contract test of the fake stats fixture and
 #      stats_helpers, the DuckDB views, and (unless LORAQUANT_SKIP_NOTEBOOK_RUN=1) executing
-#      every notebook on fake stats (~30-60 s).
+#      every notebook on fake stats (~30-60 s);
+#   3. tests/test_report.py: the plots' axis rules on a fleet with a tiny-adapter outlier, the
+#      nightly report page, and that page in headless Chromium (bin/chromium-env installs
+#      Debian's chromium as root on Debian/Ubuntu, and the browser test must then pass;
+#      elsewhere it is skipped with the reason) (~1-2 min).
 # Exits non-zero if anything failed (or nothing ran); the last line is exactly `N passed, M failed`
 # (skipped tests are in neither count).
 #
@@ -51,7 +55,11 @@ else
   failed=$((failed + 1))
 fi
 
-echo "== test_notebooks.py${LORAQUANT_SKIP_NOTEBOOK_RUN:+ (LORAQUANT_SKIP_NOTEBOOK_RUN set: notebooks not executed)}"
+if "$root/bin/chromium-env" >/dev/null; then
+  export LORAQUANT_REQUIRE_CHROMIUM=1
+fi
+
+echo "== test_notebooks.py, test_report.py${LORAQUANT_SKIP_NOTEBOOK_RUN:+ (LORAQUANT_SKIP_NOTEBOOK_RUN set: notebooks not executed)}"
 counts=$(mktemp "${TMPDIR:-/tmp}/loraquant-run-all.XXXXXX")
 trap 'rm -f "$counts"' EXIT
 "$python" - "$tests" "$counts" <<'EOF'
@@ -60,7 +68,7 @@ import unittest
 
 tests, counts = sys.argv[1], sys.argv[2]
 sys.path.insert(0, tests)
-suite = unittest.defaultTestLoader.loadTestsFromName("test_notebooks")
+suite = unittest.defaultTestLoader.loadTestsFromNames(["test_notebooks", "test_report"])
 result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
 bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
 good = result.testsRun - len(result.failures) - len(result.errors) - len(result.skipped) \

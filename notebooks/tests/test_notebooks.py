@@ -310,6 +310,7 @@ class CleanTest(unittest.TestCase):
 @unittest.skipIf(os.environ.get("LORAQUANT_SKIP_NOTEBOOK_RUN"), "LORAQUANT_SKIP_NOTEBOOK_RUN set")
 class ExecuteTest(unittest.TestCase):
     def run_all(self, scenario, **kw):
+        """Executes every notebook; returns the text outputs of each executed notebook."""
         with tempfile.TemporaryDirectory() as tmp:
             stats = make_fake_stats.generate(Path(tmp) / "stats", scenario=scenario, **kw)
             env = dict(os.environ, PYTHON=sys.executable, NOTEBOOK_OUT=str(Path(tmp) / "out"))
@@ -318,9 +319,21 @@ class ExecuteTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             executed = sorted(p.name for p in (Path(tmp) / "out").glob("*.ipynb"))
             self.assertEqual(executed, sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+            import json
+            texts = {}
+            for name in executed:
+                cells = json.loads((Path(tmp) / "out" / name).read_text())["cells"]
+                texts[name] = "".join(
+                    "".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                    for c in cells for o in c.get("outputs", []))
+            return texts
 
     def test_fleet_several_nights(self):
-        self.run_all("fleet", n_adapters=12, nights=4, seed=2)
+        # with the tiny-adapter outlier: the overview lists it as drawn beyond the axes
+        texts = self.run_all("fleet", n_adapters=12, nights=4, seed=2, tiny_outlier=True)
+        overview = texts["01_fleet_overview.ipynb"]
+        self.assertIn("drawn on the edge (beyond the axes):", overview)
+        self.assertIn("tiny/adapter-tiny", overview.split("drawn on the edge")[1])
 
     def test_single_night_all_skipped(self):
         self.run_all("only-skipped", n_adapters=6)

@@ -32,7 +32,8 @@ public final class Main {
             new CompressCommand(),
             new DecompressCommand(),
             new GenerateFleetCommand(),
-            new RecompressCommand());
+            new RecompressCommand(),
+            new ReportCommand());
     for (Command c : all) {
       commands.put(c.name(), c);
     }

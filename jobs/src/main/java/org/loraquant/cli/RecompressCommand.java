@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Properties;
 import org.apache.spark.sql.SparkSession;
 import org.loraquant.io.IoErrors;
+import org.loraquant.report.NightlyReport;
 import org.loraquant.spark.JobOptions;
 import org.loraquant.spark.LoraQuantKryoRegistrator;
 import org.loraquant.spark.RecompressJob;
@@ -42,7 +43,7 @@ final class RecompressCommand implements Command {
   @Override
   public String summary() {
     return "--input URI --output URI --stats URI [codec flags] [--settings FILE] [--force]"
-        + " [--max-failed N] [--master URL] [--conf K=V]... [--properties-file FILE]"
+        + " [--max-failed N] [--report URI] [--master URL] [--conf K=V]... [--properties-file FILE]"
         + "  the nightly job on local Spark";
   }
 
@@ -84,7 +85,8 @@ final class RecompressCommand implements Command {
         default -> confArgs.add(value);
       }
     }
-    JobOptions options = JobOptions.parse(jobArgs, Instant.now());
+    NightlyReport.Request report = NightlyReport.Request.take(jobArgs);
+    JobOptions options = JobOptions.parse(report.jobArgs(), Instant.now());
     Map<String, String> conf = sparkConf(propertiesFile, confArgs);
     if (master == null) {
       master = conf.getOrDefault("spark.master", DEFAULT_MASTER);
@@ -112,7 +114,9 @@ final class RecompressCommand implements Command {
     SparkSession spark = builder.getOrCreate();
     applyHadoopSettings(spark, conf);
     try {
-      return RecompressJob.runAndReport(spark, options, out, err);
+      return NightlyReport.aroundRun(report, options.stats(),
+          spark.sparkContext().hadoopConfiguration(), err,
+          () -> RecompressJob.runAndReport(spark, options, out, err));
     } finally {
       spark.stop();
     }

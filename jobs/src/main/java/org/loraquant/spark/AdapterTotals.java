@@ -9,6 +9,8 @@ import org.loraquant.compress.LayerReport;
  * about an output (docs/STATS.md).
  *
  * @param worstLayer module with the largest rel_error; null when there are no layers
+ * @param tensorBits sum of the layers' effective bits: their records in the model file (codes,
+ *     scales, zero points, record headers), what grows with the adapter's parameters
  */
 public record AdapterTotals(
     int layers,
@@ -17,7 +19,8 @@ public record AdapterTotals(
     double weightedRelError,
     String worstLayer,
     double worstRelError,
-    double layerSeconds)
+    double layerSeconds,
+    long tensorBits)
     implements Serializable {
   private static final long serialVersionUID = 1L;
 
@@ -26,6 +29,7 @@ public record AdapterTotals(
     long payload = 0;
     double errorTimesParams = 0;
     double seconds = 0;
+    long tensorBits = 0;
     String worst = null;
     double worstError = 0;
     for (LayerReport r : reports) {
@@ -33,6 +37,7 @@ public record AdapterTotals(
       payload += r.stats().payloadBits();
       errorTimesParams += r.stats().relError() * r.stats().params();
       seconds += r.seconds();
+      tensorBits += r.stats().effectiveBits();
       if (worst == null || r.stats().relError() > worstError) {
         worst = r.module();
         worstError = r.stats().relError();
@@ -45,6 +50,7 @@ public record AdapterTotals(
         params == 0 ? 0 : errorTimesParams / params,
         worst,
         worstError,
-        seconds);
+        seconds,
+        tensorBits);
   }
 }

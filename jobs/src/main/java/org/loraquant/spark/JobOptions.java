@@ -76,7 +76,7 @@ public record JobOptions(
       "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
           + " [--group-size G] [--split prefix|reference] [--refine none|search] [--force]"
           + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
-          + " [--max-read-bytes N] [--lock-lease-seconds N]";
+          + " [--max-read-bytes N] [--lock-lease-seconds N] [--report URI]";
 
   private static final Set<String> RUN_OPTIONS =
       Set.of(

@@ -8,6 +8,7 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.loraquant.lock.LockHeldException;
 import org.loraquant.options.UsageException;
+import org.loraquant.report.NightlyReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,8 +55,10 @@ public final class RecompressJob {
   /** spark-submit entry point: uses the session spark-submit configured (never sets a master). */
   public static void main(String[] args) {
     JobOptions options;
+    NightlyReport.Request report;
     try {
-      options = JobOptions.parse(List.of(args), Instant.now());
+      report = NightlyReport.Request.take(List.of(args));
+      options = JobOptions.parse(report.jobArgs(), Instant.now());
     } catch (UsageException e) {
       System.err.println(usageLine(e));
       System.exit(EXIT_USAGE);
@@ -69,7 +72,9 @@ public final class RecompressJob {
         .getOrCreate();
     int code;
     try {
-      code = runAndReport(spark, options, System.out, System.err);
+      code = NightlyReport.aroundRun(report, options.stats(),
+          spark.sparkContext().hadoopConfiguration(), System.err,
+          () -> runAndReport(spark, options, System.out, System.err));
     } finally {
       spark.stop();
     }

@@ -165,7 +165,11 @@ final class StatsRows {
         recordedFrom,
         Timestamp.from(finishedAt),
         requests == null ? null : requests.total(),
-        requests == null ? null : requests.bytesRead());
+        requests == null ? null : requests.bytesRead(),
+        // tensor_bits, tensor_bits_per_param, overhead_bytes (docs/STATS.md)
+        output ? totals.tensorBits() : null,
+        output && params > 0 ? (double) totals.tensorBits() / params : null,
+        output ? bytesOut - totals.tensorBits() / 8 : null);
   }
 
   private static String splitRule(CodecSettings settings) {

@@ -97,6 +97,10 @@ public final class StatsSchema {
             required("finished_at", DataTypes.TimestampType),
             optional("requests", DataTypes.LongType),
             optional("bytes_read", DataTypes.LongType),
+            // issue 22: bits that grow with the adapter apart from the bytes that do not
+            optional("tensor_bits", DataTypes.LongType),
+            optional("tensor_bits_per_param", DataTypes.DoubleType),
+            optional("overhead_bytes", DataTypes.LongType),
           });
 
   private static StructField required(String name, DataType type) {

@@ -116,7 +116,7 @@ class ExecutorPayloadSerializationTest {
     OutputState state =
         new OutputState(output, "settings-sha", "input-sha", "20261122T010000Z-3f9a1c2e",
             LocalDate.of(2026, 11, 22), Instant.parse("2026-11-22T01:02:03Z"),
-            new AdapterTotals(28, 1000, 2000, 0.01, "q_proj", 0.02, 1.5), null);
+            new AdapterTotals(28, 1000, 2000, 0.01, "q_proj", 0.02, 1.5, 1800), null);
     StorageRequests requests = new StorageRequests(0, 2, 0, 0, 66_000);
     OpenOutcome opened =
         new OpenOutcome("team-a/adapter-1", AdapterStatus.COMPRESSED, null,

@@ -146,6 +146,19 @@ class RecompressJobTest extends SparkTestBase {
               .sum();
     }
     assertThat(adapterSums.getLong(3)).isEqualTo(outputBytes);
+    // tensor_bits: the layer records (the layers' effective_bits); overhead_bytes: the rest
+    Row tensor =
+        spark()
+            .sql(
+                "SELECT count(*), count_if(a.tensor_bits = l.bits"
+                    + " AND a.overhead_bytes = a.bytes_out - a.tensor_bits DIV 8"
+                    + " AND a.overhead_bytes > 0"
+                    + " AND abs(a.tensor_bits_per_param - a.tensor_bits / a.params) < 1e-12)"
+                    + " FROM t_adapters a JOIN (SELECT adapter, sum(effective_bits) AS bits"
+                    + " FROM t_layers GROUP BY adapter) l USING (adapter)"
+                    + " WHERE a.status = 'compressed'")
+            .first();
+    assertThat(tensor.getLong(1)).isEqualTo(tensor.getLong(0)).isEqualTo(SMALL + 1);
     Row incomplete =
         spark()
             .sql(

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""The plot rules (stats_plots) and the nightly report (stats_report), on the fake stats fixture
+with a tiny-adapter outlier (make_fake_stats.py --tiny-outlier: 64 parameters, about 700
+effective and 22 tensor bits per parameter):
+
+- AxisRulesTest: the outlier is clipped (not squashing the axes), counted in the legend, and
+  named in the report; only the few worst points get labels; one panel per setting; fleet
+  figures weighted by parameters;
+- ReportTest: the page is one self-contained file (PNG data: URLs, no script, no network); the
+  write replaces only an earlier report, through a temporary file; budget columns are shown when
+  present;
+- BrowserTest: the page opened in headless Chromium as a person would: screenshot taken, no load
+  errors, every image decoded with a non-zero size. Skipped (with the reason) where no Chromium
+  is installed, unless LORAQUANT_REQUIRE_CHROMIUM=1 (run_all.sh sets it where bin/chromium-env
+  could install one), which makes a missing browser a failure. LORAQUANT_SCREENSHOTS=DIR keeps
+  the screenshots.
+"""
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOKS = HERE.parent
+sys.path.insert(0, str(NOTEBOOKS))
+sys.path.insert(0, str(HERE))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import make_fake_stats  # noqa: E402
+import stats_helpers  # noqa: E402
+import stats_plots  # noqa: E402
+import stats_report  # noqa: E402
+
+TINY = "tiny/adapter-tiny"
+
+
+def fleet(root, **kw):
+    return make_fake_stats.generate(Path(root) / "stats", n_adapters=12, nights=4, seed=2,
+                                    tiny_outlier=True, **kw)
+
+
+class AxisRulesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.con = stats_helpers.connect(str(fleet(cls.tmp.name)), verbose=False)
+        cls.points = stats_plots.adapter_points(cls.con)
+
+    @classmethod
+    def tearDownClass(cls):
+        import matplotlib.pyplot as plt
+        plt.close("all")
+        cls.tmp.cleanup()
+
+    def test_fixture_has_the_outlier(self):
+        tiny = self.points[self.points.adapter == TINY].iloc[0]
+        self.assertGreater(tiny.effective_bits_per_param, 500)
+        self.assertGreater(tiny.bits, 15)
+        self.assertLess(self.points[self.points.adapter != TINY].bits.max(), 5)
+
+    def test_outlier_is_clipped_and_counted(self):
+        fig, axes = stats_plots.bits_vs_error(self.points)
+        xa = axes["x"]
+        self.assertEqual(xa.rule, "clip")
+        self.assertEqual(xa.n_clipped(), 1)
+        for ax in fig.axes:
+            if ax.get_visible():
+                self.assertLess(ax.get_xlim()[1], 6, "the x axis follows the fleet, not the outlier")
+        legend = " ".join(t.get_text() for leg in fig.legends for t in leg.get_texts())
+        self.assertIn("1 adapter beyond", legend)
+        self.assertIn("max 22", legend)
+
+    def test_only_the_worst_are_labelled(self):
+        fig, axes = stats_plots.bits_vs_error(self.points)
+        labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+        worst = list(self.points.nlargest(stats_plots.WORST_LABELS, "weighted_rel_error").adapter)
+        self.assertEqual(sorted(labels), sorted(stats_plots._short(a) for a in worst))
+
+    def test_one_panel_per_setting(self):
+        fig, axes = stats_plots.bits_vs_error(self.points)
+        settings = {stats_plots.facet_label(r) for _, r in self.points.iterrows()}
+        self.assertGreater(len(settings), 1, "precondition: the fixture changes settings")
+        self.assertEqual(len(axes["facets"]), len(settings))
+        titled = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+        self.assertEqual(len(titled), len(settings))
+
+    def test_small_layers_do_not_flatten_the_boxes(self):
+        layers = self.con.execute("""
+            SELECT module_kind, params, effective_bits::DOUBLE / params AS bits
+            FROM current_layers WHERE status = 'compressed'""").df()
+        self.assertGreater(layers.bits.max(), 15, "precondition: the tiny layers")
+        fig, axis = stats_plots.weighted_boxes(layers, "module_kind", "bits")
+        self.assertLess(fig.axes[0].get_ylim()[1], 6)
+        self.assertEqual(axis.n_clipped(), int((layers.bits > axis.hi).sum()))
+        self.assertGreater(axis.n_clipped(), 0)
+        legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+        self.assertIn(f"{axis.n_clipped()} layer", legend)
+
+    def test_weighted_by_parameters(self):
+        q = stats_plots.weighted_quantiles([1.0, 100.0], [999, 1], [0.5])
+        self.assertEqual(q[0], 1.0)
+        q = stats_plots.weighted_quantiles([1.0, 2.0, 3.0], [1, 1, 1], [0.5])
+        self.assertEqual(q[0], 2.0)
+        import numpy as np
+        self.assertTrue(np.isnan(stats_plots.weighted_quantiles([], [], [0.5])[0]))
+
+    def test_axis_rules(self):
+        self.assertEqual(stats_plots.axis_rule([1.2, 1.4, 1.5, 1.6, 1.8, 2.0]), "linear")
+        self.assertEqual(stats_plots.axis_rule([1.2, 1.4, 1.5, 1.6, 1.8, 750]), "clip")
+        self.assertEqual(stats_plots.axis_rule([0.001, 0.01, 0.1, 1, 10, 100]), "log")
+        # a tail just beyond the fence is kept, not clipped
+        self.assertEqual(stats_plots.axis_rule([1.3, 1.4, 1.5, 1.5, 1.6, 1.8, 2.7]), "linear")
+
+    def test_old_partitions_without_the_column(self):
+        # rows written before tensor_bits existed: the figure comes from the layer rows
+        import pyarrow.parquet as pq
+        stats = fleet(Path(self.tmp.name) / "old")
+        for f in (stats / "adapters").glob("*/*.parquet"):
+            t = pq.read_table(f)
+            pq.write_table(t.drop_columns(["tensor_bits", "tensor_bits_per_param",
+                                           "overhead_bytes"]), f)
+        con = stats_helpers.connect(str(stats), verbose=False)
+        self.assertEqual(con.execute("SELECT count(tensor_bits_per_param) FROM adapters")
+                         .fetchone()[0], 0, "precondition: old partitions read the column as null")
+        old = stats_plots.adapter_points(con).set_index("adapter").bits
+        new = self.points.set_index("adapter").bits
+        for adapter in new.index:
+            self.assertAlmostEqual(old[adapter], new[adapter], places=9, msg=adapter)
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.stats = fleet(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def report(self, out, stats=None):
+        env = dict(os.environ, MPLBACKEND="Agg")
+        return subprocess.run([sys.executable, str(NOTEBOOKS / "stats_report.py"), "--stats",
+                               str(stats or self.stats), "--out", str(out)],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    def test_self_contained_page(self):
+        out = Path(self.tmp.name) / "site" / "report.html"
+        r = self.report(out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = out.read_text(encoding="utf-8")
+        self.assertTrue(text.startswith(stats_report.HEAD))
+        self.assertEqual(len(re.findall(r'<img [^>]*src="data:image/png;base64,', text)), 4)
+        self.assertNotIn("<script", text)
+        self.assertIsNone(re.search(r'(src|href)="(https?:)?//', text), "nothing fetched")
+        for section in ("Summary of the latest night", "Failed and incomplete adapters",
+                        "Bits vs error", "Worst layers", "Night over night"):
+            self.assertIn(section, text)
+        self.assertIn("non-finite value (NaN)", text)  # a failed adapter's message
+        self.assertIn(f"Drawn on the edge (beyond the axes): {TINY}", text)
+        self.assertEqual(sorted(p.name for p in out.parent.iterdir()), ["report.html"])
+
+    def test_replaces_only_a_report(self):
+        out = Path(self.tmp.name) / "report.html"
+        out.write_text(stats_report.HEAD + "<html>last night</html>", encoding="utf-8")
+        self.assertEqual(self.report(out).returncode, 0)
+        self.assertNotIn("last night", out.read_text(encoding="utf-8"))
+        notes = Path(self.tmp.name) / "notes.html"
+        notes.write_text("<html>my notes</html>", encoding="utf-8")
+        r = self.report(notes)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.strip().count("\n"), 0, r.stderr)
+        self.assertIn("is not a loraquant report; refusing to overwrite it", r.stderr)
+        self.assertEqual(notes.read_text(encoding="utf-8"), "<html>my notes</html>")
+        r = self.report(Path(self.tmp.name))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is a directory", r.stderr)
+
+    def test_empty_stats(self):
+        empty = make_fake_stats.generate(Path(self.tmp.name) / "empty", scenario="empty")
+        out = Path(self.tmp.name) / "empty.html"
+        r = self.report(out, empty)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no runs yet", out.read_text(encoding="utf-8"))
+
+    def test_budget_columns_are_shown_when_present(self):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        for f in (self.stats / "adapters").glob("*/*.parquet"):
+            t = pq.read_table(f)
+            budget = [1.4 if i % 2 else None for i in range(t.num_rows)]
+            pq.write_table(t.append_column("budget_bits", pa.array(budget, pa.float64())), f)
+        con = stats_helpers.connect(str(self.stats), verbose=False)
+        points = stats_plots.adapter_points(con)
+        self.assertTrue(stats_plots.has_budget(points))
+        page = stats_report.build(con, str(self.stats))
+        self.assertIn("budget mode: the target is the budget", page)
+        self.assertIn("<td>budget 1.4 bits</td>", page)
+        self.assertIn("paper (no budget)", page)  # rows without a budget keep the paper label
+
+
+def find_browser():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+# Written into a copy of the page, first thing in <head>: it records load errors (images that do
+# not decode, script errors) and, once everything has loaded, every image's decoded and drawn
+# size, into a <pre id="probe"> that --dump-dom prints.
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener("error", function (e) {
+  window.__errors.push(String(e.message || (e.target && (e.target.alt || e.target.tagName)) || "error"));
+}, true);
+window.addEventListener("load", function () {
+  var imgs = Array.prototype.map.call(document.images, function (i) {
+    var r = i.getBoundingClientRect();
+    return {alt: i.alt, complete: i.complete, natural: [i.naturalWidth, i.naturalHeight],
+            drawn: [r.width, r.height]};
+  });
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify({imgs: imgs, errors: window.__errors, title: document.title});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+class BrowserTest(unittest.TestCase):
+    """The report as a person sees it, in headless Chromium."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.browser = find_browser()
+        if cls.browser is None:
+            reason = ("no chromium on the PATH (bin/chromium-env installs Debian's chromium as "
+                      "root on Debian/Ubuntu)")
+            if os.environ.get("LORAQUANT_REQUIRE_CHROMIUM") == "1":
+                raise AssertionError(reason + "; LORAQUANT_REQUIRE_CHROMIUM=1, so this fails")
+            raise unittest.SkipTest(reason)
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.page = Path(cls.tmp.name) / "report.html"
+        stats_report.write_report(cls.page, stats_report.build(
+            stats_helpers.connect(str(fleet(cls.tmp.name)), verbose=False), "fixture"))
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "tmp", None):
+            cls.tmp.cleanup()
+
+    def chromium(self, *args):
+        profile = tempfile.mkdtemp(dir=self.tmp.name)
+        cmd = [self.browser, "--headless", "--disable-gpu", "--no-first-run",
+               "--hide-scrollbars", f"--user-data-dir={profile}", "--virtual-time-budget=10000"]
+        if os.geteuid() == 0:
+            cmd.append("--no-sandbox")  # Chromium refuses to run its sandbox as root
+        return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=180)
+
+    def test_screenshot(self):
+        shots = Path(os.environ.get("LORAQUANT_SCREENSHOTS") or self.tmp.name)
+        shots.mkdir(parents=True, exist_ok=True)
+        shot = shots / "report.png"
+        if shot.exists():
+            shot.unlink()
+        r = self.chromium("--window-size=1280,4200", f"--screenshot={shot}",
+                          self.page.as_uri())
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        self.assertTrue(shot.exists(), r.stderr[-2000:])
+        with open(shot, "rb") as f:
+            head = f.read(24)
+        self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        self.assertEqual((width, height), (1280, 4200))
+        self.assertGreater(shot.stat().st_size, 50_000, "a blank page compresses to almost nothing")
+
+    def test_page_loads_without_errors_and_draws_every_plot(self):
+        probed = Path(self.tmp.name) / "probed.html"
+        text = self.page.read_text(encoding="utf-8")
+        probed.write_text(text.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+        r = self.chromium("--window-size=1280,1000", "--dump-dom", probed.as_uri())
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        m = re.search(r'<pre id="probe">(.*?)</pre>', r.stdout, re.S)
+        self.assertIsNotNone(m, "the page did not finish loading: " + r.stdout[-500:])
+        probe = json.loads(html.unescape(m.group(1)))
+        self.assertEqual(probe["errors"], [])
+        self.assertEqual(probe["title"], "LoRAQuant nightly report")
+        self.assertEqual(len(probe["imgs"]), text.count("<img "))
+        self.assertGreaterEqual(len(probe["imgs"]), 4)
+        for img in probe["imgs"]:
+            self.assertTrue(img["complete"], img)
+            self.assertTrue(min(img["natural"]) > 0 and min(img["drawn"]) > 0, img)
+        self.assertNotIn("Uncaught", r.stderr)
+
+    def test_probe_sees_a_broken_image(self):
+        # the check itself can fail: a page whose image does not decode is caught
+        broken = Path(self.tmp.name) / "broken.html"
+        broken.write_text(stats_report.HEAD + "<html><head><title>t</title></head><body>"
+                          '<img alt="plot" src="data:image/png;base64,AAAA"></body></html>',
+                          encoding="utf-8")
+        text = broken.read_text(encoding="utf-8").replace("<head>", "<head>" + PROBE, 1)
+        broken.write_text(text, encoding="utf-8")
+        r = self.chromium("--dump-dom", broken.as_uri())
+        probe = json.loads(html.unescape(re.search(r'<pre id="probe">(.*?)</pre>', r.stdout,
+                                                   re.S).group(1)))
+        self.assertTrue(probe["errors"] or probe["imgs"][0]["natural"][0] == 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
