@@ -22,6 +22,7 @@ import org.loraquant.io.InputFile;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.safetensors.TensorInfo;
 
 /**

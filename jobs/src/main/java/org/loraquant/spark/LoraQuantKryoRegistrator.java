@@ -14,6 +14,8 @@ import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 

@@ -7,6 +7,7 @@ import java.util.TreeMap;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerWork;
 
 /**

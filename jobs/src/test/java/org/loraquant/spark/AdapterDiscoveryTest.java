@@ -24,6 +24,7 @@ import org.loraquant.fleet.AdapterSpec;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
 import org.loraquant.io.LocalFileIO;
+import org.loraquant.plan.DiscoveredAdapter;
 
 class AdapterDiscoveryTest {
   @TempDir Path temp;

@@ -25,6 +25,7 @@ import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 
 /**
  * The assembly stage without Spark: layers compressed as the layer stage does, then assembled.

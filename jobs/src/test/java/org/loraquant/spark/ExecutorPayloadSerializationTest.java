@@ -27,6 +27,8 @@ import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 import scala.reflect.ClassTag$;

@@ -20,6 +20,7 @@ import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
 
