@@ -6,6 +6,8 @@ import java.util.List;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.loraquant.errors.LoraQuantException;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.HadoopListing;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.RunPlanner;

@@ -15,6 +15,8 @@ import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.CompressionResult;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.hadoop.RequestCounter;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.IoErrors;
 import org.loraquant.io.ByteSpan;
 import org.loraquant.io.ChunkedInputFile;

@@ -17,6 +17,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.errors.LoraQuantException;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.options.UsageException;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;

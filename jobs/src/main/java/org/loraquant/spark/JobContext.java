@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.time.LocalDate;
 import java.util.Map;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
 

@@ -13,6 +13,8 @@ import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;

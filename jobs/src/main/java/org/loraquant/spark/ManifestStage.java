@@ -5,6 +5,7 @@ import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.format.CompressedAdapterReader;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.plan.ExistingOutput;
 
 /**

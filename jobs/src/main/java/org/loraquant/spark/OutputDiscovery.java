@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.io.ListedFile;
 import org.loraquant.plan.ExistingOutput;

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.plan.DiscoveredAdapter;
 
 /**

@@ -20,6 +20,7 @@ import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;

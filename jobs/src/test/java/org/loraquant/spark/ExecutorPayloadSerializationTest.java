@@ -26,6 +26,8 @@ import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;

@@ -10,6 +10,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.plan.ExistingOutput;
 

@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.hadoop;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -24,10 +24,10 @@ import org.loraquant.plan.DiscoveredAdapter;
  * system: Hadoop's recursive listing follows symbolic links (into linked folders, and round a loop
  * until the OS gives up), so the tree is walked one folder at a time without entering links.
  */
-final class HadoopListing {
+public final class HadoopListing {
   private HadoopListing() {}
 
-  static List<ListedFile> listRecursive(
+  public static List<ListedFile> listRecursive(
       FileSystem fs, String root, Predicate<String> enterFolder) throws IOException {
     Path qualified = fs.makeQualified(new Path(root));
     String rootDir = qualified.toUri().getPath();
@@ -51,7 +51,7 @@ final class HadoopListing {
    * files; links as {@link #listRecursive} treats them, relative to the input root the adapter
    * was found under. A folder deleted since lists as empty.
    */
-  static List<DiscoveredAdapter.AdapterFile> filesIn(FileSystem fs, DiscoveredAdapter adapter)
+  public static List<DiscoveredAdapter.AdapterFile> filesIn(FileSystem fs, DiscoveredAdapter adapter)
       throws IOException {
     List<DiscoveredAdapter.AdapterFile> files = new ArrayList<>();
     try {
