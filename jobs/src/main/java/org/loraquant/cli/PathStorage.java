@@ -1,9 +1,9 @@
 package org.loraquant.cli;
 
 import org.apache.hadoop.conf.Configuration;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.LocalFileIO;
-import org.loraquant.spark.HadoopFileIO;
 
 /** The storage a command-line path lives on. */
 final class PathStorage {

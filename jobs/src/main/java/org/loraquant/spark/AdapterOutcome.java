@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.time.Instant;
 import java.util.List;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.hadoop.StorageRequests;
 
 /**
  * What happened to one adapter this run, as its {@code adapters} row and {@code layers} rows report

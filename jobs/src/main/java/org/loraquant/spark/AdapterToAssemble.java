@@ -1,6 +1,7 @@
 package org.loraquant.spark;
 
 import java.io.Serializable;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.peft.OpenedAdapter;
 
 /**

@@ -15,6 +15,8 @@ import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.CompressionResult;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.hadoop.RequestCounter;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.IoErrors;
 import org.loraquant.io.ByteSpan;
 import org.loraquant.io.ChunkedInputFile;
@@ -22,6 +24,7 @@ import org.loraquant.io.InputFile;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.safetensors.TensorInfo;
 
 /**

@@ -3,12 +3,10 @@ package org.loraquant.spark;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -19,12 +17,15 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.errors.LoraQuantException;
-import org.loraquant.peft.AdapterConfig;
-import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.options.UsageException;
+import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
+import org.loraquant.plan.RunPlanner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -60,13 +61,7 @@ final class CompressionPhase {
         options.output());
 
     Broadcast<HadoopFileIO> ioBroadcast = jsc.broadcast(io);
-    List<ExistingOutput> candidates = new ArrayList<>();
-    for (DiscoveredAdapter adapter : inputs) {
-      ExistingOutput output = existing.get(adapter.relativePath());
-      if (output != null) {
-        candidates.add(output);
-      }
-    }
+    List<ExistingOutput> candidates = RunPlanner.manifestsToRead(inputs, existing);
     Map<String, OutputState> outputs = new TreeMap<>();
     if (!candidates.isEmpty()) {
       jsc.setJobDescription("loraquant: read " + candidates.size() + " output manifests");
@@ -78,18 +73,10 @@ final class CompressionPhase {
       }
     }
 
-    Set<String> skipped = new TreeSet<>();
-    Map<String, DiscoveredAdapter> toProcess = new LinkedHashMap<>();
-    for (DiscoveredAdapter adapter : inputs) {
-      OutputState state = outputs.get(adapter.relativePath());
-      if (!options.force()
-          && state != null
-          && state.isCurrentFor(adapter.fingerprint(), options.settings())) {
-        skipped.add(adapter.relativePath());
-      } else {
-        toProcess.put(adapter.relativePath(), adapter);
-      }
-    }
+    RunPlanner.Decisions decisions =
+        RunPlanner.decide(inputs, outputs, options.settings().fingerprint(), options.force());
+    Set<String> skipped = decisions.upToDate();
+    Map<String, DiscoveredAdapter> toProcess = decisions.toCompress();
     Instant decidedAt = Instant.now();
     LOG.info(
         "run {}: {} adapters to compress, {} up to date",
@@ -207,85 +194,43 @@ final class CompressionPhase {
   }
 
   /**
-   * Refuses output and stats roots that would write into the input's adapters, and drops adapters
-   * found under those roots when they lie inside the input in a folder of their own (a compressed
-   * adapter keeps its adapter_config.json and would otherwise be compressed again).
+   * {@link RunPlanner#withoutJobFolders} for this run's roots.
    *
    * @throws UsageException (exit code 2, before anything is written) when the input lies inside
    *     the output or stats root, or one of those lies inside an input adapter's folder
    */
   static List<DiscoveredAdapter> excludeJobFolders(
       HadoopFileIO io, JobOptions options, List<DiscoveredAdapter> found) throws IOException {
-    String input = qualifiedRoot(io, options.input()) + "/";
-    List<String> excluded = new ArrayList<>();
-    for (String root : List.of(options.output(), options.stats())) {
-      String qualified = qualifiedRoot(io, root);
-      if (input.startsWith(qualified + "/")) {
-        // Outputs would land among the inputs (or replace them): refuse before writing anything.
-        throw new UsageException(
-            "--input "
-                + options.input()
-                + " is the same as, or inside, "
-                + root
-                + "; the output and stats folders must be outside the input (or inside it, in a"
-                + " folder of their own)");
-      }
-      for (DiscoveredAdapter adapter : found) {
-        String folder = adapter.location();
-        if (qualified.equals(folder) || qualified.startsWith(folder + "/")) {
-          throw insideAnAdapter(root, folder);
-        }
-      }
-      if (qualified.startsWith(input)) {
-        excluded.add(qualified.substring(input.length()));
-      }
+    try {
+      return RunPlanner.withoutJobFolders(root(io, options.input()), jobRoots(io, options), found);
+    } catch (RunPlanner.RootsOverlapException e) {
+      throw new UsageException(e.getMessage());
     }
-    if (excluded.isEmpty()) {
-      return found;
-    }
-    List<DiscoveredAdapter> kept = new ArrayList<>();
-    for (DiscoveredAdapter a : found) {
-      String path = a.relativePath();
-      if (excluded.stream().noneMatch(e -> path.equals(e) || path.startsWith(e + "/"))) {
-        kept.add(a);
-      }
-    }
-    return kept;
   }
 
   /**
-   * Refuses output and stats roots inside an input adapter's folder before the run lock creates
-   * anything under them: checks each folder from the input root down to the root itself for an
-   * adapter config (one existence check per level, no listing). {@link #excludeJobFolders} checks
-   * the same against the listing once it is made.
+   * {@link RunPlanner#refuseRootsInsideInputAdapters} for this run's roots, before the run lock
+   * creates anything under them.
    *
    * @throws UsageException (exit code 2) naming the root and the adapter's folder
    */
   static void refuseRootsInsideInputAdapters(HadoopFileIO io, JobOptions options)
       throws IOException {
-    String input = qualifiedRoot(io, options.input());
-    for (String root : List.of(options.output(), options.stats())) {
-      String qualified = qualifiedRoot(io, root);
-      if (!qualified.startsWith(input + "/")) {
-        continue;
-      }
-      String folder = input;
-      for (String segment : (qualified.substring(input.length() + 1) + "/").split("/", -1)) {
-        if (io.exists(folder + "/" + AdapterConfig.FILE_NAME)) {
-          throw insideAnAdapter(root, folder);
-        }
-        folder = folder + "/" + segment;
-      }
+    try {
+      RunPlanner.refuseRootsInsideInputAdapters(
+          io, root(io, options.input()), jobRoots(io, options));
+    } catch (RunPlanner.RootsOverlapException e) {
+      throw new UsageException(e.getMessage());
     }
   }
 
-  /** The job would write into an adapter's own folder: the input tree is read-only. */
-  private static UsageException insideAnAdapter(String root, String adapterFolder) {
-    return new UsageException(
-        root
-            + " is inside the folder of the input adapter "
-            + adapterFolder
-            + "; the output and stats folders must be outside the input's adapters");
+  private static List<RunPlanner.Root> jobRoots(HadoopFileIO io, JobOptions options)
+      throws IOException {
+    return List.of(root(io, options.output()), root(io, options.stats()));
+  }
+
+  private static RunPlanner.Root root(HadoopFileIO io, String given) throws IOException {
+    return new RunPlanner.Root(given, qualifiedRoot(io, given));
   }
 
   static String qualifiedRoot(HadoopFileIO io, String root) throws IOException {

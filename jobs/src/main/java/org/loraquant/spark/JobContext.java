@@ -4,6 +4,9 @@ import java.io.Serializable;
 import java.time.LocalDate;
 import java.util.Map;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.OutputLayout;
 
 /**
  * What the executors of one run need, broadcast once: storage access (Hadoop settings, see {@link

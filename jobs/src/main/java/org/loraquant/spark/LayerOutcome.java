@@ -2,6 +2,7 @@ package org.loraquant.spark;
 
 import java.io.Serializable;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.hadoop.StorageRequests;
 
 /**
  * One layer after the layer stage: compressed, or the reason it could not be (e.g. NaN factors).

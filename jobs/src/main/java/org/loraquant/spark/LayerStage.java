@@ -8,6 +8,8 @@ import org.apache.spark.util.LongAccumulator;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.hadoop.RequestCounter;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.ByteSpan;
 import org.loraquant.io.ChunkedInputFile;
 import org.loraquant.io.InputFile;

@@ -13,7 +13,11 @@ import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 

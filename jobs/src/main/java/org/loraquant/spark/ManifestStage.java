@@ -5,6 +5,8 @@ import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.format.CompressedAdapterReader;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.plan.ExistingOutput;
 
 /**
  * Reads the manifests (stats sidecars) of existing outputs on executors: a summary for the skip

@@ -2,6 +2,7 @@ package org.loraquant.spark;
 
 import java.io.Serializable;
 import java.util.List;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.LayerWork;
 

@@ -5,6 +5,8 @@ import java.io.Serializable;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.InputFile;
 import org.loraquant.io.OutputFile;

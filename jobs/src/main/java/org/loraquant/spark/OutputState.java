@@ -3,9 +3,10 @@ package org.loraquant.spark;
 import java.io.Serializable;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.util.Objects;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.CompressionManifest;
+import org.loraquant.plan.ExistingOutput;
+import org.loraquant.plan.RunPlanner;
 
 /**
  * What the manifest of an existing output says, without its per-layer reports (which stay on the
@@ -25,7 +26,7 @@ public record OutputState(
     Instant finishedAt,
     AdapterTotals totals,
     String unreadable)
-    implements Serializable {
+    implements Serializable, RunPlanner.ManifestSummary {
   private static final long serialVersionUID = 1L;
 
   /** Keys of the manifest's run map. */
@@ -58,11 +59,16 @@ public record OutputState(
    * settings, so compressing again would give the same bytes.
    */
   public boolean isCurrentFor(String inputFingerprint, CodecSettings settings) {
-    return unreadable == null
-        && runId != null
-        && runDate != null
-        && finishedAt != null
-        && Objects.equals(this.inputFingerprint, inputFingerprint)
-        && settings.fingerprint().equals(settingsFingerprint);
+    return RunPlanner.isCurrent(this, inputFingerprint, settings.fingerprint());
+  }
+
+  @Override
+  public boolean readable() {
+    return unreadable == null;
+  }
+
+  @Override
+  public boolean committedByARun() {
+    return runId != null && runDate != null && finishedAt != null;
   }
 }

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Row;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerTask;
 
 /**

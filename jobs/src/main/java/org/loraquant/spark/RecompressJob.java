@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.LockHeldException;
 import org.loraquant.options.UsageException;
 import org.loraquant.report.NightlyReport;

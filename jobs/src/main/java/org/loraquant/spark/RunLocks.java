@@ -11,6 +11,8 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.HadoopLeaseStore;
 import org.loraquant.lock.LeaseLostException;
 import org.loraquant.lock.RunLock;
 import org.slf4j.Logger;

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.plan.DiscoveredAdapter;
 
 /**
  * The outcome of a run, as printed at its end and as the exit code reports it.

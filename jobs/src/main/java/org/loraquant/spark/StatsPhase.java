@@ -16,6 +16,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;

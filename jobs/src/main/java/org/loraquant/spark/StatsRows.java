@@ -12,6 +12,7 @@ import org.apache.spark.sql.RowFactory;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.compress.LayerReport;
+import org.loraquant.hadoop.StorageRequests;
 
 /** Rows of the two stats tables, in the column order of {@link StatsSchema} (docs/STATS.md). */
 final class StatsRows {

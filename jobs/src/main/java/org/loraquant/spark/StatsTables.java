@@ -18,6 +18,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.loraquant.hadoop.HadoopFileIO;
 
 /**
  * The Parquet stats tables under {@code --stats}: {@code layers/} and {@code adapters/}, both

@@ -23,7 +23,9 @@ import org.loraquant.errors.LoraQuantException;
 import org.loraquant.fleet.AdapterSpec;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.LocalFileIO;
+import org.loraquant.plan.DiscoveredAdapter;
 
 class AdapterDiscoveryTest {
   @TempDir Path temp;

@@ -20,11 +20,13 @@ import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 
 /**
  * The assembly stage without Spark: layers compressed as the layer stage does, then assembled.

@@ -10,6 +10,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.hadoop.HadoopFileIO;
 
 /** A HadoopFileIO travels to tasks (broadcast and serialised with them) and reads there. */
 class HadoopFileIOOnExecutorsTest extends SparkTestBase {

@@ -307,7 +307,7 @@ class KillAndConcurrencyIT {
       try (Stream<Path> paths = Files.walk(out)) {
         for (Path p : paths.filter(Files::isRegularFile).toList()) {
           String relative = out.relativize(p).toString().replace('\\', '/');
-          if (AdapterDiscovery.isHidden(relative)) {
+          if (org.loraquant.plan.RunPlanner.isHidden(relative)) {
             continue;
           }
           int slash = relative.lastIndexOf('/');

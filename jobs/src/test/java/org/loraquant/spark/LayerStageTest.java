@@ -16,10 +16,13 @@ import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
 

@@ -10,7 +10,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.FolderPaths;
+import org.loraquant.plan.ExistingOutput;
 
 /** The listing of the output: which folder is whose, and a killed writer's leftovers. */
 class OutputDiscoveryTest {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
+import org.loraquant.hadoop.HadoopFileIO;
 
 class OutputFileIOTest {
   private final HadoopFileIO io = new HadoopFileIO(new Configuration(false));

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.plan.OutputLayout;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SyntheticAdapter;
 

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.cli.Main;
 import org.loraquant.format.CompressedFormat;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SyntheticAdapter;

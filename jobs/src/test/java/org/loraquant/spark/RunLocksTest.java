@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.LocalLeaseStore;
 import org.loraquant.lock.RunLock;
 

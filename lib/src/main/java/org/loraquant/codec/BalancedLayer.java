@@ -28,7 +28,7 @@ record BalancedLayer(int m, int n, int rank, double[] s, double[] bp, double[] a
   }
 
   /**
-   * @throws IllegalArgumentException if a factor holds NaN or infinity
+   * @throws org.loraquant.errors.InvalidAdapterException if a factor holds NaN or infinity
    */
   static BalancedLayer of(LoraFactors factors, LinearAlgebra linalg) {
     int m = factors.m();

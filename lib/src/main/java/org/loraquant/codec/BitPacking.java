@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 /**
  * Codes of {@code bits} bits each, packed LSB-first as {@link PackedGroups} specifies: code i at
  * bits [i * bits, (i + 1) * bits), bit 0 the least significant bit of byte 0, last byte zero-padded.
+ * Sizes come from {@link GroupGeometry}.
  */
 public final class BitPacking {
   private static final VarHandle LONGS =
@@ -28,7 +29,17 @@ public final class BitPacking {
   private BitPacking() {}
 
   public static int packedBytes(long count, int bits) {
-    return Math.toIntExact((count * bits + 7) / 8);
+    return Math.toIntExact(GroupGeometry.bytesForBits(count * bits));
+  }
+
+  /** Packs the codes of {@code geometry} found at {@code codes[from..]}. */
+  public static byte[] pack(byte[] codes, int from, GroupGeometry geometry) {
+    return pack(codes, from, Math.toIntExact(geometry.values()), geometry.bits());
+  }
+
+  /** Unpacks every code of {@code geometry} from {@code packed}, one byte per value. */
+  public static byte[] unpack(byte[] packed, GroupGeometry geometry) {
+    return unpack(packed, Math.toIntExact(geometry.values()), geometry.bits());
   }
 
   /** Packs {@code codes[0..count)}, each already in [0, 2^bits) (the fast paths rely on it). */

@@ -23,8 +23,9 @@ public final class BudgetCodec {
    * Compresses the layers of one adapter under the settings' budget and scope; results in the
    * order of {@code layers}.
    *
-   * @throws IllegalArgumentException if a factor holds NaN or infinity, or the budget cannot hold
-   *     the smallest storable form (docs/ALGORITHM.md, "Budget mode")
+   * @throws org.loraquant.errors.InvalidAdapterException if a factor holds NaN or infinity
+   * @throws IllegalArgumentException if the budget cannot hold the smallest storable form
+   *     (docs/ALGORITHM.md, "Budget mode")
    */
   public static List<BudgetLayerResult> compress(List<LoraFactors> layers,
       BudgetSettings settings, LinearAlgebra linalg) {

@@ -37,7 +37,7 @@ public record BudgetLayer(int m, int n, int rank, LevelFamily levels, int groupS
 
   private static void requireShape(int i, String side, VectorCode code, int width, int length,
       int groupSize, LevelFamily levels) {
-    int groups = PackedGroups.groupsPerVector(length, groupSize);
+    int groups = GroupGeometry.groupsPerVector(length, groupSize);
     if (code == null || code.bits() != width || code.codes().length != length
         || code.scales().length != groups
         || code.zeros().length != (levels.hasZeroPoints(width) ? groups : 0)) {

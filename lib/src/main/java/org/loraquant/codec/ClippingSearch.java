@@ -72,7 +72,7 @@ final class ClippingSearch {
     int start = qv.groupStart(v, g);
     int len = qv.groupLength(g);
     int component = qv.first + v;
-    int offsetInVector = g * qv.groupSize;
+    int offsetInVector = qv.geometry.groupStart(g);
     double bestDelta = threshold;
     int bestParams = 0;
     boolean found = false;

@@ -23,17 +23,19 @@ final class LayerDecoder {
    */
   private static void decodeInto(PackedGroups groups, int first, float[] out, int valueStride,
       int vectorStride) {
-    int length = groups.length();
-    int perVector = groups.groupsPerVector();
-    byte[] codes = BitPacking.unpack(groups.codes(), groups.vectors() * length, groups.bits());
+    GroupGeometry geometry = groups.geometry();
+    int length = geometry.length();
+    int perVector = geometry.groupsPerVector();
+    byte[] codes = BitPacking.unpack(groups.codes(), geometry);
     for (int v = 0; v < groups.vectors(); v++) {
       int base = (first + v) * vectorStride;
       for (int g = 0; g < perVector; g++) {
         int group = v * perVector + g;
         float scale = Binary16.toFloat(groups.scales()[group]);
         int zero = groups.bits() == 1 ? 0 : groups.zeros()[group] & 0xff;
-        int end = Math.min(length, (g + 1) * groups.groupSize());
-        for (int j = g * groups.groupSize(); j < end; j++) {
+        int start = geometry.groupStart(g);
+        int end = start + geometry.groupLength(g);
+        for (int j = start; j < end; j++) {
           int q = codes[v * length + j];
           out[base + j * valueStride] = groups.bits() == 1
               ? GroupEncoding.signValue(q, scale)

@@ -54,7 +54,8 @@ public enum LevelFamily {
    * group and, where the family has them, an 8-bit zero point per group.
    */
   public long vectorBits(int bits, int length, int groupSize) {
-    long groups = PackedGroups.groupsPerVector(length, groupSize);
-    return (long) bits * length + 16 * groups + (hasZeroPoints(bits) ? 8 * groups : 0);
+    GroupGeometry vector = new GroupGeometry(bits, groupSize, 1, length);
+    long groups = vector.groups();
+    return vector.codeBits() + 16 * groups + (hasZeroPoints(bits) ? 8 * groups : 0);
   }
 }

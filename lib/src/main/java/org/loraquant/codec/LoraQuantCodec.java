@@ -3,6 +3,7 @@ package org.loraquant.codec;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.linalg.GramFactoredSvd;
 import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.linalg.SkinnyProducts;
@@ -51,7 +52,7 @@ public final class LoraQuantCodec {
    * Compresses one layer.
    *
    * @param factors B and A; not modified
-   * @throws IllegalArgumentException if a factor holds NaN or infinity
+   * @throws InvalidAdapterException if a factor holds NaN or infinity
    */
   public static CompressedLayerResult compress(LoraFactors factors, CodecSettings settings,
       LinearAlgebra linalg) {
@@ -172,7 +173,7 @@ public final class LoraQuantCodec {
   static void requireFinite(float[] src, int cols, String name) {
     for (int i = 0; i < src.length; i++) {
       if (!Float.isFinite(src[i])) {
-        throw new IllegalArgumentException("LoRA factor " + name + " holds a non-finite value "
+        throw InvalidAdapterException.inFactors("LoRA factor " + name + " holds a non-finite value "
             + src[i] + " at (" + i / cols + ", " + i % cols
             + "); the adapter is corrupt or diverged in training");
       }

@@ -3,7 +3,7 @@ package org.loraquant.codec;
 /**
  * Quantized codes of {@code vectors} vectors of {@code length} values each, in groups of
  * {@code groupSize} consecutive values along each vector (the last group of a vector may be
- * shorter; a group never spans two vectors). For B' (m x c) the vectors are its columns
+ * shorter; a group never spans two vectors; {@link #geometry()} computes every size). For B' (m x c) the vectors are its columns
  * (length m); for A' (c x n) they are its rows (length n), so a group never mixes two components.
  *
  * <p>Codes: value {@code j} of vector {@code v} is code number {@code v * length + j}; code number
@@ -25,35 +25,28 @@ public record PackedGroups(
     implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
 
-
   public PackedGroups {
-    if (bits < 1 || bits > 8) {
-      throw new IllegalArgumentException("bits must be 1..8, got " + bits);
+    GroupGeometry geometry = new GroupGeometry(bits, groupSize, vectors, length);
+    if (codes.length != geometry.codesBytes()) {
+      throw new IllegalArgumentException(
+          "codes: " + codes.length + " bytes, expected " + geometry.codesBytes());
     }
-    if (groupSize < 1) {
-      throw new IllegalArgumentException("group size must be positive, got " + groupSize);
+    if (scales.length != geometry.groups()) {
+      throw new IllegalArgumentException("scales: " + scales.length + ", expected " + geometry.groups());
     }
-    long codeBytes = ((long) vectors * length * bits + 7) / 8;
-    if (codes.length != codeBytes) {
-      throw new IllegalArgumentException("codes: " + codes.length + " bytes, expected " + codeBytes);
-    }
-    long groups = (long) vectors * groupsPerVector(length, groupSize);
-    if (scales.length != groups) {
-      throw new IllegalArgumentException("scales: " + scales.length + ", expected " + groups);
-    }
-    long zeroCount = bits == 1 ? 0 : groups;
+    long zeroCount = bits == 1 ? 0 : geometry.groups();
     if (zeros.length != zeroCount) {
       throw new IllegalArgumentException("zeros: " + zeros.length + ", expected " + zeroCount);
     }
   }
 
-  public static int groupsPerVector(int length, int groupSize) {
-    // In long: length + groupSize - 1 may pass Integer.MAX_VALUE (sizes read from a file).
-    return (int) (((long) length + groupSize - 1) / groupSize);
+  /** The sizes and group boundaries of these codes. */
+  public GroupGeometry geometry() {
+    return new GroupGeometry(bits, groupSize, vectors, length);
   }
 
   public int groupsPerVector() {
-    return groupsPerVector(length, groupSize);
+    return GroupGeometry.groupsPerVector(length, groupSize);
   }
 
   /** Bits actually stored: codes, scales (16 each) and zero points (8 each). */

@@ -14,6 +14,8 @@ final class QuantizedVectors {
   final int count;
   final int length;
   final int groupsPerVector;
+  /** Geometry of the {@code count} vectors this side of the tier holds. */
+  final GroupGeometry geometry;
   final double[] source;
   final double[] recon;
   final byte[] codes;
@@ -27,7 +29,8 @@ final class QuantizedVectors {
     this.first = first;
     this.count = count;
     this.length = length;
-    this.groupsPerVector = PackedGroups.groupsPerVector(length, groupSize);
+    this.geometry = new GroupGeometry(bits, groupSize, count, length);
+    this.groupsPerVector = geometry.groupsPerVector();
     this.source = source;
     this.recon = recon;
     if (codes.length < (long) (first + count) * length) {
@@ -110,11 +113,11 @@ final class QuantizedVectors {
 
   /** Index of the group's first value in {@code source} / {@code recon}. */
   int groupStart(int v, int g) {
-    return (first + v) * length + g * groupSize;
+    return (first + v) * length + geometry.groupStart(g);
   }
 
   int groupLength(int g) {
-    return Math.min(groupSize, length - g * groupSize);
+    return geometry.groupLength(g);
   }
 
   /** Stores the result of {@link GroupEncoding#encodeAffine} for group g of vector v. */
@@ -150,7 +153,7 @@ final class QuantizedVectors {
 
   PackedGroups toPacked() {
     return new PackedGroups(bits, groupSize, count, length,
-        BitPacking.pack(codes, first * length, count * length, bits), scales.clone(),
+        BitPacking.pack(codes, first * length, geometry), scales.clone(),
         zeros.clone());
   }
 }

@@ -15,14 +15,15 @@ final class VectorQuantizer {
    */
   static VectorCode quantize(LevelFamily family, int bits, int groupSize, double[] x, int off,
       int len, double[] recon, int reconOff) {
-    int groups = PackedGroups.groupsPerVector(len, groupSize);
+    GroupGeometry vector = new GroupGeometry(bits, groupSize, 1, len);
+    int groups = vector.groupsPerVector();
     byte[] codes = new byte[len];
     short[] scales = new short[groups];
     byte[] zeros = new byte[family.hasZeroPoints(bits) ? groups : 0];
     double[] range = new double[2];
     for (int g = 0; g < groups; g++) {
-      int start = g * groupSize;
-      int glen = Math.min(groupSize, len - start);
+      int start = vector.groupStart(g);
+      int glen = vector.groupLength(g);
       if (bits == 1) {
         scales[g] = GroupEncoding.encodeSign(x, off + start, glen, 1.0, codes, start, recon,
             reconOff + start);

@@ -26,7 +26,7 @@ public class InvalidAdapterException extends LoraQuantException {
     return new InvalidAdapterException(file, null, problem);
   }
 
-  /** The file at fault. */
+  /** The file at fault, or null for factors handed over without one ({@link #inFactors}). */
   public String file() {
     return file;
   }
@@ -36,7 +36,18 @@ public class InvalidAdapterException extends LoraQuantException {
     return tensor;
   }
 
+  /**
+   * A fault found in factors handed over without a file (the codec's own API): the message is the
+   * problem alone, which names the factor. Readers check their files first and name them.
+   */
+  public static InvalidAdapterException inFactors(String problem) {
+    return new InvalidAdapterException(null, null, problem);
+  }
+
   private static String format(String file, String tensor, String problem) {
+    if (file == null) {
+      return tensor == null ? problem : "tensor '" + printable(tensor) + "': " + problem;
+    }
     return tensor == null
         ? printable(file) + ": " + problem
         : printable(file) + ": tensor '" + printable(tensor) + "': " + problem;

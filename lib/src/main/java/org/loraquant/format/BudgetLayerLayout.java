@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.function.Function;
 import java.util.zip.CRC32C;
 import org.loraquant.codec.BudgetLayer;
+import org.loraquant.codec.GroupGeometry;
 import org.loraquant.codec.LevelFamily;
-import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.VectorCode;
 import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.safetensors.DType;
@@ -78,7 +78,7 @@ public final class BudgetLayerLayout {
         zeroCount += c.zeros().length;
       }
     }
-    byte[] packed = new byte[Math.toIntExact((bits + 7) / 8)];
+    byte[] packed = new byte[Math.toIntExact(GroupGeometry.bytesForBits(bits))];
     ByteBuffer scales = ByteBuffer.allocate(scaleCount * 2).order(ByteOrder.LITTLE_ENDIAN);
     byte[] zeros = new byte[zeroCount];
     long bit = 0;
@@ -174,7 +174,7 @@ public final class BudgetLayerLayout {
   private static VectorCode[] readSide(Function<String, NamedTensor> lookup, String module,
       String side, int[] widths, LevelFamily levels, int length, int groupSize, String file,
       List<NamedTensor> read) {
-    int groups = PackedGroups.groupsPerVector(length, groupSize);
+    int groups = GroupGeometry.groupsPerVector(length, groupSize);
     long bits = 0;
     long scaleCount = 0;
     long zeroCount = 0;
@@ -185,7 +185,8 @@ public final class BudgetLayerLayout {
         zeroCount += levels.hasZeroPoints(w) ? groups : 0;
       }
     }
-    NamedTensor codes = require(lookup, name(module, side + "codes"), DType.U8, (bits + 7) / 8, file);
+    NamedTensor codes = require(lookup, name(module, side + "codes"), DType.U8,
+        GroupGeometry.bytesForBits(bits), file);
     NamedTensor scales = require(lookup, name(module, side + "scales"), DType.F16, scaleCount, file);
     read.add(codes);
     read.add(scales);

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.function.Function;
 import org.loraquant.codec.Binary16;
 import org.loraquant.codec.CompressedLayer;
+import org.loraquant.codec.GroupGeometry;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.errors.InvalidAdapterException;
@@ -83,7 +84,8 @@ public final class CompressedLayerLayout {
   }
 
   private static void addGroups(List<NamedTensor> out, String prefix, PackedGroups g) {
-    long[] groupShape = {g.vectors(), g.groupsPerVector()};
+    GroupGeometry geometry = g.geometry();
+    long[] groupShape = {geometry.vectors(), geometry.groupsPerVector()};
     out.add(new NamedTensor(prefix + "codes", DType.U8, new long[] {g.codes().length}, g.codes()));
     ByteBuffer scales = ByteBuffer.allocate(g.scales().length * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (short s : g.scales()) {
@@ -172,9 +174,10 @@ public final class CompressedLayerLayout {
   private static PackedGroups readGroups(Function<String, NamedTensor> lookup, String prefix, int bits,
       int groupSize, int vectors, int length, String file) {
     // vectors <= k <= rank, and m x rank and rank x n fit an int: no product here overflows.
-    long codeBytes = ((long) vectors * length * bits + 7) / 8;
-    long[] groupShape = {vectors, PackedGroups.groupsPerVector(length, groupSize)};
-    byte[] codes = require(lookup, prefix + "codes", DType.U8, new long[] {codeBytes}, file).data();
+    GroupGeometry geometry = new GroupGeometry(bits, groupSize, vectors, length);
+    long[] groupShape = {vectors, geometry.groupsPerVector()};
+    byte[] codes =
+        require(lookup, prefix + "codes", DType.U8, new long[] {geometry.codesBytes()}, file).data();
     byte[] scaleBytes = require(lookup, prefix + "scales", DType.F16, groupShape, file).data();
     short[] scales = new short[scaleBytes.length / 2];
     ByteBuffer.wrap(scaleBytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(scales);

@@ -2,6 +2,7 @@ package org.loraquant.io;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * The core's only door to storage. Local files are in lib ({@link LocalFileIO}); Hadoop (S3A, HDFS)
@@ -25,6 +26,33 @@ public interface FileIO {
 
   /** Names (not paths) of the entries directly under {@code dir}; empty if it does not exist. */
   List<String> list(String dir) throws IOException;
+
+  /**
+   * Every regular file under {@code root} at any depth, in no particular order, each path {@code
+   * root} (without a trailing '/') + '/' + its path below root; a root that is itself a file lists
+   * as that file alone, its path {@code root}. One recursive listing: on object stores a paged LIST
+   * of the prefix, never a request per folder or file.
+   *
+   * <p>Symbolic links (local disks; object stores have none): a linked folder is never entered
+   * (it would list its files a second time under another name or, pointing at an ancestor, loop);
+   * a linked file is listed, with its target's size and time, only when the target lies inside
+   * {@code root}.
+   *
+   * @param enterFolder whether to list the folder at this path relative to root; stores that list
+   *     a whole prefix at once may list it anyway (callers filter the result too), stores that
+   *     list one folder at a time save the listing
+   * @throws java.io.FileNotFoundException if {@code root} does not exist
+   */
+  default List<ListedFile> listRecursive(String root, Predicate<String> enterFolder)
+      throws IOException {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " cannot list a folder recursively");
+  }
+
+  /** {@link #listRecursive(String, Predicate)}, every folder entered. */
+  default List<ListedFile> listRecursive(String root) throws IOException {
+    return listRecursive(root, folder -> true);
+  }
 
   /** True when {@code path} is a directory; false when it is a file or does not exist. */
   boolean isDirectory(String path) throws IOException;

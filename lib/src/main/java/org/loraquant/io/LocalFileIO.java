@@ -1,10 +1,12 @@
 package org.loraquant.io;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,8 +16,10 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /** {@link FileIO} on the local file system. */
@@ -63,6 +67,67 @@ public final class LocalFileIO implements FileIO {
     }
     names.sort(null);
     return names;
+  }
+
+  /** See {@link FileIO#listRecursive(String, Predicate)}: one directory listing per folder entered. */
+  @Override
+  public List<ListedFile> listRecursive(String root, Predicate<String> enterFolder)
+      throws IOException {
+    String rootText = FolderPaths.withoutTrailingSlash(root);
+    Path rootPath = Path.of(rootText);
+    Path realRoot;
+    try {
+      realRoot = rootPath.toRealPath();
+    } catch (NoSuchFileException e) {
+      throw new FileNotFoundException(root);
+    }
+    List<ListedFile> files = new ArrayList<>();
+    if (!Files.isDirectory(rootPath)) {
+      listed(rootText, rootPath, realRoot, files);
+      return files;
+    }
+    ArrayDeque<String> folders = new ArrayDeque<>(List.of(""));
+    while (!folders.isEmpty()) {
+      String folder = folders.pop();
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(rootPath.resolve(folder))) {
+        for (Path entry : entries) {
+          String relative = (folder.isEmpty() ? "" : folder + "/") + entry.getFileName();
+          if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+            if (enterFolder.test(relative)) {
+              folders.push(relative);
+            }
+          } else {
+            listed(rootText + "/" + relative, entry, realRoot, files);
+          }
+        }
+      } catch (NoSuchFileException e) {
+        // Deleted while listing: nothing left to list there.
+      }
+    }
+    return files;
+  }
+
+  /** Adds {@code file} unless it is a link leading outside {@code realRoot}, dangling or to a folder. */
+  private static void listed(String path, Path file, Path realRoot, List<ListedFile> out)
+      throws IOException {
+    if (Files.isSymbolicLink(file)) {
+      try {
+        if (!file.toRealPath().startsWith(realRoot)) {
+          return;
+        }
+      } catch (IOException e) {
+        return; // a dangling link: nothing to read
+      }
+    }
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(file, BasicFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      return;
+    }
+    if (attrs.isRegularFile()) {
+      out.add(new ListedFile(path, attrs.size(), attrs.lastModifiedTime().toMillis(), null));
+    }
   }
 
   /** A symbolic link is not a directory here, even to one: writers never write through links. */

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.linalg.GramFactoredSvd;
 import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.linalg.QrFactoredSvd;
@@ -313,7 +314,7 @@ class LoraQuantCodecTest {
     LoraFactors f = TestFactors.gaussian(27, 10, 8, 2);
     f.b()[2 * 2 + 1] = Float.NaN;
     assertThatThrownBy(() -> compress(f, DEFAULTS))
-        .isInstanceOf(IllegalArgumentException.class)
+        .isInstanceOf(InvalidAdapterException.class)
         .hasMessageContaining("B").hasMessageContaining("NaN").hasMessageContaining("(2, 1)");
     LoraFactors g = TestFactors.gaussian(27, 10, 8, 2);
     g.a()[5] = Float.POSITIVE_INFINITY;
@@ -328,13 +329,13 @@ class LoraQuantCodecTest {
       LoraFactors f = TestFactors.decaying(31, 512, 384, 8);
       f.b()[300 * 8 + 7] = value;
       assertThatThrownBy(() -> compress(f, DEFAULTS))
-          .isInstanceOf(IllegalArgumentException.class)
+          .isInstanceOf(InvalidAdapterException.class)
           .hasMessageContaining("factor B").hasMessageContaining(String.valueOf(value))
           .hasMessageContaining("(300, 7)");
       LoraFactors g = TestFactors.decaying(31, 512, 384, 8);
       g.a()[5 * 384 + 383] = value;
       assertThatThrownBy(() -> compress(g, DEFAULTS))
-          .isInstanceOf(IllegalArgumentException.class)
+          .isInstanceOf(InvalidAdapterException.class)
           .hasMessageContaining("factor A").hasMessageContaining("(5, 383)");
     }
     // ... and the clean factors do take it, so the rejection above is the Gram route's doing.

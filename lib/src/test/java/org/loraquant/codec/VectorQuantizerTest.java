@@ -33,7 +33,7 @@ class VectorQuantizerTest {
       double[] recon = new double[len + 3];
       VectorCode code = VectorQuantizer.quantize(family, bits, groupSize, x, 5, len, recon, 3);
       assertThat(code.codes()).hasSize(len);
-      assertThat(code.scales()).hasSize(PackedGroups.groupsPerVector(len, groupSize));
+      assertThat(code.scales()).hasSize(GroupGeometry.groupsPerVector(len, groupSize));
       assertThat(code.zeros()).hasSize(family.hasZeroPoints(bits) ? code.scales().length : 0);
       for (byte q : code.codes()) {
         assertThat(q & 0xff).isLessThan(1 << bits);

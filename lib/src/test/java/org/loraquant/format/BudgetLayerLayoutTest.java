@@ -17,6 +17,7 @@ import org.loraquant.codec.BudgetLayer;
 import org.loraquant.codec.BudgetLayerResult;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.DecodedLayer;
+import org.loraquant.codec.GroupGeometry;
 import org.loraquant.codec.LevelFamily;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.PackedGroups;
@@ -46,7 +47,7 @@ class BudgetLayerLayoutTest {
   }
 
   private static VectorCode randomCode(Random random, int bits, int length, LevelFamily levels) {
-    int groups = PackedGroups.groupsPerVector(length, 8);
+    int groups = GroupGeometry.groupsPerVector(length, 8);
     byte[] codes = new byte[length];
     for (int j = 0; j < length; j++) {
       codes[j] = (byte) random.nextInt(1 << bits);

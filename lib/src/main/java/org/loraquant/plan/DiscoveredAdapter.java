@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.plan;
 
 import java.io.Serializable;
 import java.util.List;
@@ -8,10 +8,11 @@ import java.util.List;
  *
  * @param relativePath folder relative to the root, '/'-separated; "" when the root itself is the
  *     adapter. The output mirrors it.
- * @param location the folder as a qualified Hadoop path (e.g. {@code s3a://bucket/fleet/a/b})
+ * @param location the folder, qualified, in its store's path syntax (e.g. {@code
+ *     s3a://bucket/fleet/a/b})
  * @param files the regular files directly in the folder (not in subfolders, which may hold other
  *     adapters), sorted by name, hidden ones ('.' or '_' first) left out
- * @param fingerprint see {@link AdapterDiscovery#fingerprint}
+ * @param fingerprint see {@link RunPlanner#fingerprint}
  */
 public record DiscoveredAdapter(
     String relativePath, String location, List<AdapterFile> files, String fingerprint)
@@ -40,7 +41,7 @@ public record DiscoveredAdapter(
   /** Bytes of the files the fingerprint covers: the config and the safetensors files. */
   public long fingerprintedBytes() {
     return files.stream()
-        .filter(f -> AdapterDiscovery.coveredByFingerprint(f.name()))
+        .filter(f -> RunPlanner.coveredByFingerprint(f.name()))
         .mapToLong(AdapterFile::size)
         .sum();
   }

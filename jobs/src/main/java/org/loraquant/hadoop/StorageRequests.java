@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.hadoop;
 
 import java.io.Serializable;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.plan;
 
 /**
  * Where each adapter's output lies under {@code --output}: at the adapter's relative path, except
@@ -6,16 +6,16 @@ package org.loraquant.spark;
  * #ROOT_ADAPTER_FOLDER}. Writing it to the output root itself would make the root adapter's folder
  * the parent of every other output (and of a stats folder inside the output): its output must be
  * a folder of its own. The name starts with '_', which discovery skips in the input ({@link
- * AdapterDiscovery#isHidden}), so no real adapter can ever have it as its relative path; it is
+ * RunPlanner#isHidden}), so no real adapter can ever have it as its relative path; it is
  * fixed rather than taken from the input's last path segment, which a real adapter could share.
  */
-final class OutputLayout {
+public final class OutputLayout {
   private OutputLayout() {}
 
-  static final String ROOT_ADAPTER_FOLDER = "_root";
+  public static final String ROOT_ADAPTER_FOLDER = "_root";
 
   /** The output folder, relative to the output root, of the adapter at {@code relativePath}. */
-  static String folderOf(String relativePath) {
+  public static String folderOf(String relativePath) {
     return relativePath.isEmpty() ? ROOT_ADAPTER_FOLDER : relativePath;
   }
 
@@ -24,11 +24,11 @@ final class OutputLayout {
    * no adapter writes: the output root itself, and hidden folders other than {@link
    * #ROOT_ADAPTER_FOLDER}.
    */
-  static String adapterOf(String folder) {
+  public static String adapterOf(String folder) {
     if (folder.equals(ROOT_ADAPTER_FOLDER)) {
       return "";
     }
-    if (folder.isEmpty() || AdapterDiscovery.isHidden(folder)) {
+    if (folder.isEmpty() || RunPlanner.isHidden(folder)) {
       return null;
     }
     return folder;

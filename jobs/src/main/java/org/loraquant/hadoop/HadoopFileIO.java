@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.hadoop;
 
 import java.io.EOFException;
 import java.io.FileNotFoundException;
@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FSDataInputStream;
@@ -24,6 +25,7 @@ import org.apache.hadoop.util.functional.FutureIO;
 import org.apache.spark.SparkContext;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.ListedFile;
 import org.loraquant.io.OutputFile;
 import org.loraquant.io.RegularFiles;
 
@@ -183,6 +185,16 @@ public final class HadoopFileIO implements FileIO, Serializable {
     }
     names.sort(null);
     return names;
+  }
+
+  /**
+   * See {@link HadoopListing}: one recursive listing (the ETag from S3A's listing where it has
+   * one), or on local disks a walk that does not enter links. Not counted: the driver lists.
+   */
+  @Override
+  public List<ListedFile> listRecursive(String root, Predicate<String> enterFolder)
+      throws IOException {
+    return HadoopListing.listRecursive(fileSystem(new Path(root)), root, enterFolder);
   }
 
   @Override

@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.hadoop;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

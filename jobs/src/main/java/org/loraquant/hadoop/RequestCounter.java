@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.hadoop;
 
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,20 +14,20 @@ public final class RequestCounter {
   private final AtomicLong writes = new AtomicLong();
   private final AtomicLong bytesRead = new AtomicLong();
 
-  void list() {
+  public void list() {
     lists.incrementAndGet();
   }
 
-  void get(long bytes) {
+  public void get(long bytes) {
     gets.incrementAndGet();
     bytesRead.addAndGet(bytes);
   }
 
-  void head() {
+  public void head() {
     heads.incrementAndGet();
   }
 
-  void write() {
+  public void write() {
     writes.incrementAndGet();
   }
 

@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.plan;
 
 import java.io.Serializable;
 
@@ -6,7 +6,7 @@ import java.io.Serializable;
  * A complete compressed adapter found under {@code --output} (a folder holding the manifest).
  *
  * @param relativePath folder relative to the output root: the adapter it belongs to
- * @param location qualified Hadoop path of the folder
+ * @param location the folder in its store's syntax
  * @param bytes size of the files in the folder, from the listing
  */
 public record ExistingOutput(String relativePath, String location, long bytes)

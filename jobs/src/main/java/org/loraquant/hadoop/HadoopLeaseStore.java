@@ -1,4 +1,4 @@
-package org.loraquant.spark;
+package org.loraquant.hadoop;
 
 import java.io.FileNotFoundException;
 import java.io.IOException;
@@ -25,7 +25,7 @@ import org.loraquant.lock.LocalLeaseStore;
  * last PUT wins, and the lock's re-check (it reads the file back) makes the other step back. Local
  * disks go through {@link LocalLeaseStore} (Hadoop's local create is not exclusive).
  */
-final class HadoopLeaseStore implements LeaseStore {
+public final class HadoopLeaseStore implements LeaseStore {
   private final FileSystem fs;
   private final Path folder;
 
@@ -35,7 +35,7 @@ final class HadoopLeaseStore implements LeaseStore {
   }
 
   /** The store of the lock folder under {@code root}: local disks natively, others via Hadoop. */
-  static LeaseStore under(HadoopFileIO io, String root) throws IOException {
+  public static LeaseStore under(HadoopFileIO io, String root) throws IOException {
     Path rootPath = new Path(root);
     FileSystem fs = io.fileSystem(rootPath);
     Path folder = new Path(fs.makeQualified(rootPath), org.loraquant.lock.RunLock.FOLDER);
