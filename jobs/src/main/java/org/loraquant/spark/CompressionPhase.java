@@ -18,6 +18,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
+import org.loraquant.codec.BudgetScope;
 import org.loraquant.errors.LoraQuantException;
 import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.OpenedAdapter;
@@ -84,7 +85,7 @@ final class CompressionPhase {
       OutputState state = outputs.get(adapter.relativePath());
       if (!options.force()
           && state != null
-          && state.isCurrentFor(adapter.fingerprint(), options.settings())) {
+          && state.isCurrentFor(adapter.fingerprint(), options.codec())) {
         skipped.add(adapter.relativePath());
       } else {
         toProcess.put(adapter.relativePath(), adapter);
@@ -107,7 +108,8 @@ final class CompressionPhase {
             options.runId(),
             options.runDate(),
             Map.copyOf(toProcess),
-            options.maxReadBytes());
+            options.maxReadBytes(),
+            options.budget());
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();
@@ -138,8 +140,11 @@ final class CompressionPhase {
     }
 
     List<LayerTask> tasks =
-        new LayerPlanner(3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
-            .plan(layers);
+        wholeAdapters(options)
+            ? wholeAdapterTasks(layers)
+            : new LayerPlanner(
+                    3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
+                .plan(layers);
     List<PlannedTask> planned = new ArrayList<>(tasks.size());
     for (LayerTask task : tasks) {
       planned.add(PlannedTask.of(task, opened));
@@ -204,6 +209,29 @@ final class CompressionPhase {
                 o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
     return new ProcessedRun(
         inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled);
+  }
+
+  /**
+   * One task per adapter with all of its layers in file order: the budget mode's scope {@code
+   * adapter} spends one budget over each adapter, so a task encodes whole adapters (LayerStage).
+   */
+  static List<LayerTask> wholeAdapterTasks(List<LayerWork> layers) {
+    Map<String, List<LayerWork>> byAdapter = new TreeMap<>();
+    for (LayerWork layer : layers) {
+      byAdapter.computeIfAbsent(layer.adapter(), a -> new ArrayList<>()).add(layer);
+    }
+    List<LayerTask> tasks = new ArrayList<>();
+    for (List<LayerWork> adapter : byAdapter.values()) {
+      adapter.sort(LayerPlanner.FILE_ORDER);
+      long bytes = adapter.stream().mapToLong(LayerWork::bytes).sum();
+      tasks.add(new LayerTask(tasks.size(), adapter, bytes));
+    }
+    return tasks;
+  }
+
+  /** Whether a layer task must hold whole adapters: the budget mode's scope {@code adapter}. */
+  static boolean wholeAdapters(JobOptions options) {
+    return options.budget() != null && options.budget().scope() == BudgetScope.ADAPTER;
   }
 
   /**

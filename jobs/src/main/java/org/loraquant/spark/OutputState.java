@@ -4,8 +4,7 @@ import java.io.Serializable;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Objects;
-import org.loraquant.codec.CodecSettings;
-import org.loraquant.compress.CompressionManifest;
+import org.loraquant.codec.CompressionSettings;
 
 /**
  * What the manifest of an existing output says, without its per-layer reports (which stay on the
@@ -34,7 +33,7 @@ public record OutputState(
   public static final String RUN_DATE = "run_date";
   public static final String FINISHED_AT = "finished_at";
 
-  static OutputState of(ExistingOutput output, CompressionManifest manifest) {
+  static OutputState of(ExistingOutput output, ManifestStage.Parsed manifest) {
     String runId = manifest.run().get(RUN_ID);
     String runDate = manifest.run().get(RUN_DATE);
     String finishedAt = manifest.run().get(FINISHED_AT);
@@ -57,7 +56,7 @@ public record OutputState(
    * True when this output was made by a job run from exactly this input with exactly these
    * settings, so compressing again would give the same bytes.
    */
-  public boolean isCurrentFor(String inputFingerprint, CodecSettings settings) {
+  public boolean isCurrentFor(String inputFingerprint, CompressionSettings settings) {
     return unreadable == null
         && runId != null
         && runDate != null

@@ -14,8 +14,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
-import org.loraquant.codec.CodecSettings;
-import org.loraquant.compress.LayerReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -67,13 +65,14 @@ final class StatsPhase {
                 "up to date: input fingerprint and codec settings match the output of run "
                     + s.runId(),
                 s.runId(),
-                options.settings(),
+                options.codec(),
                 s.totals(),
                 adapter.fingerprintedBytes(),
                 s.output().bytes(),
                 0,
                 StatsRows.RECORDED_BY_RUN,
-                processed.decidedAt()));
+                processed.decidedAt(),
+                null));
         continue;
       }
       AdapterOutcome o = outcomes.get(name);
@@ -88,7 +87,7 @@ final class StatsPhase {
                 o.status(),
                 null,
                 options.runId(),
-                options.settings(),
+                options.codec(),
                 o.totals(),
                 adapter.fingerprintedBytes(),
                 o.bytesOut(),
@@ -103,7 +102,7 @@ final class StatsPhase {
                 o.status(),
                 o.message(),
                 null,
-                options.settings(),
+                options.codec(),
                 null,
                 adapter.fingerprintedBytes(),
                 null,
@@ -139,7 +138,7 @@ final class StatsPhase {
   private record Reconciled(
       List<Row> adapterRows,
       JavaRDD<Row> layerRows,
-      JavaRDD<Tuple2<OutputState, List<LayerReport>>> sidecars,
+      JavaRDD<Tuple2<OutputState, List<LayerFigures>>> sidecars,
       int adapters) {}
 
   /** Finds the current outputs whose run wrote no rows, and rebuilds them from their sidecars. */
@@ -158,7 +157,7 @@ final class StatsPhase {
       String name = state.output().relativePath();
       AdapterOutcome outcome = outcomes.get(name);
       boolean replaced = outcome != null && outcome.status() == AdapterStatus.COMPRESSED;
-      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.settings())) {
+      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.codec())) {
         current.add(state);
       }
     }
@@ -191,7 +190,7 @@ final class StatsPhase {
     jsc.setJobDescription("loraquant: read " + missing.size() + " stats sidecars");
     // Read once on the executors and kept there: the driver takes each adapter's totals, and
     // the layers rows are written from the executors, as for this run's own outputs.
-    JavaRDD<Tuple2<OutputState, List<LayerReport>>> sidecars =
+    JavaRDD<Tuple2<OutputState, List<LayerFigures>>> sidecars =
         jsc.parallelize(
                 missing,
                 Partitions.slices(missing.size(), Math.max(1, jsc.defaultParallelism())))
@@ -216,16 +215,16 @@ final class StatsPhase {
                 AdapterStatus.COMPRESSED,
                 null,
                 s.runId(),
-                options.settings(),
+                options.codec(),
                 totals,
                 inputs.get(name).fingerprintedBytes(),
                 s.output().bytes(),
                 totals.layerSeconds(),
                 StatsRows.RECORDED_FROM_SIDECAR,
-                s.finishedAt()));
+                s.finishedAt(),
+                null));
       }
     }
-    CodecSettings settings = options.settings();
     JavaRDD<Row> reconciledLayerRows =
         sidecars
             .filter(
@@ -235,7 +234,7 @@ final class StatsPhase {
                             sidecar._1().output().relativePath(), sidecar._1().runId())))
             .flatMap(
                 sidecar ->
-                    StatsRows.layers(origin(sidecar._1()), settings, sidecar._2()).iterator());
+                    StatsRows.layers(origin(sidecar._1()), sidecar._2()).iterator());
     return new Reconciled(adapterRows, reconciledLayerRows, sidecars, missing.size());
   }
 
