@@ -44,6 +44,10 @@ LAYER_COLUMNS = [
     ("effective_bits", "BIGINT"), ("params", "BIGINT"), ("bytes_in", "BIGINT"),
     ("bytes_out", "BIGINT"), ("rel_error", "DOUBLE"), ("error_high", "DOUBLE"),
     ("error_low", "DOUBLE"), ("seconds", "DOUBLE"), ("status", "VARCHAR"), ("message", "VARCHAR"),
+    # issue 18 (budget mode)
+    ("mode", "VARCHAR"), ("budget_bits", "DOUBLE"), ("budget_scope", "VARCHAR"),
+    ("levels", "VARCHAR"), ("refit", "INTEGER"), ("bits_per_component", "INTEGER[]"),
+    ("components_kept", "INTEGER"),
 ]
 ADAPTER_COLUMNS = [
     ("run_id", "VARCHAR"), ("run_date", "DATE"), ("adapter", "VARCHAR"),
@@ -55,8 +59,12 @@ ADAPTER_COLUMNS = [
     ("payload_bits_per_param", "DOUBLE"), ("effective_bits_per_param", "DOUBLE"),
     ("weighted_rel_error", "DOUBLE"), ("worst_layer", "VARCHAR"), ("worst_rel_error", "DOUBLE"),
     ("seconds", "DOUBLE"), ("recorded_from", "VARCHAR"), ("finished_at", "TIMESTAMPTZ"),
-    ("requests", "BIGINT"), ("bytes_read", "BIGINT"), ("tensor_bits", "BIGINT"),
-    ("tensor_bits_per_param", "DOUBLE"), ("overhead_bytes", "BIGINT"),
+    ("requests", "BIGINT"), ("bytes_read", "BIGINT"),
+    # issue 18 (budget mode)
+    ("mode", "VARCHAR"), ("budget_bits", "DOUBLE"), ("budget_scope", "VARCHAR"),
+    ("levels", "VARCHAR"), ("refit", "INTEGER"),
+    # issue 22
+    ("tensor_bits", "BIGINT"), ("tensor_bits_per_param", "DOUBLE"), ("overhead_bytes", "BIGINT"),
 ]
 LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]

@@ -42,6 +42,7 @@ def _f(name, type_, nullable):
 # partition folder, not a column in the files. tests/test_notebooks.py checks these against the
 # column tables of docs/STATS.md.
 FLOAT_ARRAY = pa.list_(pa.field("element", pa.float32(), nullable=False))
+INT_ARRAY = pa.list_(pa.field("element", pa.int32(), nullable=False))
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 LAYER_SCHEMA = pa.schema([
@@ -55,25 +56,33 @@ LAYER_SCHEMA = pa.schema([
     _f("n", pa.int32(), False),
     _f("rank", pa.int32(), False),
     _f("k", pa.int32(), False),
-    _f("h", pa.int32(), False),
-    _f("rho", pa.float64(), False),
-    _f("bits_high", pa.int32(), False),
+    _f("h", pa.int32(), True),
+    _f("rho", pa.float64(), True),
+    _f("bits_high", pa.int32(), True),
     _f("group_size", pa.int32(), False),
-    _f("split_rule", pa.string(), False),
-    _f("refine", pa.string(), False),
-    _f("singular_values", FLOAT_ARRAY, False),
-    _f("energy_high", pa.float64(), False),
+    _f("split_rule", pa.string(), True),
+    _f("refine", pa.string(), True),
+    _f("singular_values", FLOAT_ARRAY, True),
+    _f("energy_high", pa.float64(), True),
     _f("payload_bits", pa.int64(), False),
     _f("effective_bits", pa.int64(), False),
     _f("params", pa.int64(), False),
     _f("bytes_in", pa.int64(), False),
     _f("bytes_out", pa.int64(), False),
     _f("rel_error", pa.float64(), False),
-    _f("error_high", pa.float64(), False),
-    _f("error_low", pa.float64(), False),
+    _f("error_high", pa.float64(), True),
+    _f("error_low", pa.float64(), True),
     _f("seconds", pa.float64(), False),
     _f("status", pa.string(), False),
     _f("message", pa.string(), True),
+    # issue 18 (budget mode): the fake fleet is all paper mode
+    _f("mode", pa.string(), True),
+    _f("budget_bits", pa.float64(), True),
+    _f("budget_scope", pa.string(), True),
+    _f("levels", pa.string(), True),
+    _f("refit", pa.int32(), True),
+    _f("bits_per_component", INT_ARRAY, True),
+    _f("components_kept", pa.int32(), True),
 ])
 
 ADAPTER_SCHEMA = pa.schema([
@@ -83,11 +92,11 @@ ADAPTER_SCHEMA = pa.schema([
     _f("status", pa.string(), False),
     _f("message", pa.string(), True),
     _f("output_run_id", pa.string(), True),
-    _f("rho", pa.float64(), False),
-    _f("bits_high", pa.int32(), False),
+    _f("rho", pa.float64(), True),
+    _f("bits_high", pa.int32(), True),
     _f("group_size", pa.int32(), False),
-    _f("split_rule", pa.string(), False),
-    _f("refine", pa.string(), False),
+    _f("split_rule", pa.string(), True),
+    _f("refine", pa.string(), True),
     _f("layers", pa.int32(), True),
     _f("params", pa.int64(), True),
     _f("bytes_in", pa.int64(), False),
@@ -105,6 +114,13 @@ ADAPTER_SCHEMA = pa.schema([
     _f("finished_at", TIMESTAMP, False),
     _f("requests", pa.int64(), True),
     _f("bytes_read", pa.int64(), True),
+    # issue 18 (budget mode)
+    _f("mode", pa.string(), True),
+    _f("budget_bits", pa.float64(), True),
+    _f("budget_scope", pa.string(), True),
+    _f("levels", pa.string(), True),
+    _f("refit", pa.int32(), True),
+    # issue 22
     _f("tensor_bits", pa.int64(), True),
     _f("tensor_bits_per_param", pa.float64(), True),
     _f("overhead_bytes", pa.int64(), True),

@@ -148,11 +148,11 @@ STATS_MD = NOTEBOOKS.parent / "docs" / "STATS.md"
 TABLES = ("layers", "adapters")
 PARTITION_COLUMN = "run_date"
 DOC_TYPES = {"string", "int", "bigint", "float", "double", "boolean", "date", "timestamp",
-             "array<float>"}
+             "array<float>", "array<int>"}
 DUCKDB_TYPE_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 DOC_TO_DUCKDB = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "float": "FLOAT",
                  "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
-                 "timestamp": "TIMESTAMPTZ", "array<float>": "FLOAT[]"}
+                 "timestamp": "TIMESTAMPTZ", "array<float>": "FLOAT[]", "array<int>": "INTEGER[]"}
 
 
 def documented_columns(table, path=STATS_MD):
@@ -185,6 +185,7 @@ def arrow_type(doc_type):
         "timestamp": pa.timestamp("us", tz="UTC"),
         # Spark writes array<float> (containsNull = false) as the standard three-level LIST
         "array<float>": pa.list_(pa.field("element", pa.float32(), nullable=False)),
+        "array<int>": pa.list_(pa.field("element", pa.int32(), nullable=False)),
     }[doc_type]
 
 
@@ -246,6 +247,9 @@ class StatsContractTest(unittest.TestCase):
                 if docs[name] == "array<float>":
                     self.assertEqual(col.path, f"{name}.list.element", name)  # three-level LIST
                     self.assertEqual(col.physical_type, "FLOAT", name)
+                if docs[name] == "array<int>":
+                    self.assertEqual(col.path, f"{name}.list.element", name)
+                    self.assertEqual(col.physical_type, "INT32", name)
                 if docs[name] == "int":
                     self.assertEqual(col.physical_type, "INT32", name)
 

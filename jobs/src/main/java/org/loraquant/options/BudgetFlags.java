@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.LevelFamily;
 
@@ -15,15 +16,16 @@ import org.loraquant.codec.LevelFamily;
  * paper mode's own flags then clash with it, and the other budget flags need it.
  */
 public final class BudgetFlags {
-  public static final Set<String> OPTIONS = Set.of("--budget", "--budget-scope", "--levels", "--refit");
+  /** The budget mode's own flags, from their declaration ({@link CodecSetting}). */
+  public static final Set<String> OPTIONS = Set.copyOf(CodecSetting.flags(CodecSetting.Mode.BUDGET));
   /** Flags only the paper mode has: given with --budget they are a usage error. */
-  static final List<String> PAPER_ONLY = List.of("--rho", "--bits-high", "--split", "--refine");
+  static final List<String> PAPER_ONLY = CodecSetting.flags(CodecSetting.Mode.PAPER);
 
   private BudgetFlags() {}
 
   /** True if the flags ask for the budget mode. */
   public static boolean selected(Flags flags) {
-    return flags.has("--budget");
+    return flags.has(CodecSetting.BUDGET.flag());
   }
 
   /**
@@ -44,21 +46,21 @@ public final class BudgetFlags {
           + ": --budget chooses every component's width itself (budget mode); drop "
           + (clashing.size() == 1 ? "it" : "them") + ", or drop --budget for the paper mode");
     }
-    double budget = parseBudget(flags.requiredString("--budget"));
+    double budget = parseBudget(flags.requiredString(CodecSetting.BUDGET.flag()));
     try {
       BudgetSettings s = BudgetSettings.of(budget)
           .withGroupSize(CodecSettings.DEFAULT_GROUP_SIZE);
-      if (flags.has("--group-size")) {
-        s = s.withGroupSize(flags.integer("--group-size", s.groupSize(), Integer.MIN_VALUE));
+      if (flags.has(CodecSetting.GROUP_SIZE.flag())) {
+        s = s.withGroupSize(flags.integer(CodecSetting.GROUP_SIZE.flag(), s.groupSize(), Integer.MIN_VALUE));
       }
-      if (flags.has("--budget-scope")) {
-        s = s.withScope(parseScope(flags.requiredString("--budget-scope")));
+      if (flags.has(CodecSetting.BUDGET_SCOPE.flag())) {
+        s = s.withScope(parseScope(flags.requiredString(CodecSetting.BUDGET_SCOPE.flag())));
       }
-      if (flags.has("--levels")) {
-        s = s.withLevels(parseLevels(flags.requiredString("--levels")));
+      if (flags.has(CodecSetting.LEVELS.flag())) {
+        s = s.withLevels(parseLevels(flags.requiredString(CodecSetting.LEVELS.flag())));
       }
-      if (flags.has("--refit")) {
-        s = s.withRefit(flags.integer("--refit", s.refit(), 0));
+      if (flags.has(CodecSetting.REFIT.flag())) {
+        s = s.withRefit(flags.integer(CodecSetting.REFIT.flag(), s.refit(), 0));
       }
       return s;
     } catch (IllegalArgumentException e) {
@@ -68,7 +70,7 @@ public final class BudgetFlags {
 
   /** In the paper mode the budget-mode flags have no meaning: each one given is a usage error. */
   public static void requireAbsent(Flags flags) {
-    for (String flag : List.of("--budget-scope", "--levels", "--refit")) {
+    for (String flag : OPTIONS.stream().sorted().toList()) {
       if (flags.has(flag)) {
         throw new UsageException(flag + " applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
       }

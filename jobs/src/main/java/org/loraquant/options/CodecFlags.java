@@ -2,6 +2,7 @@ package org.loraquant.options;
 
 import java.util.Locale;
 import java.util.Set;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.Refinement;
 import org.loraquant.codec.SplitRule;
@@ -12,27 +13,29 @@ import org.loraquant.codec.SplitRule;
  * Each flag given overrides the corresponding setting of a base (the defaults, or a settings file).
  */
 public final class CodecFlags {
-  public static final Set<String> OPTIONS = Set.of("--rho", "--bits-high", "--group-size", "--split", "--refine");
+  /** The paper mode's flags and the group size, from their declaration ({@link CodecSetting}). */
+  public static final Set<String> OPTIONS = Set.copyOf(
+      CodecSetting.of(CodecSetting.Mode.PAPER).stream().map(CodecSetting::flag).toList());
 
   private CodecFlags() {}
 
   public static CodecSettings apply(Flags flags, CodecSettings base) {
     try {
       CodecSettings s = base;
-      if (flags.has("--rho")) {
-        s = s.withRho(parseRho(flags.requiredString("--rho")));
+      if (flags.has(CodecSetting.RHO.flag())) {
+        s = s.withRho(parseRho(flags.requiredString(CodecSetting.RHO.flag())));
       }
-      if (flags.has("--bits-high")) {
-        s = s.withBitsHigh(flags.integer("--bits-high", base.bitsHigh(), Integer.MIN_VALUE));
+      if (flags.has(CodecSetting.BITS_HIGH.flag())) {
+        s = s.withBitsHigh(flags.integer(CodecSetting.BITS_HIGH.flag(), base.bitsHigh(), Integer.MIN_VALUE));
       }
-      if (flags.has("--group-size")) {
-        s = s.withGroupSize(flags.integer("--group-size", base.groupSize(), Integer.MIN_VALUE));
+      if (flags.has(CodecSetting.GROUP_SIZE.flag())) {
+        s = s.withGroupSize(flags.integer(CodecSetting.GROUP_SIZE.flag(), base.groupSize(), Integer.MIN_VALUE));
       }
-      if (flags.has("--split")) {
-        s = s.withSplitRule(parseSplit(flags.requiredString("--split")));
+      if (flags.has(CodecSetting.SPLIT.flag())) {
+        s = s.withSplitRule(parseSplit(flags.requiredString(CodecSetting.SPLIT.flag())));
       }
-      if (flags.has("--refine")) {
-        s = s.withRefinement(parseRefine(flags.requiredString("--refine")));
+      if (flags.has(CodecSetting.REFINE.flag())) {
+        s = s.withRefinement(parseRefine(flags.requiredString(CodecSetting.REFINE.flag())));
       }
       return s;
     } catch (IllegalArgumentException e) {

@@ -3,7 +3,6 @@ package org.loraquant.spark;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.List;
-import org.loraquant.compress.LayerReport;
 import org.loraquant.hadoop.StorageRequests;
 
 /**
@@ -11,7 +10,7 @@ import org.loraquant.hadoop.StorageRequests;
  * it.
  *
  * @param message null for COMPRESSED
- * @param layers the compressed layers' reports; empty unless COMPRESSED, and empty in the copies
+ * @param layers the compressed layers' figures; empty unless COMPRESSED, and empty in the copies
  *     the driver collects ({@link #withoutLayers}): the layer rows are written from the executors
  * @param totals the layers summed up; null unless COMPRESSED
  * @param bytesOut size of the written output folder; 0 unless COMPRESSED
@@ -24,7 +23,7 @@ public record AdapterOutcome(
     String adapter,
     AdapterStatus status,
     String message,
-    List<LayerReport> layers,
+    List<LayerFigures> layers,
     AdapterTotals totals,
     long bytesOut,
     double seconds,
@@ -38,7 +37,7 @@ public record AdapterOutcome(
   }
 
   static AdapterOutcome compressed(
-      String adapter, List<LayerReport> layers, long bytesOut, double seconds, Instant finishedAt) {
+      String adapter, List<LayerFigures> layers, long bytesOut, double seconds, Instant finishedAt) {
     return new AdapterOutcome(
         adapter,
         AdapterStatus.COMPRESSED,

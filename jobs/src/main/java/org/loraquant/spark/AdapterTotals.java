@@ -2,15 +2,14 @@ package org.loraquant.spark;
 
 import java.io.Serializable;
 import java.util.List;
-import org.loraquant.compress.LayerReport;
 
 /**
  * One compressed adapter's figures, summed over its layers: what an {@code adapters} row reports
  * about an output (docs/STATS.md).
  *
  * @param worstLayer module with the largest rel_error; null when there are no layers
- * @param tensorBits sum of the layers' effective bits: their records in the model file (codes,
- *     scales, zero points, record headers), what grows with the adapter's parameters
+ * @param tensorBits sum of the layers' effective bits: what a budget bounds (the output
+ *     folder's files and headers not counted)
  */
 public record AdapterTotals(
     int layers,
@@ -22,9 +21,21 @@ public record AdapterTotals(
     double layerSeconds,
     long tensorBits)
     implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
-  public static AdapterTotals of(List<LayerReport> reports) {
+  /** Totals without the layers' effective bits (0). */
+  public AdapterTotals(
+      int layers,
+      long params,
+      long payloadBits,
+      double weightedRelError,
+      String worstLayer,
+      double worstRelError,
+      double layerSeconds) {
+    this(layers, params, payloadBits, weightedRelError, worstLayer, worstRelError, layerSeconds, 0);
+  }
+
+  public static AdapterTotals of(List<LayerFigures> reports) {
     long params = 0;
     long payload = 0;
     double errorTimesParams = 0;
@@ -32,15 +43,15 @@ public record AdapterTotals(
     long tensorBits = 0;
     String worst = null;
     double worstError = 0;
-    for (LayerReport r : reports) {
-      params += r.stats().params();
-      payload += r.stats().payloadBits();
-      errorTimesParams += r.stats().relError() * r.stats().params();
+    for (LayerFigures r : reports) {
+      params += r.params();
+      payload += r.payloadBits();
+      tensorBits += r.effectiveBits();
+      errorTimesParams += r.relError() * r.params();
       seconds += r.seconds();
-      tensorBits += r.stats().effectiveBits();
-      if (worst == null || r.stats().relError() > worstError) {
+      if (worst == null || r.relError() > worstError) {
         worst = r.module();
-        worstError = r.stats().relError();
+        worstError = r.relError();
       }
     }
     return new AdapterTotals(

@@ -9,11 +9,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.util.LongAccumulator;
+import org.loraquant.codec.BudgetLayerResult;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.compress.BudgetCompressionResult;
 import org.loraquant.compress.CompressionManifest;
 import org.loraquant.compress.CompressionResult;
 import org.loraquant.errors.IncompleteAdapterException;
+import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.hadoop.StorageRequests;
@@ -66,6 +69,7 @@ final class AssembleStage {
       RequestCounter counter) {
     long start = System.nanoTime();
     Map<String, CompressedLayerResult> byModule = new TreeMap<>();
+    Map<String, BudgetLayerResult> budgetByModule = new TreeMap<>();
     // The failure reported is that of the first module in name order, so reruns say the same.
     String failedModule = null;
     String failure = null;
@@ -81,8 +85,12 @@ final class AssembleStage {
           failure = layer.error();
         }
       } else {
-        byModule.put(layer.module(), layer.result());
-        layerSeconds += layer.result().stats().nanos() / 1e9;
+        if (layer.result() != null) {
+          byModule.put(layer.module(), layer.result());
+        } else {
+          budgetByModule.put(layer.module(), layer.budgetResult());
+        }
+        layerSeconds += layer.nanos() / 1e9;
       }
     }
     try {
@@ -103,7 +111,8 @@ final class AssembleStage {
             layerSeconds + seconds(start));
       }
       try {
-        return write(context, relativePath, opened, byModule, layerSeconds, start, counter);
+        return write(
+            context, relativePath, opened, byModule, budgetByModule, layerSeconds, start, counter);
       } catch (RuntimeException e) {
         return AdapterOutcome.notCompressed(
             relativePath,
@@ -121,11 +130,14 @@ final class AssembleStage {
       String relativePath,
       OpenedAdapter opened,
       Map<String, CompressedLayerResult> byModule,
+      Map<String, BudgetLayerResult> budgetByModule,
       double layerSeconds,
       long start,
       RequestCounter counter) {
     DiscoveredAdapter discovered = context.adapter(relativePath);
-    CompressionResult result;
+    CompressedAdapter compressed;
+    List<LayerFigures> figures = new ArrayList<>();
+    ManifestWriter manifestWriter;
     try {
       if (opened == null) {
         throw new IllegalStateException("no header travelled with adapter '" + relativePath + "'");
@@ -140,7 +152,22 @@ final class AssembleStage {
           PeftAdapterReader.reopen(
               opened,
               new ChunkedInputFile(weights, ByteSpan.merge(passThrough, context.maxReadBytes())));
-      result = AdapterCompressor.assemble(adapter, context.settings(), byModule);
+      if (context.budget() != null) {
+        BudgetCompressionResult result =
+            AdapterCompressor.assembleBudget(adapter, context.budget(), budgetByModule);
+        compressed = result.adapter();
+        result.layers().forEach(l -> figures.add(LayerFigures.budget(l, context.budget())));
+        manifestWriter = run -> result.manifestJson(discovered.fingerprint(), run);
+      } else {
+        CompressionResult result =
+            AdapterCompressor.assemble(adapter, context.settings(), byModule);
+        compressed = result.adapter();
+        result.layers().forEach(l -> figures.add(LayerFigures.paper(l, context.settings())));
+        manifestWriter =
+            run ->
+                CompressionManifest.of(result, discovered.fingerprint(), run)
+                    .toJson(context.settings());
+      }
     } catch (RuntimeException e) {
       // E.g. a module the layers do not have, because the adapter was replaced: say so.
       IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
@@ -159,20 +186,24 @@ final class AssembleStage {
             OutputState.RUN_DATE, context.runDate().toString(),
             OutputState.FINISHED_AT, finishedAt.toString());
     try {
-      byte[] manifest =
-          CompressionManifest.of(result, discovered.fingerprint(), run).toJson(context.settings());
+      byte[] manifest = manifestWriter.json(run);
       long bytesOut =
           CompressedAdapterWriter.write(
               context.outputIo().counting(counter),
               context.outputLocation(relativePath),
-              result.adapter(),
+              compressed,
               manifest);
       return AdapterOutcome.compressed(
-          relativePath, result.layers(), bytesOut, layerSeconds + seconds(start), finishedAt);
+          relativePath, figures, bytesOut, layerSeconds + seconds(start), finishedAt);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "Cannot write " + context.outputLocation(relativePath) + ": " + IoErrors.reason(e), e);
     }
+  }
+
+  /** The manifest of either mode, given who wrote it (run_id, run_date, finished_at). */
+  private interface ManifestWriter {
+    byte[] json(Map<String, String> run) throws IOException;
   }
 
   /**

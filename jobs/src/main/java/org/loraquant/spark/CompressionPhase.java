@@ -16,7 +16,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
-import org.loraquant.errors.LoraQuantException;
+import org.loraquant.codec.BudgetScope;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.options.UsageException;
 import org.loraquant.peft.OpenedAdapter;
@@ -74,7 +74,7 @@ final class CompressionPhase {
     }
 
     RunPlanner.Decisions decisions =
-        RunPlanner.decide(inputs, outputs, options.settings().fingerprint(), options.force());
+        RunPlanner.decide(inputs, outputs, options.codec().fingerprint(), options.force());
     Set<String> skipped = decisions.upToDate();
     Map<String, DiscoveredAdapter> toProcess = decisions.toCompress();
     Instant decidedAt = Instant.now();
@@ -94,7 +94,8 @@ final class CompressionPhase {
             options.runId(),
             options.runDate(),
             Map.copyOf(toProcess),
-            options.maxReadBytes());
+            options.maxReadBytes(),
+            options.budget());
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();
@@ -125,8 +126,11 @@ final class CompressionPhase {
     }
 
     List<LayerTask> tasks =
-        new LayerPlanner(3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
-            .plan(layers);
+        wholeAdapters(options)
+            ? wholeAdapterTasks(layers)
+            : new LayerPlanner(
+                    3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
+                .plan(layers);
     List<PlannedTask> planned = new ArrayList<>(tasks.size());
     for (LayerTask task : tasks) {
       planned.add(PlannedTask.of(task, opened));
@@ -191,6 +195,29 @@ final class CompressionPhase {
                 o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
     return new ProcessedRun(
         inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled);
+  }
+
+  /**
+   * One task per adapter with all of its layers in file order: the budget mode's scope {@code
+   * adapter} spends one budget over each adapter, so a task encodes whole adapters (LayerStage).
+   */
+  static List<LayerTask> wholeAdapterTasks(List<LayerWork> layers) {
+    Map<String, List<LayerWork>> byAdapter = new TreeMap<>();
+    for (LayerWork layer : layers) {
+      byAdapter.computeIfAbsent(layer.adapter(), a -> new ArrayList<>()).add(layer);
+    }
+    List<LayerTask> tasks = new ArrayList<>();
+    for (List<LayerWork> adapter : byAdapter.values()) {
+      adapter.sort(LayerPlanner.FILE_ORDER);
+      long bytes = adapter.stream().mapToLong(LayerWork::bytes).sum();
+      tasks.add(new LayerTask(tasks.size(), adapter, bytes));
+    }
+    return tasks;
+  }
+
+  /** Whether a layer task must hold whole adapters: the budget mode's scope {@code adapter}. */
+  static boolean wholeAdapters(JobOptions options) {
+    return options.budget() != null && options.budget().scope() == BudgetScope.ADAPTER;
   }
 
   /**

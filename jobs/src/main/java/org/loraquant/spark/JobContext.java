@@ -3,10 +3,12 @@ package org.loraquant.spark;
 import java.io.Serializable;
 import java.time.LocalDate;
 import java.util.Map;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
+import org.loraquant.codec.CompressionSettings;
 
 /**
  * What the executors of one run need, broadcast once: storage access (Hadoop settings, see {@link
@@ -18,6 +20,7 @@ import org.loraquant.plan.OutputLayout;
  * @param adapters the adapters this run processes, by relative path
  * @param maxReadBytes the largest merged read of an adapter's tensors (the memory a task holds in
  *     read bytes): see {@link JobOptions#maxReadBytes}
+ * @param budget the budget mode's settings, or null for the paper mode ({@code settings})
  */
 public record JobContext(
     HadoopFileIO io,
@@ -27,9 +30,28 @@ public record JobContext(
     String runId,
     LocalDate runDate,
     Map<String, DiscoveredAdapter> adapters,
-    long maxReadBytes)
+    long maxReadBytes,
+    BudgetSettings budget)
     implements Serializable {
-  private static final long serialVersionUID = 2L;
+  private static final long serialVersionUID = 3L;
+
+  /** In the paper mode. */
+  public JobContext(
+      HadoopFileIO io,
+      OutputFileIO outputIo,
+      CodecSettings settings,
+      String outputRoot,
+      String runId,
+      LocalDate runDate,
+      Map<String, DiscoveredAdapter> adapters,
+      long maxReadBytes) {
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null);
+  }
+
+  /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
+  public CompressionSettings codec() {
+    return budget != null ? budget : settings;
+  }
 
   /** With the default read size. */
   public JobContext(

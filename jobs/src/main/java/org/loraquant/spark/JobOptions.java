@@ -18,8 +18,12 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.CompressionSettings;
 import org.loraquant.io.IoErrors;
+import org.loraquant.options.BudgetFlags;
 import org.loraquant.options.CodecFlags;
 import org.loraquant.options.Flags;
 import org.loraquant.options.UsageException;
@@ -28,11 +32,14 @@ import org.loraquant.options.UsageException;
  * Everything a run of the nightly job needs, parsed and validated once at start-up.
  *
  * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
- * built-in defaults. The file's keys are the flag names without the dashes ({@code rho}, {@code
- * bits-high}, {@code group-size}, {@code split}, {@code refine}, {@code max-failed}, {@code
- * max-layers-per-task}, {@code target-task-bytes}, {@code max-read-bytes}, {@code
- * lock-lease-seconds}, and {@code force = true|false}) and its values
- * are parsed by the same code as the flags, so both accept exactly the same.
+ * built-in defaults. The file's keys are the flag names without the dashes: the codec settings'
+ * keys as {@link CodecSetting} declares them ({@code rho}, {@code bits-high}, {@code group-size},
+ * {@code split}, {@code refine}; {@code budget}, {@code budget-scope}, {@code levels}, {@code
+ * refit}), {@code max-failed}, {@code max-layers-per-task}, {@code target-task-bytes}, {@code
+ * max-read-bytes}, {@code lock-lease-seconds}, and {@code force = true|false}; its values are
+ * parsed by the same code as the flags, so both accept exactly the same. A {@code budget}, from
+ * either, selects the budget mode ({@link BudgetFlags}); the paper mode's own settings then clash
+ * with it, wherever each was given.
  *
  * @param input root of the PEFT adapters (Hadoop URI)
  * @param output root of the compressed adapters, mirroring the input's relative paths
@@ -48,6 +55,8 @@ import org.loraquant.options.UsageException;
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
+ * @param settings the paper mode's settings (the defaults when {@code budget} is set)
+ * @param budget the budget mode's settings, or null for the paper mode
  */
 public record JobOptions(
     String input,
@@ -62,7 +71,13 @@ public record JobOptions(
     int maxLayersPerTask,
     long targetTaskBytes,
     long maxReadBytes,
-    int lockLeaseSeconds) {
+    int lockLeaseSeconds,
+    BudgetSettings budget) {
+
+  /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
+  public CompressionSettings codec() {
+    return budget != null ? budget : settings;
+  }
 
   public static final int DEFAULT_MAX_FAILED = 0;
   /** Room for a whole adapter with every linear module of a 32-layer model (7 x 32 = 224). */
@@ -74,7 +89,9 @@ public record JobOptions(
 
   static final String USAGE =
       "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
-          + " [--group-size G] [--split prefix|reference] [--refine none|search] [--force]"
+          + " [--group-size G] [--split prefix|reference] [--refine none|search]"
+          + " [--budget B [--budget-scope layer|adapter] [--levels uniform|lloyd-max] [--refit N]]"
+          + " [--force]"
           + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
           + " [--max-read-bytes N] [--lock-lease-seconds N] [--report URI]";
 
@@ -85,6 +102,9 @@ public record JobOptions(
           "--target-task-bytes",
           "--max-read-bytes",
           "--lock-lease-seconds");
+  /** The codec flags of both modes (settings-file keys without the dashes). */
+  private static final Set<String> CODEC_OPTIONS = codecOptions();
+
   private static final Set<String> LOCATION_OPTIONS =
       Set.of("--input", "--output", "--stats", "--settings");
 
@@ -93,7 +113,7 @@ public record JobOptions(
 
   /** Parses a command line; {@code now} is the run's start. */
   public static JobOptions parse(List<String> args, Instant now) {
-    Set<String> options = new TreeSet<>(CodecFlags.OPTIONS);
+    Set<String> options = new TreeSet<>(CODEC_OPTIONS);
     options.addAll(RUN_OPTIONS);
     options.addAll(LOCATION_OPTIONS);
     Flags flags = Flags.parse(args, options, Set.of("--force"));
@@ -107,7 +127,7 @@ public record JobOptions(
     if (flags.has("--settings")) {
       String path = flags.requiredString("--settings");
       Properties properties = load(path);
-      Set<String> fileOptions = new TreeSet<>(CodecFlags.OPTIONS);
+      Set<String> fileOptions = new TreeSet<>(CODEC_OPTIONS);
       fileOptions.addAll(RUN_OPTIONS);
       List<String> asFlags = new ArrayList<>();
       for (String key : new TreeSet<>(properties.stringPropertyNames())) {
@@ -128,7 +148,11 @@ public record JobOptions(
       }
       try {
         file = Flags.parse(asFlags, fileOptions, Set.of());
-        settings = CodecFlags.apply(file, settings);
+        if (BudgetFlags.selected(file)) {
+          BudgetFlags.settings(file);
+        } else {
+          CodecFlags.apply(file, settings);
+        }
         runInt(file, "--max-failed", 0, 0);
         runInt(file, "--max-layers-per-task", 1, 1);
         runLong(file, "--target-task-bytes", 1);
@@ -138,7 +162,16 @@ public record JobOptions(
         throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
       }
     }
-    settings = CodecFlags.apply(flags, settings);
+    // The codec settings of both sources at once, a flag replacing the file's key, so the mode
+    // and the clashes between the modes' settings are decided on what the run will use.
+    Flags codecFlags = Flags.parse(codecArgs(flags, file), CODEC_OPTIONS, Set.of());
+    BudgetSettings budget = null;
+    if (BudgetFlags.selected(codecFlags)) {
+      budget = BudgetFlags.settings(codecFlags);
+    } else {
+      BudgetFlags.requireAbsent(codecFlags);
+      settings = CodecFlags.apply(codecFlags, settings);
+    }
 
     String runId = RUN_ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes(4));
     return new JobOptions(
@@ -154,7 +187,27 @@ public record JobOptions(
         pick(flags, file, "--max-layers-per-task", DEFAULT_MAX_LAYERS_PER_TASK, 1),
         pickLong(flags, file, "--target-task-bytes", DEFAULT_TARGET_TASK_BYTES),
         pickLong(flags, file, "--max-read-bytes", DEFAULT_MAX_READ_BYTES),
-        pick(flags, file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1));
+        pick(flags, file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1),
+        budget);
+  }
+
+  /** The codec flags of the command line, then those of the file that the command line lacks. */
+  private static List<String> codecArgs(Flags flags, Flags file) {
+    List<String> args = new ArrayList<>();
+    for (String name : CODEC_OPTIONS) {
+      if (flags.has(name)) {
+        args.add(name + "=" + flags.requiredString(name));
+      } else if (file.has(name)) {
+        args.add(name + "=" + file.requiredString(name));
+      }
+    }
+    return args;
+  }
+
+  private static Set<String> codecOptions() {
+    Set<String> options = new TreeSet<>(CodecFlags.OPTIONS);
+    options.addAll(BudgetFlags.OPTIONS);
+    return Set.copyOf(options);
   }
 
   private static long pickLong(Flags flags, Flags file, String name, long defaultValue) {

@@ -1,18 +1,30 @@
 package org.loraquant.spark;
 
+import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import org.apache.spark.util.LongAccumulator;
+import org.loraquant.codec.BudgetCodec;
+import org.loraquant.codec.BudgetLayerResult;
+import org.loraquant.codec.BudgetLayerStats;
+import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.errors.InvalidAdapterException;
 import org.loraquant.io.ByteSpan;
 import org.loraquant.io.ChunkedInputFile;
 import org.loraquant.io.InputFile;
+import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
@@ -29,6 +41,11 @@ import org.loraquant.safetensors.TensorInfo;
  * them), and the task's layers of one adapter, which the planner keeps together and in file order,
  * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default): one
  * request per range, usually the whole adapter's LoRA factors, and one range in memory at a time.
+ *
+ * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
+ * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
+ * each at its first layer, holding all of that adapter's factors at once (as {@code compress}
+ * does).
  */
 final class LayerStage {
   private LayerStage() {}
@@ -45,6 +62,9 @@ final class LayerStage {
       private RequestCounter counter;
       private StorageRequests countedSoFar = StorageRequests.NONE;
       private RuntimeException openFailure;
+      private String encodedAdapter;
+      private Map<String, BudgetLayerResult> encoded;
+      private RuntimeException encodeFailure;
 
       @Override
       public boolean hasNext() {
@@ -66,11 +86,19 @@ final class LayerStage {
       private LayerOutcome compressOne(LayerWork work) {
         long start = System.nanoTime();
         try {
+          BudgetSettings budget = context.budget();
+          if (budget != null && budget.scope() == BudgetScope.ADAPTER) {
+            BudgetLayerResult result = encodedWithItsAdapter(work);
+            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
+                requestsSinceLastLayer(), result);
+          }
           PeftAdapter source = adapterOf(work.adapter());
-          LoraModule module = source.module(work.module());
-          if (module == null) {
-            throw new IllegalStateException(
-                source.location() + " no longer has module " + work.module() + " (replaced?)");
+          LoraModule module = moduleOf(source, work.module());
+          if (budget != null) {
+            LoraFactors factors = PeftAdapterReader.readFactors(source, module);
+            BudgetLayerResult result = budgetCodec(source, List.of(factors), budget).get(0);
+            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
+                requestsSinceLastLayer(), withWallTime(result, System.nanoTime() - start));
           }
           CompressedLayerResult result =
               AdapterCompressor.compressLayer(source, module, context.settings());
@@ -91,6 +119,51 @@ final class LayerStage {
               status,
               requestsSinceLastLayer());
         }
+      }
+
+      /**
+       * Scope {@code adapter} of the budget mode: one budget over all layers of the adapter, so
+       * its first layer encodes them all (the planner gave the task the whole adapter), exactly as
+       * {@link AdapterCompressor#compressBudget} does, modules in name order; the others are
+       * handed out from there. A failure fails every layer of the adapter: none can be encoded
+       * without the others' tables.
+       */
+      private BudgetLayerResult encodedWithItsAdapter(LayerWork work) {
+        if (!work.adapter().equals(encodedAdapter)) {
+          encodedAdapter = work.adapter();
+          encoded = null;
+          encodeFailure = null;
+          try {
+            long start = System.nanoTime();
+            PeftAdapter source = adapterOf(work.adapter());
+            List<String> modules = new ArrayList<>();
+            for (LayerWork w : planned.task().layers()) {
+              if (w.adapter().equals(work.adapter())) {
+                modules.add(w.module());
+              }
+            }
+            Collections.sort(modules);
+            List<LoraFactors> factors = new ArrayList<>();
+            for (String module : modules) {
+              factors.add(PeftAdapterReader.readFactors(source, moduleOf(source, module)));
+            }
+            List<BudgetLayerResult> results = budgetCodec(source, factors, context.budget());
+            encoded = new HashMap<>();
+            // The layers' wall times share the adapter's reading evenly; each keeps its codec time.
+            long readNanos = Math.max(0, System.nanoTime() - start - codecNanos(results));
+            for (int i = 0; i < modules.size(); i++) {
+              BudgetLayerResult r = results.get(i);
+              encoded.put(modules.get(i),
+                  withWallTime(r, r.stats().nanos() + readNanos / modules.size()));
+            }
+          } catch (RuntimeException e) {
+            encodeFailure = e;
+          }
+        }
+        if (encodeFailure != null) {
+          throw encodeFailure;
+        }
+        return encoded.get(work.module());
       }
 
       /** What this layer's reads cost: the counter's growth since the previous layer. */
@@ -145,6 +218,60 @@ final class LayerStage {
         return adapter;
       }
     };
+  }
+
+  private static LoraModule moduleOf(PeftAdapter source, String name) {
+    LoraModule module = source.module(name);
+    if (module == null) {
+      throw new IllegalStateException(
+          source.location() + " no longer has module " + name + " (replaced?)");
+    }
+    return module;
+  }
+
+  /**
+   * {@link BudgetCodec#compress}, its refusals (a budget too small for the adapter's smallest
+   * storable form, non-finite factors) as this adapter's failure, naming its weights file.
+   */
+  private static List<BudgetLayerResult> budgetCodec(
+      PeftAdapter source, List<LoraFactors> factors, BudgetSettings budget) {
+    try {
+      return BudgetCodec.compress(factors, budget, LinearAlgebra.current());
+    } catch (IllegalArgumentException e) {
+      throw new InvalidAdapterException(
+          source.weightsFile().location(),
+          null,
+          "budget mode (--budget "
+              + BigDecimal.valueOf(budget.budgetBits()).stripTrailingZeros().toPlainString()
+              + "): "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  private static long codecNanos(List<BudgetLayerResult> results) {
+    long nanos = 0;
+    for (BudgetLayerResult r : results) {
+      nanos += r.stats().nanos();
+    }
+    return nanos;
+  }
+
+  private static BudgetLayerResult withWallTime(BudgetLayerResult r, long nanos) {
+    BudgetLayerStats s = r.stats();
+    return new BudgetLayerResult(
+        r.layer(),
+        new BudgetLayerStats(
+            s.m(),
+            s.n(),
+            s.rank(),
+            s.widths(),
+            s.params(),
+            s.storedBits(),
+            s.squaredError(),
+            s.energy(),
+            s.refitSteps(),
+            nanos));
   }
 
   private static ByteSpan span(TensorInfo tensor) {

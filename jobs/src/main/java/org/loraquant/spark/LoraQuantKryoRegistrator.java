@@ -6,6 +6,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.serializer.KryoRegistrator;
+import org.loraquant.codec.BudgetLayer;
+import org.loraquant.codec.BudgetLayerResult;
+import org.loraquant.codec.BudgetLayerStats;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.CompressedLayerResult;
@@ -66,6 +70,11 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
           PackedGroups.class,
           LayerStats.class,
           LayerReport.class,
+          LayerFigures.class,
+          BudgetSettings.class,
+          BudgetLayerResult.class,
+          BudgetLayer.class,
+          BudgetLayerStats.class,
           AdapterOutcome.class);
 
   /**

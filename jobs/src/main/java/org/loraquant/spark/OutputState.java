@@ -3,8 +3,7 @@ package org.loraquant.spark;
 import java.io.Serializable;
 import java.time.Instant;
 import java.time.LocalDate;
-import org.loraquant.codec.CodecSettings;
-import org.loraquant.compress.CompressionManifest;
+import org.loraquant.codec.CompressionSettings;
 import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.RunPlanner;
 
@@ -35,7 +34,7 @@ public record OutputState(
   public static final String RUN_DATE = "run_date";
   public static final String FINISHED_AT = "finished_at";
 
-  static OutputState of(ExistingOutput output, CompressionManifest manifest) {
+  static OutputState of(ExistingOutput output, ManifestStage.Parsed manifest) {
     String runId = manifest.run().get(RUN_ID);
     String runDate = manifest.run().get(RUN_DATE);
     String finishedAt = manifest.run().get(FINISHED_AT);
@@ -58,7 +57,7 @@ public record OutputState(
    * True when this output was made by a job run from exactly this input with exactly these
    * settings, so compressing again would give the same bytes.
    */
-  public boolean isCurrentFor(String inputFingerprint, CodecSettings settings) {
+  public boolean isCurrentFor(String inputFingerprint, CompressionSettings settings) {
     return RunPlanner.isCurrent(this, inputFingerprint, settings.fingerprint());
   }
 

@@ -14,8 +14,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
-import org.loraquant.codec.CodecSettings;
-import org.loraquant.compress.LayerReport;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.slf4j.Logger;
@@ -69,13 +67,14 @@ final class StatsPhase {
                 "up to date: input fingerprint and codec settings match the output of run "
                     + s.runId(),
                 s.runId(),
-                options.settings(),
+                options.codec(),
                 s.totals(),
                 adapter.fingerprintedBytes(),
                 s.output().bytes(),
                 0,
                 StatsRows.RECORDED_BY_RUN,
-                processed.decidedAt()));
+                processed.decidedAt(),
+                null));
         continue;
       }
       AdapterOutcome o = outcomes.get(name);
@@ -90,7 +89,7 @@ final class StatsPhase {
                 o.status(),
                 null,
                 options.runId(),
-                options.settings(),
+                options.codec(),
                 o.totals(),
                 adapter.fingerprintedBytes(),
                 o.bytesOut(),
@@ -105,7 +104,7 @@ final class StatsPhase {
                 o.status(),
                 o.message(),
                 null,
-                options.settings(),
+                options.codec(),
                 null,
                 adapter.fingerprintedBytes(),
                 null,
@@ -141,7 +140,7 @@ final class StatsPhase {
   private record Reconciled(
       List<Row> adapterRows,
       JavaRDD<Row> layerRows,
-      JavaRDD<Tuple2<OutputState, List<LayerReport>>> sidecars,
+      JavaRDD<Tuple2<OutputState, List<LayerFigures>>> sidecars,
       int adapters) {}
 
   /** Finds the current outputs whose run wrote no rows, and rebuilds them from their sidecars. */
@@ -160,7 +159,7 @@ final class StatsPhase {
       String name = state.output().relativePath();
       AdapterOutcome outcome = outcomes.get(name);
       boolean replaced = outcome != null && outcome.status() == AdapterStatus.COMPRESSED;
-      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.settings())) {
+      if (!replaced && state.isCurrentFor(inputs.get(name).fingerprint(), options.codec())) {
         current.add(state);
       }
     }
@@ -193,7 +192,7 @@ final class StatsPhase {
     jsc.setJobDescription("loraquant: read " + missing.size() + " stats sidecars");
     // Read once on the executors and kept there: the driver takes each adapter's totals, and
     // the layers rows are written from the executors, as for this run's own outputs.
-    JavaRDD<Tuple2<OutputState, List<LayerReport>>> sidecars =
+    JavaRDD<Tuple2<OutputState, List<LayerFigures>>> sidecars =
         jsc.parallelize(
                 missing,
                 Partitions.slices(missing.size(), Math.max(1, jsc.defaultParallelism())))
@@ -218,16 +217,16 @@ final class StatsPhase {
                 AdapterStatus.COMPRESSED,
                 null,
                 s.runId(),
-                options.settings(),
+                options.codec(),
                 totals,
                 inputs.get(name).fingerprintedBytes(),
                 s.output().bytes(),
                 totals.layerSeconds(),
                 StatsRows.RECORDED_FROM_SIDECAR,
-                s.finishedAt()));
+                s.finishedAt(),
+                null));
       }
     }
-    CodecSettings settings = options.settings();
     JavaRDD<Row> reconciledLayerRows =
         sidecars
             .filter(
@@ -237,7 +236,7 @@ final class StatsPhase {
                             sidecar._1().output().relativePath(), sidecar._1().runId())))
             .flatMap(
                 sidecar ->
-                    StatsRows.layers(origin(sidecar._1()), settings, sidecar._2()).iterator());
+                    StatsRows.layers(origin(sidecar._1()), sidecar._2()).iterator());
     return new Reconciled(adapterRows, reconciledLayerRows, sidecars, missing.size());
   }
 

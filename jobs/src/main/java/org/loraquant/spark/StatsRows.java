@@ -5,16 +5,22 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.loraquant.codec.CodecSettings;
-import org.loraquant.codec.LayerStats;
-import org.loraquant.compress.LayerReport;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.loraquant.codec.CodecSetting;
+import org.loraquant.codec.CompressionSettings;
 import org.loraquant.hadoop.StorageRequests;
 
-/** Rows of the two stats tables, in the column order of {@link StatsSchema} (docs/STATS.md). */
+/**
+ * Rows of the two stats tables (docs/STATS.md), built by column name: values are given by the
+ * names of {@link StatsSchema}'s columns and placed where the schema has them, so a column added
+ * to the schema cannot shift the others.
+ */
 final class StatsRows {
   static final String RECORDED_BY_RUN = "run";
   static final String RECORDED_FROM_SIDECAR = "sidecar";
@@ -24,41 +30,43 @@ final class StatsRows {
   /** Who a set of rows belongs to: the run that compressed the adapter, and its input. */
   record Origin(String runId, LocalDate runDate, String adapter, String inputFingerprint) {}
 
-  static Row layer(Origin origin, CodecSettings settings, LayerReport report) {
-    LayerStats s = report.stats();
-    return RowFactory.create(
-        origin.runId(),
-        Date.valueOf(origin.runDate()),
-        origin.adapter(),
-        origin.inputFingerprint(),
-        report.module(),
-        report.moduleKind(),
-        report.layerIndex(),
-        s.m(),
-        s.n(),
-        s.rank(),
-        s.k(),
-        s.h(),
-        settings.rho(),
-        settings.bitsHigh(),
-        settings.groupSize(),
-        splitRule(settings),
-        refine(settings),
-        s.singularValues(),
-        s.highEnergyShare(),
-        s.payloadBits(),
-        s.effectiveBits(),
-        s.params(),
-        report.bytesIn(),
-        report.bytesOut(),
-        s.relError(),
-        s.errorHigh(),
-        s.errorLow(),
-        report.seconds(),
-        s.zeroUpdate() ? "zero_update" : "compressed",
-        s.zeroUpdate()
-            ? "all-zero update (B A = 0): stored exactly, rel_error 0 by definition"
-            : null);
+  /**
+   * A row of {@code schema} with {@code values} by column name; columns not given are null.
+   *
+   * @throws IllegalArgumentException for a name the schema does not have, or a non-nullable
+   *     column left null
+   */
+  static Row row(StructType schema, Map<String, Object> values) {
+    for (String name : values.keySet()) {
+      if (!schema.getFieldIndex(name).isDefined()) {
+        throw new IllegalArgumentException("stats row: no column '" + name + "' in the table");
+      }
+    }
+    StructField[] fields = schema.fields();
+    Object[] cells = new Object[fields.length];
+    for (int i = 0; i < fields.length; i++) {
+      cells[i] = values.get(fields[i].name());
+      if (cells[i] == null && !fields[i].nullable()) {
+        throw new IllegalArgumentException(
+            "stats row: column '" + fields[i].name() + "' must not be null");
+      }
+    }
+    return RowFactory.create(cells);
+  }
+
+  private static Map<String, Object> origin(Origin origin) {
+    Map<String, Object> values = new HashMap<>();
+    values.put("run_id", origin.runId());
+    values.put("run_date", Date.valueOf(origin.runDate()));
+    values.put("adapter", origin.adapter());
+    values.put("input_fingerprint", origin.inputFingerprint());
+    return values;
+  }
+
+  static Row layer(Origin origin, LayerFigures figures) {
+    Map<String, Object> values = origin(origin);
+    values.putAll(figures.columns());
+    return row(StatsSchema.LAYERS, values);
   }
 
   /**
@@ -75,49 +83,22 @@ final class StatsRows {
             context.runDate(),
             outcome.adapter(),
             context.adapter(outcome.adapter()).fingerprint());
-    return layers(origin, context.settings(), outcome.layers());
+    return layers(origin, outcome.layers());
   }
 
   /** The layers rows of one compressed output. */
-  static List<Row> layers(Origin origin, CodecSettings settings, List<LayerReport> reports) {
-    List<Row> rows = new ArrayList<>(reports.size());
-    for (LayerReport report : reports) {
-      rows.add(layer(origin, settings, report));
+  static List<Row> layers(Origin origin, List<LayerFigures> layers) {
+    List<Row> rows = new ArrayList<>(layers.size());
+    for (LayerFigures layer : layers) {
+      rows.add(layer(origin, layer));
     }
     return rows;
-  }
-
-  /** An adapters row of an adapter this run did not read (skipped, or from a sidecar). */
-  static Row adapter(
-      Origin origin,
-      AdapterStatus status,
-      String message,
-      String outputRunId,
-      CodecSettings settings,
-      AdapterTotals totals,
-      long bytesIn,
-      Long bytesOut,
-      double seconds,
-      String recordedFrom,
-      Instant finishedAt) {
-    return adapter(
-        origin,
-        status,
-        message,
-        outputRunId,
-        settings,
-        totals,
-        bytesIn,
-        bytesOut,
-        seconds,
-        recordedFrom,
-        finishedAt,
-        null);
   }
 
   /**
    * An adapters row.
    *
+   * @param settings the run's codec settings, either mode
    * @param totals the output's figures; null when there is no output
    * @param bytesOut size of the output folder; null when there is no output
    * @param requests what the adapter cost in storage requests this run; null when it was not read
@@ -127,7 +108,7 @@ final class StatsRows {
       AdapterStatus status,
       String message,
       String outputRunId,
-      CodecSettings settings,
+      CompressionSettings settings,
       AdapterTotals totals,
       long bytesIn,
       Long bytesOut,
@@ -135,49 +116,42 @@ final class StatsRows {
       String recordedFrom,
       Instant finishedAt,
       StorageRequests requests) {
-    boolean output = totals != null && bytesOut != null;
-    long params = output ? totals.params() : 0;
-    return RowFactory.create(
-        origin.runId(),
-        Date.valueOf(origin.runDate()),
-        origin.adapter(),
-        origin.inputFingerprint(),
-        status.value(),
-        message,
-        outputRunId,
-        settings.rho(),
-        settings.bitsHigh(),
-        settings.groupSize(),
-        splitRule(settings),
-        refine(settings),
-        output ? totals.layers() : null,
-        output ? totals.params() : null,
-        bytesIn,
-        output ? bytesOut : null,
-        output && bytesOut > 0 ? (double) bytesIn / bytesOut : null,
-        output ? totals.payloadBits() : null,
-        output ? bytesOut * 8 : null,
-        output && params > 0 ? (double) totals.payloadBits() / params : null,
-        output && params > 0 ? (double) bytesOut * 8 / params : null,
-        output ? totals.weightedRelError() : null,
-        output ? totals.worstLayer() : null,
-        output && totals.worstLayer() != null ? totals.worstRelError() : null,
-        seconds,
-        recordedFrom,
-        Timestamp.from(finishedAt),
-        requests == null ? null : requests.total(),
-        requests == null ? null : requests.bytesRead(),
-        // tensor_bits, tensor_bits_per_param, overhead_bytes (docs/STATS.md)
-        output ? totals.tensorBits() : null,
-        output && params > 0 ? (double) totals.tensorBits() / params : null,
-        output ? bytesOut - totals.tensorBits() / 8 : null);
-  }
-
-  private static String splitRule(CodecSettings settings) {
-    return settings.splitRule().name().toLowerCase(Locale.ROOT);
-  }
-
-  private static String refine(CodecSettings settings) {
-    return settings.refinement().name().toLowerCase(Locale.ROOT);
+    Map<String, Object> values = origin(origin);
+    values.put("status", status.value());
+    values.put("message", message);
+    values.put("output_run_id", outputRunId);
+    values.put("mode", settings.modeName());
+    for (CodecSetting setting : CodecSetting.values()) {
+      values.put(setting.statsColumn(), settings.value(setting));
+    }
+    values.put("bytes_in", bytesIn);
+    values.put("seconds", seconds);
+    values.put("recorded_from", recordedFrom);
+    values.put("finished_at", Timestamp.from(finishedAt));
+    if (requests != null) {
+      values.put("requests", requests.total());
+      values.put("bytes_read", requests.bytesRead());
+    }
+    if (totals != null && bytesOut != null) {
+      long params = totals.params();
+      values.put("layers", totals.layers());
+      values.put("params", params);
+      values.put("bytes_out", bytesOut);
+      values.put("compression_ratio", bytesOut > 0 ? (double) bytesIn / bytesOut : null);
+      values.put("payload_bits", totals.payloadBits());
+      values.put("effective_bits", bytesOut * 8);
+      if (params > 0) {
+        values.put("payload_bits_per_param", (double) totals.payloadBits() / params);
+        values.put("effective_bits_per_param", (double) bytesOut * 8 / params);
+        values.put("tensor_bits_per_param", (double) totals.tensorBits() / params);
+      }
+      // What grows with the adapter apart from the bytes that do not (docs/STATS.md).
+      values.put("tensor_bits", totals.tensorBits());
+      values.put("overhead_bytes", bytesOut - totals.tensorBits() / 8);
+      values.put("weighted_rel_error", totals.weightedRelError());
+      values.put("worst_layer", totals.worstLayer());
+      values.put("worst_rel_error", totals.worstLayer() != null ? totals.worstRelError() : null);
+    }
+    return row(StatsSchema.ADAPTERS, values);
   }
 }

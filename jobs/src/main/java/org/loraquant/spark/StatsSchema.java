@@ -6,6 +6,7 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.loraquant.codec.CodecSetting;
 
 /**
  * The two statistics tables, column by column as docs/STATS.md describes them (a test keeps the two
@@ -44,25 +45,33 @@ public final class StatsSchema {
             required("n", DataTypes.IntegerType),
             required("rank", DataTypes.IntegerType),
             required("k", DataTypes.IntegerType),
-            required("h", DataTypes.IntegerType),
-            required("rho", DataTypes.DoubleType),
-            required("bits_high", DataTypes.IntegerType),
-            required("group_size", DataTypes.IntegerType),
-            required("split_rule", DataTypes.StringType),
-            required("refine", DataTypes.StringType),
-            required("singular_values", DataTypes.createArrayType(DataTypes.FloatType, false)),
-            required("energy_high", DataTypes.DoubleType),
+            optional("h", DataTypes.IntegerType),
+            setting(CodecSetting.RHO),
+            setting(CodecSetting.BITS_HIGH),
+            setting(CodecSetting.GROUP_SIZE),
+            setting(CodecSetting.SPLIT),
+            setting(CodecSetting.REFINE),
+            optional("singular_values", DataTypes.createArrayType(DataTypes.FloatType, false)),
+            optional("energy_high", DataTypes.DoubleType),
             required("payload_bits", DataTypes.LongType),
             required("effective_bits", DataTypes.LongType),
             required("params", DataTypes.LongType),
             required("bytes_in", DataTypes.LongType),
             required("bytes_out", DataTypes.LongType),
             required("rel_error", DataTypes.DoubleType),
-            required("error_high", DataTypes.DoubleType),
-            required("error_low", DataTypes.DoubleType),
+            optional("error_high", DataTypes.DoubleType),
+            optional("error_low", DataTypes.DoubleType),
             required("seconds", DataTypes.DoubleType),
             required("status", DataTypes.StringType),
             optional("message", DataTypes.StringType),
+            // Issue 18 (budget mode): added columns, null in rows written before them.
+            optional("mode", DataTypes.StringType),
+            setting(CodecSetting.BUDGET),
+            setting(CodecSetting.BUDGET_SCOPE),
+            setting(CodecSetting.LEVELS),
+            setting(CodecSetting.REFIT),
+            optional("bits_per_component", DataTypes.createArrayType(DataTypes.IntegerType, false)),
+            optional("components_kept", DataTypes.IntegerType),
           });
 
   public static final StructType ADAPTERS =
@@ -75,11 +84,11 @@ public final class StatsSchema {
             required("status", DataTypes.StringType),
             optional("message", DataTypes.StringType),
             optional("output_run_id", DataTypes.StringType),
-            required("rho", DataTypes.DoubleType),
-            required("bits_high", DataTypes.IntegerType),
-            required("group_size", DataTypes.IntegerType),
-            required("split_rule", DataTypes.StringType),
-            required("refine", DataTypes.StringType),
+            setting(CodecSetting.RHO),
+            setting(CodecSetting.BITS_HIGH),
+            setting(CodecSetting.GROUP_SIZE),
+            setting(CodecSetting.SPLIT),
+            setting(CodecSetting.REFINE),
             optional("layers", DataTypes.IntegerType),
             optional("params", DataTypes.LongType),
             required("bytes_in", DataTypes.LongType),
@@ -97,11 +106,33 @@ public final class StatsSchema {
             required("finished_at", DataTypes.TimestampType),
             optional("requests", DataTypes.LongType),
             optional("bytes_read", DataTypes.LongType),
+            // Issue 18 (budget mode): added columns, null in rows written before them.
+            optional("mode", DataTypes.StringType),
+            setting(CodecSetting.BUDGET),
+            setting(CodecSetting.BUDGET_SCOPE),
+            setting(CodecSetting.LEVELS),
+            setting(CodecSetting.REFIT),
             // issue 22: bits that grow with the adapter apart from the bytes that do not
             optional("tensor_bits", DataTypes.LongType),
             optional("tensor_bits_per_param", DataTypes.DoubleType),
             optional("overhead_bytes", DataTypes.LongType),
           });
+
+  /**
+   * The column of a codec setting, named and typed by its declaration ({@link CodecSetting}):
+   * nullable unless both modes have the setting.
+   */
+  private static StructField setting(CodecSetting setting) {
+    DataType type =
+        switch (setting.type()) {
+          case DOUBLE -> DataTypes.DoubleType;
+          case INT -> DataTypes.IntegerType;
+          case NAME -> DataTypes.StringType;
+        };
+    return setting.mode() == CodecSetting.Mode.BOTH
+        ? required(setting.statsColumn(), type)
+        : optional(setting.statsColumn(), type);
+  }
 
   private static StructField required(String name, DataType type) {
     return DataTypes.createStructField(name, type, false);

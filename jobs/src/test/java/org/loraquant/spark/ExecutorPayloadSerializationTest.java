@@ -180,7 +180,9 @@ class ExecutorPayloadSerializationTest {
     LayerOutcome failedLayer = new LayerOutcome("team-a/adapter-1", "layers.0.k_proj", null, "NaN", AdapterStatus.FAILED);
     AdapterOutcome adapter =
         AdapterOutcome.compressed("team-a/adapter-1",
-            List.of(new LayerReport("layers.0.q_proj", result.stats(), 4096, 600)), 700, 0.5,
+            List.of(LayerFigures.paper(
+                new LayerReport("layers.0.q_proj", result.stats(), 4096, 600),
+                CodecSettings.defaults())), 700, 0.5,
             Instant.parse("2026-11-22T01:02:03Z"));
     AdapterOutcome collected = adapter.withoutLayers();
     for (Object payload : List.of(layer, failedLayer, adapter, adapter.layers(), collected)) {

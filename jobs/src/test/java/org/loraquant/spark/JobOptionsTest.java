@@ -11,7 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.LevelFamily;
 import org.loraquant.codec.Refinement;
 import org.loraquant.codec.SplitRule;
 import org.loraquant.options.UsageException;
@@ -125,5 +128,88 @@ class JobOptionsTest {
         .hasMessageContaining("unexpected argument 'extra'");
     assertThatThrownBy(() -> JobOptions.parse(required("--settings", "/no/such/file"), NOW))
         .hasMessageContaining("settings file /no/such/file does not exist");
+  }
+
+  @Test
+  void budgetFlagsSelectTheBudgetModeWithItsDefaults() {
+    JobOptions o = JobOptions.parse(required("--budget", "1.4"), NOW);
+    assertThat(o.budget()).isEqualTo(BudgetSettings.of(1.4));
+    assertThat(o.codec()).isSameAs(o.budget());
+    JobOptions full =
+        JobOptions.parse(
+            required(
+                "--budget", "2", "--budget-scope", "layer", "--levels", "uniform", "--refit",
+                "0", "--group-size", "64"),
+            NOW);
+    assertThat(full.budget())
+        .isEqualTo(
+            BudgetSettings.of(2)
+                .withScope(BudgetScope.LAYER)
+                .withLevels(LevelFamily.UNIFORM)
+                .withRefit(0)
+                .withGroupSize(64));
+    assertThat(JobOptions.parse(required(), NOW).budget()).isNull();
+  }
+
+  @Test
+  void theSettingsFileTakesTheBudgetAndFlagsStillWin() throws Exception {
+    Path file = temp.resolve("budget.properties");
+    Files.writeString(file, "budget = 1.4\nbudget-scope = layer\nlevels = uniform\nrefit = 1\n");
+    JobOptions fromFile = JobOptions.parse(required("--settings", file.toString()), NOW);
+    assertThat(fromFile.budget())
+        .isEqualTo(
+            BudgetSettings.of(1.4)
+                .withScope(BudgetScope.LAYER)
+                .withLevels(LevelFamily.UNIFORM)
+                .withRefit(1));
+    JobOptions overridden =
+        JobOptions.parse(
+            required("--settings", file.toString(), "--budget", "2", "--budget-scope", "adapter"),
+            NOW);
+    assertThat(overridden.budget().budgetBits()).isEqualTo(2);
+    assertThat(overridden.budget().scope()).isEqualTo(BudgetScope.ADAPTER);
+    assertThat(overridden.budget().levels()).isEqualTo(LevelFamily.UNIFORM);
+  }
+
+  @Test
+  void budgetAndPaperSettingsClashWhereverEachWasGiven() throws Exception {
+    assertThatThrownBy(() -> JobOptions.parse(required("--budget", "1.4", "--rho", "0.9"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageStartingWith("--budget cannot be combined with --rho");
+    Path file = temp.resolve("paper.properties");
+    Files.writeString(file, "bits-high = 3\n");
+    assertThatThrownBy(
+            () -> JobOptions.parse(required("--settings", file.toString(), "--budget", "2"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageStartingWith("--budget cannot be combined with --bits-high");
+    assertThatThrownBy(() -> JobOptions.parse(required("--levels", "uniform"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--levels applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
+    Files.writeString(file, "budget = 17\n");
+    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("settings file " + file)
+        .hasMessageContaining("budget expects effective bits per parameter in (0, 16]");
+    assertThatThrownBy(() -> JobOptions.parse(required("--budget", "1", "--refit", "-1"), NOW))
+        .hasMessageContaining("--refit must be at least 0");
+  }
+
+  /**
+   * Outputs written before the budget mode existed stay current: the paper mode's fingerprints are
+   * those earlier versions wrote, character for character.
+   */
+  @Test
+  void paperModeFingerprintsAreUnchanged() throws Exception {
+    assertThat(JobOptions.parse(required(), NOW).codec().fingerprint())
+        .isEqualTo("loraquant-codec/1;rho=0.8;split=PREFIX;bits_high=2;group=128;refine=NONE");
+    Path file = temp.resolve("paper.properties");
+    Files.writeString(file, "rho = 0.90\nbits-high = 3\nsplit = reference\nrefine = search\n");
+    assertThat(
+            JobOptions.parse(required("--settings", file.toString(), "--group-size", "64"), NOW)
+                .codec()
+                .fingerprint())
+        .isEqualTo("loraquant-codec/1;rho=0.9;split=REFERENCE;bits_high=3;group=64;refine=SEARCH");
+    assertThat(JobOptions.parse(required("--budget", "1.40"), NOW).codec().fingerprint())
+        .isEqualTo("loraquant-budget/1;budget=1.4;scope=adapter;levels=lloyd-max;refit=2;group=128");
   }
 }

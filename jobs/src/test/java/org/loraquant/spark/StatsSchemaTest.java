@@ -24,7 +24,8 @@ class StatsSchemaTest {
           "boolean",
           "date",
           "timestamp",
-          "array<float>");
+          "array<float>",
+          "array<int>");
 
   private static List<String> documentedColumns(String table) throws IOException {
     Path doc = Path.of(System.getProperty("loraquant.project.root"), "docs", "STATS.md");

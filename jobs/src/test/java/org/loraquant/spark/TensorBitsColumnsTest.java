@@ -20,12 +20,13 @@ class TensorBitsColumnsTest {
   private static final StatsRows.Origin ORIGIN =
       new StatsRows.Origin("20260301T000000Z-00000000", LocalDate.of(2026, 3, 1), "tiny", "fp");
 
-  private static LayerReport layer(String module, long params, long effectiveBits) {
+  private static LayerFigures layer(String module, long params, long effectiveBits) {
     LayerStats stats =
         new LayerStats(
             8, 8, 4, 4, 2, new float[] {4, 3, 2, 1}, 0.8, 2 * params, params, effectiveBits, 0.1,
             0.05, 0.08, false, 1_000_000);
-    return new LayerReport(module, stats, params * 2, effectiveBits / 8);
+    return LayerFigures.paper(
+        new LayerReport(module, stats, params * 2, effectiveBits / 8), CodecSettings.defaults());
   }
 
   private static Object column(Row row, String name) {
@@ -34,14 +35,14 @@ class TensorBitsColumnsTest {
 
   @Test
   void tinyAdapterSplitsLayerRecordsFromTheFixedFiles() {
-    List<LayerReport> layers = List.of(layer("l.0.q_proj", 64, 800), layer("l.0.v_proj", 64, 960));
+    List<LayerFigures> layers = List.of(layer("l.0.q_proj", 64, 800), layer("l.0.v_proj", 64, 960));
     AdapterTotals totals = AdapterTotals.of(layers);
     assertThat(totals.tensorBits()).isEqualTo(1760);
     long bytesOut = 20_000; // config, manifest and header outweigh 128 parameters
     Row row =
         StatsRows.adapter(
             ORIGIN, AdapterStatus.COMPRESSED, null, ORIGIN.runId(), CodecSettings.defaults(),
-            totals, 1_000, bytesOut, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH);
+            totals, 1_000, bytesOut, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH, null);
     assertThat(row.size()).isEqualTo(StatsSchema.ADAPTERS.size());
     assertThat(column(row, "tensor_bits")).isEqualTo(1760L);
     assertThat((double) column(row, "tensor_bits_per_param")).isEqualTo(1760.0 / 128);
@@ -54,7 +55,7 @@ class TensorBitsColumnsTest {
     Row row =
         StatsRows.adapter(
             ORIGIN, AdapterStatus.FAILED, "bad", null, CodecSettings.defaults(), null, 1_000,
-            null, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH);
+            null, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH, null);
     for (String name : List.of("tensor_bits", "tensor_bits_per_param", "overhead_bytes")) {
       assertThat(column(row, name)).as(name).isNull();
     }

@@ -1,7 +1,5 @@
 package org.loraquant.codec;
 
-import java.io.Serializable;
-
 /**
  * Validated settings of the budget mode (docs/ALGORITHM.md, "Budget mode").
  *
@@ -13,7 +11,7 @@ import java.io.Serializable;
  * @param groupSize values per quantization group, at least 1
  */
 public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily levels, int refit,
-    int groupSize) implements Serializable {
+    int groupSize) implements CompressionSettings {
   private static final long serialVersionUID = 1L;
 
   public static final BudgetScope DEFAULT_SCOPE = BudgetScope.ADAPTER;
@@ -77,13 +75,32 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
    * Canonical string of the settings: equal strings give the same bytes for the same input (and
    * LAPACK backend). Never equal to a paper-mode fingerprint.
    */
+  @Override
   public String fingerprint() {
     return "loraquant-budget/" + CodecSettings.ALGORITHM_VERSION
-        + ";budget=" + java.math.BigDecimal.valueOf(budgetBits).stripTrailingZeros().toPlainString()
-        + ";scope=" + scopeName(scope)
-        + ";levels=" + levelsName(levels)
-        + ";refit=" + refit
-        + ";group=" + groupSize;
+        + ";" + CodecSetting.BUDGET.fingerprintKey() + "="
+        + java.math.BigDecimal.valueOf(budgetBits).stripTrailingZeros().toPlainString()
+        + ";" + CodecSetting.BUDGET_SCOPE.fingerprintKey() + "=" + scopeName(scope)
+        + ";" + CodecSetting.LEVELS.fingerprintKey() + "=" + levelsName(levels)
+        + ";" + CodecSetting.REFIT.fingerprintKey() + "=" + refit
+        + ";" + CodecSetting.GROUP_SIZE.fingerprintKey() + "=" + groupSize;
+  }
+
+  @Override
+  public CodecSetting.Mode mode() {
+    return CodecSetting.Mode.BUDGET;
+  }
+
+  @Override
+  public Object value(CodecSetting setting) {
+    return switch (setting) {
+      case BUDGET -> budgetBits;
+      case BUDGET_SCOPE -> scopeName(scope);
+      case LEVELS -> levelsName(levels);
+      case REFIT -> refit;
+      case GROUP_SIZE -> groupSize;
+      default -> null;
+    };
   }
 
   /** The budget of a scope of {@code params} parameters, rounded down: never more than asked. */

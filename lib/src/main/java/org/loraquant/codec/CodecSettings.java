@@ -1,6 +1,6 @@
 package org.loraquant.codec;
 
-import java.io.Serializable;
+import java.util.Locale;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +15,7 @@ import java.util.List;
  * @param refinement optional search over group parameters
  */
 public record CodecSettings(double rho, SplitRule splitRule, int bitsHigh, int groupSize,
-    Refinement refinement) implements Serializable {
+    Refinement refinement) implements CompressionSettings {
 
   private static final long serialVersionUID = 1L;
 
@@ -94,12 +94,33 @@ public record CodecSettings(double rho, SplitRule splitRule, int bitsHigh, int g
    * {@code loraquant-codec/1;rho=0.8;split=PREFIX;bits_high=2;group=128;refine=NONE}. Two settings
    * produce the same bytes for the same input (and LAPACK backend) iff their fingerprints match.
    */
+  @Override
   public String fingerprint() {
     return "loraquant-codec/" + ALGORITHM_VERSION
-        + ";rho=" + BigDecimal.valueOf(rho).stripTrailingZeros().toPlainString()
-        + ";split=" + splitRule.name()
-        + ";bits_high=" + bitsHigh
-        + ";group=" + groupSize
-        + ";refine=" + refinement.name();
+        + ";" + CodecSetting.RHO.fingerprintKey() + "="
+        + BigDecimal.valueOf(rho).stripTrailingZeros().toPlainString()
+        + ";" + CodecSetting.SPLIT.fingerprintKey() + "=" + splitRule.name()
+        + ";" + CodecSetting.BITS_HIGH.fingerprintKey() + "=" + bitsHigh
+        + ";" + CodecSetting.GROUP_SIZE.fingerprintKey() + "=" + groupSize
+        + ";" + CodecSetting.REFINE.fingerprintKey() + "=" + refinement.name();
+  }
+
+  @Override
+  public CodecSetting.Mode mode() {
+    return CodecSetting.Mode.PAPER;
+  }
+
+  @Override
+  public Object value(CodecSetting setting) {
+    return switch (setting) {
+      case RHO -> rho;
+      case BITS_HIGH -> bitsHigh;
+      case GROUP_SIZE -> groupSize;
+      case SPLIT -> splitRule.name().toLowerCase(Locale.ROOT);
+      case REFINE -> refinement.name().toLowerCase(Locale.ROOT);
+      // The paper mode's levels are fixed: asymmetric round-to-nearest (LevelFamily.UNIFORM).
+      case LEVELS -> LevelFamily.UNIFORM.label();
+      default -> null;
+    };
   }
 }

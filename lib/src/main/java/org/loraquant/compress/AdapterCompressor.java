@@ -10,6 +10,7 @@ import java.util.TreeMap;
 import org.loraquant.codec.BudgetCodec;
 import org.loraquant.codec.BudgetLayerResult;
 import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.CompressedLayerResult;
@@ -74,14 +75,31 @@ public final class AdapterCompressor {
     for (int i = 0; i < modules.size(); i++) {
       byModule.put(modules.get(i).module(), results.get(i));
     }
+    return assembleBudget(adapter, settings, byModule);
+  }
+
+  /**
+   * The budget mode's {@link #assemble}: the version 2 adapter from its encoded layers (one per
+   * module of {@code adapter}, as {@link BudgetCodec#compress} gave them for the modules in name
+   * order) and the pass-through tensors, which are read here.
+   */
+  public static BudgetCompressionResult assembleBudget(PeftAdapter adapter,
+      BudgetSettings settings, Map<String, BudgetLayerResult> byModule) {
     List<CompressedAdapter.Layer> layers = new ArrayList<>();
     List<BudgetCompressionResult.Layer> reports = new ArrayList<>();
     for (LoraModule module : adapter.modules()) {
       BudgetLayerResult result = byModule.get(module.module());
+      if (result == null) {
+        throw new IllegalArgumentException(adapter.location() + ": no compressed layer for module " + module.module());
+      }
       SourceFactors source = source(adapter, module);
       layers.add(new CompressedAdapter.Layer(module.module(), source, result.layer()));
       reports.add(new BudgetCompressionResult.Layer(module.module(), result.stats(), module.bytes(),
           BudgetLayerLayout.storedBytes(module.module(), result.layer())));
+    }
+    if (byModule.size() != layers.size()) {
+      throw new IllegalArgumentException(adapter.location() + ": " + byModule.size()
+          + " compressed layers given for " + layers.size() + " modules");
     }
     CompressedAdapter compressed = new CompressedAdapter(adapter.config().tree(), codecBlock(settings),
         adapter.header().metadata(), layers, passThrough(adapter));
@@ -92,11 +110,11 @@ public final class AdapterCompressor {
   public static ObjectNode codecBlock(BudgetSettings settings) {
     ObjectNode block = JsonNodeFactory.instance.objectNode();
     block.put(CompressedFormat.CONFIG_MODE, CompressedFormat.MODE_BUDGET);
-    block.put("budget", settings.budgetBits());
-    block.put("scope", BudgetSettings.scopeName(settings.scope()));
-    block.put("levels", BudgetSettings.levelsName(settings.levels()));
-    block.put("refit", settings.refit());
-    block.put("group_size", settings.groupSize());
+    block.put(CodecSetting.BUDGET.configKey(), settings.budgetBits());
+    block.put(CodecSetting.BUDGET_SCOPE.configKey(), BudgetSettings.scopeName(settings.scope()));
+    block.put(CodecSetting.LEVELS.configKey(), BudgetSettings.levelsName(settings.levels()));
+    block.put(CodecSetting.REFIT.configKey(), settings.refit());
+    block.put(CodecSetting.GROUP_SIZE.configKey(), settings.groupSize());
     block.put("settings_fingerprint", settings.fingerprint());
     return block;
   }
@@ -158,11 +176,11 @@ public final class AdapterCompressor {
   /** The settings as written into the compressed adapter's config. */
   public static ObjectNode codecBlock(CodecSettings settings) {
     ObjectNode block = JsonNodeFactory.instance.objectNode();
-    block.put("rho", settings.rho());
-    block.put("bits_high", settings.bitsHigh());
-    block.put("group_size", settings.groupSize());
-    block.put("split_rule", settings.splitRule().name().toLowerCase(Locale.ROOT));
-    block.put("refinement", settings.refinement().name().toLowerCase(Locale.ROOT));
+    block.put(CodecSetting.RHO.configKey(), settings.rho());
+    block.put(CodecSetting.BITS_HIGH.configKey(), settings.bitsHigh());
+    block.put(CodecSetting.GROUP_SIZE.configKey(), settings.groupSize());
+    block.put(CodecSetting.SPLIT.configKey(), settings.splitRule().name().toLowerCase(Locale.ROOT));
+    block.put(CodecSetting.REFINE.configKey(), settings.refinement().name().toLowerCase(Locale.ROOT));
     block.put("settings_fingerprint", settings.fingerprint());
     return block;
   }

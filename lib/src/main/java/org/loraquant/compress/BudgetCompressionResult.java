@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.util.List;
 import org.loraquant.codec.BudgetLayerStats;
 import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.format.JsonOutput;
@@ -48,16 +49,16 @@ public record BudgetCompressionResult(CompressedAdapter adapter, BudgetSettings 
         o.put("layer_index", index);
       }
       o.put("mode", CompressedFormat.MODE_BUDGET);
-      o.put("levels", BudgetSettings.levelsName(settings.levels()));
-      o.put("budget_bits", settings.budgetBits());
-      o.put("budget_scope", BudgetSettings.scopeName(settings.scope()));
-      o.put("refit", settings.refit());
+      o.put(CodecSetting.LEVELS.jsonKey(), BudgetSettings.levelsName(settings.levels()));
+      o.put(CodecSetting.BUDGET.jsonKey(), settings.budgetBits());
+      o.put(CodecSetting.BUDGET_SCOPE.jsonKey(), BudgetSettings.scopeName(settings.scope()));
+      o.put(CodecSetting.REFIT.jsonKey(), settings.refit());
       o.put("refit_steps", stats.refitSteps());
       o.put("m", stats.m());
       o.put("n", stats.n());
       o.put("rank", stats.rank());
       o.put("k", stats.k());
-      o.put("group_size", settings.groupSize());
+      o.put(CodecSetting.GROUP_SIZE.jsonKey(), settings.groupSize());
       ArrayNode widths = o.putArray("bits_per_component");
       for (int w : stats.widths()) {
         widths.add(w);
@@ -100,6 +101,15 @@ public record BudgetCompressionResult(CompressedAdapter adapter, BudgetSettings 
    * @param inputFingerprint the input's fingerprint, or null when the writer had none (CLI)
    */
   public byte[] manifestJson(String inputFingerprint) throws IOException {
+    return manifestJson(inputFingerprint, java.util.Map.of());
+  }
+
+  /**
+   * As {@link #manifestJson(String)}, with who wrote it: the job's run_id, run_date and
+   * finished_at, in key order as version 1's manifest writes them.
+   */
+  public byte[] manifestJson(String inputFingerprint, java.util.Map<String, String> run)
+      throws IOException {
     ObjectNode root = JSON.createObjectNode();
     root.put("format", CompressedFormat.FORMAT_NAME);
     root.put("format_version", CompressedFormat.BUDGET_FORMAT_VERSION);
@@ -109,7 +119,8 @@ public record BudgetCompressionResult(CompressedAdapter adapter, BudgetSettings 
     } else {
       root.put("input_fingerprint", inputFingerprint);
     }
-    root.putObject("run");
+    ObjectNode runNode = root.putObject("run");
+    new java.util.TreeMap<>(run).forEach(runNode::put);
     ArrayNode layerNodes = root.putArray("layers");
     for (Layer layer : layers) {
       layerNodes.add(layer.toJson(settings));

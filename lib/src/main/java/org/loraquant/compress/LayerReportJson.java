@@ -5,12 +5,15 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Locale;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.LayerStats;
 
 /**
  * The JSON form of a {@link LayerReport}: one object per layer in {@code compress --stats} files
- * and in the manifest sidecar. Field names are those of the Parquet stats table.
+ * and in the manifest sidecar. Field names are those of the Parquet stats table, except for the
+ * settings whose JSON key and stats column differ ({@link CodecSetting}: {@code refinement} here,
+ * {@code refine} there) and {@code nanos} (the table has {@code seconds}).
  */
 public final class LayerReportJson {
   private LayerReportJson() {}
@@ -31,11 +34,11 @@ public final class LayerReportJson {
     o.put("rank", s.rank());
     o.put("k", s.k());
     o.put("h", s.h());
-    o.put("bits_high", settings.bitsHigh());
-    o.put("rho", settings.rho());
-    o.put("group_size", settings.groupSize());
-    o.put("split_rule", settings.splitRule().name().toLowerCase(Locale.ROOT));
-    o.put("refinement", settings.refinement().name().toLowerCase(Locale.ROOT));
+    o.put(CodecSetting.BITS_HIGH.jsonKey(), settings.bitsHigh());
+    o.put(CodecSetting.RHO.jsonKey(), settings.rho());
+    o.put(CodecSetting.GROUP_SIZE.jsonKey(), settings.groupSize());
+    o.put(CodecSetting.SPLIT.jsonKey(), settings.splitRule().name().toLowerCase(Locale.ROOT));
+    o.put(CodecSetting.REFINE.jsonKey(), settings.refinement().name().toLowerCase(Locale.ROOT));
     o.put("payload_bits", s.payloadBits());
     o.put("effective_bits", s.effectiveBits());
     o.put("params", s.params());
@@ -64,8 +67,8 @@ public final class LayerReportJson {
     ObjectNode o = toJson(r, settings);
     LayerStats s = r.stats();
     o.put("mode", "paper");
-    o.put("levels", "uniform");
-    o.putNull("budget_bits");
+    o.put(CodecSetting.LEVELS.jsonKey(), "uniform");
+    o.putNull(CodecSetting.BUDGET.jsonKey());
     ArrayNode widths = o.putArray("bits_per_component");
     for (int i = 0; i < s.k(); i++) {
       widths.add(i < s.h() ? settings.bitsHigh() : 1);
