@@ -64,7 +64,7 @@ public final class FleetAllocation implements Serializable {
     return widths;
   }
 
-  /** A copy with component {@code i} of the layer {@code key} at width {@code width}. */
+  /** A copy with more width changes (layer key -> component -> width) and the bits they spend. */
   FleetAllocation with(Map<String, Map<Integer, Integer>> more, long spent) {
     Map<String, Map<Integer, Integer>> all = new HashMap<>(changed);
     more.forEach((k, v) -> {

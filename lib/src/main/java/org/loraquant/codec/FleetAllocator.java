@@ -33,7 +33,10 @@ import org.loraquant.errors.FleetBudgetTooSmallException;
  *       and asks again until nothing is accepted. The total never exceeds the budget.
  * </ol>
  *
- * Deterministic: the decisions depend only on sums of longs and on totally ordered proposals, so
+ * A fleet of at most {@link #DRIVER_COMPONENTS} components skips step 3: its tables are collected
+ * and {@link BitAllocator} solves it where the allocator runs (exact on small problems).
+ *
+ * <p>Deterministic: the decisions depend only on sums of longs and on totally ordered proposals, so
  * any split of the layers into partitions gives the same allocation bit for bit.
  */
 public final class FleetAllocator {
@@ -187,7 +190,12 @@ public final class FleetAllocator {
    */
   private static FleetAllocation solveHere(List<FleetLayer> layers, FleetAllocation searched) {
     List<RateDistortionTable> tables = new ArrayList<>(layers.size());
+    Set<String> keys = new HashSet<>();
     for (FleetLayer l : layers) {
+      if (!keys.add(l.key())) {
+        throw new IllegalArgumentException("the fleet holds " + l.adapter() + ":" + l.module()
+            + " twice; each adapter's modules must be distinct");
+      }
       tables.add(l.weightedTable());
     }
     int[][] widths = BitAllocator.allocate(tables, searched.budgetBits());
