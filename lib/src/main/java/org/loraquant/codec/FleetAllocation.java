@@ -1,0 +1,83 @@
+package org.loraquant.codec;
+
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The widths the fleet allocator chose for every layer of the fleet (docs/ALGORITHM.md, "Fleet
+ * budget"), in a form small enough to broadcast: the multiplier lambda (each component's width at
+ * lambda, {@link FleetLayer#widthsAt}) and the few width changes the leftover pass made on top of
+ * it, by layer and component.
+ */
+public final class FleetAllocation implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final double lambda;
+  private final long budgetBits;
+  private final long spentBits;
+  /** adapter NUL module -> component -> width, for the components the leftover pass changed. */
+  private final Map<String, Map<Integer, Integer>> changed;
+
+  FleetAllocation(double lambda, long budgetBits, long spentBits,
+      Map<String, Map<Integer, Integer>> changed) {
+    this.lambda = lambda;
+    this.budgetBits = budgetBits;
+    this.spentBits = spentBits;
+    Map<String, Map<Integer, Integer>> copy = new HashMap<>();
+    changed.forEach((k, v) -> copy.put(k, new TreeMap<>(v)));
+    this.changed = copy;
+  }
+
+  /** The multiplier on the bits: the weighted error one more bit had to cut to be spent. */
+  public double lambda() {
+    return lambda;
+  }
+
+  /** The bits the allocation was allowed. */
+  public long budgetBits() {
+    return budgetBits;
+  }
+
+  /** The bits the chosen widths store, side information included; never above the budget. */
+  public long spentBits() {
+    return spentBits;
+  }
+
+  /** Width changes the leftover pass made on top of lambda's choice. */
+  public int changes() {
+    int count = 0;
+    for (Map<Integer, Integer> v : changed.values()) {
+      count += v.size();
+    }
+    return count;
+  }
+
+  /** The width of every component of this layer of the fleet. */
+  public int[] widths(FleetLayer layer) {
+    int[] widths = layer.widthsAt(lambda);
+    Map<Integer, Integer> overrides = changed.get(layer.key());
+    if (overrides != null) {
+      overrides.forEach((i, w) -> widths[i] = w);
+    }
+    return widths;
+  }
+
+  /** A copy with more width changes (layer key -> component -> width) and the bits they spend. */
+  FleetAllocation with(Map<String, Map<Integer, Integer>> more, long spent) {
+    Map<String, Map<Integer, Integer>> all = new HashMap<>(changed);
+    more.forEach((k, v) -> {
+      Map<Integer, Integer> merged = new TreeMap<>(all.getOrDefault(k, Map.of()));
+      merged.putAll(v);
+      all.put(k, merged);
+    });
+    return new FleetAllocation(lambda, budgetBits, spent, all);
+  }
+
+  @Override
+  public String toString() {
+    return "lambda " + lambda + ", " + spentBits + " of " + budgetBits + " bits, " + changes()
+        + " changes after lambda";
+  }
+}

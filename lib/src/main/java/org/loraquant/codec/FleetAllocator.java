@@ -1,0 +1,228 @@
+package org.loraquant.codec;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.loraquant.errors.FleetBudgetTooSmallException;
+
+/**
+ * Chooses the width of every component of every layer of a fleet under one budget of stored bits
+ * (docs/ALGORITHM.md, "Fleet budget"; issue 20): minimise the weighted sum of the components'
+ * errors, weight x D_i(w_i) over all layers, with the stored bits (the same count as
+ * {@link BitAllocator}'s: each layer's fixed side information, width map, codes, scales and zero
+ * points) at most the budget, and each layer's first component at the guard width or more.
+ *
+ * <p>The allocator only talks to the fleet through {@link FleetPasses}, whose three aggregations
+ * an engine runs where the layers are; each call here is one pass over the fleet:
+ *
+ * <ol>
+ *   <li>Totals: the smallest storable form (below it the budget is refused) and the largest
+ *       weighted error, above twice which every component takes its cheapest width.
+ *   <li>Lambda: each pass evaluates {@link #CANDIDATES} multipliers at once and keeps the
+ *       interval between the largest that overspends and the smallest that fits; first on a
+ *       geometric grid (lambda may be many orders of magnitude below its bound), then evenly,
+ *       until the interval cannot be split in doubles or {@link #MAX_EVEN_PASSES} passes. The
+ *       smallest lambda that fits is optimal among all allocations spending no more than it.
+ *   <li>Leftover: each pass gathers every component's best error cut per extra bit that fits in
+ *       the bits left ({@link FleetProposals}, the best {@link #PROPOSALS} of the fleet); the
+ *       allocator accepts them best first while they fit, one change per component per pass,
+ *       and asks again until nothing is accepted. The total never exceeds the budget.
+ * </ol>
+ *
+ * A fleet of at most {@link #DRIVER_COMPONENTS} components skips step 3: its tables are collected
+ * and {@link BitAllocator} solves it where the allocator runs (exact on small problems).
+ *
+ * <p>Deterministic: the decisions depend only on sums of longs and on totally ordered proposals, so
+ * any split of the layers into partitions gives the same allocation bit for bit.
+ */
+public final class FleetAllocator {
+  /** Multipliers evaluated by one pass: 15 split the interval in 16 (4 bisection steps). */
+  static final int CANDIDATES = 15;
+  /** Geometric grid: candidate j is the upper bound times 2^(-GEOMETRIC_STEP j). */
+  private static final int GEOMETRIC_STEP = 4;
+  /** Even passes at most: 16^13 = 2^52, the precision of a double. */
+  static final int MAX_EVEN_PASSES = 13;
+  /** Proposals kept per leftover pass. */
+  static final int PROPOSALS = 4096;
+  /**
+   * A fleet of at most this many components is solved where the allocator runs, by
+   * {@link BitAllocator} (exact search, or its three passes) over its tables: they are a few
+   * kilobytes, and the fleet's passes, which are not exact, would gain nothing from the cluster.
+   */
+  public static final int DRIVER_COMPONENTS = 512;
+  /** Leftover passes at most; each accepted change lowers the error, this only bounds rounding. */
+  static final int MAX_LEFTOVER_PASSES = 1000;
+
+  private FleetAllocator() {}
+
+  /** {@link #allocate(FleetPasses, long)} over layers in memory. */
+  public static FleetAllocation allocate(List<FleetLayer> layers, long budgetBits) {
+    return allocate(LocalFleet.of(layers), budgetBits);
+  }
+
+  /**
+   * The allocation of the fleet behind {@code passes} within {@code budgetBits}.
+   *
+   * @throws FleetBudgetTooSmallException if the budget cannot hold the smallest storable form
+   */
+  public static FleetAllocation allocate(FleetPasses passes, long budgetBits) {
+    return allocate(passes, budgetBits, DRIVER_COMPONENTS);
+  }
+
+  /** As {@link #allocate(FleetPasses, long)}, solving fleets of up to {@code driverComponents} components on the spot. */
+  static FleetAllocation allocate(FleetPasses passes, long budgetBits, int driverComponents) {
+    FleetTotals totals = passes.totals();
+    if (totals.minimumBits() > budgetBits) {
+      long shortBits = totals.minimumBits() - budgetBits;
+      throw new FleetBudgetTooSmallException("fleet budget of " + budgetBits + " bits is "
+          + shortBits + " bits short of the " + totals.minimumBits() + " bits the smallest"
+          + " storable form of its " + totals.layers() + " layers needs (side information and"
+          + " each layer's first component at " + RateDistortionTable.GUARD_WIDTH + " bits)",
+          shortBits);
+    }
+    double[] lambda = new double[1];
+    long spent = searchLambda(passes, totals, budgetBits, lambda);
+    FleetAllocation allocation =
+        new FleetAllocation(lambda[0], budgetBits, spent, Map.of());
+    if (totals.components() <= driverComponents) {
+      return solveHere(passes.collect(), allocation);
+    }
+    return spendLeftover(passes, allocation);
+  }
+
+  /**
+   * The smallest multiplier found whose choice fits (into {@code lambdaOut}); returns its bits.
+   */
+  private static long searchLambda(FleetPasses passes, FleetTotals totals, long budgetBits,
+      double[] lambdaOut) {
+    FleetSums atZero = passes.sums(new double[] {0});
+    if (atZero.bits(0) <= budgetBits) {
+      lambdaOut[0] = 0;
+      return atZero.bits(0);
+    }
+    // Above twice the largest weighted error no error difference is worth one bit: the
+    // cheapest widths win everywhere, which is the smallest storable form (checked to fit).
+    double hi = 2 * totals.largestError() + Double.MIN_NORMAL;
+    long hiBits = totals.minimumBits();
+    double lo = 0;
+    // Geometric grid while nothing below hi is known to overspend.
+    while (lo == 0 && hiBits < budgetBits) {
+      double[] grid = new double[CANDIDATES];
+      for (int j = 0; j < CANDIDATES; j++) {
+        grid[j] = Math.scalb(hi, -GEOMETRIC_STEP * (CANDIDATES - j)); // ascending
+      }
+      if (grid[0] == 0) {
+        break; // below the doubles' range: hi is as small as lambda gets
+      }
+      FleetSums sums = passes.sums(grid);
+      int fit = smallestFitting(sums, budgetBits);
+      if (fit < 0) {
+        lo = grid[CANDIDATES - 1];
+      } else {
+        hi = grid[fit];
+        hiBits = sums.bits(fit);
+        lo = fit == 0 ? 0 : grid[fit - 1];
+      }
+    }
+    for (int pass = 0; pass < MAX_EVEN_PASSES && lo > 0 && hiBits < budgetBits; pass++) {
+      double[] grid = new double[CANDIDATES];
+      for (int j = 0; j < CANDIDATES; j++) {
+        grid[j] = lo + (hi - lo) * (j + 1) / (CANDIDATES + 1);
+      }
+      if (!(grid[0] > lo) || !(grid[CANDIDATES - 1] < hi)) {
+        break; // the interval cannot be split further in doubles
+      }
+      FleetSums sums = passes.sums(grid);
+      int fit = smallestFitting(sums, budgetBits);
+      if (fit < 0) {
+        lo = grid[CANDIDATES - 1];
+      } else {
+        hi = grid[fit];
+        hiBits = sums.bits(fit);
+        if (fit > 0) {
+          lo = grid[fit - 1];
+        }
+      }
+    }
+    lambdaOut[0] = hi;
+    return hiBits;
+  }
+
+  /** Index of the smallest multiplier (candidates ascending) whose bits fit; -1 if none. */
+  private static int smallestFitting(FleetSums sums, long budgetBits) {
+    for (int c = 0; c < sums.candidates(); c++) {
+      if (sums.bits(c) <= budgetBits) {
+        return c;
+      }
+    }
+    return -1;
+  }
+
+  /** The leftover passes (see the class comment). */
+  private static FleetAllocation spendLeftover(FleetPasses passes, FleetAllocation start) {
+    FleetAllocation allocation = start;
+    long left = start.budgetBits() - start.spentBits();
+    for (int pass = 0; pass < MAX_LEFTOVER_PASSES; pass++) {
+      FleetProposals proposals = passes.proposals(allocation, left, PROPOSALS);
+      Map<String, Map<Integer, Integer>> accepted = new HashMap<>();
+      Set<String> changedComponents = new HashSet<>();
+      for (FleetProposals.Upgrade u : proposals.best()) {
+        if (u.extraBits() <= left && changedComponents.add(u.key() + '\u0000' + u.component())) {
+          accepted.computeIfAbsent(u.key(), k -> new TreeMap<>()).put(u.component(), u.to());
+          left -= u.extraBits();
+        }
+      }
+      if (accepted.isEmpty()) {
+        break;
+      }
+      allocation = allocation.with(accepted, start.budgetBits() - left);
+    }
+    return allocation;
+  }
+
+  /**
+   * A small fleet solved by {@link BitAllocator} on its weighted tables; lambda stays the
+   * searched one (reported), every component's width is set explicitly.
+   */
+  private static FleetAllocation solveHere(List<FleetLayer> layers, FleetAllocation searched) {
+    List<RateDistortionTable> tables = new ArrayList<>(layers.size());
+    Set<String> keys = new HashSet<>();
+    for (FleetLayer l : layers) {
+      if (!keys.add(l.key())) {
+        throw new IllegalArgumentException("the fleet holds " + l.adapter() + ":" + l.module()
+            + " twice; each adapter's modules must be distinct");
+      }
+      tables.add(l.weightedTable());
+    }
+    int[][] widths = BitAllocator.allocate(tables, searched.budgetBits());
+    Map<String, Map<Integer, Integer>> all = new HashMap<>();
+    for (int l = 0; l < layers.size(); l++) {
+      Map<Integer, Integer> byComponent = new TreeMap<>();
+      for (int i = 0; i < widths[l].length; i++) {
+        byComponent.put(i, widths[l][i]);
+      }
+      all.put(layers.get(l).key(), byComponent);
+    }
+    return searched.with(all, BitAllocator.spent(tables, widths));
+  }
+
+  /**
+   * The layers with the weight's factor on their errors; for {@link FleetWeight#ADAPTER} each
+   * adapter's energy is the sum of its layers' (an engine gets it with a reduce by adapter).
+   */
+  public static List<FleetLayer> weighted(List<FleetLayer> layers, FleetWeight weight) {
+    Map<String, Double> energy = new HashMap<>();
+    for (FleetLayer l : layers) {
+      energy.merge(l.adapter(), l.energy(), Double::sum);
+    }
+    List<FleetLayer> out = new ArrayList<>(layers.size());
+    for (FleetLayer l : layers) {
+      out.add(l.withWeight(weight.weightOf(energy.get(l.adapter()))));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,75 @@
+package org.loraquant.codec;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.loraquant.errors.FleetBudgetTooSmallException;
+
+/**
+ * The incremental rule of the fleet budget (docs/ALGORITHM.md, "Fleet budget"): the budget is B
+ * bits per parameter over every adapter of the fleet, skipped or not. An unchanged adapter is
+ * skipped and its stored bits count against the budget as they are; the new and changed adapters
+ * share what is left. With {@code force} every adapter is re-allocated and nothing counts as
+ * stored. A budget the skipped adapters already exceed is refused before any work.
+ *
+ * @param budgetBits floor(B x all parameters): the whole fleet's budget
+ * @param storedBits bits the skipped adapters already store
+ * @param sharedBits what the adapters to compress share: budgetBits - storedBits
+ * @param toCompress the adapters to compress, in the given order
+ * @param skipped the adapters kept as stored, in the given order
+ */
+public record FleetShare(long budgetBits, long params, long storedBits, long sharedBits,
+    List<String> toCompress, List<String> skipped) {
+
+  /**
+   * One adapter of the fleet: its parameters (sum of r (m + n)), whether it is unchanged since its
+   * stored output (same input, same settings), and the bits that output stores, side information
+   * included, counted as the per-adapter budget mode counts them (ignored unless unchanged).
+   */
+  public record Member(String adapter, long params, boolean unchanged, long storedBits) {
+    public Member {
+      if (params < 0 || (unchanged && storedBits < 0)) {
+        throw new IllegalArgumentException(adapter + ": " + params + " parameters, "
+            + storedBits + " stored bits");
+      }
+    }
+  }
+
+  public FleetShare {
+    toCompress = List.copyOf(toCompress);
+    skipped = List.copyOf(skipped);
+  }
+
+  /**
+   * @param budgetBitsPerParam B, the fleet's effective bits per parameter
+   * @throws FleetBudgetTooSmallException if the skipped adapters already store more than the
+   *     fleet's budget; its message says by how much and what to change
+   */
+  public static FleetShare of(List<Member> fleet, double budgetBitsPerParam, boolean force) {
+    long params = 0;
+    long stored = 0;
+    List<String> toCompress = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    for (Member m : fleet) {
+      params = Math.addExact(params, m.params());
+      if (m.unchanged() && !force) {
+        stored = Math.addExact(stored, m.storedBits());
+        skipped.add(m.adapter());
+      } else {
+        toCompress.add(m.adapter());
+      }
+    }
+    long budget = (long) Math.floor(budgetBitsPerParam * params);
+    if (stored > budget) {
+      long over = stored - budget;
+      throw new FleetBudgetTooSmallException(String.format(Locale.ROOT,
+          "fleet budget of %s bits per parameter (%d bits over %d parameters) is %d bits"
+              + " (%.4f bits per parameter) below what the %d unchanged adapters already store"
+              + " (%d bits); raise the budget or re-allocate the whole fleet with --force",
+          java.math.BigDecimal.valueOf(budgetBitsPerParam).stripTrailingZeros().toPlainString(),
+          budget, params, over, params == 0 ? 0.0 : (double) over / params, skipped.size(),
+          stored), over);
+    }
+    return new FleetShare(budget, params, stored, budget - stored, toCompress, skipped);
+  }
+}
