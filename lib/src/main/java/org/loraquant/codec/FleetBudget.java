@@ -114,6 +114,15 @@ public final class FleetBudget {
         BitAllocator.distortion(tables, widths));
   }
 
+  /**
+   * The widths of every component of these (weighed) tables at multiplier {@code lambda}, as
+   * {@link #atLambda} counted them: what each layer is then encoded at ({@link
+   * BudgetCodec#encode}).
+   */
+  public static int[][] widthsAt(List<RateDistortionTable> tables, double lambda) {
+    return BitAllocator.choose(tables, lambda);
+  }
+
   /** The largest multiplier worth trying for these tables: every width is cheapest above it. */
   public static double largestLambda(List<RateDistortionTable> tables) {
     double largest = 0;

@@ -145,6 +145,55 @@ class FleetBudgetTest {
                 + " re-allocate the whole fleet");
   }
 
+  @Test
+  void measuringThenEncodingAtTheFleetsWidthsStoresWhatTheTablesCounted() {
+    Random random = new Random(5);
+    List<LoraFactors> layers = new ArrayList<>();
+    for (int[] shape : new int[][] {{40, 24, 4}, {24, 40, 6}, {32, 32, 4}}) {
+      float[] b = new float[shape[0] * shape[2]];
+      float[] a = new float[shape[2] * shape[1]];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (float) random.nextGaussian();
+      }
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) random.nextGaussian() * 0.1f;
+      }
+      layers.add(new LoraFactors(shape[0], shape[1], shape[2], b, a));
+    }
+    BudgetSettings settings = BudgetSettings.of(6).withGroupSize(16);
+    org.loraquant.linalg.LinearAlgebra linalg = org.loraquant.linalg.LinearAlgebra.javaOnly();
+    List<RateDistortionTable> tables = new ArrayList<>();
+    long params = 0;
+    for (LoraFactors f : layers) {
+      tables.add(BudgetCodec.measure(f, settings, linalg));
+      params += (long) f.r() * (f.m() + f.n());
+    }
+    long budget = (long) Math.floor(5 * params);
+    double lambda =
+        FleetBudget.bisect(
+            l -> FleetBudget.atLambda(tables, l).bits(),
+            budget,
+            FleetBudget.largestLambda(tables),
+            200);
+    int[][] widths = FleetBudget.widthsAt(tables, lambda);
+    long stored = 0;
+    for (int l = 0; l < layers.size(); l++) {
+      BudgetLayerResult r = BudgetCodec.encode(layers.get(l), tables.get(l), widths[l], settings,
+          linalg);
+      assertThat(r.stats().widths()).containsExactly(widths[l]);
+      stored += r.stats().storedBits();
+    }
+    assertThat(stored).isEqualTo(FleetBudget.atLambda(tables, lambda).bits()).isLessThanOrEqualTo(budget);
+    // With the allocator's own widths, encode gives what compress gives (scope adapter).
+    int[][] adapterWidths = BitAllocator.allocate(tables, settings.budgetBitsFor(params));
+    List<BudgetLayerResult> compressed = BudgetCodec.compress(layers, settings, linalg);
+    for (int l = 0; l < layers.size(); l++) {
+      BudgetLayerResult r =
+          BudgetCodec.encode(layers.get(l), tables.get(l), adapterWidths[l], settings, linalg);
+      assertThat(r.layer()).usingRecursiveComparison().isEqualTo(compressed.get(l).layer());
+    }
+  }
+
   /** Bits the choice at the bisected lambda gives to the layers from {@code from} on (3 of them). */
   private static FleetBudget.Totals split(List<RateDistortionTable> tables, long budget, int from) {
     double lambda =
