@@ -87,6 +87,35 @@ public final class BudgetCodec {
     return params == 0 ? 0 : (double) bits / params;
   }
 
+  /**
+   * One layer's rate-distortion table (the first half of {@link #compress}): what a fleet budget
+   * ({@link FleetBudget}) allocates over before any layer is encoded.
+   *
+   * @throws IllegalArgumentException if a factor holds NaN or infinity
+   */
+  public static RateDistortionTable measure(LoraFactors layer, BudgetSettings settings,
+      LinearAlgebra linalg) {
+    return RateDistortionTable.measure(BalancedLayer.of(layer, linalg), settings.levels(),
+        settings.groupSize());
+  }
+
+  /**
+   * Encodes one layer at the given widths (the second half of {@link #compress}): the same
+   * factors, table, widths and settings give what {@link #compress} gives for that layer.
+   *
+   * @param table the layer's {@link #measure}
+   * @param widths one per component of the table, each within its allowed widths
+   */
+  public static BudgetLayerResult encode(LoraFactors layer, RateDistortionTable table,
+      int[] widths, BudgetSettings settings, LinearAlgebra linalg) {
+    if (widths.length != table.components()) {
+      throw new IllegalArgumentException(widths.length + " widths for " + table.components()
+          + " components");
+    }
+    long started = System.nanoTime();
+    return encode(BalancedLayer.of(layer, linalg), table, widths, settings, linalg, started);
+  }
+
   /** {@link BitAllocator#allocate}, its refusal prefixed with what the budget was for. */
   private static int[][] allocate(List<RateDistortionTable> tables, long budgetBits,
       String scope) {

@@ -23,8 +23,12 @@ import java.util.Arrays;
  * anything that counts. A component whose energy is already negligible is dropped outright
  * (width 0 only) unless it is the first, which the allocator's guard keeps at 2 bits or more, so
  * its table always reaches width 2.
+ *
+ * <p>Public and Serializable only so that a Spark job can hold tables on its executors for the
+ * fleet budget ({@link FleetBudget}); everything else about it stays inside the codec.
  */
-final class RateDistortionTable {
+public final class RateDistortionTable implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   static final int MAX_WIDTH = 8;
   /** Width the allocator's guard keeps the first component of every layer at, at least. */
   static final int GUARD_WIDTH = 2;
@@ -67,6 +71,18 @@ final class RateDistortionTable {
     this.energy = energy;
     this.distortion = distortion;
     this.cost = cost.clone();
+  }
+
+  /** This table with every error multiplied by {@code weight} (costs unchanged). */
+  RateDistortionTable scaled(double weight) {
+    double[][] d = new double[distortion.length][];
+    for (int i = 0; i < d.length; i++) {
+      d[i] = distortion[i].clone();
+      for (int w = 0; w < d[i].length; w++) {
+        d[i][w] *= weight;
+      }
+    }
+    return new RateDistortionTable(params, energy * weight, d, cost);
   }
 
   /** Quantizes every component of the layer at every width it needs (see the class comment). */
