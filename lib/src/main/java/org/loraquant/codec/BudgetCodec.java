@@ -89,7 +89,7 @@ public final class BudgetCodec {
 
   /**
    * One layer's rate-distortion table (the first half of {@link #compress}): what a fleet budget
-   * ({@link FleetBudget}) allocates over before any layer is encoded.
+   * ({@link FleetAllocator}) allocates over before any layer is encoded.
    *
    * @throws IllegalArgumentException if a factor holds NaN or infinity
    */

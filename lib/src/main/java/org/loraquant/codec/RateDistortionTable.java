@@ -25,7 +25,7 @@ import java.util.Arrays;
  * its table always reaches width 2.
  *
  * <p>Public and Serializable only so that a Spark job can hold tables on its executors for the
- * fleet budget ({@link FleetBudget}); everything else about it stays inside the codec.
+ * fleet budget ({@link FleetAllocator}); everything else about it stays inside the codec.
  */
 public final class RateDistortionTable implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
@@ -71,18 +71,6 @@ public final class RateDistortionTable implements java.io.Serializable {
     this.energy = energy;
     this.distortion = distortion;
     this.cost = cost.clone();
-  }
-
-  /** This table with every error multiplied by {@code weight} (costs unchanged). */
-  RateDistortionTable scaled(double weight) {
-    double[][] d = new double[distortion.length][];
-    for (int i = 0; i < d.length; i++) {
-      d[i] = distortion[i].clone();
-      for (int w = 0; w < d[i].length; w++) {
-        d[i][w] *= weight;
-      }
-    }
-    return new RateDistortionTable(params, energy * weight, d, cost);
   }
 
   /** Quantizes every component of the layer at every width it needs (see the class comment). */

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -138,4 +140,46 @@ class BudgetCodecTest {
     assertThatThrownBy(() -> BudgetSettings.of(2).withGroupSize(0)).hasMessageContaining("group size");
     assertThat(BudgetSettings.of(16).budgetBits()).isEqualTo(16);
   }
+
+  @Test
+  void measureThenEncodeAtTheAllocatorsWidthsGivesWhatCompressGives() {
+    Random random = new Random(5);
+    List<LoraFactors> layers = new ArrayList<>();
+    for (int[] shape : new int[][] {{40, 24, 4}, {24, 40, 6}, {32, 32, 4}}) {
+      float[] b = new float[shape[0] * shape[2]];
+      float[] a = new float[shape[2] * shape[1]];
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (float) random.nextGaussian();
+      }
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) random.nextGaussian() * 0.1f;
+      }
+      layers.add(new LoraFactors(shape[0], shape[1], shape[2], b, a));
+    }
+    BudgetSettings settings = BudgetSettings.of(6).withGroupSize(16);
+    LinearAlgebra linalg = LinearAlgebra.javaOnly();
+    List<RateDistortionTable> tables = new ArrayList<>();
+    long params = 0;
+    for (LoraFactors f : layers) {
+      tables.add(BudgetCodec.measure(f, settings, linalg));
+      params += (long) f.r() * (f.m() + f.n());
+    }
+    // Encoding at given widths stores exactly what the table counted for them.
+    int[][] widths = BitAllocator.allocate(tables, (long) Math.floor(5 * params));
+    for (int l = 0; l < layers.size(); l++) {
+      BudgetLayerResult r =
+          BudgetCodec.encode(layers.get(l), tables.get(l), widths[l], settings, linalg);
+      assertThat(r.stats().widths()).containsExactly(widths[l]);
+      assertThat(r.stats().storedBits()).isEqualTo(tables.get(l).storedBits(widths[l]));
+    }
+    // With the allocator's own widths, encode gives what compress gives (scope adapter).
+    int[][] adapterWidths = BitAllocator.allocate(tables, settings.budgetBitsFor(params));
+    List<BudgetLayerResult> compressed = BudgetCodec.compress(layers, settings, linalg);
+    for (int l = 0; l < layers.size(); l++) {
+      BudgetLayerResult r =
+          BudgetCodec.encode(layers.get(l), tables.get(l), adapterWidths[l], settings, linalg);
+      assertThat(r.layer()).usingRecursiveComparison().isEqualTo(compressed.get(l).layer());
+    }
+  }
+
 }
