@@ -54,12 +54,14 @@ public final class CompressedAdapterReader {
   /**
    * Format version 2 stores a dropped component (width 0) as one byte of the width map, and it
    * decodes to m + n zeros. Over an adapter, the zeros of dropped components may be at most
-   * {@link #MAX_ZERO_PADDING_VALUES} plus this many per byte of the model file. The budget mode
-   * keeps every layer's first component at 2 bits or more, (m + n) / 4 bytes of codes, so a layer
-   * of up to 257 components cannot reach it with its own bytes; a file that exceeds it declares
-   * zeros out of all proportion to what it stores.
+   * {@link #MAX_ZERO_PADDING_VALUES} plus this many per byte of the model file. At B effective
+   * bits per parameter a file stores about B / 8 bytes per parameter, so an adapter's dropped zeros
+   * stay below 8 / B per byte: 256 covers every budget from 1/32 bit up. Even the smallest form
+   * the budget mode writes (each layer's first component at 2 bits, (m + n) / 4 bytes of codes,
+   * all others dropped) stays within it up to rank 65. A file beyond it declares zeros out of all
+   * proportion to what it stores.
    */
-  public static final long MAX_DROPPED_ZEROS_PER_FILE_BYTE = 1024;
+  public static final long MAX_DROPPED_ZEROS_PER_FILE_BYTE = 256;
 
   private CompressedAdapterReader() {}
 

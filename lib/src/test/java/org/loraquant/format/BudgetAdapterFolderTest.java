@@ -269,7 +269,7 @@ class BudgetAdapterFolderTest {
             + ".lq.widths': 4096 dropped components (width 0) bring the zeros decoded without stored data to ")
             // 2^33, plus those of layer Q's own dropped components
             + "85899\\d{5} values, more than the " + allowed + " a reader accepts from this " + fileBytes
-            + "-byte file \\(16777216 \\+ 1024 per byte\\)");
+            + "-byte file \\(16777216 \\+ 256 per byte\\)");
   }
 
   @Test
