@@ -213,14 +213,22 @@ public final class BudgetFidelityReport {
     for (double budget = 0.5; budget <= 3.0001; budget += 0.25) {
       List<double[]> points = new ArrayList<>();
       for (List<LoraFactors> layers : fleet) {
-        double smallest = BudgetCodec.smallestBudget(layers, LevelFamily.LLOYD_MAX, 128);
-        Totals t = budget(layers, BudgetSettings.of(Math.max(smallest, budget)), linalg);
+        Totals t = budget(layers, BudgetSettings.of(atLeastSmallest(layers, budget)), linalg);
         points.add(new double[] {t.bits(), t.error()});
       }
       addPoint(lines, table, "budget", String.format(Locale.ROOT, "%.2f", budget), points);
     }
     Files.writeString(csv, lines);
     return table.toString();
+  }
+
+  /**
+   * {@code bits}, raised to the adapter's smallest storable budget where it is below (with a hair
+   * more, so that flooring the budget to whole bits cannot fall one bit short of it).
+   */
+  private static double atLeastSmallest(List<LoraFactors> layers, double bits) {
+    double smallest = BudgetCodec.smallestBudget(layers, LevelFamily.LLOYD_MAX, 128);
+    return bits >= smallest ? bits : smallest * (1 + 1e-9);
   }
 
   private static void addPoint(StringBuilder csv, StringBuilder table, String series, String setting,
