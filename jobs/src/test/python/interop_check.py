@@ -2,7 +2,10 @@
 
 usage: interop_check.py SPEC_JSON
 
-SPEC_JSON is a list of {"name", "arch": "gpt2" | "llama", "compressed": DIR, "decompressed": DIR}.
+SPEC_JSON is a list of {"name", "arch": "gpt2" | "llama", "compressed": DIR, "decompressed": DIR},
+where "compressed" may be absent (no check of the compressed file) and an optional "same_output_as":
+DIR names another decompressed adapter of the same base whose forward pass must give the same
+logits (e.g. the same compressed adapter decompressed with and without --trim-rank).
 For each case it opens the compressed model file with safetensors (numpy), opens the decompressed
 adapter, builds a base model of the adapter's shapes with random weights (nothing is downloaded),
 loads the adapter with PeftModel.from_pretrained, compares every LoRA weight with the file and
@@ -128,7 +131,12 @@ def check_peft(case):
     key_warnings = [str(w.message) for w in caught if "keys" in str(w.message).lower()]
     with torch.no_grad():
         logits = model(torch.randint(0, vocab, (1, 8))).logits
+    extra = {}
+    if case.get("same_output_as"):
+        tokens = (torch.arange(8) % vocab).unsqueeze(0)
+        extra["max_logit_difference"] = max_logit_difference(case, tokens, lora_shapes(tensors))
     return {
+        **extra,
         "decompressed_tensors": len(tensors),
         "lora_weights_checked": len(set(expected) & set(loaded)),
         "missing": missing,
@@ -140,15 +148,36 @@ def check_peft(case):
     }
 
 
+def max_logit_difference(case, tokens, shapes):
+    """Largest |logit| difference between this adapter and case["same_output_as"] on one base."""
+    import torch
+    from peft import PeftModel
+
+    logits = []
+    for directory in (case["decompressed"], case["same_output_as"]):
+        torch.manual_seed(0)
+        base, _ = build_base(case["arch"], shapes)
+        model = PeftModel.from_pretrained(base, directory).eval()
+        with torch.no_grad():
+            logits.append(model(tokens).logits)
+    return float((logits[0] - logits[1]).abs().max())
+
+
 def run_case(case):
     result = {"name": case["name"]}
     try:
-        result["compressed"] = check_compressed(case["compressed"])
+        compressed_ok = True
+        if case.get("compressed"):
+            result["compressed"] = check_compressed(case["compressed"])
+            compressed_ok = (
+                result["compressed"]["format"] == "loraquant"
+                and result["compressed"]["format_version"] == "1"
+                and not result["compressed"]["problems"]
+            )
         result.update(check_peft(case))
         result["ok"] = (
-            result["compressed"]["format"] == "loraquant"
-            and result["compressed"]["format_version"] == "1"
-            and not result["compressed"]["problems"]
+            compressed_ok
+            and result.get("max_logit_difference", 0) <= 1e-4
             and not result["missing"]
             and not result["unexpected"]
             and not result["mismatched"]

@@ -88,6 +88,21 @@ class BudgetCompressCommandTest {
       assertThat(m.a().shape()[0]).isEqualTo(8);
       assertThat(m.b().shape()[1]).isEqualTo(8);
     }
+
+    // --trim-rank: each layer at its kept rank, and the config says so for PEFT.
+    Path trimmed = tmp.resolve("trimmed");
+    Run trim = run("decompress", out, trimmed, "--trim-rank");
+    assertThat(trim.err()).isEmpty();
+    assertThat(trim.exitCode()).isZero();
+    JsonNode config = JSON.readTree(trimmed.resolve("adapter_config.json").toFile());
+    PeftAdapter kept = PeftAdapterReader.open(new LocalFileIO(), trimmed.toString());
+    for (LoraModule m : kept.modules()) {
+      String key = m.module().replaceFirst("^base_model\\.model\\.", "");
+      long rank = m.a().shape()[0];
+      assertThat(rank).isBetween(1L, 7L);
+      assertThat(m.b().shape()[1]).isEqualTo(rank);
+      assertThat(config.get("rank_pattern").get(key).asLong()).isEqualTo(rank);
+    }
   }
 
   @Test

@@ -45,10 +45,29 @@ class PythonInteropTest {
           "decompressed", decompressed.toString()));
     }
 
+    // The budget mode, decompressed at the original rank and with --trim-rank (kept ranks,
+    // rank_pattern and alpha_pattern): PEFT must load both and give the same logits.
+    String llama = "llama3.2-1b-qv-r8";
+    Path budget = tmp.resolve(llama + "-budget");
+    Path full = tmp.resolve(llama + "-budget-full");
+    Path trimmed = tmp.resolve(llama + "-budget-trimmed");
+    runCli("compress", shared.resolve(llama).toString(), budget.toString(), "--budget", "1.4");
+    runCli("decompress", budget.toString(), full.toString(), "--dtype", "f32");
+    runCli("decompress", budget.toString(), trimmed.toString(), "--dtype", "f32", "--trim-rank");
+    cases.add(Map.of("name", llama + " --trim-rank", "arch", ARCH.get(llama), "decompressed", trimmed.toString(),
+        "same_output_as", full.toString()));
+
     JsonNode report = PythonScripts.run(python, TestPaths.jobsModule().resolve("src/test/python/interop_check.py"),
         List.of(JSON.writeValueAsString(cases)), Map.of(), TIMEOUT, tmp);
-    assertThat(report.get("cases")).hasSize(2);
-    for (JsonNode c : report.get("cases")) {
+    assertThat(report.get("cases")).hasSize(3);
+    JsonNode trim = report.get("cases").get(2);
+    assertThat(trim.path("error").asText("")).isEmpty();
+    assertThat(trim.get("missing")).isEmpty();
+    assertThat(trim.get("unexpected")).isEmpty();
+    assertThat(trim.get("mismatched")).isEmpty();
+    assertThat(trim.get("max_logit_difference").asDouble()).isLessThanOrEqualTo(1e-4);
+    assertThat(trim.get("ok").asBoolean()).isTrue();
+    for (JsonNode c : List.of(report.get("cases").get(0), report.get("cases").get(1))) {
       String name = c.get("name").asText();
       assertThat(c.path("error").asText("")).as(name).isEmpty();
       assertThat(c.get("compressed").get("format").asText()).isEqualTo("loraquant");

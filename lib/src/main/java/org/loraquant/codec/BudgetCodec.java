@@ -2,21 +2,30 @@ package org.loraquant.codec;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
 import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
  * The budget mode of the codec (docs/ALGORITHM.md, "Budget mode"; issue 18): per layer the thin
- * SVD and balanced factors as in the paper mode, a {@link RateDistortionTable} of every component,
- * widths chosen by {@link BitAllocator} under the budget of the scope, quantization with the
+ * SVD and balanced factors as in the paper mode, a {@link RateDistortionTable} of every component
+ * (measured as far as the allocation needs it, {@link LazyRateDistortion}), widths chosen by
+ * {@link LazyAllocation} under the budget of the scope, quantization with the
  * chosen {@link LevelFamily}, and a {@link LeastSquaresRefit}.
  *
  * <p>Deterministic: the same factors, settings and LAPACK backend give the same result. In scope
- * {@code adapter} the tables of all layers are needed before any layer can be encoded; to keep
- * memory at one layer's factors, each layer's SVD is then computed a second time (same input,
- * same result) instead of being held.
+ * {@code adapter} the tables of all layers are needed before any layer can be encoded; the
+ * decompositions are held up to {@link #HELD_FACTOR_BYTES} and computed again past that (same
+ * input, same result), so memory stays bounded.
  */
 public final class BudgetCodec {
+  /**
+   * In scope {@code adapter}, the balanced factors of the first layers are held, up to this many
+   * bytes, instead of being decomposed again for the allocation and the encoding (a few SVDs per
+   * layer otherwise; the factors take about twice the input's own float arrays).
+   */
+  static final long HELD_FACTOR_BYTES = 256L << 20;
+
   private BudgetCodec() {}
 
   /**
@@ -35,32 +44,41 @@ public final class BudgetCodec {
         LoraFactors f = layers.get(l);
         long started = System.nanoTime();
         BalancedLayer layer = BalancedLayer.of(f, linalg);
-        RateDistortionTable table =
-            RateDistortionTable.measure(layer, settings.levels(), settings.groupSize());
-        int[] widths = allocate(List.of(table), settings.budgetBitsFor(table.params()),
+        LazyRateDistortion table = new LazyRateDistortion(layer, settings.levels(),
+            settings.groupSize(), LazyAllocation.INITIAL_WIDTH);
+        int[] widths = allocate(List.of(table), settings.budgetBitsFor(params(f)), same -> layer,
             "layer " + l + " (" + f.m() + " x " + f.n() + ", rank " + f.r() + ")")[0];
-        results.add(encode(layer, table, widths, settings, linalg, started));
+        results.add(encode(layer, table.relaxed(), widths, settings, linalg, started));
       }
       return results;
     }
-    List<RateDistortionTable> tables = new ArrayList<>(layers.size());
+    List<LazyRateDistortion> tables = new ArrayList<>(layers.size());
     long[] measureNanos = new long[layers.size()];
     long params = 0;
+    BalancedLayer[] held = new BalancedLayer[layers.size()];
+    IntFunction<BalancedLayer> layerOf = l -> held[l] != null ? held[l]
+        : BalancedLayer.of(layers.get(l), linalg);
+    long heldBytes = 0;
     for (int l = 0; l < layers.size(); l++) {
       long started = System.nanoTime();
       BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
-      RateDistortionTable table =
-          RateDistortionTable.measure(layer, settings.levels(), settings.groupSize());
-      tables.add(table);
-      params += table.params();
+      long bytes = 8L * (layer.bp().length + layer.ap().length);
+      if (heldBytes + bytes <= HELD_FACTOR_BYTES) {
+        held[l] = layer;
+        heldBytes += bytes;
+      }
+      tables.add(new LazyRateDistortion(layer, settings.levels(), settings.groupSize(),
+          LazyAllocation.INITIAL_WIDTH));
+      params += params(layers.get(l));
       measureNanos[l] = System.nanoTime() - started;
     }
-    int[][] widths = allocate(tables, settings.budgetBitsFor(params),
+    int[][] widths = allocate(tables, settings.budgetBitsFor(params), layerOf,
         "adapter of " + layers.size() + " layers");
     for (int l = 0; l < layers.size(); l++) {
       long started = System.nanoTime() - measureNanos[l];
-      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
-      results.add(encode(layer, tables.get(l), widths[l], settings, linalg, started));
+      BalancedLayer layer = layerOf.apply(l);
+      held[l] = null;
+      results.add(encode(layer, tables.get(l).relaxed(), widths[l], settings, linalg, started));
     }
     return results;
   }
@@ -116,11 +134,15 @@ public final class BudgetCodec {
     return encode(BalancedLayer.of(layer, linalg), table, widths, settings, linalg, started);
   }
 
-  /** {@link BitAllocator#allocate}, its refusal prefixed with what the budget was for. */
-  private static int[][] allocate(List<RateDistortionTable> tables, long budgetBits,
-      String scope) {
+  private static long params(LoraFactors f) {
+    return (long) f.r() * (f.m() + f.n());
+  }
+
+  /** {@link LazyAllocation#allocate}, its refusal prefixed with what the budget was for. */
+  private static int[][] allocate(List<LazyRateDistortion> tables, long budgetBits,
+      IntFunction<BalancedLayer> layerOf, String scope) {
     try {
-      return BitAllocator.allocate(tables, budgetBits);
+      return LazyAllocation.allocate(tables, budgetBits, layerOf);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(scope + ": " + e.getMessage(), e);
     }

@@ -48,44 +48,61 @@ final class ParetoSearch {
       int i = indexOf[c];
       int lo = t.minWidth(i);
       int options = t.maxWidth(i) - lo + 1;
-      int n = cost.length * options;
-      long[] candCost = new long[n];
-      double[] candError = new double[n];
-      int[] candKey = new int[n]; // parent state * options + (width - lo)
-      int kept = 0;
-      for (int s = 0; s < cost.length; s++) {
-        for (int w = lo; w <= t.maxWidth(i); w++) {
-          long bits = cost[s] + t.cost(w);
-          if (bits + cheapestAfter[c + 1] > budgetBits) {
-            continue;
-          }
-          candCost[kept] = bits;
-          candError[kept] = error[s] + t.distortion(i, w);
-          candKey[kept] = s * options + (w - lo);
-          kept++;
+      // The candidates (state s, width w) cost cost[s] + R(w): for each w an ascending run in s
+      // (the frontier's costs ascend), cut where the budget ends. Merging the runs visits the
+      // candidates by cost; of those of equal cost (at most one per run) only the least error,
+      // the lowest s * options + w on ties, can join the frontier, and it does if its error is
+      // below the last entry's: the frontier a stable sort by (cost, error) would give.
+      int[] head = new int[options];
+      int[] end = new int[options];
+      for (int w = lo; w <= t.maxWidth(i); w++) {
+        int e = cost.length;
+        while (e > 0 && cost[e - 1] + t.cost(w) + cheapestAfter[c + 1] > budgetBits) {
+          e--;
         }
+        end[w - lo] = e;
       }
-      Integer[] sorted = new Integer[kept];
-      for (int x = 0; x < kept; x++) {
-        sorted[x] = x;
+      int capacity = 0;
+      for (int o = 0; o < options; o++) {
+        capacity += end[o];
       }
-      Arrays.sort(sorted, (x, y) -> {
-        int byCost = Long.compare(candCost[x], candCost[y]);
-        return byCost != 0 ? byCost : Double.compare(candError[x], candError[y]);
-      });
-      long[] nextCost = new long[kept];
-      double[] nextError = new double[kept];
-      int[] nextParent = new int[kept];
-      byte[] nextWidth = new byte[kept];
+      long[] nextCost = new long[capacity];
+      double[] nextError = new double[capacity];
+      int[] nextParent = new int[capacity];
+      byte[] nextWidth = new byte[capacity];
       int size = 0;
-      for (int x : sorted) {
-        if (size > 0 && candError[x] >= nextError[size - 1]) {
-          continue; // dominated: a cheaper (or equal) one has no larger error
+      while (true) {
+        long least = Long.MAX_VALUE;
+        for (int o = 0; o < options; o++) {
+          if (head[o] < end[o]) {
+            least = Math.min(least, cost[head[o]] + t.cost(o + lo));
+          }
         }
-        nextCost[size] = candCost[x];
-        nextError[size] = candError[x];
-        nextParent[size] = candKey[x] / options;
-        nextWidth[size] = (byte) (candKey[x] % options + lo);
+        if (least == Long.MAX_VALUE) {
+          break;
+        }
+        int bestState = -1;
+        int bestOption = -1;
+        double bestError = 0;
+        for (int o = 0; o < options; o++) {
+          if (head[o] < end[o] && cost[head[o]] + t.cost(o + lo) == least) {
+            int state = head[o]++;
+            double e = error[state] + t.distortion(i, o + lo);
+            if (bestState < 0 || e < bestError || (e == bestError
+                && state * options + o < bestState * options + bestOption)) {
+              bestState = state;
+              bestOption = o;
+              bestError = e;
+            }
+          }
+        }
+        if (size > 0 && bestError >= nextError[size - 1]) {
+          continue; // dominated: a cheaper one has no larger error
+        }
+        nextCost[size] = least;
+        nextError[size] = bestError;
+        nextParent[size] = bestState;
+        nextWidth[size] = (byte) (bestOption + lo);
         size++;
       }
       if (size > limit || size == 0) {

@@ -1,7 +1,5 @@
 package org.loraquant.codec;
 
-import java.util.Arrays;
-
 /**
  * What each component of one layer would cost and leave as error at each width (docs/ALGORITHM.md,
  * "Budget mode", step B1): D_i(b), the squared error of component i's product b_i a_i quantized at
@@ -73,38 +71,41 @@ public final class RateDistortionTable implements java.io.Serializable {
     this.cost = cost.clone();
   }
 
-  /** Quantizes every component of the layer at every width it needs (see the class comment). */
+  /**
+   * Quantizes every component of the layer at every width it needs (see the class comment): the
+   * complete table, the plain reference for {@link LazyRateDistortion}, which computes the same
+   * entries only where the allocation can use them.
+   */
   static RateDistortionTable measure(BalancedLayer layer, LevelFamily family, int groupSize) {
-    int m = layer.m();
-    int n = layer.n();
-    int k = layer.k();
-    double[] s = layer.s();
-    double energy = layer.energy();
-    double negligible = NEGLIGIBLE_SHARE * energy;
-    double[] bRecon = new double[m];
-    double[] aRecon = new double[n];
-    double[][] distortion = new double[k][];
-    double[] row = new double[MAX_WIDTH + 1];
-    for (int i = 0; i < k; i++) {
-      row[0] = s[i] * s[i];
-      int minWidth = i == 0 ? GUARD_WIDTH : 0;
-      int width = 0;
-      while (width < MAX_WIDTH && (width < minWidth || row[width] > negligible)) {
-        width++;
-        VectorQuantizer.quantize(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
-        VectorQuantizer.quantize(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
-        row[width] = productError(s[i], layer.bp(), i * m, bRecon, m, layer.ap(), i * n,
-            aRecon, n);
-      }
-      distortion[i] = Arrays.copyOf(row, width + 1);
+    LazyRateDistortion lazy = new LazyRateDistortion(layer, family, groupSize, 0);
+    for (int i = 0; i < layer.k(); i++) {
+      lazy.extend(layer, i, MAX_WIDTH);
     }
+    return lazy.relaxed();
+  }
+
+  /** R(0..8) of one component of an m x n layer. */
+  static long[] costs(LevelFamily family, int m, int n, int groupSize) {
     long[] cost = new long[MAX_WIDTH + 1];
     cost[0] = WIDTH_MAP_BITS;
     for (int b = 1; b <= MAX_WIDTH; b++) {
       cost[b] = WIDTH_MAP_BITS + family.vectorBits(b, m, groupSize)
           + family.vectorBits(b, n, groupSize);
     }
-    return new RateDistortionTable((long) layer.rank() * (m + n), energy, distortion, cost);
+    return cost;
+  }
+
+  /**
+   * D_i(width) for width >= 1: component i quantized at that width; {@code bRecon} (m values) and
+   * {@code aRecon} (n values) are scratch.
+   */
+  static double componentError(BalancedLayer layer, LevelFamily family, int groupSize, int i,
+      int width, double[] bRecon, double[] aRecon) {
+    int m = layer.m();
+    int n = layer.n();
+    VectorQuantizer.quantize(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
+    VectorQuantizer.quantize(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+    return productError(layer.s()[i], layer.bp(), i * m, bRecon, m, layer.ap(), i * n, aRecon, n);
   }
 
   /**

@@ -21,6 +21,9 @@ final class VectorQuantizer {
     short[] scales = new short[groups];
     byte[] zeros = new byte[family.hasZeroPoints(bits) ? groups : 0];
     double[] range = new double[2];
+    boolean lloydMax = family == LevelFamily.LLOYD_MAX && bits >= 2;
+    byte[] scratchCodes = lloydMax ? new byte[Math.min(groupSize, len)] : null;
+    double[] scratchRecon = lloydMax ? new double[Math.min(groupSize, len)] : null;
     for (int g = 0; g < groups; g++) {
       int start = vector.groupStart(g);
       int glen = vector.groupLength(g);
@@ -35,7 +38,7 @@ final class VectorQuantizer {
         zeros[g] = (byte) (packed >>> 16);
       } else {
         scales[g] = encodeLloydMax(x, off + start, glen, bits, codes, start, recon,
-            reconOff + start);
+            reconOff + start, scratchCodes, scratchRecon);
       }
     }
     return new VectorCode(bits, codes, scales, zeros);
@@ -70,10 +73,12 @@ final class VectorQuantizer {
    * two candidates, each rounded to binary16 and followed by nearest-level codes: the group's
    * RMS (the scale the levels were designed for, a Gaussian's sigma), and the least-squares scale
    * sum x L(q) / sum L(q)^2 given the codes chosen with the RMS scale (which repairs groups far
-   * from Gaussian, e.g. a tail group of one value). Returns the binary16 scale bits.
+   * from Gaussian, e.g. a tail group of one value). Returns the binary16 scale bits. The second
+   * candidate is coded into the scratch arrays (at least {@code len} long) and copied over the
+   * first only if it wins, so no value is coded twice at the same scale.
    */
   private static short encodeLloydMax(double[] x, int off, int len, int bits, byte[] codes,
-      int codeOff, double[] recon, int reconOff) {
+      int codeOff, double[] recon, int reconOff, byte[] scratchCodes, double[] scratchRecon) {
     double sumSquares = 0;
     for (int i = 0; i < len; i++) {
       sumSquares += x[off + i] * x[off + i];
@@ -88,23 +93,14 @@ final class VectorQuantizer {
       ll += level * level;
     }
     short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
-    if (fitted == rms || lloydMaxError(x, off, len, bits, fitted) >= rmsError) {
+    if (fitted == rms
+        || codeLloydMax(x, off, len, bits, fitted, scratchCodes, 0, scratchRecon, 0)
+            >= rmsError) {
       return rms;
     }
-    codeLloydMax(x, off, len, bits, fitted, codes, codeOff, recon, reconOff);
+    System.arraycopy(scratchCodes, 0, codes, codeOff, len);
+    System.arraycopy(scratchRecon, 0, recon, reconOff, len);
     return fitted;
-  }
-
-  /** The squared error of the group coded at this scale, without storing anything. */
-  private static double lloydMaxError(double[] x, int off, int len, int bits, short scaleBits) {
-    float scale = Binary16.toFloat(scaleBits);
-    double error = 0;
-    for (int i = 0; i < len; i++) {
-      int q = scale == 0 ? 1 << (bits - 1) : LloydMaxLevels.nearestCode(bits, x[off + i] / scale);
-      double d = x[off + i] - lloydMaxValue(bits, q, scale);
-      error += d * d;
-    }
-    return error;
   }
 
   /**

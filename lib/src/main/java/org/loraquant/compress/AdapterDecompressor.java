@@ -41,21 +41,46 @@ public final class AdapterDecompressor {
    *     {@link #MAX_WEIGHTS_BYTES}
    */
   public static PeftFiles decompress(CompressedAdapter adapter, OutputDType dtype) throws IOException {
+    return decompress(adapter, dtype, false);
+  }
+
+  /**
+   * As {@link #decompress(CompressedAdapter, OutputDType)}; with {@code trimRank}, every layer at
+   * the rank it stores rather than its original rank, and the config's {@code r},
+   * {@code rank_pattern} and {@code alpha_pattern} written to match ({@link RankTrim}).
+   */
+  public static PeftFiles decompress(CompressedAdapter adapter, OutputDType dtype, boolean trimRank)
+      throws IOException {
     checkWeightsSize(adapter, dtype);
     SafetensorsWriter w = new SafetensorsWriter();
     adapter.sourceMetadata().forEach(w::metadata);
+    Map<String, Integer> trimmedRanks = new java.util.HashMap<>();
     for (CompressedAdapter.Layer layer : adapter.layers()) {
-      // Both versions decode to B^ and A^ at the original rank: dropped or missing components are zeros.
-      LoraFactors f = layer.decode().toLoraFactors();
       SourceFactors s = layer.source();
-      w.add(s.loraBName(), dtype.resolve(s.dtypeB()), s.shapeB(), FloatEncoding.encode(f.b(), dtype.resolve(s.dtypeB())));
-      w.add(s.loraAName(), dtype.resolve(s.dtypeA()), s.shapeA(), FloatEncoding.encode(f.a(), dtype.resolve(s.dtypeA())));
+      LoraFactors f;
+      long[] shapeB = s.shapeB();
+      long[] shapeA = s.shapeA();
+      if (trimRank) {
+        int[] kept = RankTrim.keptComponents(layer);
+        f = RankTrim.factors(layer.decode(), kept);
+        shapeB = RankTrim.shape(shapeB, true, kept.length);
+        shapeA = RankTrim.shape(shapeA, false, kept.length);
+        trimmedRanks.put(layer.module(), kept.length);
+      } else {
+        // Both versions decode to B^ and A^ at the original rank: dropped or missing components are zeros.
+        f = layer.decode().toLoraFactors();
+      }
+      w.add(s.loraBName(), dtype.resolve(s.dtypeB()), shapeB, FloatEncoding.encode(f.b(), dtype.resolve(s.dtypeB())));
+      w.add(s.loraAName(), dtype.resolve(s.dtypeA()), shapeA, FloatEncoding.encode(f.a(), dtype.resolve(s.dtypeA())));
     }
     for (NamedTensor t : adapter.passThrough()) {
       w.add(t.name(), t.dtype(), t.shape(), t.data());
     }
     ObjectNode config = adapter.config().deepCopy();
     config.remove(CompressedFormat.CONFIG_BLOCK);
+    if (trimRank) {
+      RankTrim.rewriteConfig(config, adapter.layers(), trimmedRanks);
+    }
     return new PeftFiles(JSON.writeValueAsBytes(config), w.toByteArray());
   }
 
@@ -119,7 +144,13 @@ public final class AdapterDecompressor {
    *     weights file that decompress did not write; nothing is touched then
    */
   public static void write(FileIO io, String dir, CompressedAdapter adapter, OutputDType dtype) throws IOException {
-    PeftFiles files = decompress(adapter, dtype);
+    write(io, dir, adapter, dtype, false);
+  }
+
+  /** As {@link #write(FileIO, String, CompressedAdapter, OutputDType)}, at the stored ranks if {@code trimRank}. */
+  public static void write(FileIO io, String dir, CompressedAdapter adapter, OutputDType dtype, boolean trimRank)
+      throws IOException {
+    PeftFiles files = decompress(adapter, dtype, trimRank);
     OwnedFolder.write(io, dir, LAYOUT, Map.of(
         MARKER_FILE, MARKER_BYTES,
         PeftAdapterReader.WEIGHTS_FILE, files.weights(),

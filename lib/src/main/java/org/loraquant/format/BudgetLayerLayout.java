@@ -45,6 +45,11 @@ public final class BudgetLayerLayout {
     return module + CompressedLayerLayout.SUFFIX + "meta2";
   }
 
+  /** The width map's tensor, {@code M.lq.widths}. */
+  public static String widthsName(String module) {
+    return name(module, "widths");
+  }
+
   static String name(String module, String part) {
     return module + CompressedLayerLayout.SUFFIX + part;
   }

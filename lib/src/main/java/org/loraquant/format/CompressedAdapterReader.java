@@ -51,6 +51,17 @@ public final class CompressedAdapterReader {
    * real adapters need a few thousand (a 2-output head of rank 16 on 4096 inputs: 57,344).
    */
   public static final long MAX_ZERO_PADDING_VALUES = 1L << 24;
+  /**
+   * Format version 2 stores a dropped component (width 0) as one byte of the width map, and it
+   * decodes to m + n zeros. Over an adapter, the zeros of dropped components may be at most
+   * {@link #MAX_ZERO_PADDING_VALUES} plus this many per byte of the model file. At B effective
+   * bits per parameter a file stores about B / 8 bytes per parameter, so an adapter's dropped zeros
+   * stay below 8 / B per byte: 256 covers every budget from 1/32 bit up. Even the smallest form
+   * the budget mode writes (each layer's first component at 2 bits, (m + n) / 4 bytes of codes,
+   * all others dropped) stays within it up to rank 65. A file beyond it declares zeros out of all
+   * proportion to what it stores.
+   */
+  public static final long MAX_DROPPED_ZEROS_PER_FILE_BYTE = 256;
 
   private CompressedAdapterReader() {}
 
@@ -172,6 +183,10 @@ public final class CompressedAdapterReader {
     List<CompressedAdapter.Layer> layers = new ArrayList<>();
     Set<String> sourceNames = new HashSet<>();
     long zeroPadding = 0;
+    long droppedZeros = 0;
+    long fileBytes = fileLength(model.file());
+    long droppedZerosAllowed = MAX_ZERO_PADDING_VALUES
+        + Math.min(fileBytes, Long.MAX_VALUE / 2 / MAX_DROPPED_ZEROS_PER_FILE_BYTE) * MAX_DROPPED_ZEROS_PER_FILE_BYTE;
     for (Iterator<Map.Entry<String, JsonNode>> it = modules.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String module = e.getKey();
@@ -190,6 +205,16 @@ public final class CompressedAdapterReader {
         layer = new CompressedAdapter.Layer(module, source, budget);
         k = budget.k();
         metaName = BudgetLayerLayout.metaName(module);
+        // Saturating: k < 2^31 components of m + n < 2^32 values could overflow a long.
+        long dropped = budget.k() - budget.kept();
+        long values = (long) budget.m() + budget.n();
+        droppedZeros = dropped != 0 && values > (Long.MAX_VALUE - droppedZeros) / dropped ? Long.MAX_VALUE
+            : droppedZeros + dropped * values;
+        if (droppedZeros > droppedZerosAllowed) {
+          throw new InvalidAdapterException(modelPath, BudgetLayerLayout.widthsName(module), dropped + " dropped components (width 0) bring the zeros decoded without stored data to " + droppedZeros
+              + " values, more than the " + droppedZerosAllowed + " a reader accepts from this " + fileBytes
+              + "-byte file (" + MAX_ZERO_PADDING_VALUES + " + " + MAX_DROPPED_ZEROS_PER_FILE_BYTE + " per byte)");
+        }
       } else {
         CompressedLayer paper = CompressedLayerLayout.fromTensors(module, name -> tensorOrNull(model, name), modelPath);
         layer = new CompressedAdapter.Layer(module, source, paper);
@@ -248,6 +273,14 @@ public final class CompressedAdapterReader {
     // The suffix after the module never contains ".lq.", so the last occurrence ends the module.
     int at = tensorName.lastIndexOf(CompressedLayerLayout.SUFFIX);
     return modules.has(tensorName.substring(0, at));
+  }
+
+  private static long fileLength(InputFile file) {
+    try {
+      return file.length();
+    } catch (IOException e) {
+      throw IoErrors.cannotRead(file.location(), e);
+    }
   }
 
   private static NamedTensor tensorOrNull(SafetensorsReader model, String name) {

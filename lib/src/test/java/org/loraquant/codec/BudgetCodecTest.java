@@ -80,6 +80,44 @@ class BudgetCodecTest {
     assertThat(keptSteps).isPositive();
   }
 
+  /**
+   * {@code refit N} is N steps in total, A first and then alternately B and A, whether a step is
+   * kept or not: N = 1 never touches B, no run keeps more than N steps, and N + 1 starts with
+   * the same N steps, so its error is never above N's.
+   */
+  @Test
+  void refitNIsNAlternatingStepsInTotalStartingWithA() {
+    List<LoraFactors> layers = List.of(TestFactors.decaying(5, 400, 300, 16),
+        TestFactors.gaussian(6, 256, 256, 8), TestFactors.decaying(11, 90, 500, 6));
+    BudgetSettings plain = BudgetSettings.of(1.5).withScope(BudgetScope.LAYER).withRefit(0);
+    List<BudgetLayerResult> none = BudgetCodec.compress(layers, plain, LINALG);
+    List<BudgetLayerResult> previous = none;
+    int keptAtOne = 0;
+    for (int steps = 1; steps <= 5; steps++) {
+      List<BudgetLayerResult> results = BudgetCodec.compress(layers, plain.withRefit(steps), LINALG);
+      for (int l = 0; l < layers.size(); l++) {
+        BudgetLayerStats stats = results.get(l).stats();
+        assertThat(stats.refitSteps()).as("layer %d, refit %d", l, steps).isBetween(0, steps);
+        assertThat(stats.squaredError()).as("layer %d, refit %d", l, steps)
+            .isLessThanOrEqualTo(previous.get(l).stats().squaredError());
+        if (steps == 1) {
+          keptAtOne += stats.refitSteps();
+          BudgetLayer refitted = results.get(l).layer();
+          BudgetLayer plainLayer = none.get(l).layer();
+          for (int i = 0; i < refitted.k(); i++) {
+            if (refitted.widths()[i] > 0) {
+              assertThat(refitted.b()[i].codes()).as("B of layer %d untouched by one step", l)
+                  .isEqualTo(plainLayer.b()[i].codes());
+              assertThat(refitted.b()[i].scales()).isEqualTo(plainLayer.b()[i].scales());
+            }
+          }
+        }
+      }
+      previous = results;
+    }
+    assertThat(keptAtOne).as("the A step is kept somewhere").isPositive();
+  }
+
   @Test
   void adapterScopeSpendsWhereTheSquaredErrorIs() {
     LoraFactors quiet = TestFactors.decaying(7, 256, 256, 8);

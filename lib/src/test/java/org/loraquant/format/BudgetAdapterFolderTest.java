@@ -12,10 +12,13 @@ import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.loraquant.codec.BudgetLayer;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.LevelFamily;
 import org.loraquant.codec.LoraFactors;
+import org.loraquant.codec.VectorCode;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.compress.AdapterDecompressor;
 import org.loraquant.compress.BudgetCompressionResult;
@@ -175,6 +178,112 @@ class BudgetAdapterFolderTest {
     // The data area is most of the file and every byte of it is under a layer's CRC or a
     // pass-through tensor; header flips are refused as malformed JSON or bad names.
     assertThat(refused).isGreaterThan(150);
+  }
+
+  @Test
+  void trimRankWritesTheKeptRankWithPatternsThatKeepPeftsScale() throws IOException {
+    PeftAdapter source = source();
+    Path out = tmp.resolve("trim");
+    BudgetCompressionResult result = writeFolder(source, SETTINGS, out);
+    CompressedAdapter read = CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter();
+    Path full = tmp.resolve("trim-full");
+    Path trimmed = tmp.resolve("trim-kept");
+    AdapterDecompressor.write(new LocalFileIO(), full.toString(), read, OutputDType.F32);
+    AdapterDecompressor.write(new LocalFileIO(), trimmed.toString(), read, OutputDType.F32, true);
+
+    JsonNode config = new ObjectMapper().readTree(trimmed.resolve("adapter_config.json").toFile());
+    Map<String, LoraFactors> fullFactors = factors(PeftAdapterReader.open(new LocalFileIO(), full.toString()));
+    PeftAdapter trimmedAdapter = PeftAdapterReader.open(new LocalFileIO(), trimmed.toString());
+    Map<String, LoraFactors> kept = factors(trimmedAdapter);
+    assertThat(trimmedAdapter.passThrough()).extracting(t -> t.name()).containsExactly(HEAD);
+    int largest = 0;
+    for (BudgetCompressionResult.Layer layer : result.layers()) {
+      String key = layer.module().substring("base_model.model.".length());
+      LoraFactors f = fullFactors.get(layer.module());
+      LoraFactors g = kept.get(layer.module());
+      int p = layer.stats().kept();
+      assertThat(p).as(key).isLessThan(f.r());
+      assertThat(g.r()).isEqualTo(p);
+      largest = Math.max(largest, p);
+      assertThat(config.get("rank_pattern").get(key).intValue()).isEqualTo(p);
+      // PEFT scales by alpha / r: alpha 16 at rank 8 is alpha 2 p at rank p.
+      assertThat(config.get("alpha_pattern").get(key).doubleValue()).isEqualTo(16.0 * p / 8);
+      // The same product B^ A^, entry by entry (the dropped components were zeros).
+      for (int x = 0; x < f.m(); x++) {
+        for (int y = 0; y < f.n(); y++) {
+          double a = 0;
+          double b = 0;
+          for (int i = 0; i < f.r(); i++) {
+            a += (double) f.b()[x * f.r() + i] * f.a()[i * f.n() + y];
+          }
+          for (int i = 0; i < p; i++) {
+            b += (double) g.b()[x * p + i] * g.a()[i * g.n() + y];
+          }
+          assertThat(b).isCloseTo(a, org.assertj.core.api.Assertions.within(1e-12 + 1e-9 * Math.abs(a)));
+        }
+      }
+    }
+    assertThat(config.get("r").intValue()).isEqualTo(largest);
+    assertThat(config.get("lora_alpha").intValue()).isEqualTo(16);
+    // Without the flag, the config is the source's.
+    assertThat(new ObjectMapper().readTree(full.resolve("adapter_config.json").toFile()).has("rank_pattern"))
+        .isFalse();
+  }
+
+  /**
+   * Replaces layer V by one of m x n, rank r whose k = r components are all dropped: nothing but
+   * its width map and meta is stored (a valid CRC included), and it decodes to r (m + n) zeros.
+   */
+  private static void declareDroppedLayer(Path folder, int m, int n, int r) throws IOException {
+    VectorCode[] none = new VectorCode[r];
+    BudgetLayer dropped = new BudgetLayer(m, n, r, LevelFamily.LLOYD_MAX, 32, new int[r], none, none);
+    CompressedFixture.editModel(folder, (tensors, meta) -> {
+      tensors.keySet().removeIf(name -> name.startsWith(V + ".lq."));
+      for (NamedTensor t : BudgetLayerLayout.toTensors(V, dropped)) {
+        tensors.put(t.name(), t);
+      }
+      try {
+        ObjectNode modules = (ObjectNode) new ObjectMapper().readTree(meta.get("loraquant.modules"));
+        ObjectNode v = (ObjectNode) modules.get(V);
+        v.putArray("shape_A").add(r).add(n);
+        v.putArray("shape_B").add(m).add(r);
+        meta.put("loraquant.modules", new ObjectMapper().writeValueAsString(modules));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+  }
+
+  @Test
+  void droppedComponentsDecodingToZerosOutOfProportionToTheFileAreRefused() throws IOException {
+    Path out = tmp.resolve("hostile");
+    writeFolder(source(), SETTINGS, out);
+    // 4096 dropped components of 2^21 values: 2^33 zeros (32 GiB as F32) from a file of a few KB.
+    declareDroppedLayer(out, 1 << 20, 1 << 20, 4096);
+    long fileBytes = Files.size(out.resolve(CompressedFormat.MODEL_FILE));
+    long allowed = CompressedAdapterReader.MAX_ZERO_PADDING_VALUES
+        + CompressedAdapterReader.MAX_DROPPED_ZEROS_PER_FILE_BYTE * fileBytes;
+    assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), out.toString()))
+        .isInstanceOf(InvalidAdapterException.class)
+        .hasMessageMatching(java.util.regex.Pattern.quote(out.resolve(CompressedFormat.MODEL_FILE) + ": tensor '" + V
+            + ".lq.widths': 4096 dropped components (width 0) bring the zeros decoded without stored data to ")
+            // 2^33, plus those of layer Q's own dropped components
+            + "85899\\d{5} values, more than the " + allowed + " a reader accepts from this " + fileBytes
+            + "-byte file \\(16777216 \\+ 256 per byte\\)");
+  }
+
+  @Test
+  void droppedComponentsWithinTheBoundDecodeToZeros() throws IOException {
+    Path out = tmp.resolve("dropped");
+    writeFolder(source(), SETTINGS, out);
+    declareDroppedLayer(out, 300, 200, 6);
+    CompressedAdapter read = CompressedAdapterReader.read(new LocalFileIO(), out.toString()).adapter();
+    Path peft = tmp.resolve("dropped-peft");
+    AdapterDecompressor.write(new LocalFileIO(), peft.toString(), read, OutputDType.F32);
+    LoraFactors v = factors(PeftAdapterReader.open(new LocalFileIO(), peft.toString())).get(V);
+    assertThat(v.r()).isEqualTo(6);
+    assertThat(v.b()).hasSize(300 * 6).containsOnly(0f);
+    assertThat(v.a()).hasSize(6 * 200).containsOnly(0f);
   }
 
   private static Map<String, LoraFactors> factors(PeftAdapter adapter) {

@@ -1,0 +1,127 @@
+package org.loraquant.codec;
+
+import java.util.Arrays;
+
+/**
+ * One layer's {@link RateDistortionTable}, measured only as far as the allocation needs it
+ * (docs/ALGORITHM.md, "Budget mode", "Measuring only the widths that can matter"). Quantizing a
+ * component at one width costs as much at 8 bits as at 1, and most components end at 0 to 4 bits,
+ * so the wide entries are the bulk of a complete table and almost never chosen.
+ *
+ * <p>Component i's entries are known for widths 0..{@link #known}(i); every entry that is
+ * measured is the same number {@link RateDistortionTable#measure} gives. A component stops
+ * growing at the first width whose error is negligible, exactly as in the complete table, so
+ * {@link #maxWidth} is the complete table's once that width is reached and
+ * {@link RateDistortionTable#MAX_WIDTH} until then.
+ *
+ * <p>Two stand-ins for entries not yet measured: {@link #relaxed()} puts 0 there (a lower bound:
+ * no error is below 0), {@link #predicted()} an estimate (a quarter per extra bit, the asymptotic
+ * rate of a Gaussian quantizer) that only steers which entries to measure first.
+ */
+final class LazyRateDistortion {
+  /** Error ratio per extra bit assumed by {@link #predicted()}: about 6 dB per bit. */
+  private static final double PREDICTED_RATIO_PER_BIT = 0.25;
+
+  private final LevelFamily family;
+  private final int groupSize;
+  private final long params;
+  private final double energy;
+  private final double negligible;
+  private final long[] cost;
+  /** Per component, the measured D(0..known). */
+  private final double[][] rows;
+  /** Per component, the widest width the complete table holds, once known; else MAX_WIDTH. */
+  private final int[] maxWidth;
+
+  /**
+   * Measures every component at widths 0..{@code initialWidth} (the first component up to the
+   * guard width at least), stopping earlier where the error is negligible.
+   */
+  LazyRateDistortion(BalancedLayer layer, LevelFamily family, int groupSize, int initialWidth) {
+    this.family = family;
+    this.groupSize = groupSize;
+    this.params = (long) layer.rank() * (layer.m() + layer.n());
+    this.energy = layer.energy();
+    this.negligible = RateDistortionTable.NEGLIGIBLE_SHARE * energy;
+    this.cost = RateDistortionTable.costs(family, layer.m(), layer.n(), groupSize);
+    int k = layer.k();
+    this.rows = new double[k][];
+    this.maxWidth = new int[k];
+    Arrays.fill(maxWidth, RateDistortionTable.MAX_WIDTH);
+    for (int i = 0; i < k; i++) {
+      rows[i] = new double[] {layer.s()[i] * layer.s()[i]};
+      stopIfNegligible(i);
+      extend(layer, i, Math.max(initialWidth, minWidth(i)));
+    }
+  }
+
+  int components() {
+    return rows.length;
+  }
+
+  /** The widest width whose entry of component i is measured. */
+  int known(int i) {
+    return rows[i].length - 1;
+  }
+
+  /** The widest width component i may take: MAX_WIDTH unless a negligible error stopped it. */
+  int maxWidth(int i) {
+    return maxWidth[i];
+  }
+
+  private static int minWidth(int i) {
+    return i == 0 ? RateDistortionTable.GUARD_WIDTH : 0;
+  }
+
+  /**
+   * Measures component i up to {@code width} (capped at its maximum); {@code layer} is the layer
+   * this table was made from (the same factors, possibly decomposed again).
+   */
+  void extend(BalancedLayer layer, int i, int width) {
+    int target = Math.min(width, maxWidth[i]);
+    if (target <= known(i)) {
+      return;
+    }
+    double[] bRecon = new double[layer.m()];
+    double[] aRecon = new double[layer.n()];
+    double[] row = Arrays.copyOf(rows[i], target + 1);
+    for (int w = known(i) + 1; w <= target; w++) {
+      row[w] = RateDistortionTable.componentError(layer, family, groupSize, i, w, bRecon, aRecon);
+      rows[i] = Arrays.copyOf(row, w + 1);
+      if (stopIfNegligible(i)) {
+        return;
+      }
+    }
+  }
+
+  /** Ends component i's table at its last measured width if that width's error is negligible. */
+  private boolean stopIfNegligible(int i) {
+    int w = known(i);
+    if (w >= minWidth(i) && rows[i][w] <= negligible) {
+      maxWidth[i] = w;
+      return true;
+    }
+    return false;
+  }
+
+  /** The table with 0, a lower bound, for every entry not yet measured. */
+  RateDistortionTable relaxed() {
+    return table(0);
+  }
+
+  /** The table with an estimate for every entry not yet measured. */
+  RateDistortionTable predicted() {
+    return table(PREDICTED_RATIO_PER_BIT);
+  }
+
+  private RateDistortionTable table(double ratioPerBit) {
+    double[][] d = new double[rows.length][];
+    for (int i = 0; i < rows.length; i++) {
+      d[i] = Arrays.copyOf(rows[i], maxWidth[i] + 1);
+      for (int w = known(i) + 1; w <= maxWidth[i]; w++) {
+        d[i][w] = d[i][w - 1] * ratioPerBit;
+      }
+    }
+    return new RateDistortionTable(params, energy, d, cost);
+  }
+}

@@ -1,0 +1,76 @@
+package org.loraquant.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.loraquant.linalg.LinearAlgebra;
+
+class LazyAllocationTest {
+  private static final LinearAlgebra LINALG = LinearAlgebra.javaOnly();
+
+  /**
+   * Over random layers and budgets, the allocation over tables measured on demand has exactly the
+   * total error and the bits of the allocation over the complete tables, and every entry it
+   * measured is the complete table's.
+   */
+  @ParameterizedTest
+  @EnumSource(LevelFamily.class)
+  void onDemandTablesGiveTheAllocationOfTheCompleteTables(LevelFamily family) {
+    Random random = new Random(18);
+    int fewerEntries = 0;
+    for (int trial = 0; trial < 40; trial++) {
+      int layers = 1 + random.nextInt(3);
+      List<BalancedLayer> balanced = new ArrayList<>();
+      List<RateDistortionTable> complete = new ArrayList<>();
+      List<LazyRateDistortion> lazy = new ArrayList<>();
+      long params = 0;
+      for (int l = 0; l < layers; l++) {
+        int m = 16 + random.nextInt(120);
+        int n = 16 + random.nextInt(120);
+        int r = 1 + random.nextInt(12);
+        LoraFactors f = random.nextBoolean() ? TestFactors.decaying(random.nextLong(), m, n, r)
+            : TestFactors.gaussian(random.nextLong(), m, n, r);
+        BalancedLayer layer = BalancedLayer.of(f, LINALG);
+        balanced.add(layer);
+        complete.add(RateDistortionTable.measure(layer, family, 16));
+        lazy.add(new LazyRateDistortion(layer, family, 16, LazyAllocation.INITIAL_WIDTH));
+        params += (long) r * (m + n);
+      }
+      double bits = 0.6 + 4 * random.nextDouble();
+      long budget = (long) Math.floor(bits * params);
+      long minimum = 0;
+      for (RateDistortionTable t : complete) {
+        minimum += t.minimumBits();
+      }
+      if (minimum > budget) {
+        continue;
+      }
+      int[][] expected = BitAllocator.allocate(complete, budget);
+      int[][] actual = LazyAllocation.allocate(lazy, budget, balanced::get);
+      List<RateDistortionTable> measured = new ArrayList<>();
+      int entries = 0;
+      int completeEntries = 0;
+      for (int l = 0; l < layers; l++) {
+        LazyRateDistortion t = lazy.get(l);
+        measured.add(t.relaxed());
+        for (int i = 0; i < t.components(); i++) {
+          assertThat(actual[l][i]).isLessThanOrEqualTo(t.known(i));
+          for (int w = 0; w <= t.known(i); w++) {
+            assertThat(t.relaxed().distortion(i, w)).isEqualTo(complete.get(l).distortion(i, w));
+          }
+          entries += t.known(i) + 1;
+          completeEntries += complete.get(l).maxWidth(i) + 1;
+        }
+      }
+      assertThat(BitAllocator.distortion(complete, actual)).as("trial %d", trial)
+          .isEqualTo(BitAllocator.distortion(complete, expected));
+      assertThat(BitAllocator.spent(complete, actual)).isLessThanOrEqualTo(budget);
+      fewerEntries += entries < completeEntries ? 1 : 0;
+    }
+    assertThat(fewerEntries).as("trials that measured fewer entries").isGreaterThan(10);
+  }
+}
