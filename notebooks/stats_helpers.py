@@ -57,6 +57,7 @@ ADAPTER_COLUMNS = [
     ("seconds", "DOUBLE"), ("recorded_from", "VARCHAR"), ("finished_at", "TIMESTAMPTZ"),
     ("requests", "BIGINT"), ("bytes_read", "BIGINT"), ("tensor_bits", "BIGINT"),
     ("tensor_bits_per_param", "DOUBLE"), ("overhead_bytes", "BIGINT"),
+    ("fixed_file_bytes", "BIGINT"),
 ]
 LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]

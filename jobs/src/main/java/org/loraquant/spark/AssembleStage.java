@@ -167,8 +167,17 @@ final class AssembleStage {
               context.outputLocation(relativePath),
               result.adapter(),
               manifest);
+      // fixed_file_bytes (docs/STATS.md): the writer returns only the folder's total, and the
+      // config is a few hundred bytes of JSON, so it is rendered again rather than widening the API
+      long fixedFileBytes =
+          manifest.length + CompressedAdapterWriter.configBytes(result.adapter()).length;
       return AdapterOutcome.compressed(
-          relativePath, result.layers(), bytesOut, layerSeconds + seconds(start), finishedAt);
+          relativePath,
+          result.layers(),
+          bytesOut,
+          fixedFileBytes,
+          layerSeconds + seconds(start),
+          finishedAt);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "Cannot write " + context.outputLocation(relativePath) + ": " + IoErrors.reason(e), e);

@@ -73,6 +73,7 @@ final class StatsPhase {
                 s.totals(),
                 adapter.fingerprintedBytes(),
                 s.output().bytes(),
+                s.output().fixedFileBytes(),
                 0,
                 StatsRows.RECORDED_BY_RUN,
                 processed.decidedAt()));
@@ -94,6 +95,7 @@ final class StatsPhase {
                 o.totals(),
                 adapter.fingerprintedBytes(),
                 o.bytesOut(),
+                o.fixedFileBytes(),
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
                 o.finishedAt(),
@@ -108,6 +110,7 @@ final class StatsPhase {
                 options.settings(),
                 null,
                 adapter.fingerprintedBytes(),
+                null,
                 null,
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
@@ -222,6 +225,7 @@ final class StatsPhase {
                 totals,
                 inputs.get(name).fingerprintedBytes(),
                 s.output().bytes(),
+                s.output().fixedFileBytes(),
                 totals.layerSeconds(),
                 StatsRows.RECORDED_FROM_SIDECAR,
                 s.finishedAt()));

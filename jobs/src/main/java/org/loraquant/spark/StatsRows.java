@@ -97,6 +97,7 @@ final class StatsRows {
       AdapterTotals totals,
       long bytesIn,
       Long bytesOut,
+      Long fixedFileBytes,
       double seconds,
       String recordedFrom,
       Instant finishedAt) {
@@ -109,6 +110,7 @@ final class StatsRows {
         totals,
         bytesIn,
         bytesOut,
+        fixedFileBytes,
         seconds,
         recordedFrom,
         finishedAt,
@@ -120,6 +122,7 @@ final class StatsRows {
    *
    * @param totals the output's figures; null when there is no output
    * @param bytesOut size of the output folder; null when there is no output
+   * @param fixedFileBytes of those, the config and manifest files; null when there is no output
    * @param requests what the adapter cost in storage requests this run; null when it was not read
    */
   static Row adapter(
@@ -131,6 +134,7 @@ final class StatsRows {
       AdapterTotals totals,
       long bytesIn,
       Long bytesOut,
+      Long fixedFileBytes,
       double seconds,
       String recordedFrom,
       Instant finishedAt,
@@ -170,7 +174,9 @@ final class StatsRows {
         // tensor_bits, tensor_bits_per_param, overhead_bytes (docs/STATS.md)
         output ? totals.tensorBits() : null,
         output && params > 0 ? (double) totals.tensorBits() / params : null,
-        output ? bytesOut - totals.tensorBits() / 8 : null);
+        output ? bytesOut - totals.tensorBits() / 8 : null,
+        // fixed_file_bytes (docs/STATS.md)
+        output ? fixedFileBytes : null);
   }
 
   private static String splitRule(CodecSettings settings) {
