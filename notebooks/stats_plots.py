@@ -403,7 +403,8 @@ def drift(nights):
             a3.bar(x, nights[status], bottom=bottom, color=color, label=status, width=0.6)
             bottom += nights[status].to_numpy()
     a3.set_title("adapters per night", fontsize=10)
-    a3.legend(fontsize=7)
+    # beside the bars, not on them: the first night's bar is often the tallest
+    a3.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     for a in (a1, a2, a3):
         a.grid(alpha=0.3)
         a.tick_params(axis="x", labelrotation=30, labelsize=8)

@@ -115,6 +115,16 @@ class AxisRulesTest(unittest.TestCase):
         titled = [ax.get_title() for ax in fig.axes if ax.get_visible()]
         self.assertEqual(len(titled), len(settings))
 
+    def test_drift_legend_hides_no_bar(self):
+        fig = stats_plots.drift(stats_plots.night_figures(self.con))
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        bars = fig.axes[2]
+        legend = bars.get_legend().get_window_extent(renderer)
+        for bar in bars.patches:
+            self.assertFalse(legend.overlaps(bar.get_window_extent(renderer)),
+                             "the status legend covers a bar")
+
     def test_small_layers_do_not_flatten_the_boxes(self):
         layers = self.con.execute("""
             SELECT module_kind, params, effective_bits::DOUBLE / params AS bits
