@@ -65,6 +65,7 @@ ADAPTER_COLUMNS = [
     ("levels", "VARCHAR"), ("refit", "INTEGER"),
     # issue 22
     ("tensor_bits", "BIGINT"), ("tensor_bits_per_param", "DOUBLE"), ("overhead_bytes", "BIGINT"),
+    ("fixed_file_bytes", "BIGINT"),
 ]
 LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]

@@ -5,8 +5,8 @@ The rules (issue 22), each a function here so notebooks and report draw the same
   robust range (quartiles +- 3 IQR) are drawn on the edge as open triangles and counted in the
   legend ("2 beyond 4.1 (max 750)"), so one tiny adapter cannot squash everyone else into a corner.
   Log: when the bulk itself spans more than a decade.
-- labels: only the few worst points (label_worst), placed in a column beside the axes, not on top
-  of each other.
+- labels: only the few worst points (label_worst), numbered beside the point inside its own panel
+  and named in a key in the figure's right margin, so no line crosses another panel.
 - small multiples: one panel per codec setting or budget (facet_label) instead of one overplotted
   scatter.
 - fleet figures are weighted by parameters (weighted_quantiles): a 100-parameter layer counts for
@@ -197,26 +197,31 @@ def worst_rows(df, column, n=WORST_LABELS):
     return df.dropna(subset=[column]).nlargest(n, column)
 
 
-def label_worst(ax, df, x, y, name, n=WORST_LABELS, placed_x=None, placed_y=None, slots=None):
-    """Labels the n worst points (largest y) with their name, in a column at the right edge of the
-    axes (or, with slots, of the figure: one shared column for all panels) with a thin line to
-    the point, so labels never overlap each other or the points.
+def label_worst(ax, df, x, y, name, n=WORST_LABELS, placed_x=None, placed_y=None, first=1):
+    """Numbers the n worst points (largest y) in their own panel: a small number beside each
+    point, nothing drawn outside the axes (a line to a shared label column would cross the other
+    panels). The caller lists number and name in a key (worst_key).
 
-    slots: iterator of (x, y) figure-fraction positions, shared by the panels of one figure."""
+    first: the number of the first point, so that the numbers of one figure's panels run on.
+    Returns [(number, name)] in the order numbered."""
     worst = worst_rows(df, y, n)
     px = placed_x if placed_x is not None else df[x]
     py = placed_y if placed_y is not None else df[y]
-    texts = []
-    for i, (idx, row) in enumerate(worst.iterrows()):
-        text = _short(str(row[name]))
-        where, coords = ((next(slots), "figure fraction") if slots is not None else
-                         ((1.02, 0.95 - 0.12 * i), "axes fraction"))
-        label = ax.annotate(text, (px.loc[idx], py.loc[idx]), xytext=where, textcoords=coords,
-                            fontsize=8, va="top", ha="left",
-                            arrowprops=dict(arrowstyle="-", color="0.5", lw=0.6))
-        label.set_in_layout(False)  # it sits in the margin kept for it, outside the panels
-        texts.append(text)
-    return texts
+    keyed = []
+    for number, (idx, row) in enumerate(worst.iterrows(), start=first):
+        label = ax.annotate(str(number), (px.loc[idx], py.loc[idx]), xytext=(5, 4),
+                            textcoords="offset points", fontsize=8, fontweight="bold",
+                            color="tab:red", annotation_clip=True)
+        label.set_in_layout(False)
+        keyed.append((number, _short(str(row[name]))))
+    return keyed
+
+
+def worst_key(fig, keyed, left, top=0.84):
+    """The key to label_worst's numbers: one line per point, "number  name", in the figure's
+    right margin from figure fraction (left, top) down."""
+    for i, (number, text) in enumerate(keyed):
+        fig.text(left, top - 0.06 * i, f"{number}  {text}", fontsize=8, va="top", ha="left")
 
 
 def _short(text, limit=34):
@@ -243,7 +248,7 @@ def bits_vs_error(df, x="bits", y="weighted_rel_error", name="adapter", weight="
     size = 12 + 160 * np.sqrt(df[weight] / df[weight].max())
     worst = set(worst_rows(df, y).index)
     label_x = 1 - 1.7 / (panel_w * cols + 1.8)  # the right margin kept free below
-    slots = iter([(label_x, 0.84 - 0.06 * i) for i in range(len(worst))])
+    keyed = []
     for i, facet in enumerate(facets):
         ax = axes[i // cols][i % cols]
         sel = df["facet"] == facet
@@ -262,7 +267,8 @@ def bits_vs_error(df, x="bits", y="weighted_rel_error", name="adapter", weight="
         ax.grid(alpha=0.3)
         mine = df[sel & df.index.isin(worst)]
         if len(mine):
-            label_worst(ax, mine, x, y, name, n=len(mine), placed_x=px, placed_y=py, slots=slots)
+            keyed += label_worst(ax, mine, x, y, name, n=len(mine), placed_x=px, placed_y=py,
+                                 first=len(keyed) + 1)
     for j in range(len(facets), rows * cols):
         axes[j // cols][j % cols].set_visible(False)
     handles = [Line2D([], [], marker="o", ls="", color="tab:blue", alpha=0.6,
@@ -273,6 +279,9 @@ def bits_vs_error(df, x="bits", y="weighted_rel_error", name="adapter", weight="
                                   markeredgecolor="tab:red", label=text))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
                frameon=False)
+    if keyed:
+        fig.text(label_x, 0.90, "highest error", fontsize=8, fontweight="bold", va="top")
+        worst_key(fig, keyed, label_x)
     fig.suptitle(title)
     with warnings.catch_warnings():
         # tight_layout says so when long titles do not fit; the layout is still usable
@@ -394,7 +403,8 @@ def drift(nights):
             a3.bar(x, nights[status], bottom=bottom, color=color, label=status, width=0.6)
             bottom += nights[status].to_numpy()
     a3.set_title("adapters per night", fontsize=10)
-    a3.legend(fontsize=7)
+    # beside the bars, not on them: the first night's bar is often the tallest
+    a3.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     for a in (a1, a2, a3):
         a.grid(alpha=0.3)
         a.tick_params(axis="x", labelrotation=30, labelsize=8)

@@ -173,8 +173,10 @@ def build(con, location):
         page.p(f"Current fleet: {len(points)} adapters with an output, {int(total_params):,} "
                f"LoRA parameters, {human_bytes(bytes_in)} -> {human_bytes(bytes_out)}; "
                f"{fleet_bits:.3f} tensor bits per parameter and relative error {fleet_error:.3f} "
-               f"(both weighted by parameters). Overhead files (config, manifest, headers): "
-               f"{human_bytes(points['overhead_bytes'].sum())} where recorded.")
+               f"(both weighted by parameters). Fixed files (config, manifest): "
+               f"{human_bytes(points['fixed_file_bytes'].sum())}; all overhead (those, the model "
+               f"file's header and pass-through tensors): "
+               f"{human_bytes(points['overhead_bytes'].sum())}; where recorded.")
         points["setting"] = points.apply(sp.facet_label, axis=1)
         by_setting = points.groupby("setting").apply(lambda g: _setting_row(g, sp),
                                                        include_groups=False).reset_index()

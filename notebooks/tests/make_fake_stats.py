@@ -124,6 +124,7 @@ ADAPTER_SCHEMA = pa.schema([
     _f("tensor_bits", pa.int64(), True),
     _f("tensor_bits_per_param", pa.float64(), True),
     _f("overhead_bytes", pa.int64(), True),
+    _f("fixed_file_bytes", pa.int64(), True),
 ])
 
 KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -189,10 +190,15 @@ CONFIG_BYTES = 612  # adapter_config.json, in the input listing and copied to th
 LAYER_HEADER_BITS = 64 * 8  # each layer record's meta and tier tensors (LayerStats allowance)
 
 
+def fixed_file_bytes(n_layers):
+    """The output's config and manifest (the stats sidecar, about 1.5 KB per layer)."""
+    return CONFIG_BYTES + 900 + n_layers * 1500
+
+
 def overhead_bytes(n_layers):
-    """What an output holds besides its layer records: config, manifest (the stats sidecar, about
-    1.5 KB per layer) and the model file's header (about 400 bytes per layer)."""
-    return CONFIG_BYTES + 900 + n_layers * (1500 + 400)
+    """What an output holds besides its layer records: the config and manifest, and the model
+    file's header (about 400 bytes per layer)."""
+    return fixed_file_bytes(n_layers) + n_layers * 400
 
 
 def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finished_at,
@@ -203,7 +209,7 @@ def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finish
                   payload_bits=None, effective_bits=None, payload_bits_per_param=None,
                   effective_bits_per_param=None, weighted_rel_error=None, worst_layer=None,
                   worst_rel_error=None, tensor_bits=None, tensor_bits_per_param=None,
-                  overhead_bytes=None)
+                  overhead_bytes=None, fixed_file_bytes=None)
     output_run_id = None
     if status == "compressed":
         rows = layer_rows
@@ -219,7 +225,8 @@ def adapter_row(run_id, adapter, fp, status, message, settings, bytes_in, finish
                       weighted_rel_error=sum(r["rel_error"] * r["params"] for r in rows) / params,
                       worst_layer=worst["module"], worst_rel_error=worst["rel_error"],
                       tensor_bits=tensor_bits, tensor_bits_per_param=tensor_bits / params,
-                      overhead_bytes=bytes_out - tensor_bits // 8)
+                      overhead_bytes=bytes_out - tensor_bits // 8,
+                      fixed_file_bytes=fixed_file_bytes(len(rows)))
         output_run_id = run_id
     elif status == "skipped":
         totals = {c: output[c] for c in totals}

@@ -78,9 +78,34 @@ class AxisRulesTest(unittest.TestCase):
 
     def test_only_the_worst_are_labelled(self):
         fig, axes = stats_plots.bits_vs_error(self.points)
-        labels = [t.get_text() for ax in fig.axes for t in ax.texts]
+        numbers = [t.get_text() for ax in fig.axes for t in ax.texts]
         worst = list(self.points.nlargest(stats_plots.WORST_LABELS, "weighted_rel_error").adapter)
-        self.assertEqual(sorted(labels), sorted(stats_plots._short(a) for a in worst))
+        self.assertEqual(sorted(numbers), [str(i) for i in range(1, len(worst) + 1)])
+        key = [t.get_text() for t in fig.texts if t.get_text()[:1].isdigit()]
+        self.assertEqual(sorted(k.split("  ", 1)[1] for k in key),
+                         sorted(stats_plots._short(a) for a in worst))
+
+    def test_labels_stay_in_their_own_panel(self):
+        # the worst points in the left panel: nothing of theirs may reach into the right one
+        points = self.points.copy()
+        left = points.apply(stats_plots.facet_label, axis=1) == stats_plots.facet_label(
+            points.iloc[0])
+        self.assertTrue(left.any() and not left.all(), "precondition: two settings")
+        points.loc[left, "weighted_rel_error"] += 1.0
+        fig, axes = stats_plots.bits_vs_error(points)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        drawn = 0
+        for ax in fig.axes:
+            panel = ax.get_window_extent(renderer)
+            for label in ax.texts:
+                box = label.get_window_extent(renderer)
+                self.assertTrue(panel.x0 - 1 <= box.x0 and box.x1 <= panel.x1 + 12
+                                and panel.y0 - 1 <= box.y0 and box.y1 <= panel.y1 + 12,
+                                f"label {label.get_text()} leaves its panel")
+                self.assertIsNone(label.arrow_patch, "no line out of the panel")
+                drawn += 1
+        self.assertEqual(drawn, min(stats_plots.WORST_LABELS, int(left.sum())))
 
     def test_one_panel_per_setting(self):
         fig, axes = stats_plots.bits_vs_error(self.points)
@@ -89,6 +114,16 @@ class AxisRulesTest(unittest.TestCase):
         self.assertEqual(len(axes["facets"]), len(settings))
         titled = [ax.get_title() for ax in fig.axes if ax.get_visible()]
         self.assertEqual(len(titled), len(settings))
+
+    def test_drift_legend_hides_no_bar(self):
+        fig = stats_plots.drift(stats_plots.night_figures(self.con))
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        bars = fig.axes[2]
+        legend = bars.get_legend().get_window_extent(renderer)
+        for bar in bars.patches:
+            self.assertFalse(legend.overlaps(bar.get_window_extent(renderer)),
+                             "the status legend covers a bar")
 
     def test_small_layers_do_not_flatten_the_boxes(self):
         layers = self.con.execute("""
@@ -124,7 +159,7 @@ class AxisRulesTest(unittest.TestCase):
         for f in (stats / "adapters").glob("*/*.parquet"):
             t = pq.read_table(f)
             pq.write_table(t.drop_columns(["tensor_bits", "tensor_bits_per_param",
-                                           "overhead_bytes"]), f)
+                                           "overhead_bytes", "fixed_file_bytes"]), f)
         con = stats_helpers.connect(str(stats), verbose=False)
         self.assertEqual(con.execute("SELECT count(tensor_bits_per_param) FROM adapters")
                          .fetchone()[0], 0, "precondition: old partitions read the column as null")

@@ -14,6 +14,7 @@ import org.loraquant.hadoop.StorageRequests;
  *     the driver collects ({@link #withoutLayers}): the layer rows are written from the executors
  * @param totals the layers summed up; null unless COMPRESSED
  * @param bytesOut size of the written output folder; 0 unless COMPRESSED
+ * @param fixedFileBytes of those, the config and manifest files; 0 unless COMPRESSED
  * @param seconds time spent on the adapter: its layers plus assembly and write
  * @param finishedAt when the output was committed, or the decision made
  * @param requests what the adapter cost in storage requests this run: opening, its layers' reads,
@@ -26,18 +27,24 @@ public record AdapterOutcome(
     List<LayerFigures> layers,
     AdapterTotals totals,
     long bytesOut,
+    long fixedFileBytes,
     double seconds,
     Instant finishedAt,
     StorageRequests requests)
     implements Serializable {
-  private static final long serialVersionUID = 2L;
+  private static final long serialVersionUID = 3L;
 
   public AdapterOutcome {
     layers = List.copyOf(layers);
   }
 
   static AdapterOutcome compressed(
-      String adapter, List<LayerFigures> layers, long bytesOut, double seconds, Instant finishedAt) {
+      String adapter,
+      List<LayerFigures> layers,
+      long bytesOut,
+      long fixedFileBytes,
+      double seconds,
+      Instant finishedAt) {
     return new AdapterOutcome(
         adapter,
         AdapterStatus.COMPRESSED,
@@ -45,6 +52,7 @@ public record AdapterOutcome(
         layers,
         AdapterTotals.of(layers),
         bytesOut,
+        fixedFileBytes,
         seconds,
         finishedAt,
         StorageRequests.NONE);
@@ -53,13 +61,15 @@ public record AdapterOutcome(
   static AdapterOutcome notCompressed(
       String adapter, AdapterStatus status, String message, double seconds) {
     return new AdapterOutcome(
-        adapter, status, message, List.of(), null, 0, seconds, Instant.now(), StorageRequests.NONE);
+        adapter, status, message, List.of(), null, 0, 0, seconds, Instant.now(),
+        StorageRequests.NONE);
   }
 
   /** This outcome without its layer reports (its totals stay): what the driver needs. */
   AdapterOutcome withoutLayers() {
     return new AdapterOutcome(
-        adapter, status, message, List.of(), totals, bytesOut, seconds, finishedAt, requests);
+        adapter, status, message, List.of(), totals, bytesOut, fixedFileBytes, seconds, finishedAt,
+        requests);
   }
 
   /** This outcome with {@code more} requests added to its count. */
@@ -71,6 +81,7 @@ public record AdapterOutcome(
         layers,
         totals,
         bytesOut,
+        fixedFileBytes,
         seconds,
         finishedAt,
         requests.plus(more));

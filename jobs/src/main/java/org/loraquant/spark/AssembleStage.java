@@ -193,8 +193,17 @@ final class AssembleStage {
               context.outputLocation(relativePath),
               compressed,
               manifest);
+      // fixed_file_bytes (docs/STATS.md): the writer returns only the folder's total, and the
+      // config is a few hundred bytes of JSON, so it is rendered again rather than widening the API
+      long fixedFileBytes =
+          manifest.length + CompressedAdapterWriter.configBytes(compressed).length;
       return AdapterOutcome.compressed(
-          relativePath, figures, bytesOut, layerSeconds + seconds(start), finishedAt);
+          relativePath,
+          figures,
+          bytesOut,
+          fixedFileBytes,
+          layerSeconds + seconds(start),
+          finishedAt);
     } catch (IOException e) {
       throw new UncheckedIOException(
           "Cannot write " + context.outputLocation(relativePath) + ": " + IoErrors.reason(e), e);

@@ -101,6 +101,8 @@ final class StatsRows {
    * @param settings the run's codec settings, either mode
    * @param totals the output's figures; null when there is no output
    * @param bytesOut size of the output folder; null when there is no output
+   * @param fixedFileBytes size of its adapter_config.json and manifest; null when there is no output
+   * @param fixedFileBytes of those, the config and manifest files; null when there is no output
    * @param requests what the adapter cost in storage requests this run; null when it was not read
    */
   static Row adapter(
@@ -112,6 +114,7 @@ final class StatsRows {
       AdapterTotals totals,
       long bytesIn,
       Long bytesOut,
+      Long fixedFileBytes,
       double seconds,
       String recordedFrom,
       Instant finishedAt,
@@ -148,6 +151,7 @@ final class StatsRows {
       // What grows with the adapter apart from the bytes that do not (docs/STATS.md).
       values.put("tensor_bits", totals.tensorBits());
       values.put("overhead_bytes", bytesOut - totals.tensorBits() / 8);
+      values.put("fixed_file_bytes", fixedFileBytes);
       values.put("weighted_rel_error", totals.weightedRelError());
       values.put("worst_layer", totals.worstLayer());
       values.put("worst_rel_error", totals.worstLayer() != null ? totals.worstRelError() : null);

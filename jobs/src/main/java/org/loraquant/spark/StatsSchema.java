@@ -116,6 +116,7 @@ public final class StatsSchema {
             optional("tensor_bits", DataTypes.LongType),
             optional("tensor_bits_per_param", DataTypes.DoubleType),
             optional("overhead_bytes", DataTypes.LongType),
+            optional("fixed_file_bytes", DataTypes.LongType),
           });
 
   /**

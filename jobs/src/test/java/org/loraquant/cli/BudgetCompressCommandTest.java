@@ -91,7 +91,7 @@ class BudgetCompressCommandTest {
 
     // --trim-rank: each layer at its kept rank, and the config says so for PEFT.
     Path trimmed = tmp.resolve("trimmed");
-    Run trim = run("decompress", out, trimmed, "--trim-rank");
+    CommandRun trim = run("decompress", out, trimmed, "--trim-rank");
     assertThat(trim.err()).isEmpty();
     assertThat(trim.exitCode()).isZero();
     JsonNode config = JSON.readTree(trimmed.resolve("adapter_config.json").toFile());

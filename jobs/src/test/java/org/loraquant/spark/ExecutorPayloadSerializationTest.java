@@ -116,7 +116,7 @@ class ExecutorPayloadSerializationTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("serializers")
   void partitionsAndResultsOfTheDriverSideStagesRoundTrip(String name, Serializer serializer) {
-    ExistingOutput output = new ExistingOutput("team-a/adapter-1", "s3a://out/team-a/adapter-1", 9);
+    ExistingOutput output = new ExistingOutput("team-a/adapter-1", "s3a://out/team-a/adapter-1", 9, 4);
     OutputState state =
         new OutputState(output, "settings-sha", "input-sha", "20261122T010000Z-3f9a1c2e",
             LocalDate.of(2026, 11, 22), Instant.parse("2026-11-22T01:02:03Z"),
@@ -182,7 +182,7 @@ class ExecutorPayloadSerializationTest {
         AdapterOutcome.compressed("team-a/adapter-1",
             List.of(LayerFigures.paper(
                 new LayerReport("layers.0.q_proj", result.stats(), 4096, 600),
-                CodecSettings.defaults())), 700, 0.5,
+                CodecSettings.defaults())), 700, 90, 0.5,
             Instant.parse("2026-11-22T01:02:03Z"));
     AdapterOutcome collected = adapter.withoutLayers();
     for (Object payload : List.of(layer, failedLayer, adapter, adapter.layers(), collected)) {

@@ -148,13 +148,32 @@ class RecompressJobTest extends SparkTestBase {
               .sum();
     }
     assertThat(adapterSums.getLong(3)).isEqualTo(outputBytes);
+    // fixed_file_bytes: exactly the config and manifest files written
+    long fixedFileBytes;
+    try (Stream<Path> files = Files.walk(out)) {
+      fixedFileBytes =
+          files
+              .filter(
+                  p ->
+                      p.getFileName().toString().equals(CompressedFormat.CONFIG_FILE)
+                          || p.getFileName().toString().equals(CompressedFormat.MANIFEST_FILE))
+              .mapToLong(p -> p.toFile().length())
+              .sum();
+    }
+    assertThat(
+            spark()
+                .sql("SELECT sum(fixed_file_bytes) FROM t_adapters WHERE status = 'compressed'")
+                .first()
+                .getLong(0))
+        .isEqualTo(fixedFileBytes);
     // tensor_bits: the layer records (the layers' effective_bits); overhead_bytes: the rest
     Row tensor =
         spark()
             .sql(
                 "SELECT count(*), count_if(a.tensor_bits = l.bits"
                     + " AND a.overhead_bytes = a.bytes_out - a.tensor_bits DIV 8"
-                    + " AND a.overhead_bytes > 0"
+                    + " AND a.overhead_bytes > a.fixed_file_bytes"
+                    + " AND a.fixed_file_bytes > 0"
                     + " AND abs(a.tensor_bits_per_param - a.tensor_bits / a.params) < 1e-12)"
                     + " FROM t_adapters a JOIN (SELECT adapter, sum(effective_bits) AS bits"
                     + " FROM t_layers GROUP BY adapter) l USING (adapter)"
@@ -212,6 +231,14 @@ class RecompressJobTest extends SparkTestBase {
                       + " AND output_run_id = '"
                       + first.runId()
                       + "' AND layers IS NOT NULL"))
+          .isEqualTo(good);
+      // up to date: the config and manifest sizes come from the output listing
+      assertThat(
+              duck.count(
+                  "SELECT count(*) FROM adapters s JOIN adapters c USING (adapter)"
+                      + " WHERE s.status = 'skipped' AND c.status = 'compressed'"
+                      + " AND s.fixed_file_bytes = c.fixed_file_bytes"
+                      + " AND s.fixed_file_bytes > 0"))
           .isEqualTo(good);
       duck.assertInvariants();
     }

@@ -12,9 +12,9 @@ import org.loraquant.codec.LayerStats;
 import org.loraquant.compress.LayerReport;
 
 /**
- * The adapters table's tensor_bits, tensor_bits_per_param and overhead_bytes (issue 22): the
- * layer records apart from the files every adapter carries, so a tiny adapter's bits per
- * parameter are not its config and manifest divided by a few parameters.
+ * The adapters table's tensor_bits, tensor_bits_per_param, overhead_bytes and fixed_file_bytes
+ * (issue 22): the layer records apart from the files every adapter carries, so a tiny adapter's
+ * bits per parameter are not its config and manifest divided by a few parameters.
  */
 class TensorBitsColumnsTest {
   private static final StatsRows.Origin ORIGIN =
@@ -42,11 +42,13 @@ class TensorBitsColumnsTest {
     Row row =
         StatsRows.adapter(
             ORIGIN, AdapterStatus.COMPRESSED, null, ORIGIN.runId(), CodecSettings.defaults(),
-            totals, 1_000, bytesOut, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH, null);
+            totals, 1_000, bytesOut, 15_000L, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH, null);
     assertThat(row.size()).isEqualTo(StatsSchema.ADAPTERS.size());
     assertThat(column(row, "tensor_bits")).isEqualTo(1760L);
     assertThat((double) column(row, "tensor_bits_per_param")).isEqualTo(1760.0 / 128);
     assertThat(column(row, "overhead_bytes")).isEqualTo(bytesOut - 220);
+    // the config and manifest alone, as written; overhead_bytes also holds the model file's header
+    assertThat(column(row, "fixed_file_bytes")).isEqualTo(15_000L);
     assertThat((double) column(row, "effective_bits_per_param")).isEqualTo(bytesOut * 8.0 / 128);
   }
 
@@ -55,8 +57,8 @@ class TensorBitsColumnsTest {
     Row row =
         StatsRows.adapter(
             ORIGIN, AdapterStatus.FAILED, "bad", null, CodecSettings.defaults(), null, 1_000,
-            null, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH, null);
-    for (String name : List.of("tensor_bits", "tensor_bits_per_param", "overhead_bytes")) {
+            null, null, 0.1, StatsRows.RECORDED_BY_RUN, Instant.EPOCH, null);
+    for (String name : List.of("tensor_bits", "tensor_bits_per_param", "overhead_bytes", "fixed_file_bytes")) {
       assertThat(column(row, name)).as(name).isNull();
     }
   }

@@ -247,6 +247,7 @@ public final class RunPlanner {
   public static OutputListing outputs(String root, List<ListedFile> listing, long nowMillis) {
     String prefix = root + "/";
     Map<String, Long> bytesByFolder = new HashMap<>();
+    Map<String, Long> fixedBytesByFolder = new HashMap<>();
     Set<String> complete = new HashSet<>();
     Set<String> staleStaging = new TreeSet<>();
     for (ListedFile listed : listing) {
@@ -266,6 +267,9 @@ public final class RunPlanner {
         continue;
       }
       bytesByFolder.merge(folder, listed.size(), Long::sum);
+      if (name.equals(CompressedFormat.CONFIG_FILE) || name.equals(CompressedFormat.MANIFEST_FILE)) {
+        fixedBytesByFolder.merge(folder, listed.size(), Long::sum);
+      }
       if (name.equals(CompressedFormat.MANIFEST_FILE)) {
         complete.add(folder);
       }
@@ -273,7 +277,13 @@ public final class RunPlanner {
     Map<String, ExistingOutput> outputs = new TreeMap<>();
     for (String folder : complete) {
       String location = childLocation(root, OutputLayout.folderOf(folder));
-      outputs.put(folder, new ExistingOutput(folder, location, bytesByFolder.get(folder)));
+      outputs.put(
+          folder,
+          new ExistingOutput(
+              folder,
+              location,
+              bytesByFolder.get(folder),
+              fixedBytesByFolder.getOrDefault(folder, 0L)));
     }
     List<String> stale = new ArrayList<>();
     for (String folder : staleStaging) {

@@ -109,6 +109,7 @@ class RunPlannerTest {
     List<ListedFile> outputs = List.of(
         new ListedFile(out + "/a/loraquant_manifest.json", 10, 1, null),
         new ListedFile(out + "/a/adapter_model.safetensors", 30, 1, null),
+        new ListedFile(out + "/a/adapter_config.json", 5, 1, null),
         new ListedFile(out + "/a/.crc", 99, 1, null),
         new ListedFile(out + "/b/adapter_model.safetensors", 30, 1, null), // interrupted
         new ListedFile(out + "/_root/loraquant_manifest.json", 4, 1, null),
@@ -120,7 +121,7 @@ class RunPlannerTest {
 
     assertThat(listed.complete()).containsOnlyKeys("a", "");
     assertThat(listed.complete().get("a"))
-        .isEqualTo(new ExistingOutput("a", out + "/a", 40));
+        .isEqualTo(new ExistingOutput("a", out + "/a", 45, 15)); // config + manifest: 15
     assertThat(listed.complete().get("").location()).isEqualTo(out + "/_root");
     assertThat(listed.staleStaging()).containsExactly(out + "/" + stale);
   }
@@ -165,7 +166,8 @@ class RunPlannerTest {
     assertThat(RunPlanner.decide(inputs, outputs, "s1", true).toCompress()).hasSize(4);
 
     Map<String, ExistingOutput> existing =
-        Map.of("a", new ExistingOutput("a", "x/a", 1), "gone", new ExistingOutput("gone", "x/g", 1));
+        Map.of(
+            "a", new ExistingOutput("a", "x/a", 1, 0), "gone", new ExistingOutput("gone", "x/g", 1, 0));
     assertThat(RunPlanner.manifestsToRead(inputs, existing))
         .extracting(ExistingOutput::relativePath).containsExactly("a");
   }
