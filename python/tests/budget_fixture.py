@@ -19,10 +19,12 @@ LABELS = {UNIFORM: "uniform", LLOYD_MAX: "lloyd-max"}
 
 
 def format_md_levels():
-    """P_w for w = 2..8 as docs/FORMAT.md lists them ("Lloyd-Max levels"), as binary32."""
+    """P_w for w = 2..8 as docs/FORMAT.md lists them (its appendix of Lloyd-Max levels), as binary32."""
     with open(os.path.join(ROOT, "docs", "FORMAT.md"), encoding="utf-8") as f:
         text = f.read()
-    section = text[text.index("**Lloyd-Max levels.**"):text.index("**Reconstructing the layer.**", text.index("**Lloyd-Max levels.**"))]
+    start = text.index("## Appendix: the Lloyd-Max levels")
+    end = text.find("\n## ", start + 1)
+    section = text[start:] if end < 0 else text[start:end]
     out = {}
     for w, numbers in re.findall(r"^- w = (\d): ((?:[\d.]+,?\s*)+)", section, flags=re.M):
         out[int(w)] = [np.float32(x) for x in re.findall(r"[\d.]+", numbers)]
