@@ -163,7 +163,8 @@ final class AssembleStage {
               context.outputIo().counting(counter),
               context.outputLocation(relativePath),
               result.adapter(),
-              manifest);
+              manifest,
+              context.outputFolderAtStart(relativePath));
       return AdapterOutcome.compressed(
           relativePath, result.layers(), bytesOut, layerSeconds + seconds(start), finishedAt);
     } catch (IOException e) {

@@ -19,6 +19,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.errors.LoraQuantException;
+import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.io.OwnedFolder;
 import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.options.UsageException;
@@ -50,7 +52,8 @@ final class CompressionPhase {
     jsc.setJobDescription("loraquant: list " + options.input() + " and " + options.output());
     List<DiscoveredAdapter> inputs =
         excludeJobFolders(io, options, AdapterDiscovery.discover(io, options.input()));
-    Map<String, ExistingOutput> existing = OutputDiscovery.discover(io, options.output());
+    OutputDiscovery.Listing outputListing = OutputDiscovery.list(io, options.output());
+    Map<String, ExistingOutput> existing = outputListing.complete();
     LOG.info(
         "run {}: {} adapters under {}, {} complete outputs under {}",
         options.runId(),
@@ -98,6 +101,12 @@ final class CompressionPhase {
         skipped.size());
 
     String outputRoot = qualifiedRoot(io, options.output());
+    Map<String, OwnedFolder.Contents> outputFolders = new TreeMap<>();
+    for (String adapter : toProcess.keySet()) {
+      outputFolders.put(
+          adapter,
+          outputListing.contents(OutputLayout.folderOf(adapter), CompressedAdapterWriter.LAYOUT));
+    }
     JobContext context =
         new JobContext(
             io,
@@ -107,7 +116,8 @@ final class CompressionPhase {
             options.runId(),
             options.runDate(),
             Map.copyOf(toProcess),
-            options.maxReadBytes());
+            options.maxReadBytes(),
+            outputFolders);
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();

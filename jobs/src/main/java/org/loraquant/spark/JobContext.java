@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.time.LocalDate;
 import java.util.Map;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.io.OwnedFolder;
 
 /**
  * What the executors of one run need, broadcast once: storage access (Hadoop settings, see {@link
@@ -15,6 +16,10 @@ import org.loraquant.codec.CodecSettings;
  * @param adapters the adapters this run processes, by relative path
  * @param maxReadBytes the largest merged read of an adapter's tensors (the memory a task holds in
  *     read bytes): see {@link JobOptions#maxReadBytes}
+ * @param outputFolders what each adapter's output folder held when the run listed the output root
+ *     ({@link OutputDiscovery.Listing#contents}), by adapter; the writer trusts it instead of asking
+ *     the store again (the run lock keeps other runs out). An adapter without an entry has its
+ *     folder looked at by the writer.
  */
 public record JobContext(
     HadoopFileIO io,
@@ -24,9 +29,23 @@ public record JobContext(
     String runId,
     LocalDate runDate,
     Map<String, DiscoveredAdapter> adapters,
-    long maxReadBytes)
+    long maxReadBytes,
+    Map<String, OwnedFolder.Contents> outputFolders)
     implements Serializable {
-  private static final long serialVersionUID = 2L;
+  private static final long serialVersionUID = 3L;
+
+  /** Writers look at their output folders themselves. */
+  public JobContext(
+      HadoopFileIO io,
+      OutputFileIO outputIo,
+      CodecSettings settings,
+      String outputRoot,
+      String runId,
+      LocalDate runDate,
+      Map<String, DiscoveredAdapter> adapters,
+      long maxReadBytes) {
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, Map.of());
+  }
 
   /** With the default read size. */
   public JobContext(
@@ -54,6 +73,11 @@ public record JobContext(
    */
   public String outputLocation(String relativePath) {
     return outputRoot + "/" + OutputLayout.folderOf(relativePath);
+  }
+
+  /** What the output folder of {@code relativePath} held when the run began, or null: unknown. */
+  public OwnedFolder.Contents outputFolderAtStart(String relativePath) {
+    return outputFolders.get(relativePath);
   }
 
   public DiscoveredAdapter adapter(String relativePath) {
