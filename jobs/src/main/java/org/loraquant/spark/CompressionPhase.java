@@ -148,7 +148,11 @@ final class CompressionPhase {
     }
 
     List<LayerTask> tasks =
-        new LayerPlanner(3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
+        new LayerPlanner(
+                3 * parallelism,
+                options.maxLayersPerTask(),
+                options.targetTaskBytes(),
+                LayerPlanner.DEFAULT_MIN_PIECE_BYTES)
             .plan(layers);
     List<PlannedTask> planned = new ArrayList<>(tasks.size());
     for (LayerTask task : tasks) {
