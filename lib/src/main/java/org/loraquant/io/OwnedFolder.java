@@ -126,10 +126,11 @@ public final class OwnedFolder {
 
   /**
    * As {@link #write(FileIO, String, Layout, Map)}, trusting {@code known} for what {@code dir}
-   * holds instead of asking the store: the caller listed it shortly before and nothing but this
-   * writer writes there meanwhile (the job lists its output root once under its run lock). A
-   * folder that filled up since is still never lost: staging falls back to writing in place, and
-   * in place only our own names are ever written.
+   * holds instead of asking the store, where the folder is written in place (object stores): the
+   * caller listed it shortly before and nothing but this writer writes there meanwhile (the job
+   * lists its output root once under its run lock). A folder that filled up since is still never
+   * lost: in place only our own names are ever written. Where the folder is staged, {@code known}
+   * is not used (see the comment inside).
    *
    * @param known what {@code dir} held, or null to look now
    */
@@ -140,8 +141,14 @@ public final class OwnedFolder {
       throw new IllegalArgumentException("files " + files.keySet() + " are not the layout " + layout.writeOrder());
     }
     String target = FolderPaths.withoutTrailingSlash(dir);
+    // Where renames are atomic (local disks, HDFS) the writer stages, and staging must see an
+    // empty folder left at the target (a killed replacement's), which a listing of files does not
+    // show; there a look costs next to nothing, so it is taken. In place, an empty folder and none
+    // are the same.
     Contents contents =
-        known == null ? checkedContents(io, target, layout) : checked(known, target, layout);
+        known == null || io.atomicDirectoryRename()
+            ? checkedContents(io, target, layout)
+            : checked(known, target, layout);
     if (io.atomicDirectoryRename() && contents.others().isEmpty()) {
       writeStaged(io, target, layout, files, contents);
     } else {
