@@ -25,8 +25,9 @@ import org.loraquant.safetensors.TensorInfo;
  *
  * <p>Reads: nothing but tensors. The config and header came with the task (the open stage read
  * them), and the task's layers of one adapter, which the planner keeps together and in file order,
- * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default): one
- * request per range, usually the whole adapter's LoRA factors, and one range in memory at a time.
+ * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default, or
+ * one layer's two factors if larger): one request per range, usually the whole adapter's LoRA
+ * factors, and one range in memory at a time. A range never ends between a layer's factors.
  */
 final class LayerStage {
   private LayerStage() {}
@@ -125,8 +126,7 @@ final class LayerStage {
               LoraModule module =
                   work.adapter().equals(relativePath) ? layout.module(work.module()) : null;
               if (module != null) {
-                spans.add(span(module.a()));
-                spans.add(span(module.b()));
+                spans.addAll(spans(module));
               }
             }
             adapter =
@@ -143,6 +143,20 @@ final class LayerStage {
         return adapter;
       }
     };
+  }
+
+  /**
+   * A layer's two factors as one span when they lie side by side (as PEFT writes them), so that no
+   * read ends between them: the reader takes lora_B before lora_A, and a read ending between them
+   * would be loaded again for A, and the next one again after it. Apart, two spans.
+   */
+  private static List<ByteSpan> spans(LoraModule module) {
+    ByteSpan a = span(module.a());
+    ByteSpan b = span(module.b());
+    if (a.end() == b.begin() || b.end() == a.begin()) {
+      return List.of(new ByteSpan(Math.min(a.begin(), b.begin()), Math.max(a.end(), b.end())));
+    }
+    return List.of(a, b);
   }
 
   private static ByteSpan span(TensorInfo tensor) {
