@@ -60,6 +60,12 @@ public final class HadoopFileIO implements FileIO, Serializable {
   public static final List<String> SHIPPED_PREFIXES =
       List.of("fs.", "dfs.", "hadoop.", "io.", "ipc.");
 
+  /**
+   * S3A's create option that skips its checks of the path (hadoop-aws 3.4); other file systems
+   * ignore it, as an optional builder key.
+   */
+  static final String S3A_CREATE_PERFORMANCE = "fs.s3a.create.performance";
+
   private final TreeMap<String, String> settings;
   private transient Configuration conf;
   private transient RequestCounter counter; // null: not counted; never serialised
@@ -154,10 +160,21 @@ public final class HadoopFileIO implements FileIO, Serializable {
         return p.toString();
       }
 
+      /**
+       * Creates parent directories as needed. On S3A in "performance" mode: no HEAD or LIST
+       * asking whether a directory sits at the path (the writers check their folder, or know it
+       * from the job's listing, see {@code OwnedFolder}), so a small file is one PUT.
+       */
       @Override
       public OutputStream create() throws IOException {
         count(RequestCounter::write);
-        return fileSystem(p).create(p, true); // creates parent directories as needed
+        return (OutputStream)
+            fileSystem(p)
+                .createFile(p)
+                .overwrite(true)
+                .recursive()
+                .opt(S3A_CREATE_PERFORMANCE, true)
+                .build();
       }
     };
   }
@@ -217,6 +234,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
   public void delete(String path) throws IOException {
     Path p = new Path(path);
     FileSystem fs = fileSystem(p);
+    count(RequestCounter::write);
     if (fs instanceof ChecksumFileSystem checksums && isDirectory(path)) {
       FileSystem raw = checksums.getRawFileSystem();
       for (FileStatus entry : raw.listStatus(p)) {

@@ -192,7 +192,8 @@ final class AssembleStage {
               context.outputIo().counting(counter),
               context.outputLocation(relativePath),
               compressed,
-              manifest);
+              manifest,
+              context.outputFolderAtStart(relativePath));
       // fixed_file_bytes (docs/STATS.md): the writer returns only the folder's total, and the
       // config is a few hundred bytes of JSON, so it is rendered again rather than widening the API
       long fixedFileBytes =

@@ -18,9 +18,13 @@ import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.io.OwnedFolder;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.options.UsageException;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.OutputLayout;
 import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerTask;
@@ -51,7 +55,8 @@ final class CompressionPhase {
     jsc.setJobDescription("loraquant: list " + options.input() + " and " + options.output());
     List<DiscoveredAdapter> inputs =
         excludeJobFolders(io, options, AdapterDiscovery.discover(io, options.input()));
-    Map<String, ExistingOutput> existing = OutputDiscovery.discover(io, options.output());
+    OutputDiscovery.Listing outputListing = OutputDiscovery.list(io, options.output());
+    Map<String, ExistingOutput> existing = outputListing.complete();
     LOG.info(
         "run {}: {} adapters under {}, {} complete outputs under {}",
         options.runId(),
@@ -85,6 +90,12 @@ final class CompressionPhase {
         skipped.size());
 
     String outputRoot = qualifiedRoot(io, options.output());
+    Map<String, OwnedFolder.Contents> outputFolders = new TreeMap<>();
+    for (String adapter : toProcess.keySet()) {
+      outputFolders.put(
+          adapter,
+          outputListing.contents(OutputLayout.folderOf(adapter), CompressedAdapterWriter.LAYOUT));
+    }
     JobContext context =
         new JobContext(
             io,
@@ -95,7 +106,8 @@ final class CompressionPhase {
             options.runDate(),
             Map.copyOf(toProcess),
             options.maxReadBytes(),
-            options.budget());
+            options.budget(),
+            outputFolders);
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();
@@ -129,7 +141,10 @@ final class CompressionPhase {
         wholeAdapters(options)
             ? wholeAdapterTasks(layers)
             : new LayerPlanner(
-                    3 * parallelism, options.maxLayersPerTask(), options.targetTaskBytes())
+                    3 * parallelism,
+                    options.maxLayersPerTask(),
+                    options.targetTaskBytes(),
+                    LayerPlanner.DEFAULT_MIN_PIECE_BYTES)
                 .plan(layers);
     List<PlannedTask> planned = new ArrayList<>(tasks.size());
     for (LayerTask task : tasks) {

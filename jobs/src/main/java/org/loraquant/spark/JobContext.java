@@ -9,6 +9,7 @@ import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
 import org.loraquant.codec.CompressionSettings;
+import org.loraquant.io.OwnedFolder;
 
 /**
  * What the executors of one run need, broadcast once: storage access (Hadoop settings, see {@link
@@ -21,6 +22,10 @@ import org.loraquant.codec.CompressionSettings;
  * @param maxReadBytes the largest merged read of an adapter's tensors (the memory a task holds in
  *     read bytes): see {@link JobOptions#maxReadBytes}
  * @param budget the budget mode's settings, or null for the paper mode ({@code settings})
+ * @param outputFolders what each adapter's output folder held when the run listed the output root
+ *     ({@link OutputDiscovery.Listing#contents}), by adapter; the writer trusts it instead of asking
+ *     the store again (the run lock keeps other runs out). An adapter without an entry has its
+ *     folder looked at by the writer.
  */
 public record JobContext(
     HadoopFileIO io,
@@ -31,9 +36,37 @@ public record JobContext(
     LocalDate runDate,
     Map<String, DiscoveredAdapter> adapters,
     long maxReadBytes,
-    BudgetSettings budget)
+    BudgetSettings budget,
+    Map<String, OwnedFolder.Contents> outputFolders)
     implements Serializable {
-  private static final long serialVersionUID = 3L;
+  private static final long serialVersionUID = 4L;
+
+  /** In the paper mode; writers look at their output folders themselves. */
+  public JobContext(
+      HadoopFileIO io,
+      OutputFileIO outputIo,
+      CodecSettings settings,
+      String outputRoot,
+      String runId,
+      LocalDate runDate,
+      Map<String, DiscoveredAdapter> adapters,
+      long maxReadBytes) {
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, Map.of());
+  }
+
+  /** Writers look at their output folders themselves. */
+  public JobContext(
+      HadoopFileIO io,
+      OutputFileIO outputIo,
+      CodecSettings settings,
+      String outputRoot,
+      String runId,
+      LocalDate runDate,
+      Map<String, DiscoveredAdapter> adapters,
+      long maxReadBytes,
+      BudgetSettings budget) {
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, budget, Map.of());
+  }
 
   /** In the paper mode. */
   public JobContext(
@@ -44,8 +77,9 @@ public record JobContext(
       String runId,
       LocalDate runDate,
       Map<String, DiscoveredAdapter> adapters,
-      long maxReadBytes) {
-    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null);
+      long maxReadBytes,
+      Map<String, OwnedFolder.Contents> outputFolders) {
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, outputFolders);
   }
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
@@ -79,6 +113,11 @@ public record JobContext(
    */
   public String outputLocation(String relativePath) {
     return outputRoot + "/" + OutputLayout.folderOf(relativePath);
+  }
+
+  /** What the output folder of {@code relativePath} held when the run began, or null: unknown. */
+  public OwnedFolder.Contents outputFolderAtStart(String relativePath) {
+    return outputFolders.get(relativePath);
   }
 
   public DiscoveredAdapter adapter(String relativePath) {

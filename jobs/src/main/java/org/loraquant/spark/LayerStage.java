@@ -39,8 +39,9 @@ import org.loraquant.safetensors.TensorInfo;
  *
  * <p>Reads: nothing but tensors. The config and header came with the task (the open stage read
  * them), and the task's layers of one adapter, which the planner keeps together and in file order,
- * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default): one
- * request per range, usually the whole adapter's LoRA factors, and one range in memory at a time.
+ * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default, or
+ * one layer's two factors if larger): one request per range, usually the whole adapter's LoRA
+ * factors, and one range in memory at a time. A range never ends between a layer's factors.
  *
  * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
  * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
@@ -200,8 +201,7 @@ final class LayerStage {
               LoraModule module =
                   work.adapter().equals(relativePath) ? layout.module(work.module()) : null;
               if (module != null) {
-                spans.add(span(module.a()));
-                spans.add(span(module.b()));
+                spans.addAll(spans(module));
               }
             }
             adapter =
@@ -272,6 +272,20 @@ final class LayerStage {
             s.energy(),
             s.refitSteps(),
             nanos));
+  }
+
+  /**
+   * A layer's two factors as one span when they lie side by side (as PEFT writes them), so that no
+   * read ends between them: the reader takes lora_B before lora_A, and a read ending between them
+   * would be loaded again for A, and the next one again after it. Apart, two spans.
+   */
+  private static List<ByteSpan> spans(LoraModule module) {
+    ByteSpan a = span(module.a());
+    ByteSpan b = span(module.b());
+    if (a.end() == b.begin() || b.end() == a.begin()) {
+      return List.of(new ByteSpan(Math.min(a.begin(), b.begin()), Math.max(a.end(), b.end())));
+    }
+    return List.of(a, b);
   }
 
   private static ByteSpan span(TensorInfo tensor) {

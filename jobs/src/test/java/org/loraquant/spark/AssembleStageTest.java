@@ -19,9 +19,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.fleet.FleetGenerator;
+import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.fleet.ModelShape;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.LocalFileIO;
+import org.loraquant.io.OwnedFolder;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
@@ -53,6 +55,73 @@ class AssembleStageTest {
     assertThat(outcome.requests().heads()).isEqualTo(2);
     assertThat(outcome.requests().lists()).isEqualTo(1);
     assertThat(outcome.requests().writes()).isPositive();
+  }
+
+  @Test
+  void aWriterThatKnowsItsFolderFromTheRunsListingAsksTheStoreNothing() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = f.compressLayers();
+    // As on an object store (in place, no staging), with the output root's listing made by the
+    // driver: the folder is absent.
+    JobContext known = f.withOutputFolder(OwnedFolder.Contents.ABSENT, false);
+
+    AdapterOutcome outcome =
+        AssembleStage.assemble(
+            known, f.discovered.relativePath(), layers, f.opened, new LongAccumulator());
+
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.COMPRESSED);
+    assertThat(f.outputFolder()).isDirectoryContaining("glob:**/loraquant_manifest.json");
+    // Three files, three writes; the one listing is the input's change check.
+    assertThat(outcome.requests().heads()).isZero();
+    assertThat(outcome.requests().lists()).isEqualTo(1);
+    assertThat(outcome.requests().writes()).isEqualTo(3);
+  }
+
+  @Test
+  void aWriterReplacingItsOwnOutputInPlaceDeletesTheManifestFirst() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = f.compressLayers();
+    f.assemble(layers);
+    OwnedFolder.Contents before =
+        OwnedFolder.inspect(f.io, f.outputFolder().toString(), CompressedAdapterWriter.LAYOUT);
+    Path manifest = f.outputFolder().resolve("loraquant_manifest.json");
+    Files.writeString(manifest, "{}");
+
+    AdapterOutcome outcome =
+        AssembleStage.assemble(
+            f.withOutputFolder(before, false),
+            f.discovered.relativePath(),
+            layers,
+            f.opened,
+            new LongAccumulator());
+
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.COMPRESSED);
+    assertThat(Files.readString(manifest)).isNotEqualTo("{}");
+    assertThat(outcome.requests().heads()).isZero();
+    assertThat(outcome.requests().writes()).isEqualTo(4); // the manifest's DELETE, three PUTs
+  }
+
+  @Test
+  void aKnownForeignFileWithOurNameIsRefusedWithNothingWritten() throws IOException {
+    Fixture f = new Fixture(temp);
+    List<LayerOutcome> layers = f.compressLayers();
+    Path config = Files.createDirectories(f.outputFolder()).resolve("adapter_config.json");
+    Files.writeString(config, "{\"a user's\": true}");
+    OwnedFolder.Contents users =
+        OwnedFolder.inspect(f.io, f.outputFolder().toString(), CompressedAdapterWriter.LAYOUT);
+
+    AdapterOutcome outcome =
+        AssembleStage.assemble(
+            f.withOutputFolder(users, false),
+            f.discovered.relativePath(),
+            layers,
+            f.opened,
+            new LongAccumulator());
+
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.FAILED);
+    assertThat(outcome.message()).contains("not an output of compress");
+    assertThat(Files.readString(config)).isEqualTo("{\"a user's\": true}");
+    assertThat(outcome.requests().writes()).isZero();
   }
 
   @Test
@@ -167,6 +236,20 @@ class AssembleStageTest {
 
     Path outputFolder() {
       return outputRoot.resolve(discovered.relativePath());
+    }
+
+    /** The context with the output folder as the driver's listing saw it. */
+    JobContext withOutputFolder(OwnedFolder.Contents contents, boolean atomicRename) {
+      return new JobContext(
+          context.io(),
+          new OutputFileIO(context.io(), atomicRename),
+          context.settings(),
+          context.outputRoot(),
+          context.runId(),
+          context.runDate(),
+          context.adapters(),
+          context.maxReadBytes(),
+          Map.of(discovered.relativePath(), contents));
     }
 
     List<LayerOutcome> compressLayers() {

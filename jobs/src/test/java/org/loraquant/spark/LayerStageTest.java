@@ -70,7 +70,8 @@ class LayerStageTest {
 
   @Test
   void readsAreBoundedByTheReadSize() throws IOException {
-    // A read size below one tensor: every tensor is a read of its own, nothing merged.
+    // A read size below one tensor: every layer's two factors (side by side) are a read of their
+    // own, nothing more merged.
     Fixture f = new Fixture(temp, 1);
     OpenOutcome opened = f.open();
     LayerTask task = new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(opened.layers()).get(0);
@@ -78,7 +79,27 @@ class LayerStageTest {
     List<LayerOutcome> outcomes = f.compress(opened, task);
 
     long gets = outcomes.stream().mapToLong(o -> o.requests().gets()).sum();
-    assertThat(gets).isEqualTo(2L * opened.layers().size());
+    assertThat(gets).isEqualTo(opened.layers().size());
+    f.assertSameAsCompressingAlone(outcomes);
+  }
+
+  /**
+   * A read size of one and a half layers: reads must end between layers, never between a layer's
+   * two factors, or reading lora_B before lora_A reloads the read before it, and then the next.
+   */
+  @Test
+  void noByteIsReadTwiceWhenTheReadSizeFallsInsideALayer() throws IOException {
+    Fixture probe = new Fixture(temp.resolve("probe"), JobOptions.DEFAULT_MAX_READ_BYTES);
+    long layerBytes = probe.open().layers().get(0).bytes();
+    Fixture f = new Fixture(temp.resolve("f"), layerBytes * 3 / 2);
+    OpenOutcome opened = f.open();
+    LayerTask task = new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(opened.layers()).get(0);
+
+    List<LayerOutcome> outcomes = f.compress(opened, task);
+
+    long bytes = outcomes.stream().mapToLong(o -> o.requests().bytesRead()).sum();
+    long tensorBytes = opened.layers().stream().mapToLong(l -> l.bytes()).sum();
+    assertThat(bytes).isEqualTo(tensorBytes);
     f.assertSameAsCompressingAlone(outcomes);
   }
 

@@ -9,10 +9,13 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.plan.ExistingOutput;
+import org.loraquant.io.LocalFileIO;
+import org.loraquant.io.OwnedFolder;
 
 /** The listing of the output: which folder is whose, and a killed writer's leftovers. */
 class OutputDiscoveryTest {
@@ -62,5 +65,30 @@ class OutputDiscoveryTest {
     assertThat(nestedStale).doesNotExist();
     assertThat(live).isDirectory();
     assertThat(notOurs).isDirectory();
+  }
+
+  @Test
+  void theListingTellsEachWriterWhatItsFolderHolds() throws IOException {
+    output("a");
+    output("a/b");
+    Files.writeString(out.resolve("a/notes.txt"), "mine");
+    Files.writeString(out.resolve("c"), "a file where c's folder would be");
+
+    OutputDiscovery.Listing listing =
+        OutputDiscovery.list(new HadoopFileIO(new Configuration()), out.toUri().toString());
+
+    OwnedFolder.Contents a = listing.contents("a", CompressedAdapterWriter.LAYOUT);
+    assertThat(a.folder()).isTrue();
+    assertThat(a.ours())
+        .containsExactly(CompressedFormat.MANIFEST_FILE, CompressedFormat.MODEL_FILE);
+    assertThat(a.others()).containsExactly("b", "notes.txt");
+    assertThat(a).isEqualTo(OwnedFolder.inspect(new LocalFileIO(), out.resolve("a").toString(),
+        CompressedAdapterWriter.LAYOUT));
+    assertThat(listing.contents("a/b", CompressedAdapterWriter.LAYOUT).others()).isEmpty();
+    assertThat(listing.contents("ab", CompressedAdapterWriter.LAYOUT))
+        .isEqualTo(OwnedFolder.Contents.ABSENT);
+    OwnedFolder.Contents c = listing.contents("c", CompressedAdapterWriter.LAYOUT);
+    assertThat(c.exists()).isTrue();
+    assertThat(c.folder()).isFalse();
   }
 }

@@ -107,12 +107,23 @@ public final class CompressedAdapterWriter {
    *     adapter_config.json} that is not ours; nothing is touched then
    */
   public static long write(FileIO io, String dir, CompressedAdapter adapter, byte[] manifest) throws IOException {
+    return write(io, dir, adapter, manifest, null);
+  }
+
+  /**
+   * As {@link #write(FileIO, String, CompressedAdapter, byte[])}, with what {@code dir} held
+   * already known to the caller (see {@link OwnedFolder#write(FileIO, String, OwnedFolder.Layout,
+   * Map, OwnedFolder.Contents)}), or null to look.
+   */
+  public static long write(
+      FileIO io, String dir, CompressedAdapter adapter, byte[] manifest, OwnedFolder.Contents known)
+      throws IOException {
     byte[] model = modelBytes(adapter);
     byte[] config = configBytes(adapter);
     OwnedFolder.write(io, dir, LAYOUT, Map.of(
         CompressedFormat.MODEL_FILE, model,
         CompressedFormat.CONFIG_FILE, config,
-        CompressedFormat.MANIFEST_FILE, manifest));
+        CompressedFormat.MANIFEST_FILE, manifest), known);
     return (long) model.length + config.length + manifest.length;
   }
 

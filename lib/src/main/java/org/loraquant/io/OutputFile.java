@@ -7,6 +7,6 @@ import java.io.OutputStream;
 public interface OutputFile {
   String location();
 
-  /** Creates the file, replacing one that exists. */
+  /** Creates the file, replacing one that exists, and the folders above it that are missing. */
   OutputStream create() throws IOException;
 }

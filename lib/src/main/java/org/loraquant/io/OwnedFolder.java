@@ -1,6 +1,7 @@
 package org.loraquant.io;
 
 import java.io.IOException;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -19,6 +20,11 @@ import org.loraquant.errors.LoraQuantException;
  * first. Where directory renames are atomic and the target holds nothing but our files, the
  * folder is staged beside the target and renamed into place; otherwise (object stores, or a
  * target that also holds other things) our files are written in place, marker last.
+ *
+ * <p>Requests: a writer that already knows what the folder holds (the job lists its whole output
+ * root once, see {@link #write(FileIO, String, Layout, Map, Contents)}) does not look again; on an
+ * object store a new folder then costs exactly one PUT per file, and one that replaces our own
+ * output one DELETE of the marker more.
  */
 public final class OwnedFolder {
   private OwnedFolder() {}
@@ -54,7 +60,33 @@ public final class OwnedFolder {
    * @param ours entries named like the layout's files
    * @param others every other entry
    */
-  public record Contents(boolean exists, boolean folder, List<String> ours, List<String> others) {
+  public record Contents(boolean exists, boolean folder, List<String> ours, List<String> others)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public Contents {
+      ours = List.copyOf(ours);
+      others = List.copyOf(others);
+    }
+
+    /** Nothing at the path. */
+    public static final Contents ABSENT = new Contents(false, false, List.of(), List.of());
+
+    /**
+     * What a listing of the folder's entries gives for {@code layout}.
+     *
+     * @param names the names directly under the folder (files and folders), none when it is
+     *     absent or empty
+     */
+    public static Contents ofFolder(Layout layout, java.util.Collection<String> names) {
+      List<String> ours = new ArrayList<>();
+      List<String> others = new ArrayList<>();
+      for (String name : new java.util.TreeSet<>(names)) {
+        (layout.writeOrder().contains(name) ? ours : others).add(name);
+      }
+      return new Contents(true, true, ours, others);
+    }
+
     /** Absent, or an empty folder: anything may be written there. */
     public boolean isFree() {
       return !exists || (folder && ours.isEmpty() && others.isEmpty());
@@ -77,12 +109,7 @@ public final class OwnedFolder {
     if (!io.isDirectory(target)) {
       return new Contents(io.exists(target), false, List.of(), List.of());
     }
-    List<String> ours = new ArrayList<>();
-    List<String> others = new ArrayList<>();
-    for (String name : io.list(target)) {
-      (layout.writeOrder().contains(name) ? ours : others).add(name);
-    }
-    return new Contents(true, true, ours, others);
+    return Contents.ofFolder(layout, io.list(target));
   }
 
   /**
@@ -94,21 +121,47 @@ public final class OwnedFolder {
    */
   public static void write(FileIO io, String dir, Layout layout, Map<String, byte[]> files)
       throws IOException {
+    write(io, dir, layout, files, null);
+  }
+
+  /**
+   * As {@link #write(FileIO, String, Layout, Map)}, trusting {@code known} for what {@code dir}
+   * holds instead of asking the store, where the folder is written in place (object stores): the
+   * caller listed it shortly before and nothing but this writer writes there meanwhile (the job
+   * lists its output root once under its run lock). A folder that filled up since is still never
+   * lost: in place only our own names are ever written. Where the folder is staged, {@code known}
+   * is not used (see the comment inside).
+   *
+   * @param known what {@code dir} held, or null to look now
+   */
+  public static void write(
+      FileIO io, String dir, Layout layout, Map<String, byte[]> files, Contents known)
+      throws IOException {
     if (!files.keySet().equals(Set.copyOf(layout.writeOrder()))) {
       throw new IllegalArgumentException("files " + files.keySet() + " are not the layout " + layout.writeOrder());
     }
     String target = FolderPaths.withoutTrailingSlash(dir);
-    Contents contents = checkedContents(io, target, layout);
+    // Where renames are atomic (local disks, HDFS) the writer stages, and staging must see an
+    // empty folder left at the target (a killed replacement's), which a listing of files does not
+    // show; there a look costs next to nothing, so it is taken. In place, an empty folder and none
+    // are the same.
+    Contents contents =
+        known == null || io.atomicDirectoryRename()
+            ? checkedContents(io, target, layout)
+            : checked(known, target, layout);
     if (io.atomicDirectoryRename() && contents.others().isEmpty()) {
       writeStaged(io, target, layout, files, contents);
     } else {
-      writeInPlace(io, target, layout, files);
+      writeInPlace(io, target, layout, files, contents);
     }
   }
 
   private static Contents checkedContents(FileIO io, String target, Layout layout)
       throws IOException {
-    Contents contents = inspect(io, target, layout);
+    return checked(inspect(io, target, layout), target, layout);
+  }
+
+  private static Contents checked(Contents contents, String target, Layout layout) {
     if (contents.exists() && !contents.folder()) {
       throw new LoraQuantException(target + " exists and is not a folder; " + layout.writer()
           + " writes a folder there only where there is nothing or a folder");
@@ -123,12 +176,19 @@ public final class OwnedFolder {
 
   /**
    * Other things live in the folder (a nested adapter's output, say), or renames copy: our files
-   * are replaced one by one, and the folder stops counting as complete first.
+   * are replaced one by one, and the folder stops counting as complete first. Creating a file
+   * creates its folder ({@link OutputFile#create}), so no folder is made beforehand: on an object
+   * store that would cost a few requests and make an empty "folder" visible.
    */
-  private static void writeInPlace(FileIO io, String target, Layout layout, Map<String, byte[]> files)
+  private static void writeInPlace(
+      FileIO io, String target, Layout layout, Map<String, byte[]> files, Contents contents)
       throws IOException {
-    io.delete(target + "/" + layout.completionMarker());
-    writeFiles(io, target, layout, files);
+    if (contents.ours().contains(layout.completionMarker())) {
+      io.delete(target + "/" + layout.completionMarker());
+    }
+    for (String name : layout.writeOrder()) {
+      FileWrites.write(io, target + "/" + name, files.get(name));
+    }
   }
 
   /**
@@ -170,8 +230,7 @@ public final class OwnedFolder {
       }
       if (!placed) {
         io.deleteRecursively(target + "/" + FolderPaths.nameOf(staging));
-        checkedContents(io, target, layout);
-        writeInPlace(io, target, layout, files);
+        writeInPlace(io, target, layout, files, checkedContents(io, target, layout));
       }
     } finally {
       io.deleteRecursively(staging);

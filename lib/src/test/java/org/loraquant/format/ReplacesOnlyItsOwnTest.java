@@ -165,6 +165,21 @@ class ReplacesOnlyItsOwnTest {
     return files;
   }
 
+  /**
+   * A killed replacement can leave the target as an empty folder, which a listing of files (the
+   * job's) reports as nothing: staging must still find and replace it.
+   */
+  @Test
+  void anEmptyFolderTheCallersListingCouldNotSeeIsStillReplacedWhenStaging() throws IOException {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+
+    CompressedAdapterWriter.write(
+        new LocalFileIO(), out.toString(), result.adapter(), manifest,
+        org.loraquant.io.OwnedFolder.Contents.ABSENT);
+
+    assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).exists();
+  }
+
   /** Local files, running {@code beforeRename} just before each directory rename. */
   private static final class RacingFileIO implements FileIO {
     interface Action {

@@ -84,6 +84,42 @@ class LayerPlannerTest {
         .allMatch(t -> t.layers().stream().map(LayerWork::adapter).distinct().count() == 4);
   }
 
+  /** 200 tiny adapters (the benchmark's fleet b) planned for a cluster of 80 cores. */
+  @Test
+  void aSmallFleetIsNeitherCutNorSpreadOverMoreTasksThanItsBytesWarrant() {
+    List<LayerWork> layers = new ArrayList<>();
+    for (int a = 0; a < 200; a++) {
+      for (int l = 0; l < 14; l++) {
+        layers.add(new LayerWork(String.format("tiny-%03d", a), "layers." + l, 10_752, l));
+      }
+    }
+    long minPiece = LayerPlanner.DEFAULT_MIN_PIECE_BYTES;
+
+    List<LayerTask> tasks = new LayerPlanner(240, 256, 256L << 20, minPiece).plan(layers);
+
+    assertEveryLayerOnce(layers, tasks);
+    for (int a = 0; a < 200; a++) {
+      assertThat(tasksOf(tasks, String.format("tiny-%03d", a))).isEqualTo(1);
+    }
+    // 30 MB make 8 pieces' worth, but the 256-layer bound takes 18 whole 14-layer adapters to a
+    // task: 12 tasks. The fair share of 240 tasks (125 KB) would cut every adapter in two.
+    assertThat(tasks).hasSize(12);
+    assertThat(new LayerPlanner(240, 256, 256L << 20).plan(layers)).hasSize(240);
+  }
+
+  @Test
+  void theMinimumPieceStillYieldsToTheByteBoundAndSpreadsBigAdapters() {
+    List<LayerWork> layers = fleetWithOneGiant(); // 5 GB: the minimum changes nothing here
+    assertThat(new LayerPlanner(24, 10_000, Long.MAX_VALUE, 4L << 20).plan(layers))
+        .isEqualTo(new LayerPlanner(24, 10_000, Long.MAX_VALUE).plan(layers));
+    List<LayerWork> one = new ArrayList<>();
+    for (int l = 0; l < 10; l++) {
+      one.add(new LayerWork("a", "layers." + l, 1_000, l));
+    }
+    // A byte bound below the minimum piece still cuts.
+    assertThat(new LayerPlanner(1, 100, 3_000, 1 << 20).plan(one)).hasSize(4);
+  }
+
   @Test
   void anAdapterTooBigForOneTaskIsCutIntoContiguousRunsOfItsFileOrder() {
     List<LayerWork> layers = new ArrayList<>();
