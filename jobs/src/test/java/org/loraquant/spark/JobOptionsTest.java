@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.FleetWeight;
 import org.loraquant.codec.LevelFamily;
 import org.loraquant.codec.Refinement;
 import org.loraquant.codec.SplitRule;
@@ -171,6 +172,36 @@ class JobOptionsTest {
     assertThat(overridden.budget().levels()).isEqualTo(LevelFamily.UNIFORM);
   }
 
+  /**
+   * Issue 20: the fleet scope and its weight are declared settings (flag and settings-file key),
+   * but the job does not allocate a fleet budget yet, so the scope is refused in one line rather
+   * than run as something else.
+   */
+  @Test
+  void theFleetScopeIsRefusedUntilTheJobAllocatesIt() throws Exception {
+    String refusal =
+        "--budget-scope fleet is not available yet: the job does not allocate a fleet-wide budget"
+            + " in this version (issue 20); use --budget-scope adapter";
+    assertThatThrownBy(
+            () -> JobOptions.parse(required("--budget", "1.4", "--budget-scope", "fleet"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage(refusal);
+    Path file = temp.resolve("fleet.properties");
+    Files.writeString(file, "budget = 1.4\nbudget-scope = fleet\nbudget-weight = adapter\n");
+    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("settings file " + file + ": budget-scope fleet is not available yet");
+    assertThatThrownBy(
+            () -> JobOptions.parse(required("--budget", "1.4", "--budget-weight", "adapter"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--budget-weight weighs adapters against each other, so it applies to"
+            + " --budget-scope fleet only");
+    assertThatThrownBy(() -> JobOptions.parse(required("--budget-weight", "energy"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage(
+            "--budget-weight applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
+  }
+
   @Test
   void budgetAndPaperSettingsClashWhereverEachWasGiven() throws Exception {
     assertThatThrownBy(() -> JobOptions.parse(required("--budget", "1.4", "--rho", "0.9"), NOW))
@@ -211,5 +242,14 @@ class JobOptionsTest {
         .isEqualTo("loraquant-codec/1;rho=0.9;split=REFERENCE;bits_high=3;group=64;refine=SEARCH");
     assertThat(JobOptions.parse(required("--budget", "1.40"), NOW).codec().fingerprint())
         .isEqualTo("loraquant-budget/1;budget=1.4;scope=adapter;levels=lloyd-max;refit=2;group=128");
+    // Issue 20: the fleet scope names its weight; an output's fingerprint changes with it.
+    BudgetSettings fleet = BudgetSettings.of(1.4).withScope(BudgetScope.FLEET);
+    assertThat(fleet.fingerprint())
+        .isEqualTo(
+            "loraquant-budget/1;budget=1.4;scope=fleet;levels=lloyd-max;refit=2;group=128;weight=energy");
+    assertThat(fleet.withWeight(FleetWeight.ADAPTER).fingerprint()).endsWith(";weight=adapter");
+    assertThatThrownBy(() -> BudgetSettings.of(1.4).withWeight(FleetWeight.ADAPTER))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("applies to scope fleet only");
   }
 }
