@@ -104,11 +104,8 @@ public final class BudgetFlags {
     return switch (raw) {
       case "layer" -> BudgetScope.LAYER;
       case "adapter" -> BudgetScope.ADAPTER;
-      // Declared and parsed, refused until the job allocates a fleet budget (issue 20).
-      case "fleet" -> throw new UsageException("--budget-scope fleet is not available yet: the"
-          + " job does not allocate a fleet-wide budget in this version (issue 20); use"
-          + " --budget-scope adapter");
-      default -> throw new UsageException("--budget-scope must be layer or adapter, got '" + raw + "'");
+      case "fleet" -> BudgetScope.FLEET;
+      default -> throw new UsageException("--budget-scope must be layer, adapter or fleet, got '" + raw + "'");
     };
   }
 

@@ -172,30 +172,28 @@ class JobOptionsTest {
     assertThat(overridden.budget().levels()).isEqualTo(LevelFamily.UNIFORM);
   }
 
-  /**
-   * Issue 20: the fleet scope and its weight are declared settings (flag and settings-file key),
-   * but the job does not allocate a fleet budget yet, so the scope is refused in one line rather
-   * than run as something else.
-   */
+  /** Issue 20: the fleet scope and its weight, from a flag or the settings file. */
   @Test
-  void theFleetScopeIsRefusedUntilTheJobAllocatesIt() throws Exception {
-    String refusal =
-        "--budget-scope fleet is not available yet: the job does not allocate a fleet-wide budget"
-            + " in this version (issue 20); use --budget-scope adapter";
-    assertThatThrownBy(
-            () -> JobOptions.parse(required("--budget", "1.4", "--budget-scope", "fleet"), NOW))
-        .isInstanceOf(UsageException.class)
-        .hasMessage(refusal);
+  void theFleetScopeTakesItsWeightFromFlagsOrTheSettingsFile() throws Exception {
+    assertThat(JobOptions.parse(required("--budget", "1.4", "--budget-scope", "fleet"), NOW).budget())
+        .isEqualTo(BudgetSettings.of(1.4).withScope(BudgetScope.FLEET));
     Path file = temp.resolve("fleet.properties");
     Files.writeString(file, "budget = 1.4\nbudget-scope = fleet\nbudget-weight = adapter\n");
-    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
-        .isInstanceOf(UsageException.class)
-        .hasMessageContaining("settings file " + file + ": budget-scope fleet is not available yet");
+    assertThat(JobOptions.parse(required("--settings", file.toString()), NOW).budget())
+        .isEqualTo(
+            BudgetSettings.of(1.4).withScope(BudgetScope.FLEET).withWeight(FleetWeight.ADAPTER));
     assertThatThrownBy(
             () -> JobOptions.parse(required("--budget", "1.4", "--budget-weight", "adapter"), NOW))
         .isInstanceOf(UsageException.class)
         .hasMessage("--budget-weight weighs adapters against each other, so it applies to"
             + " --budget-scope fleet only");
+    assertThatThrownBy(
+            () ->
+                JobOptions.parse(
+                    required("--budget", "1", "--budget-scope", "fleet", "--budget-weight", "x"),
+                    NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--budget-weight must be energy or adapter, got 'x'");
     assertThatThrownBy(() -> JobOptions.parse(required("--budget-weight", "energy"), NOW))
         .isInstanceOf(UsageException.class)
         .hasMessage(
