@@ -84,9 +84,12 @@ final class FleetStage {
   static Widths allocate(JavaSparkContext jsc, org.apache.spark.broadcast.Broadcast<JobContext> context,
       List<PlannedTask> planned, FleetShare share) {
     BudgetSettings budget = context.value().budget();
+    // Persisted before weighing too: weight adapter sums energies in a pass of its own, which
+    // would otherwise read and decompose every layer once more.
     JavaRDD<FleetLayer> measured =
         jsc.parallelize(planned, Math.max(1, planned.size()))
-            .flatMap(task -> measure(context.value(), task));
+            .flatMap(task -> measure(context.value(), task))
+            .persist(StorageLevel.MEMORY_AND_DISK());
     JavaRDD<FleetLayer> weighted =
         SparkFleet.weighted(measured, budget.weight()).persist(StorageLevel.MEMORY_AND_DISK());
     try {
@@ -105,6 +108,7 @@ final class FleetStage {
       return new Widths(widths, allocation, share);
     } finally {
       weighted.unpersist();
+      measured.unpersist();
     }
   }
 
