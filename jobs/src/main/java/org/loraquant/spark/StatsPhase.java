@@ -84,7 +84,7 @@ final class StatsPhase {
       if (o.status() == AdapterStatus.COMPRESSED) {
         // Its layers rows come from the executors (processed.layerRows()).
         adapterRows.add(
-            StatsRows.adapter(
+            StatsRows.withBudgetLambda(processed.fleetLambda(), StatsRows.adapter(
                 origin,
                 o.status(),
                 null,
@@ -96,7 +96,7 @@ final class StatsPhase {
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
                 o.finishedAt(),
-                o.requests()));
+                o.requests())));
       } else {
         adapterRows.add(
             StatsRows.adapter(

@@ -120,6 +120,8 @@ public final class StatsSchema {
             optional("overhead_bytes", DataTypes.LongType),
             // issue 20: the fleet scope's weight, null in the other scopes and older rows
             setting(CodecSetting.BUDGET_WEIGHT),
+            // issue 20: the multiplier of the fleet allocation that made the output
+            optional("budget_lambda", DataTypes.DoubleType),
           });
 
   /**

@@ -68,6 +68,7 @@ class RecompressJobFleetTest extends SparkTestBase {
     for (Row row : adapters) {
       assertThat((String) row.getAs("budget_scope")).isEqualTo("fleet");
       assertThat((String) row.getAs("budget_weight")).isEqualTo("energy");
+      assertThat((Double) row.getAs("budget_lambda")).isPositive();
     }
 
     // Every stored layer decodes.
