@@ -48,6 +48,8 @@ LAYER_COLUMNS = [
     ("mode", "VARCHAR"), ("budget_bits", "DOUBLE"), ("budget_scope", "VARCHAR"),
     ("levels", "VARCHAR"), ("refit", "INTEGER"), ("bits_per_component", "INTEGER[]"),
     ("components_kept", "INTEGER"),
+    # issue 20 (fleet budget)
+    ("budget_weight", "VARCHAR"),
 ]
 ADAPTER_COLUMNS = [
     ("run_id", "VARCHAR"), ("run_date", "DATE"), ("adapter", "VARCHAR"),
@@ -66,6 +68,8 @@ ADAPTER_COLUMNS = [
     # issue 22
     ("tensor_bits", "BIGINT"), ("tensor_bits_per_param", "DOUBLE"), ("overhead_bytes", "BIGINT"),
     ("fixed_file_bytes", "BIGINT"),
+    # issue 20 (fleet budget)
+    ("budget_weight", "VARCHAR"), ("budget_lambda", "DOUBLE"),
 ]
 LAYER_STATUSES = ["compressed", "zero_update"]
 ADAPTER_STATUSES = ["compressed", "skipped", "incomplete", "failed"]

@@ -83,6 +83,8 @@ LAYER_SCHEMA = pa.schema([
     _f("refit", pa.int32(), True),
     _f("bits_per_component", INT_ARRAY, True),
     _f("components_kept", pa.int32(), True),
+    # issue 20 (fleet budget)
+    _f("budget_weight", pa.string(), True),
 ])
 
 ADAPTER_SCHEMA = pa.schema([
@@ -125,6 +127,9 @@ ADAPTER_SCHEMA = pa.schema([
     _f("tensor_bits_per_param", pa.float64(), True),
     _f("overhead_bytes", pa.int64(), True),
     _f("fixed_file_bytes", pa.int64(), True),
+    # issue 20 (fleet budget)
+    _f("budget_weight", pa.string(), True),
+    _f("budget_lambda", pa.float64(), True),
 ])
 
 KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.AdapterCompressor;
@@ -60,7 +61,12 @@ final class CompressCommand implements Command {
       throw new UsageException("expected IN_DIR OUT_DIR, got " + (dirs.isEmpty() ? "nothing" : String.join(" ", dirs)));
     }
     if (BudgetFlags.selected(flags)) {
-      return runBudget(flags, dirs, BudgetFlags.settings(flags), out);
+      BudgetSettings budget = BudgetFlags.settings(flags);
+      if (budget.scope() == BudgetScope.FLEET) {
+        throw new UsageException("--budget-scope fleet shares one budget over a fleet: it is for"
+            + " the recompress job; compress one adapter with --budget-scope adapter");
+      }
+      return runBudget(flags, dirs, budget, out);
     }
     BudgetFlags.requireAbsent(flags);
     CodecSettings settings = CodecFlags.apply(flags, CodecSettings.defaults());

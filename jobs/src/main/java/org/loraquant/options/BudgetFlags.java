@@ -7,6 +7,7 @@ import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.FleetWeight;
 import org.loraquant.codec.LevelFamily;
 
 /**
@@ -62,6 +63,13 @@ public final class BudgetFlags {
       if (flags.has(CodecSetting.REFIT.flag())) {
         s = s.withRefit(flags.integer(CodecSetting.REFIT.flag(), s.refit(), 0));
       }
+      if (flags.has(CodecSetting.BUDGET_WEIGHT.flag())) {
+        if (s.scope() != BudgetScope.FLEET) {
+          throw new UsageException(CodecSetting.BUDGET_WEIGHT.flag()
+              + " weighs adapters against each other, so it applies to --budget-scope fleet only");
+        }
+        s = s.withWeight(parseWeight(flags.requiredString(CodecSetting.BUDGET_WEIGHT.flag())));
+      }
       return s;
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
@@ -96,7 +104,16 @@ public final class BudgetFlags {
     return switch (raw) {
       case "layer" -> BudgetScope.LAYER;
       case "adapter" -> BudgetScope.ADAPTER;
-      default -> throw new UsageException("--budget-scope must be layer or adapter, got '" + raw + "'");
+      case "fleet" -> BudgetScope.FLEET;
+      default -> throw new UsageException("--budget-scope must be layer, adapter or fleet, got '" + raw + "'");
+    };
+  }
+
+  static FleetWeight parseWeight(String raw) {
+    return switch (raw) {
+      case "energy" -> FleetWeight.ENERGY;
+      case "adapter" -> FleetWeight.ADAPTER;
+      default -> throw new UsageException("--budget-weight must be energy or adapter, got '" + raw + "'");
     };
   }
 

@@ -17,6 +17,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.FleetShare;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.io.OwnedFolder;
@@ -150,6 +151,35 @@ final class CompressionPhase {
     for (LayerTask task : tasks) {
       planned.add(PlannedTask.of(task, opened));
     }
+    // Scope fleet: the share of the budget is decided before any layer is read (exit 2 if the
+    // unchanged adapters already exceed it), then the layers are measured and allocated.
+    Broadcast<Map<String, int[]>> fleetWidths = null;
+    Double fleetLambda = null;
+    if (options.budget() != null && options.budget().scope() == BudgetScope.FLEET
+        && !toAssemble.isEmpty()) {
+      Map<String, AdapterTotals> unchanged = new TreeMap<>();
+      for (String name : skipped) {
+        unchanged.put(name, outputs.get(name).totals());
+      }
+      Map<String, Long> params = new TreeMap<>();
+      opened.forEach((name, adapter) -> params.put(name, FleetStage.params(io, adapter)));
+      FleetShare share = FleetStage.share(options.budget(), unchanged, params, options.force());
+      jsc.setJobDescription("loraquant: measure " + layers.size() + " layers for the fleet budget");
+      FleetStage.Widths widths = FleetStage.allocate(jsc, contextBroadcast, planned, share);
+      LOG.info(
+          "run {}: fleet budget {} bits, {} stored by {} unchanged adapters, {} shared: lambda {},"
+              + " {} bits allocated",
+          options.runId(),
+          share.budgetBits(),
+          share.storedBits(),
+          share.skipped().size(),
+          share.sharedBits(),
+          widths.allocation().lambda(),
+          widths.allocation().spentBits());
+      fleetWidths = jsc.broadcast(widths.byLayer());
+      fleetLambda = widths.allocation().lambda();
+    }
+    Broadcast<Map<String, int[]>> fleetWidthsBroadcast = fleetWidths;
     JavaRDD<AdapterOutcome> assembled = null;
     if (!toAssemble.isEmpty()) {
       long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
@@ -176,7 +206,12 @@ final class CompressionPhase {
             jsc.parallelize(planned, Math.max(1, planned.size()))
                 .flatMap(
                     task ->
-                        LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone))
+                        LayerStage.compress(
+                            contextBroadcast.value(),
+                            task,
+                            fleetWidthsBroadcast == null ? null : fleetWidthsBroadcast.value(),
+                            layersDone,
+                            bytesDone))
                 .mapToPair(layer -> new Tuple2<>(layer.adapter(), layer));
         // Every opened adapter meets its layers (none, for an adapter without LoRA layers).
         JavaPairRDD<String, Tuple2<Iterable<AdapterToAssemble>, Iterable<LayerOutcome>>> byAdapter =
@@ -209,7 +244,7 @@ final class CompressionPhase {
             : assembled.flatMap(
                 o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
     return new ProcessedRun(
-        inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled);
+        inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleetLambda);
   }
 
   /**

@@ -90,7 +90,8 @@ public record JobOptions(
   static final String USAGE =
       "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
           + " [--group-size G] [--split prefix|reference] [--refine none|search]"
-          + " [--budget B [--budget-scope layer|adapter] [--levels uniform|lloyd-max] [--refit N]]"
+          + " [--budget B [--budget-scope layer|adapter|fleet [--budget-weight energy|adapter]]"
+          + " [--levels uniform|lloyd-max] [--refit N]]"
           + " [--force]"
           + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
           + " [--max-read-bytes N] [--lock-lease-seconds N] [--report URI]";

@@ -56,6 +56,19 @@ final class LayerStage {
       PlannedTask planned,
       LongAccumulator layersDone,
       LongAccumulator bytesDone) {
+    return compress(context, planned, null, layersDone, bytesDone);
+  }
+
+  /**
+   * As above; in the budget mode's scope {@code fleet} each layer is encoded at its widths from
+   * {@code fleetWidths} (key {@link FleetStage#key}), its table measured again.
+   */
+  static Iterator<LayerOutcome> compress(
+      JobContext context,
+      PlannedTask planned,
+      Map<String, int[]> fleetWidths,
+      LongAccumulator layersDone,
+      LongAccumulator bytesDone) {
     Iterator<LayerWork> layers = planned.task().layers().iterator();
     return new Iterator<>() {
       private String openAdapter;
@@ -95,6 +108,19 @@ final class LayerStage {
           }
           PeftAdapter source = adapterOf(work.adapter());
           LoraModule module = moduleOf(source, work.module());
+          if (budget != null && budget.scope() == BudgetScope.FLEET) {
+            LoraFactors factors = PeftAdapterReader.readFactors(source, module);
+            int[] widths = fleetWidths.get(FleetStage.key(work.adapter(), work.module()));
+            if (widths == null) {
+              throw new IllegalStateException(work.adapter() + " " + work.module()
+                  + ": could not be measured for the fleet allocation");
+            }
+            LinearAlgebra linalg = LinearAlgebra.current();
+            BudgetLayerResult result = BudgetCodec.encode(factors,
+                BudgetCodec.measure(factors, budget, linalg), widths, budget, linalg);
+            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
+                requestsSinceLastLayer(), withWallTime(result, System.nanoTime() - start));
+          }
           if (budget != null) {
             LoraFactors factors = PeftAdapterReader.readFactors(source, module);
             BudgetLayerResult result = budgetCodec(source, List.of(factors), budget).get(0);

@@ -12,6 +12,7 @@ import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.FleetWeight;
 import org.loraquant.codec.LevelFamily;
 import org.loraquant.codec.Refinement;
 import org.loraquant.codec.SplitRule;
@@ -129,7 +130,11 @@ final class ManifestStage {
           BudgetScope.valueOf(line.path(CodecSetting.BUDGET_SCOPE.jsonKey()).asText().toUpperCase(Locale.ROOT)),
           LevelFamily.valueOf(levels.toUpperCase(Locale.ROOT).replace('-', '_')),
           line.path(CodecSetting.REFIT.jsonKey()).asInt(),
-          line.path(CodecSetting.GROUP_SIZE.jsonKey()).asInt());
+          line.path(CodecSetting.GROUP_SIZE.jsonKey()).asInt(),
+          line.hasNonNull(CodecSetting.BUDGET_WEIGHT.jsonKey())
+              ? FleetWeight.valueOf(
+                  line.path(CodecSetting.BUDGET_WEIGHT.jsonKey()).asText().toUpperCase(Locale.ROOT))
+              : BudgetSettings.DEFAULT_WEIGHT);
     } catch (IllegalArgumentException e) {
       throw new InvalidAdapterException(file, null, "layer line with bad settings: " + e.getMessage());
     }

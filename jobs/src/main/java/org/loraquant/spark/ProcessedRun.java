@@ -23,6 +23,8 @@ import org.loraquant.plan.LayerTask;
  *     {@code assembled}
  * @param assembled the assembly stage's outcomes with their layer reports, persisted on the
  *     executors until the stats are written; null when nothing was assembled
+ * @param fleetLambda the multiplier of the run's fleet allocation (budget scope fleet); null in
+ *     the other scopes and modes, or when nothing was allocated
  */
 public record ProcessedRun(
     List<DiscoveredAdapter> inputs,
@@ -32,7 +34,8 @@ public record ProcessedRun(
     List<LayerTask> tasks,
     Instant decidedAt,
     JavaRDD<Row> layerRows,
-    JavaRDD<AdapterOutcome> assembled) {
+    JavaRDD<AdapterOutcome> assembled,
+    Double fleetLambda) {
 
   /** {@link #inputs} by relative path. */
   public Map<String, DiscoveredAdapter> inputsByPath() {

@@ -85,7 +85,7 @@ final class StatsPhase {
       if (o.status() == AdapterStatus.COMPRESSED) {
         // Its layers rows come from the executors (processed.layerRows()).
         adapterRows.add(
-            StatsRows.adapter(
+            StatsRows.withBudgetLambda(processed.fleetLambda(), StatsRows.adapter(
                 origin,
                 o.status(),
                 null,
@@ -98,7 +98,7 @@ final class StatsPhase {
                 o.seconds(),
                 StatsRows.RECORDED_BY_RUN,
                 o.finishedAt(),
-                o.requests()));
+                o.requests())));
       } else {
         adapterRows.add(
             StatsRows.adapter(

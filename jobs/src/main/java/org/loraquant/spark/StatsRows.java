@@ -105,6 +105,22 @@ final class StatsRows {
    * @param fixedFileBytes of those, the config and manifest files; null when there is no output
    * @param requests what the adapter cost in storage requests this run; null when it was not read
    */
+  /**
+   * An adapters row of an adapter compressed now with the run's fleet multiplier in {@code
+   * budget_lambda} (issue 20); the row as it is when there is none.
+   */
+  static Row withBudgetLambda(Double lambda, Row row) {
+    if (lambda == null) {
+      return row;
+    }
+    Object[] cells = new Object[row.length()];
+    for (int i = 0; i < cells.length; i++) {
+      cells[i] = row.get(i);
+    }
+    cells[StatsSchema.ADAPTERS.fieldIndex("budget_lambda")] = lambda;
+    return RowFactory.create(cells);
+  }
+
   static Row adapter(
       Origin origin,
       AdapterStatus status,

@@ -72,6 +72,8 @@ public final class StatsSchema {
             setting(CodecSetting.REFIT),
             optional("bits_per_component", DataTypes.createArrayType(DataTypes.IntegerType, false)),
             optional("components_kept", DataTypes.IntegerType),
+            // issue 20: the fleet scope's weight, null in the other scopes and older rows
+            setting(CodecSetting.BUDGET_WEIGHT),
           });
 
   public static final StructType ADAPTERS =
@@ -117,6 +119,10 @@ public final class StatsSchema {
             optional("tensor_bits_per_param", DataTypes.DoubleType),
             optional("overhead_bytes", DataTypes.LongType),
             optional("fixed_file_bytes", DataTypes.LongType),
+            // issue 20: the fleet scope's weight, null in the other scopes and older rows
+            setting(CodecSetting.BUDGET_WEIGHT),
+            // issue 20: the multiplier of the fleet allocation that made the output
+            optional("budget_lambda", DataTypes.DoubleType),
           });
 
   /**

@@ -171,7 +171,8 @@ class BudgetCompressCommandTest {
       "--budget|1.4f|--budget expects effective bits per parameter in (0, 16], e.g. 1.4, got '1.4f'",
       "--budget|two|--budget expects effective bits per parameter in (0, 16], e.g. 1.4, got 'two'",
       "--levels|gaussian|--levels must be uniform or lloyd-max, got 'gaussian'",
-      "--budget-scope|model|--budget-scope must be layer or adapter, got 'model'",
+      "--budget-scope|model|--budget-scope must be layer, adapter or fleet, got 'model'",
+      "--budget-scope|fleet|--budget-scope fleet shares one budget over a fleet: it is for the recompress job; compress one adapter with --budget-scope adapter",
       "--refit|-1|--refit must be at least 0, got -1",
   })
   void badValuesAreUsageErrors(String flag, String value, String message) {

@@ -10,9 +10,11 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.loraquant.codec.BudgetLayerStats;
+import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.FleetWeight;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.compress.BudgetCompressionResult;
@@ -30,6 +32,8 @@ import org.loraquant.options.CodecFlags;
 class CodecSettingDeclarationTest {
   private static final CodecSettings PAPER = CodecSettings.defaults();
   private static final BudgetSettings BUDGET = BudgetSettings.of(1.4);
+  private static final BudgetSettings FLEET =
+      BudgetSettings.of(1.4).withScope(BudgetScope.FLEET).withWeight(FleetWeight.ADAPTER);
 
   @Test
   void eachSettingHasItsFlagAndItsColumnInBothTables() {
@@ -71,6 +75,9 @@ class CodecSettingDeclarationTest {
     ObjectNode budgetLine =
         new BudgetCompressionResult.Layer("layers.0.q_proj", budgetStats, 56, 75).toJson(BUDGET);
     ObjectNode budgetBlock = AdapterCompressor.codecBlock(BUDGET);
+    ObjectNode fleetLine =
+        new BudgetCompressionResult.Layer("layers.0.q_proj", budgetStats, 56, 75).toJson(FLEET);
+    ObjectNode fleetBlock = AdapterCompressor.codecBlock(FLEET);
     LayerFigures paperFigures =
         LayerFigures.paper(new LayerReport("layers.0.q_proj", stats, 56, 75), PAPER);
     for (CodecSetting s : CodecSetting.values()) {
@@ -78,14 +85,26 @@ class CodecSettingDeclarationTest {
       boolean budget = s.mode().includes(CodecSetting.Mode.BUDGET);
       assertThat(paperLine.has(s.jsonKey())).as("paper line %s", s).isEqualTo(paper);
       assertThat(paperBlock.has(s.configKey())).as("paper block %s", s).isEqualTo(paper);
-      assertThat(budgetLine.has(s.jsonKey())).as("budget line %s", s).isEqualTo(budget);
-      assertThat(budgetBlock.has(s.configKey())).as("budget block %s", s).isEqualTo(budget);
+      // The fleet scope's weight only in that scope: the other scopes' bytes stay as they were.
+      boolean inAdapterScope = budget && s != CodecSetting.BUDGET_WEIGHT;
+      assertThat(budgetLine.has(s.jsonKey())).as("budget line %s", s).isEqualTo(inAdapterScope);
+      assertThat(budgetBlock.has(s.configKey())).as("budget block %s", s).isEqualTo(inAdapterScope);
+      assertThat(fleetLine.has(s.jsonKey())).as("fleet line %s", s).isEqualTo(budget);
+      assertThat(fleetBlock.has(s.configKey())).as("fleet block %s", s).isEqualTo(budget);
+      assertThat(FLEET.fingerprint().contains(";" + s.fingerprintKey() + "="))
+          .as("fleet fingerprint %s", s)
+          .isEqualTo(budget);
+      if (budget) {
+        assertThat(fleetLine.get(s.jsonKey()).asText())
+            .as("fleet line %s", s)
+            .isEqualTo(String.valueOf(FLEET.value(s)));
+      }
       assertThat(PAPER.fingerprint().contains(";" + s.fingerprintKey() + "="))
           .as("paper fingerprint %s", s)
           .isEqualTo(paper);
       assertThat(BUDGET.fingerprint().contains(";" + s.fingerprintKey() + "="))
           .as("budget fingerprint %s", s)
-          .isEqualTo(budget);
+          .isEqualTo(inAdapterScope);
       if (paper) {
         // The stats row holds what the JSON line holds, under the column's name.
         assertThat(paperFigures.columns().get(s.statsColumn()))

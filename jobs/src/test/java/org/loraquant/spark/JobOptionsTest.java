@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
+import org.loraquant.codec.FleetWeight;
 import org.loraquant.codec.LevelFamily;
 import org.loraquant.codec.Refinement;
 import org.loraquant.codec.SplitRule;
@@ -171,6 +172,34 @@ class JobOptionsTest {
     assertThat(overridden.budget().levels()).isEqualTo(LevelFamily.UNIFORM);
   }
 
+  /** Issue 20: the fleet scope and its weight, from a flag or the settings file. */
+  @Test
+  void theFleetScopeTakesItsWeightFromFlagsOrTheSettingsFile() throws Exception {
+    assertThat(JobOptions.parse(required("--budget", "1.4", "--budget-scope", "fleet"), NOW).budget())
+        .isEqualTo(BudgetSettings.of(1.4).withScope(BudgetScope.FLEET));
+    Path file = temp.resolve("fleet.properties");
+    Files.writeString(file, "budget = 1.4\nbudget-scope = fleet\nbudget-weight = adapter\n");
+    assertThat(JobOptions.parse(required("--settings", file.toString()), NOW).budget())
+        .isEqualTo(
+            BudgetSettings.of(1.4).withScope(BudgetScope.FLEET).withWeight(FleetWeight.ADAPTER));
+    assertThatThrownBy(
+            () -> JobOptions.parse(required("--budget", "1.4", "--budget-weight", "adapter"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--budget-weight weighs adapters against each other, so it applies to"
+            + " --budget-scope fleet only");
+    assertThatThrownBy(
+            () ->
+                JobOptions.parse(
+                    required("--budget", "1", "--budget-scope", "fleet", "--budget-weight", "x"),
+                    NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--budget-weight must be energy or adapter, got 'x'");
+    assertThatThrownBy(() -> JobOptions.parse(required("--budget-weight", "energy"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessage(
+            "--budget-weight applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
+  }
+
   @Test
   void budgetAndPaperSettingsClashWhereverEachWasGiven() throws Exception {
     assertThatThrownBy(() -> JobOptions.parse(required("--budget", "1.4", "--rho", "0.9"), NOW))
@@ -211,5 +240,14 @@ class JobOptionsTest {
         .isEqualTo("loraquant-codec/1;rho=0.9;split=REFERENCE;bits_high=3;group=64;refine=SEARCH");
     assertThat(JobOptions.parse(required("--budget", "1.40"), NOW).codec().fingerprint())
         .isEqualTo("loraquant-budget/1;budget=1.4;scope=adapter;levels=lloyd-max;refit=2;group=128");
+    // Issue 20: the fleet scope names its weight; an output's fingerprint changes with it.
+    BudgetSettings fleet = BudgetSettings.of(1.4).withScope(BudgetScope.FLEET);
+    assertThat(fleet.fingerprint())
+        .isEqualTo(
+            "loraquant-budget/1;budget=1.4;scope=fleet;levels=lloyd-max;refit=2;group=128;weight=energy");
+    assertThat(fleet.withWeight(FleetWeight.ADAPTER).fingerprint()).endsWith(";weight=adapter");
+    assertThatThrownBy(() -> BudgetSettings.of(1.4).withWeight(FleetWeight.ADAPTER))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("applies to scope fleet only");
   }
 }

@@ -8,5 +8,11 @@ public enum BudgetScope {
    * One budget over all layers of the adapter: a layer whose bits cut more of the adapter's
    * squared error gets more of them.
    */
-  ADAPTER
+  ADAPTER,
+  /**
+   * One budget over every adapter a run compresses (issue 20, docs/ALGORITHM.md "Fleet budget"):
+   * an adapter's output then depends on the rest of the fleet, not only on its own input and
+   * settings. Its errors are weighed by a {@link FleetWeight}.
+   */
+  FLEET
 }

@@ -9,14 +9,17 @@ package org.loraquant.codec;
  * @param levels level family of widths 2..8
  * @param refit least-squares refit steps after quantizing, alternately A' and B', 0 for none
  * @param groupSize values per quantization group, at least 1
+ * @param weight how the fleet scope weighs adapters' errors; {@link #DEFAULT_WEIGHT} and unused in
+ *     the other scopes (not written, not in the fingerprint)
  */
 public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily levels, int refit,
-    int groupSize) implements CompressionSettings {
+    int groupSize, FleetWeight weight) implements CompressionSettings {
   private static final long serialVersionUID = 1L;
 
   public static final BudgetScope DEFAULT_SCOPE = BudgetScope.ADAPTER;
   public static final LevelFamily DEFAULT_LEVELS = LevelFamily.LLOYD_MAX;
   public static final int DEFAULT_REFIT = 2;
+  public static final FleetWeight DEFAULT_WEIGHT = FleetWeight.ENERGY;
   /** Above 16 bits per parameter a budget buys nothing over the binary16 source. */
   public static final double MAX_BUDGET_BITS = 16;
 
@@ -26,7 +29,14 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
           + " bits per parameter; must be in (0, 16], e.g. 1.4");
     }
     if (scope == null) {
-      throw new IllegalArgumentException("Invalid budget scope: null; use LAYER or ADAPTER");
+      throw new IllegalArgumentException("Invalid budget scope: null; use LAYER, ADAPTER or FLEET");
+    }
+    if (weight == null) {
+      throw new IllegalArgumentException("Invalid budget weight: null; use ENERGY or ADAPTER");
+    }
+    if (scope != BudgetScope.FLEET && weight != DEFAULT_WEIGHT) {
+      throw new IllegalArgumentException("Invalid budget weight: " + weight.spelling()
+          + " applies to scope fleet only, not " + scopeName(scope));
     }
     if (levels == null) {
       throw new IllegalArgumentException("Invalid level family: null; use UNIFORM or LLOYD_MAX");
@@ -39,26 +49,38 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
     }
   }
 
-  /** The budget with the defaults: adapter scope, Lloyd-Max levels, 2 refit steps, group 128. */
+  /**
+   * The budget with the defaults: adapter scope, Lloyd-Max levels, 2 refit steps, group 128
+   * (weight energy, used by scope fleet only).
+   */
   public static BudgetSettings of(double budgetBits) {
     return new BudgetSettings(budgetBits, DEFAULT_SCOPE, DEFAULT_LEVELS, DEFAULT_REFIT,
-        CodecSettings.DEFAULT_GROUP_SIZE);
+        CodecSettings.DEFAULT_GROUP_SIZE, DEFAULT_WEIGHT);
   }
 
   public BudgetSettings withScope(BudgetScope value) {
-    return new BudgetSettings(budgetBits, value, levels, refit, groupSize);
+    return new BudgetSettings(budgetBits, value, levels, refit, groupSize, weight);
   }
 
   public BudgetSettings withLevels(LevelFamily value) {
-    return new BudgetSettings(budgetBits, scope, value, refit, groupSize);
+    return new BudgetSettings(budgetBits, scope, value, refit, groupSize, weight);
   }
 
   public BudgetSettings withRefit(int value) {
-    return new BudgetSettings(budgetBits, scope, levels, value, groupSize);
+    return new BudgetSettings(budgetBits, scope, levels, value, groupSize, weight);
   }
 
   public BudgetSettings withGroupSize(int value) {
-    return new BudgetSettings(budgetBits, scope, levels, refit, value);
+    return new BudgetSettings(budgetBits, scope, levels, refit, value, weight);
+  }
+
+  public BudgetSettings withWeight(FleetWeight value) {
+    return new BudgetSettings(budgetBits, scope, levels, refit, groupSize, value);
+  }
+
+  /** The weight as written (config block, layer lines, stats): the fleet scope's only, else null. */
+  public String weightName() {
+    return scope == BudgetScope.FLEET ? weight.spelling() : null;
   }
 
   /** The level family as the config block, the stats and the CLI spell it. */
@@ -73,7 +95,9 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
 
   /**
    * Canonical string of the settings: equal strings give the same bytes for the same input (and
-   * LAPACK backend). Never equal to a paper-mode fingerprint.
+   * LAPACK backend) and, in scope fleet, the same fleet. Never equal to a paper-mode
+   * fingerprint. The weight is in it in scope fleet only, so the other scopes' fingerprints are
+   * those written before the fleet scope existed.
    */
   @Override
   public String fingerprint() {
@@ -83,7 +107,10 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
         + ";" + CodecSetting.BUDGET_SCOPE.fingerprintKey() + "=" + scopeName(scope)
         + ";" + CodecSetting.LEVELS.fingerprintKey() + "=" + levelsName(levels)
         + ";" + CodecSetting.REFIT.fingerprintKey() + "=" + refit
-        + ";" + CodecSetting.GROUP_SIZE.fingerprintKey() + "=" + groupSize;
+        + ";" + CodecSetting.GROUP_SIZE.fingerprintKey() + "=" + groupSize
+        + (scope == BudgetScope.FLEET
+            ? ";" + CodecSetting.BUDGET_WEIGHT.fingerprintKey() + "=" + weight.spelling()
+            : "");
   }
 
   @Override
@@ -99,6 +126,7 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
       case LEVELS -> levelsName(levels);
       case REFIT -> refit;
       case GROUP_SIZE -> groupSize;
+      case BUDGET_WEIGHT -> weightName();
       default -> null;
     };
   }

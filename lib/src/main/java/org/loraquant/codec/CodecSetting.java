@@ -16,7 +16,9 @@ import java.util.List;
  * fingerprint spells {@link #GROUP_SIZE} {@code group} and {@link #SPLIT} {@code split}; the
  * budget is {@code budget} in the config block and fingerprint, {@code budget_bits} in the layer
  * lines and stats; its scope is {@code scope} in the config block and fingerprint, {@code
- * budget_scope} in the layer lines and stats. Everything that writes one of these names takes it
+ * budget_scope} in the layer lines and stats; the fleet scope's weight likewise is {@code weight}
+ * and {@code budget_weight}, and only the fleet scope writes it (outputs of the other scopes keep
+ * their bytes and fingerprints). Everything that writes one of these names takes it
  * from here, so a new setting is added in one place and the names cannot drift further.
  */
 public enum CodecSetting {
@@ -33,7 +35,9 @@ public enum CodecSetting {
   BUDGET(ValueType.DOUBLE, Mode.BUDGET, "budget", "budget", "budget_bits", "budget", "budget_bits",
       "target effective bits per parameter, in (0, 16]; selects the budget mode"),
   BUDGET_SCOPE(ValueType.NAME, Mode.BUDGET, "budget-scope", "scope", "budget_scope", "scope", "budget_scope",
-      "over what the budget is spent: layer or adapter"),
+      "over what the budget is spent: layer, adapter or fleet"),
+  BUDGET_WEIGHT(ValueType.NAME, Mode.BUDGET, "budget-weight", "weight", "budget_weight", "weight", "budget_weight",
+      "scope fleet only: how adapters' errors weigh, energy (pooled) or adapter (each by its own ||BA||^2)"),
   LEVELS(ValueType.NAME, Mode.BUDGET, "levels", "levels", "levels", "levels", "levels",
       "level family of widths 2..8: uniform or lloyd-max"),
   REFIT(ValueType.INT, Mode.BUDGET, "refit", "refit", "refit", "refit", "refit",

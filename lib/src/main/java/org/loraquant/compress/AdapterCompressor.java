@@ -112,6 +112,9 @@ public final class AdapterCompressor {
     block.put(CompressedFormat.CONFIG_MODE, CompressedFormat.MODE_BUDGET);
     block.put(CodecSetting.BUDGET.configKey(), settings.budgetBits());
     block.put(CodecSetting.BUDGET_SCOPE.configKey(), BudgetSettings.scopeName(settings.scope()));
+    if (settings.weightName() != null) {
+      block.put(CodecSetting.BUDGET_WEIGHT.configKey(), settings.weightName());
+    }
     block.put(CodecSetting.LEVELS.configKey(), BudgetSettings.levelsName(settings.levels()));
     block.put(CodecSetting.REFIT.configKey(), settings.refit());
     block.put(CodecSetting.GROUP_SIZE.configKey(), settings.groupSize());

@@ -52,6 +52,9 @@ public record BudgetCompressionResult(CompressedAdapter adapter, BudgetSettings 
       o.put(CodecSetting.LEVELS.jsonKey(), BudgetSettings.levelsName(settings.levels()));
       o.put(CodecSetting.BUDGET.jsonKey(), settings.budgetBits());
       o.put(CodecSetting.BUDGET_SCOPE.jsonKey(), BudgetSettings.scopeName(settings.scope()));
+      if (settings.weightName() != null) {
+        o.put(CodecSetting.BUDGET_WEIGHT.jsonKey(), settings.weightName());
+      }
       o.put(CodecSetting.REFIT.jsonKey(), settings.refit());
       o.put("refit_steps", stats.refitSteps());
       o.put("m", stats.m());
