@@ -54,34 +54,6 @@ public record JobContext(
     this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, Map.of());
   }
 
-  /** Writers look at their output folders themselves. */
-  public JobContext(
-      HadoopFileIO io,
-      OutputFileIO outputIo,
-      CodecSettings settings,
-      String outputRoot,
-      String runId,
-      LocalDate runDate,
-      Map<String, DiscoveredAdapter> adapters,
-      long maxReadBytes,
-      BudgetSettings budget) {
-    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, budget, Map.of());
-  }
-
-  /** In the paper mode. */
-  public JobContext(
-      HadoopFileIO io,
-      OutputFileIO outputIo,
-      CodecSettings settings,
-      String outputRoot,
-      String runId,
-      LocalDate runDate,
-      Map<String, DiscoveredAdapter> adapters,
-      long maxReadBytes,
-      Map<String, OwnedFolder.Contents> outputFolders) {
-    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, outputFolders);
-  }
-
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
   public CompressionSettings codec() {
     return budget != null ? budget : settings;

@@ -249,6 +249,7 @@ class AssembleStageTest {
           context.runDate(),
           context.adapters(),
           context.maxReadBytes(),
+          context.budget(),
           Map.of(discovered.relativePath(), contents));
     }
 
