@@ -154,7 +154,7 @@ final class CompressionPhase {
     // Scope fleet: the share of the budget is decided before any layer is read (exit 2 if the
     // unchanged adapters already exceed it), then the layers are measured and allocated.
     Broadcast<Map<String, int[]>> fleetWidths = null;
-    Double fleetLambda = null;
+    FleetRun fleet = null;
     if (options.budget() != null && options.budget().scope() == BudgetScope.FLEET
         && !toAssemble.isEmpty()) {
       Map<String, AdapterTotals> unchanged = new TreeMap<>();
@@ -177,7 +177,8 @@ final class CompressionPhase {
           widths.allocation().lambda(),
           widths.allocation().spentBits());
       fleetWidths = jsc.broadcast(widths.byLayer());
-      fleetLambda = widths.allocation().lambda();
+      fleet = new FleetRun(options.budget(), share, widths.allocation().lambda(),
+          widths.allocation().spentBits());
     }
     Broadcast<Map<String, int[]>> fleetWidthsBroadcast = fleetWidths;
     JavaRDD<AdapterOutcome> assembled = null;
@@ -244,7 +245,7 @@ final class CompressionPhase {
             : assembled.flatMap(
                 o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
     return new ProcessedRun(
-        inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleetLambda);
+        inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleet);
   }
 
   /**

@@ -23,8 +23,8 @@ import org.loraquant.plan.LayerTask;
  *     {@code assembled}
  * @param assembled the assembly stage's outcomes with their layer reports, persisted on the
  *     executors until the stats are written; null when nothing was assembled
- * @param fleetLambda the multiplier of the run's fleet allocation (budget scope fleet); null in
- *     the other scopes and modes, or when nothing was allocated
+ * @param fleet the run's fleet allocation (budget scope fleet); null in the other scopes and
+ *     modes, or when nothing was allocated
  */
 public record ProcessedRun(
     List<DiscoveredAdapter> inputs,
@@ -35,7 +35,12 @@ public record ProcessedRun(
     Instant decidedAt,
     JavaRDD<Row> layerRows,
     JavaRDD<AdapterOutcome> assembled,
-    Double fleetLambda) {
+    FleetRun fleet) {
+
+  /** The multiplier of the run's fleet allocation; null when there was none. */
+  public Double fleetLambda() {
+    return fleet == null ? null : fleet.lambda();
+  }
 
   /** {@link #inputs} by relative path. */
   public Map<String, DiscoveredAdapter> inputsByPath() {

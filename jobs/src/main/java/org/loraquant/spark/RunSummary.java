@@ -20,6 +20,7 @@ import org.loraquant.plan.DiscoveredAdapter;
  * @param reconciled adapters whose stats were recovered from their sidecar
  * @param requests storage requests made for the adapters this run read (opened, compressed or
  *     failed), by kind, and their bytes read: the sum of the adapters table's {@code requests}
+ * @param fleet the run's fleet allocation (budget scope fleet), null when there was none
  */
 public record RunSummary(
     String runId,
@@ -37,7 +38,8 @@ public record RunSummary(
     double wallSeconds,
     int maxFailed,
     Map<String, String> failures,
-    StorageRequests requests) {
+    StorageRequests requests,
+    FleetRun fleet) {
 
   /** The summary of a run from what its phases did. */
   static RunSummary of(
@@ -98,7 +100,8 @@ public record RunSummary(
         seconds,
         options.maxFailed(),
         failures,
-        requests);
+        requests,
+        processed.fleet());
   }
 
   /** Exit code of the run: 0, or 1 when more adapters failed than allowed. */
@@ -140,6 +143,9 @@ public record RunSummary(
             fleetParams == 0 ? 0.0 : (double) fleetPayloadBits / fleetParams,
             fleetParams == 0 ? 0.0 : (double) fleetEffectiveBits / fleetParams,
             fleetWeightedRelError));
+    if (fleet != null) {
+      lines.add(fleet.summaryLine());
+    }
     int read = compressed + failed + incomplete;
     lines.add(
         read == 0
