@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import jackson, storage
 from .errors import IncompleteAdapterError, InvalidAdapterError
-from .budget_layer import read_budget_layer
+from .budget_layer import part_name, read_budget_layer
 from .layer import is_layer_tensor, module_of_layer_tensor, read_layer
 from .safetensors_file import LORA_FLOAT_DTYPES, SafetensorsFile, json_type, parse_dtype
 
@@ -32,6 +32,10 @@ METADATA_KEY = "__metadata__"
 # Most zero-component values (layers of rank above k) an adapter may ask decompression to add: 2^24
 # (64 MiB as F32), as the Java reader. Real adapters need a few thousand.
 MAX_ZERO_PADDING_VALUES = 1 << 24
+# Format version 2: the zeros of dropped components (width 0, one byte of the width map each, m + n zeros
+# on decoding) total at most MAX_ZERO_PADDING_VALUES plus this many per byte of the model file, as the Java
+# reader (CompressedAdapterReader.MAX_DROPPED_ZEROS_PER_FILE_BYTE, docs/FORMAT.md "What a reader checks").
+MAX_DROPPED_ZEROS_PER_FILE_BYTE = 256
 
 
 @dataclass
@@ -95,7 +99,9 @@ def read(path):
                                                      "format_version" in block), version, manifest_path)
     codec = {k: v for k, v in block.items() if k not in ("quant_method", "format_version", "model_file")}
 
-    model = SafetensorsFile(model_path, io.read(model_path))
+    model_data = io.read(model_path)
+    file_bytes = len(model_data)
+    model = SafetensorsFile(model_path, model_data)
     _require_same_version(model_path + " __metadata__", _check_metadata_format(model_path, model.metadata),
                           version, manifest_path)
     modules = _metadata_object(model_path, model.metadata, META_MODULES)
@@ -107,6 +113,8 @@ def read(path):
     layers = []
     source_names = set()
     zero_padding = 0
+    dropped_zeros = 0
+    dropped_zeros_allowed = MAX_ZERO_PADDING_VALUES + MAX_DROPPED_ZEROS_PER_FILE_BYTE * file_bytes
     for module, entry in modules.items():
         source = _source_factors(model_path, module, entry)
         for name in (source.lora_a, source.lora_b):
@@ -116,6 +124,14 @@ def read(path):
             source_names.add(name)
         if version == BUDGET_FORMAT_VERSION:
             layer = read_budget_layer(module, model, model_path)
+            dropped = layer.k - layer.kept()
+            dropped_zeros += dropped * (layer.m + layer.n)
+            if dropped_zeros > dropped_zeros_allowed:
+                raise InvalidAdapterError(model_path, part_name(module, "widths"), f"{dropped} dropped components"
+                                          " (width 0) bring the zeros decoded without stored data to"
+                                          f" {dropped_zeros} values, more than the {dropped_zeros_allowed} a reader"
+                                          f" accepts from this {file_bytes}-byte file ({MAX_ZERO_PADDING_VALUES} +"
+                                          f" {MAX_DROPPED_ZEROS_PER_FILE_BYTE} per byte)")
         else:
             layer = read_layer(module, model, model_path)
         _check_source_shapes(model_path, module, source, layer)

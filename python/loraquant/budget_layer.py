@@ -21,7 +21,7 @@ import numpy as np
 from . import floats
 from .crc32c import crc32c
 from .errors import InvalidAdapterError
-from .layer import MAX_FACTOR_VALUES, SUFFIX, groups_per_vector, unpack
+from .layer import MAX_FACTOR_VALUES, SUFFIX, check_finite_scales, groups_per_vector, unpack
 from .lloyd_max import LEVELS
 
 META_LENGTH = 6
@@ -181,7 +181,8 @@ class _Tensors:
 
 
 def read_budget_layer(module, model, file):
-    """Rebuilds a version 2 layer from its tensors; every size is checked before it is used, then the CRC."""
+    """Rebuilds a version 2 layer from its tensors; every size is checked before it is used, then the CRC, then
+    that every scale is finite."""
     tensors = _Tensors(model, file)
     meta_tensor = meta_name(module)
     meta = [int(v) for v in np.frombuffer(tensors.checked(meta_tensor, "I32", META_LENGTH), dtype="<i4")]
@@ -200,14 +201,18 @@ def read_budget_layer(module, model, file):
     for i, w in enumerate(widths):
         if w > MAX_WIDTH:
             raise InvalidAdapterError(file, widths_tensor, f"component {i} has width {w}, expected 0..8")
-    b = _read_side(tensors, module, "b.", widths, family, m, group_size)
-    a = _read_side(tensors, module, "a.", widths, family, n, group_size)
+    b, b_scale_bits = _read_side(tensors, module, "b.", widths, family, m, group_size)
+    a, a_scale_bits = _read_side(tensors, module, "a.", widths, family, n, group_size)
     crc_tensor = part_name(module, "crc")
     stored = int(np.frombuffer(tensors.require(crc_tensor, "I32", 1), dtype="<u4")[0])
     computed = crc32c(b"".join(tensors.data))
     if stored != computed:
         raise InvalidAdapterError(file, crc_tensor, f"CRC-32C mismatch (stored {stored:08x}, computed"
                                   f" {computed:08x}): the layer's bytes are damaged")
+    # After the CRC, so that a damaged byte is reported as damage; a crafted file whose CRC matches must
+    # still not decode into non-finite weights.
+    check_finite_scales(file, part_name(module, "b.scales"), b_scale_bits)
+    check_finite_scales(file, part_name(module, "a.scales"), a_scale_bits)
     return BudgetLayer(module, m, n, rank, k, family, group_size, widths, b, a, tensors.used, tensors.bytes,
                        meta_tensor)
 
@@ -227,4 +232,4 @@ def _read_side(tensors, module, side, widths, family, length, group_size):
                               dtype=np.uint8).reshape(with_zeros, groups)
     elif zeros_name in tensors.model:
         raise InvalidAdapterError(tensors.file, zeros_name, "present, but no component of this layer has zero points")
-    return Side(length, codes, floats.f16_bits_to_f32(scale_bits), zeros)
+    return Side(length, codes, floats.f16_bits_to_f32(scale_bits), zeros), scale_bits

@@ -233,12 +233,18 @@ def _read_groups(tensors, model, prefix, bits, group_size, vectors, length):
         zeros = np.frombuffer(tensors.require(prefix + "zeros", "U8", shape), dtype=np.uint8).reshape(shape)
     elif prefix + "zeros" in model:
         raise InvalidAdapterError(tensors.file, prefix + "zeros", "a 1-bit tier has no zero points")
+    check_finite_scales(tensors.file, prefix + "scales", scale_bits)
+    return PackedGroups(bits, group_size, vectors, length, codes, floats.f16_bits_to_f32(scale_bits), zeros)
+
+
+def check_finite_scales(file, name, scale_bits):
+    """Refuses an infinite or NaN scale (binary16 bits) of tensor ``name``, as the Java readers do."""
     # Exponent all ones: infinity or NaN, which would decode into non-finite weights.
-    bad = np.flatnonzero((scale_bits.reshape(-1) & 0x7C00) == 0x7C00)
+    flat = scale_bits.reshape(-1)
+    bad = np.flatnonzero((flat & 0x7C00) == 0x7C00)
     if bad.size:
         i = int(bad[0])
-        bits16 = int(scale_bits.reshape(-1)[i])
+        bits16 = int(flat[i])
         value = "NaN" if bits16 & 0x3FF else ("-Infinity" if bits16 & 0x8000 else "Infinity")
-        raise InvalidAdapterError(tensors.file, prefix + "scales", f"scale {i} is {value} (binary16 bits"
-                                  f" 0x{bits16:x}); scales must be finite")
-    return PackedGroups(bits, group_size, vectors, length, codes, floats.f16_bits_to_f32(scale_bits), zeros)
+        raise InvalidAdapterError(file, name, f"scale {i} is {value} (binary16 bits 0x{bits16:x});"
+                                  " scales must be finite")

@@ -173,6 +173,39 @@ class BudgetFolderTest(unittest.TestCase):
         self.refused("^" + re.escape(f"{self.model}: tensor '{Q}.lq.a.codes': shape [{size - 1}] ({size - 1} bytes),"
                                      f" expected [{size}] for the layer's widths") + "$")
 
+    def test_a_non_finite_scale_behind_a_matching_crc_is_refused(self):
+        for part, bits, shown in (("b.scales", 0x7E00, "NaN"), ("a.scales", 0x7C00, "Infinity"),
+                                  ("b.scales", 0xFC00, "-Infinity")):
+            with self.subTest(part=part, bits=bits):
+                shutil.rmtree(self.folder)
+                write_folder(self.folder, specs(UNIFORM), UNIFORM)
+
+                def change(parts):
+                    data = parts[part][2]
+                    parts[part][2] = data[:2] + struct.pack("<H", bits) + data[4:]
+                self.edit_layer(Q, change)
+                self.refused("^" + re.escape(f"{self.model}: tensor '{Q}.lq.{part}': scale 1 is {shown} (binary16"
+                                             f" bits 0x{bits:x}); scales must be finite") + "$")
+
+    def test_dropped_components_decoding_to_zeros_out_of_proportion_to_the_file_are_refused(self):
+        # 4096 dropped components of 2^15 values: 2^27 zeros (512 MiB as F32) from a file of a few KB.
+        m = n = rank = 1 << 14
+        k = 4096
+
+        def change(parts):
+            parts.clear()
+            parts.update({"meta2": ["I32", (6,), struct.pack("<6i", m, n, rank, k, UNIFORM, 4)],
+                          "widths": ["U8", (k,), bytes(k)], "b.codes": ["U8", (0,), b""],
+                          "b.scales": ["F16", (0,), b""], "a.codes": ["U8", (0,), b""], "a.scales": ["F16", (0,), b""]})
+        self.edit_layer(V, change)
+        size = os.path.getsize(self.model)
+        allowed = (1 << 24) + 256 * size
+        self.refused("^" + re.escape(f"{self.model}: tensor '{V}.lq.widths': 4096 dropped components (width 0)"
+                                     " bring the zeros decoded without stored data to ")
+                     # 2^27, plus those of layer Q's own dropped components
+                     + r"1342\d{5}" + re.escape(f" values, more than the {allowed} a reader accepts from this"
+                                                 f" {size}-byte file (16777216 + 256 per byte)") + "$")
+
     def test_zero_points_in_a_layer_without_them_are_refused(self):
         self.folder = os.path.join(self.tmp, "lloyd-max")
         self.model = os.path.join(self.folder, MODEL)

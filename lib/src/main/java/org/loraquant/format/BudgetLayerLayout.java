@@ -120,7 +120,7 @@ public final class BudgetLayerLayout {
 
   /**
    * Rebuilds a layer from its tensors, checking every size against the meta and widths before it
-   * is used, and the CRC-32C. {@code lookup} returns a tensor by name or null; {@code file} is
+   * is used (a decoded factor must fit one array), the CRC-32C, then that every scale is finite. {@code lookup} returns a tensor by name or null; {@code file} is
    * named in errors.
    */
   public static BudgetLayer fromTensors(String module, Function<String, NamedTensor> lookup,
@@ -146,6 +146,14 @@ public final class BudgetLayerLayout {
     } catch (IllegalArgumentException e) {
       throw new InvalidAdapterException(file, metaName, e.getMessage());
     }
+    // Dropped components and rank above k cost no stored bytes, so a factor's size must be bounded
+    // here, before the reader's adapter-wide bounds could be passed by a file of a few MB.
+    if ((long) m * rank > CompressedLayerLayout.MAX_FACTOR_VALUES
+        || (long) rank * n > CompressedLayerLayout.MAX_FACTOR_VALUES) {
+      throw new InvalidAdapterException(file, metaName, "a " + m + " x " + n + " layer of rank " + rank
+          + " decodes to factors of " + (long) m * rank + " and " + (long) rank * n
+          + " values; one factor may hold at most " + CompressedLayerLayout.MAX_FACTOR_VALUES);
+    }
     List<NamedTensor> read = new ArrayList<>();
     read.add(metaTensor);
     NamedTensor widthTensor = require(lookup, name(module, "widths"), DType.U8, k, file);
@@ -169,6 +177,10 @@ public final class BudgetLayerLayout {
           "CRC-32C mismatch (stored %08x, computed %08x): the layer's bytes are damaged",
           stored, computed));
     }
+    // After the CRC, so that a damaged byte is reported as damage; a crafted file whose CRC
+    // matches must still not decode into non-finite weights.
+    requireFiniteScales(lookup.apply(name(module, "b.scales")), file);
+    requireFiniteScales(lookup.apply(name(module, "a.scales")), file);
     try {
       return new BudgetLayer(m, n, rank, levels, groupSize, widths, b, a);
     } catch (IllegalArgumentException e) {
@@ -230,6 +242,12 @@ public final class BudgetLayerLayout {
       out[i] = new VectorCode(w, q, s, zp);
     }
     return out;
+  }
+
+  private static void requireFiniteScales(NamedTensor scales, String file) {
+    short[] bits = new short[scales.data().length / 2];
+    ByteBuffer.wrap(scales.data()).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(bits);
+    CompressedLayerLayout.requireFiniteScales(bits, file, scales.name());
   }
 
   /** Writes the low {@code bits} bits of {@code value} at bit {@code bit}; returns the next bit. */

@@ -181,19 +181,24 @@ public final class CompressedLayerLayout {
     byte[] scaleBytes = require(lookup, prefix + "scales", DType.F16, groupShape, file).data();
     short[] scales = new short[scaleBytes.length / 2];
     ByteBuffer.wrap(scaleBytes).order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(scales);
-    for (int i = 0; i < scales.length; i++) {
-      // Exponent all ones: infinity or NaN, which would decode into non-finite weights.
-      if ((scales[i] & 0x7c00) == 0x7c00) {
-        throw new InvalidAdapterException(file, prefix + "scales", "scale " + i + " is "
-            + Binary16.toFloat(scales[i]) + " (binary16 bits 0x" + Integer.toHexString(scales[i] & 0xffff)
-            + "); scales must be finite");
-      }
-    }
+    requireFiniteScales(scales, file, prefix + "scales");
     byte[] zeros = bits == 1 ? new byte[0] : require(lookup, prefix + "zeros", DType.U8, groupShape, file).data();
     if (bits == 1 && lookup.apply(prefix + "zeros") != null) {
       throw new InvalidAdapterException(file, prefix + "zeros", "a 1-bit tier has no zero points");
     }
     return new PackedGroups(bits, groupSize, vectors, length, codes, scales, zeros);
+  }
+
+  /** Refuses an infinite or NaN scale of tensor {@code name}: it would decode into non-finite weights. */
+  static void requireFiniteScales(short[] scales, String file, String name) {
+    for (int i = 0; i < scales.length; i++) {
+      // Exponent all ones: infinity or NaN.
+      if ((scales[i] & 0x7c00) == 0x7c00) {
+        throw new InvalidAdapterException(file, name, "scale " + i + " is "
+            + Binary16.toFloat(scales[i]) + " (binary16 bits 0x" + Integer.toHexString(scales[i] & 0xffff)
+            + "); scales must be finite");
+      }
+    }
   }
 
   private static NamedTensor require(Function<String, NamedTensor> lookup, String name, DType dtype,

@@ -258,8 +258,8 @@ class BudgetAdapterFolderTest {
   void droppedComponentsDecodingToZerosOutOfProportionToTheFileAreRefused() throws IOException {
     Path out = tmp.resolve("hostile");
     writeFolder(source(), SETTINGS, out);
-    // 4096 dropped components of 2^21 values: 2^33 zeros (32 GiB as F32) from a file of a few KB.
-    declareDroppedLayer(out, 1 << 20, 1 << 20, 4096);
+    // 4096 dropped components of 2^15 values: 2^27 zeros (512 MiB as F32) from a file of a few KB.
+    declareDroppedLayer(out, 1 << 14, 1 << 14, 4096);
     long fileBytes = Files.size(out.resolve(CompressedFormat.MODEL_FILE));
     long allowed = CompressedAdapterReader.MAX_ZERO_PADDING_VALUES
         + CompressedAdapterReader.MAX_DROPPED_ZEROS_PER_FILE_BYTE * fileBytes;
@@ -267,9 +267,54 @@ class BudgetAdapterFolderTest {
         .isInstanceOf(InvalidAdapterException.class)
         .hasMessageMatching(java.util.regex.Pattern.quote(out.resolve(CompressedFormat.MODEL_FILE) + ": tensor '" + V
             + ".lq.widths': 4096 dropped components (width 0) bring the zeros decoded without stored data to ")
-            // 2^33, plus those of layer Q's own dropped components
-            + "85899\\d{5} values, more than the " + allowed + " a reader accepts from this " + fileBytes
+            // 2^27, plus those of layer Q's own dropped components
+            + "1342\\d{5} values, more than the " + allowed + " a reader accepts from this " + fileBytes
             + "-byte file \\(16777216 \\+ 256 per byte\\)");
+  }
+
+  @Test
+  void aFactorTooLargeForOneArrayIsRefusedBeforeAnythingIsDecoded() throws IOException {
+    Path out = tmp.resolve("huge");
+    writeFolder(source(), SETTINGS, out);
+    // 2^20 x 4096 = 2^32 values per factor, all dropped: the widths cost 4 KB.
+    declareDroppedLayer(out, 1 << 20, 1 << 20, 4096);
+    assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), out.toString()))
+        .isInstanceOf(InvalidAdapterException.class)
+        .hasMessage(out.resolve(CompressedFormat.MODEL_FILE) + ": tensor '" + V + ".lq.meta2': a 1048576 x"
+            + " 1048576 layer of rank 4096 decodes to factors of 4294967296 and 4294967296 values; one factor"
+            + " may hold at most 2147483639");
+  }
+
+  @Test
+  void aNonFiniteScaleBehindAMatchingCrcIsRefused() throws IOException {
+    short[][] cases = {{0x7e00, 0}, {(short) 0xfc00, 1}};
+    String[] shown = {"NaN (binary16 bits 0x7e00)", "-Infinity (binary16 bits 0xfc00)"};
+    for (int c = 0; c < cases.length; c++) {
+      Path out = tmp.resolve("scale" + c);
+      writeFolder(source(), SETTINGS, out);
+      short bits = cases[c][0];
+      boolean sideA = cases[c][1] == 1;
+      // Rewrite layer V with the second scale of its first kept component (the tensor's scale 1:
+      // dropped components have none) replaced, through the layout, so the CRC is recomputed.
+      CompressedFixture.editModel(out, (tensors, meta) -> {
+        BudgetLayer layer = BudgetLayerLayout.fromTensors(V, tensors::get, "edit");
+        for (VectorCode code : sideA ? layer.a() : layer.b()) {
+          if (code != null) {
+            code.scales()[1] = bits;
+            break;
+          }
+        }
+        tensors.keySet().removeIf(name -> name.startsWith(V + ".lq."));
+        for (NamedTensor t : BudgetLayerLayout.toTensors(V, layer)) {
+          tensors.put(t.name(), t);
+        }
+      });
+      String tensor = V + ".lq." + (sideA ? "a" : "b") + ".scales";
+      assertThatThrownBy(() -> CompressedAdapterReader.read(new LocalFileIO(), out.toString()))
+          .isInstanceOf(InvalidAdapterException.class)
+          .hasMessage(out.resolve(CompressedFormat.MODEL_FILE) + ": tensor '" + tensor + "': scale 1 is "
+              + shown[c] + "; scales must be finite");
+    }
   }
 
   @Test
