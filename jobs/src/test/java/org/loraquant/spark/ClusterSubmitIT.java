@@ -57,11 +57,18 @@ class ClusterSubmitIT {
       Set.of("run_id", "run_date", "finished_at", "seconds", "output_run_id");
 
   /**
-   * Adapter columns that count the output folder, whose manifest holds the run's id, date and
-   * timings: a few bytes apart between runs. Checked against each run's own folder instead.
+   * Adapter columns that count the output folder or its JSON files, whose manifest holds the run's
+   * id, date and timings: a few bytes apart between runs. Checked against each run's own folder
+   * instead (bytes_out here; fixed_file_bytes in RecompressJobTest).
    */
   private static final Set<String> OUTPUT_SIZE_COLUMNS =
-      Set.of("bytes_out", "effective_bits", "compression_ratio", "effective_bits_per_param");
+      Set.of(
+          "bytes_out",
+          "effective_bits",
+          "compression_ratio",
+          "effective_bits_per_param",
+          "overhead_bytes",
+          "fixed_file_bytes");
 
   /** Manifest fields of the same kind: the run map and the per-layer timings. */
   private static final Set<String> RUN_SPECIFIC_MANIFEST_FIELDS =
