@@ -20,7 +20,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.loraquant.cli.Main;
 import org.loraquant.plan.DiscoveredAdapter;
-import org.loraquant.codec.LoraFactors;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
 import org.loraquant.format.CompressedAdapter;
@@ -30,6 +29,7 @@ import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.testing.UpdateError;
 
 /** The nightly job in the budget mode (issue 18): outputs, stats and what decides a rerun. */
 class RecompressJobBudgetTest extends SparkTestBase {
@@ -115,8 +115,9 @@ class RecompressJobBudgetTest extends SparkTestBase {
         assertThat(row).as(adapter + " " + layer.module()).isNotNull();
         LoraModule module = source.module(layer.module());
         double measured =
-            relError(
-                PeftAdapterReader.readFactors(source, module), layer.decode().toLoraFactors());
+            UpdateError.of(
+                    PeftAdapterReader.readFactors(source, module), layer.decode().toLoraFactors())
+                .relative();
         double said = row.getAs("rel_error");
         assertThat(measured).as(layer.module()).isCloseTo(said, within(1e-6 + 1e-4 * said));
         List<Integer> widths = row.getList(row.fieldIndex("bits_per_component"));
@@ -288,26 +289,5 @@ class RecompressJobBudgetTest extends SparkTestBase {
       list.add(v);
     }
     return list;
-  }
-
-  /** ||B A - B^ A^||_F / ||B A||_F in double, from the full m x n products (small layers). */
-  private static double relError(LoraFactors f, LoraFactors g) {
-    double error = 0;
-    double energy = 0;
-    for (int x = 0; x < f.m(); x++) {
-      for (int y = 0; y < f.n(); y++) {
-        double exact = 0;
-        double approx = 0;
-        for (int i = 0; i < f.r(); i++) {
-          exact += (double) f.b()[x * f.r() + i] * f.a()[i * f.n() + y];
-        }
-        for (int i = 0; i < g.r(); i++) {
-          approx += (double) g.b()[x * g.r() + i] * g.a()[i * g.n() + y];
-        }
-        error += (exact - approx) * (exact - approx);
-        energy += exact * exact;
-      }
-    }
-    return energy == 0 ? 0 : Math.sqrt(error / energy);
   }
 }

@@ -31,6 +31,7 @@ import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SyntheticAdapter;
+import org.loraquant.testing.UpdateError;
 
 /** The budget mode through the folder: compress, write version 2, read, decompress. */
 class BudgetAdapterFolderTest {
@@ -99,7 +100,7 @@ class BudgetAdapterFolderTest {
           }
         }
       }
-      assertThat(relError(f, g)).isCloseTo(layer.stats().relError(), org.assertj.core.data.Percentage.withPercentage(1e-3));
+      assertThat(UpdateError.of(f, g).relative()).isCloseTo(layer.stats().relError(), org.assertj.core.data.Percentage.withPercentage(1e-3));
     }
   }
 
@@ -337,24 +338,5 @@ class BudgetAdapterFolderTest {
       out.put(module.module(), PeftAdapterReader.readFactors(adapter, module));
     }
     return out;
-  }
-
-  /** ||B A - B^ A^||_F / ||B A||_F in double, from the full m x n products (small layers only). */
-  private static double relError(LoraFactors f, LoraFactors g) {
-    double error = 0;
-    double energy = 0;
-    for (int x = 0; x < f.m(); x++) {
-      for (int y = 0; y < f.n(); y++) {
-        double exact = 0;
-        double approx = 0;
-        for (int i = 0; i < f.r(); i++) {
-          exact += (double) f.b()[x * f.r() + i] * f.a()[i * f.n() + y];
-          approx += (double) g.b()[x * g.r() + i] * g.a()[i * g.n() + y];
-        }
-        error += (exact - approx) * (exact - approx);
-        energy += exact * exact;
-      }
-    }
-    return Math.sqrt(error / energy);
   }
 }
