@@ -114,17 +114,13 @@ public record BudgetCompressionResult(CompressedAdapter adapter, BudgetSettings 
   public byte[] manifestJson(String inputFingerprint, java.util.Map<String, String> run)
       throws IOException {
     ObjectNode root = JSON.createObjectNode();
-    root.put("format", CompressedFormat.FORMAT_NAME);
-    root.put("format_version", CompressedFormat.BUDGET_FORMAT_VERSION);
-    root.put("settings_fingerprint", settings.fingerprint());
-    if (inputFingerprint == null) {
-      root.putNull("input_fingerprint");
-    } else {
-      root.put("input_fingerprint", inputFingerprint);
-    }
-    ObjectNode runNode = root.putObject("run");
-    new java.util.TreeMap<>(run).forEach(runNode::put);
-    ArrayNode layerNodes = root.putArray("layers");
+    ArrayNode layerNodes =
+        CompressionManifest.header(
+            root,
+            CompressedFormat.BUDGET_FORMAT_VERSION,
+            settings.fingerprint(),
+            inputFingerprint,
+            run);
     for (Layer layer : layers) {
       layerNodes.add(layer.toJson(settings));
     }

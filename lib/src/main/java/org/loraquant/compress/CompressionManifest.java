@@ -39,8 +39,26 @@ public record CompressionManifest(
 
   public byte[] toJson(CodecSettings settings) throws IOException {
     ObjectNode root = JSON.createObjectNode();
+    ArrayNode layerNodes =
+        header(root, CompressedFormat.FORMAT_VERSION, settingsFingerprint, inputFingerprint, run);
+    for (LayerReport layer : layers) {
+      layerNodes.add(LayerReportJson.toJson(layer, settings));
+    }
+    return JSON.writeValueAsBytes(root);
+  }
+  /**
+   * The fields every manifest version starts with, in this key order: format, format_version,
+   * settings_fingerprint, input_fingerprint (null when unknown), run (keys sorted). Returns the
+   * empty {@code layers} array that follows them, for the caller's layer lines.
+   */
+  static ArrayNode header(
+      ObjectNode root,
+      int formatVersion,
+      String settingsFingerprint,
+      String inputFingerprint,
+      java.util.Map<String, String> run) {
     root.put("format", CompressedFormat.FORMAT_NAME);
-    root.put("format_version", CompressedFormat.FORMAT_VERSION);
+    root.put("format_version", formatVersion);
     root.put("settings_fingerprint", settingsFingerprint);
     if (inputFingerprint == null) {
       root.putNull("input_fingerprint");
@@ -49,12 +67,9 @@ public record CompressionManifest(
     }
     ObjectNode runNode = root.putObject("run");
     new java.util.TreeMap<>(run).forEach(runNode::put);
-    ArrayNode layerNodes = root.putArray("layers");
-    for (LayerReport layer : layers) {
-      layerNodes.add(LayerReportJson.toJson(layer, settings));
-    }
-    return JSON.writeValueAsBytes(root);
+    return root.putArray("layers");
   }
+
 
   /** Parses a manifest; {@code file} is named in errors. */
   public static CompressionManifest parse(String file, byte[] json) {
