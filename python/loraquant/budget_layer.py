@@ -21,7 +21,7 @@ import numpy as np
 from . import floats
 from .crc32c import crc32c
 from .errors import InvalidAdapterError
-from .layer import MAX_FACTOR_VALUES, SUFFIX, check_finite_scales, groups_per_vector, unpack
+from .layer import MAX_FACTOR_VALUES, SUFFIX, _java_list, check_finite_scales, groups_per_vector, unpack
 from .lloyd_max import LEVELS
 
 META_LENGTH = 6
@@ -142,10 +142,6 @@ class BudgetLayer:
         b[:, :self.k] = self.b.decode(self.width_list, self.family, self.group_size).T
         a[:self.k, :] = self.a.decode(self.width_list, self.family, self.group_size)
         return b, a
-
-
-def _java_list(values):
-    return "[" + ", ".join(str(v) for v in values) + "]"
 
 
 class _Tensors:
