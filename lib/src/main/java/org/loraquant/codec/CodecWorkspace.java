@@ -4,8 +4,9 @@ import java.lang.ref.SoftReference;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
- * The large work arrays of one {@link LoraQuantCodec#compress} call, kept per thread and reused
- * from layer to layer. Allocating them fresh cost about a tenth of the codec's time at 4096 x 4096
+ * The large work arrays of one {@link LoraQuantCodec#compress} call, and the scratch of the budget
+ * mode's vector quantizer ({@link VectorQuantizer}), kept per thread and reused from layer to
+ * layer. Allocating them fresh cost about a tenth of the codec's time at 4096 x 4096
  * rank 16 (the JVM zeroes each one and it arrives cold in cache). Arrays only grow, to the largest
  * layer the thread has seen; the thread holds them through a soft reference, so memory pressure
  * can reclaim them between calls. Nothing returned by the codec refers to them.
@@ -24,6 +25,10 @@ final class CodecWorkspace {
   private double[] ah = new double[0];
   private byte[] bCodes = new byte[0];
   private byte[] aCodes = new byte[0];
+  private byte[] scratchCodes = new byte[0];
+  private short[] scratchScales = new short[0];
+  private byte[] scratchZeros = new byte[0];
+  private LloydMaxCoder lloydMaxCoder;
 
   private CodecWorkspace() {}
 
@@ -76,6 +81,30 @@ final class CodecWorkspace {
   /** Unpacked codes of A'^T, n x k. */
   byte[] aCodes(int n, int k) {
     return aCodes = aCodes.length >= n * k ? aCodes : new byte[n * k];
+  }
+
+  /**
+   * Codes of one budget-mode vector that are not kept ({@link VectorQuantizer#reconstruct}); its
+   * scales and zero points below. They do not overlap any array above.
+   */
+  byte[] scratchCodes(int len) {
+    return scratchCodes = scratchCodes.length >= len ? scratchCodes : new byte[len];
+  }
+
+  short[] scratchScales(int groups) {
+    return scratchScales = scratchScales.length >= groups ? scratchScales : new short[groups];
+  }
+
+  byte[] scratchZeros(int groups) {
+    return scratchZeros = scratchZeros.length >= groups ? scratchZeros : new byte[groups];
+  }
+
+  /** A Lloyd-Max group coder for groups of up to {@code groupSize} values. */
+  LloydMaxCoder lloydMaxCoder(int groupSize) {
+    if (lloydMaxCoder == null || lloydMaxCoder.groupSize() < groupSize) {
+      lloydMaxCoder = new LloydMaxCoder(groupSize);
+    }
+    return lloydMaxCoder;
   }
 
   private static double[] atLeast(double[] current, int length) {

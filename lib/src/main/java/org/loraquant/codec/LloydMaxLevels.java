@@ -70,6 +70,8 @@ final class LloydMaxLevels {
 
   private static final float[][] LEVELS = new float[9][];
   private static final double[][] THRESHOLDS = new double[9][];
+  /** LEVELS widened to double, for loops that would otherwise widen each level they read. */
+  private static final double[][] LEVELS_AS_DOUBLES = new double[9][];
   /**
    * A grid of {@link #GRID_CELLS} equal cells over [-GRID_EDGE, GRID_EDGE) with, per cell, the
    * code of the cell's lower edge: a cell (0.0015 wide) is narrower than the closest two thresholds
@@ -95,6 +97,11 @@ final class LloydMaxLevels {
         thresholds[j] = 0.5 * ((double) levels[j] + levels[j + 1]);
       }
       LEVELS[bits] = levels;
+      double[] widened = new double[levels.length];
+      for (int q = 0; q < levels.length; q++) {
+        widened[q] = levels[q];
+      }
+      LEVELS_AS_DOUBLES[bits] = widened;
       THRESHOLDS[bits] = thresholds;
       short[] grid = new short[GRID_CELLS];
       for (int c = 0; c < GRID_CELLS; c++) {
@@ -109,6 +116,19 @@ final class LloydMaxLevels {
   /** The value of code q at this width, before scaling. */
   static float level(int bits, int q) {
     return LEVELS[bits][q];
+  }
+
+  /** Every level at this width, code order, as doubles: the table itself, not to be written. */
+  static double[] levelsAsDoubles(int bits) {
+    return LEVELS_AS_DOUBLES[bits];
+  }
+
+  /**
+   * The 2^b - 1 midpoints between consecutive levels, ascending: the code of t is the number of
+   * them at most t. The table itself, not to be written.
+   */
+  static double[] thresholds(int bits) {
+    return THRESHOLDS[bits];
   }
 
   /** The 2^(b-1) positive levels, ascending (a copy). */

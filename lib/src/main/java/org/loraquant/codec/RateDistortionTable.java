@@ -103,8 +103,8 @@ public final class RateDistortionTable implements java.io.Serializable {
       int width, double[] bRecon, double[] aRecon) {
     int m = layer.m();
     int n = layer.n();
-    VectorQuantizer.quantize(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
-    VectorQuantizer.quantize(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+    VectorQuantizer.reconstruct(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
+    VectorQuantizer.reconstruct(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
     return productError(layer.s()[i], layer.bp(), i * m, bRecon, m, layer.ap(), i * n, aRecon, n);
   }
 

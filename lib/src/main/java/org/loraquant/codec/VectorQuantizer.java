@@ -3,8 +3,8 @@ package org.loraquant.codec;
 /**
  * Quantizes one vector of the budget mode at one width under one {@link LevelFamily}, and decodes
  * it. Encoder and decoder share the decode expressions ({@link GroupEncoding} for the sign code
- * and the uniform family, {@link #lloydMaxValue} for Lloyd-Max), so what the codec measures is
- * what a decoder reconstructs, bit for bit.
+ * and the uniform family, {@link #lloydMaxValue} for Lloyd-Max, whose groups {@link LloydMaxCoder}
+ * codes), so what the codec measures is what a decoder reconstructs, bit for bit.
  */
 final class VectorQuantizer {
   private VectorQuantizer() {}
@@ -15,15 +15,38 @@ final class VectorQuantizer {
    */
   static VectorCode quantize(LevelFamily family, int bits, int groupSize, double[] x, int off,
       int len, double[] recon, int reconOff) {
-    GroupGeometry vector = new GroupGeometry(bits, groupSize, 1, len);
-    int groups = vector.groupsPerVector();
+    int groups = GroupGeometry.groupsPerVector(len, groupSize);
     byte[] codes = new byte[len];
     short[] scales = new short[groups];
     byte[] zeros = new byte[family.hasZeroPoints(bits) ? groups : 0];
+    encode(family, bits, groupSize, x, off, len, codes, scales, zeros, recon, reconOff,
+        CodecWorkspace.forCurrentThread().lloydMaxCoder(groupSize));
+    return new VectorCode(bits, codes, scales, zeros);
+  }
+
+  /**
+   * The decoded values alone of {@link #quantize}, the same numbers, into
+   * {@code recon[reconOff..]}; the codes are not kept (what a rate-distortion table needs).
+   */
+  static void reconstruct(LevelFamily family, int bits, int groupSize, double[] x, int off,
+      int len, double[] recon, int reconOff) {
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    int groups = GroupGeometry.groupsPerVector(len, groupSize);
+    encode(family, bits, groupSize, x, off, len, work.scratchCodes(len),
+        work.scratchScales(groups), work.scratchZeros(groups), recon, reconOff,
+        work.lloydMaxCoder(groupSize));
+  }
+
+  /**
+   * {@link #quantize} into the given arrays: {@code codes} at least {@code len} long,
+   * {@code scales} and {@code zeros} (read only for the uniform family) at least one per group.
+   */
+  private static void encode(LevelFamily family, int bits, int groupSize, double[] x, int off,
+      int len, byte[] codes, short[] scales, byte[] zeros, double[] recon, int reconOff,
+      LloydMaxCoder lloydMax) {
+    GroupGeometry vector = new GroupGeometry(bits, groupSize, 1, len);
+    int groups = vector.groupsPerVector();
     double[] range = new double[2];
-    boolean lloydMax = family == LevelFamily.LLOYD_MAX && bits >= 2;
-    byte[] scratchCodes = lloydMax ? new byte[Math.min(groupSize, len)] : null;
-    double[] scratchRecon = lloydMax ? new double[Math.min(groupSize, len)] : null;
     for (int g = 0; g < groups; g++) {
       int start = vector.groupStart(g);
       int glen = vector.groupLength(g);
@@ -37,11 +60,10 @@ final class VectorQuantizer {
         scales[g] = (short) packed;
         zeros[g] = (byte) (packed >>> 16);
       } else {
-        scales[g] = encodeLloydMax(x, off + start, glen, bits, codes, start, recon,
-            reconOff + start, scratchCodes, scratchRecon);
+        scales[g] = lloydMax.encode(x, off + start, glen, bits, codes, start, recon,
+            reconOff + start);
       }
     }
-    return new VectorCode(bits, codes, scales, zeros);
   }
 
   /** Writes the decoded values of {@code code} (length {@code len}) to {@code out[outOff..]}. */
@@ -66,58 +88,5 @@ final class VectorQuantizer {
 
   static float lloydMaxValue(int bits, int q, float scale) {
     return LloydMaxLevels.level(bits, q) * scale;
-  }
-
-  /**
-   * One Lloyd-Max group. The scale is the better (smaller squared error, the first on ties) of
-   * two candidates, each rounded to binary16 and followed by nearest-level codes: the group's
-   * RMS (the scale the levels were designed for, a Gaussian's sigma), and the least-squares scale
-   * sum x L(q) / sum L(q)^2 given the codes chosen with the RMS scale (which repairs groups far
-   * from Gaussian, e.g. a tail group of one value). Returns the binary16 scale bits. The second
-   * candidate is coded into the scratch arrays (at least {@code len} long) and copied over the
-   * first only if it wins, so no value is coded twice at the same scale.
-   */
-  private static short encodeLloydMax(double[] x, int off, int len, int bits, byte[] codes,
-      int codeOff, double[] recon, int reconOff, byte[] scratchCodes, double[] scratchRecon) {
-    double sumSquares = 0;
-    for (int i = 0; i < len; i++) {
-      sumSquares += x[off + i] * x[off + i];
-    }
-    short rms = Binary16.scaleBits(Math.sqrt(sumSquares / len));
-    double rmsError = codeLloydMax(x, off, len, bits, rms, codes, codeOff, recon, reconOff);
-    double xl = 0;
-    double ll = 0;
-    for (int i = 0; i < len; i++) {
-      double level = LloydMaxLevels.level(bits, codes[codeOff + i] & 0xff);
-      xl += x[off + i] * level;
-      ll += level * level;
-    }
-    short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
-    if (fitted == rms
-        || codeLloydMax(x, off, len, bits, fitted, scratchCodes, 0, scratchRecon, 0)
-            >= rmsError) {
-      return rms;
-    }
-    System.arraycopy(scratchCodes, 0, codes, codeOff, len);
-    System.arraycopy(scratchRecon, 0, recon, reconOff, len);
-    return fitted;
-  }
-
-  /**
-   * Nearest-level codes and decoded values of the group at the given binary16 scale; returns the
-   * squared error. A zero scale (an all-zero group) decodes every value to 0.
-   */
-  private static double codeLloydMax(double[] x, int off, int len, int bits, short scaleBits,
-      byte[] codes, int codeOff, double[] recon, int reconOff) {
-    float scale = Binary16.toFloat(scaleBits);
-    double error = 0;
-    for (int i = 0; i < len; i++) {
-      int q = scale == 0 ? 1 << (bits - 1) : LloydMaxLevels.nearestCode(bits, x[off + i] / scale);
-      codes[codeOff + i] = (byte) q;
-      double value = lloydMaxValue(bits, q, scale);
-      recon[reconOff + i] = value;
-      error += (x[off + i] - value) * (x[off + i] - value);
-    }
-    return error;
   }
 }

@@ -51,6 +51,20 @@ class VectorQuantizerTest {
     }
   }
 
+  /** The rate-distortion table's path (values only, codes not kept) gives the very same values. */
+  @ParameterizedTest
+  @EnumSource(LevelFamily.class)
+  void reconstructGivesTheValuesQuantizeGives(LevelFamily family) {
+    double[] x = gaussian(3, 1000, 0.01);
+    for (int bits = 1; bits <= 8; bits++) {
+      double[] quantized = new double[1003];
+      double[] reconstructed = new double[1003];
+      VectorQuantizer.quantize(family, bits, 128, x, 7, 990, quantized, 2);
+      VectorQuantizer.reconstruct(family, bits, 128, x, 7, 990, reconstructed, 2);
+      assertThat(reconstructed).as("%d bits", bits).isEqualTo(quantized);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(LevelFamily.class)
   void oneBitIsTheSignCodeWithTheMeanMagnitude(LevelFamily family) {

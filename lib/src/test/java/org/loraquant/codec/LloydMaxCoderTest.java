@@ -1,0 +1,159 @@
+package org.loraquant.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@link LloydMaxCoder} codes every group bit for bit as the plain coder it replaced: a division
+ * per value and {@link LloydMaxLevels#nearestCode}, the least-squares sums in a second loop
+ * ({@link #referenceEncode}, that coder as it was). Scales, codes, decoded values: all equal.
+ */
+class LloydMaxCoderTest {
+
+  @ParameterizedTest
+  @CsvSource({"128, 4096", "128, 300", "7, 60", "1, 5", "16, 4099"})
+  void codesEveryWidthExactlyAsTheDivisionDid(int groupSize, int len) {
+    Random random = new Random(groupSize * 31L + len);
+    LloydMaxCoder coder = new LloydMaxCoder(groupSize);
+    for (int trial = 0; trial < 12; trial++) {
+      double[] x = sample(random, len, trial);
+      for (int bits = 2; bits <= 8; bits++) {
+        assertSameAsReference(coder, x, groupSize, bits, "trial " + trial);
+      }
+    }
+  }
+
+  /**
+   * Values placed exactly on the coder's bounds and one ulp below them, for the scale the group
+   * will get: the cases where a comparison and a division could disagree.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3})
+  void valuesOnTheBoundsCodeAsTheDivisionCodesThem(int bits) {
+    Random random = new Random(bits);
+    LloydMaxCoder coder = new LloydMaxCoder(64);
+    for (int trial = 0; trial < 200; trial++) {
+      double sigma = Math.pow(10, -6 + 6 * random.nextDouble());
+      double[] x = new double[64];
+      for (int i = 0; i < 64; i++) {
+        x[i] = sigma * random.nextGaussian();
+      }
+      // The first half fixes the group's RMS closely enough; the second half sits on the bounds
+      // of the RMS scale of the first half, and one ulp below them.
+      float scale = Binary16.toFloat(Binary16.scaleBits(sigma));
+      double[] t = LloydMaxLevels.thresholds(bits);
+      for (int i = 32; i < 64; i++) {
+        double bound = LloydMaxCoder.smallestReaching(t[(i / 2) % t.length], scale);
+        x[i] = i % 2 == 0 ? bound : Math.nextDown(bound);
+      }
+      assertSameAsReference(coder, x, 64, bits, "trial " + trial);
+    }
+  }
+
+  @Test
+  void theBoundIsTheSmallestValueWhoseQuotientReachesTheThreshold() {
+    Random random = new Random(5);
+    for (int trial = 0; trial < 100_000; trial++) {
+      double t = (random.nextDouble() - 0.5) * 10;
+      float scale = Binary16.toFloat((short) (1 + random.nextInt(Binary16.MAX_FINITE_BITS)));
+      double bound = LloydMaxCoder.smallestReaching(t, scale);
+      assertThat(bound / scale).as("t %s, scale %s", t, scale).isGreaterThanOrEqualTo(t);
+      assertThat(Math.nextDown(bound) / scale).as("t %s, scale %s", t, scale).isLessThan(t);
+    }
+  }
+
+  /** Gaussian groups of many sizes, heavy tails, zero and constant runs, one huge value. */
+  private static double[] sample(Random random, int len, int trial) {
+    double sigma = Math.pow(10, -7 + trial);
+    double[] x = new double[len];
+    for (int i = 0; i < len; i++) {
+      double g = random.nextGaussian();
+      x[i] = sigma * (trial % 3 == 1 ? g * g * g : g);
+    }
+    if (trial % 4 == 2) {
+      for (int i = 0; i < len / 3; i++) {
+        x[i] = 0;
+      }
+      for (int i = len / 3; i < len / 2; i++) {
+        x[i] = sigma;
+      }
+    }
+    if (trial % 5 == 3) {
+      x[len / 2] = 1000 * sigma;
+    }
+    return x;
+  }
+
+  private static void assertSameAsReference(LloydMaxCoder coder, double[] x, int groupSize,
+      int bits, String what) {
+    int len = x.length;
+    byte[] codes = new byte[len + 2];
+    double[] recon = new double[len + 3];
+    byte[] refCodes = new byte[len + 2];
+    double[] refRecon = new double[len + 3];
+    for (int start = 0; start < len; start += groupSize) {
+      int glen = Math.min(groupSize, len - start);
+      short scale = coder.encode(x, start, glen, bits, codes, start + 2, recon, start + 3);
+      short refScale = referenceEncode(x, start, glen, bits, refCodes, start + 2, refRecon,
+          start + 3);
+      assertThat(scale).as("%s, %d bits, scale of group at %d", what, bits, start)
+          .isEqualTo(refScale);
+    }
+    assertThat(codes).as("%s, %d bits, codes", what, bits).isEqualTo(refCodes);
+    for (int i = 0; i < recon.length; i++) {
+      assertThat(Double.doubleToRawLongBits(recon[i]))
+          .as("%s, %d bits, value %d", what, bits, i)
+          .isEqualTo(Double.doubleToRawLongBits(refRecon[i]));
+    }
+  }
+
+  // The coder before LloydMaxCoder (VectorQuantizer.encodeLloydMax and codeLloydMax), verbatim
+  // but for names.
+
+  private static short referenceEncode(double[] x, int off, int len, int bits, byte[] codes,
+      int codeOff, double[] recon, int reconOff) {
+    double sumSquares = 0;
+    for (int i = 0; i < len; i++) {
+      sumSquares += x[off + i] * x[off + i];
+    }
+    short rms = Binary16.scaleBits(Math.sqrt(sumSquares / len));
+    double rmsError = referenceCode(x, off, len, bits, rms, codes, codeOff, recon, reconOff);
+    double xl = 0;
+    double ll = 0;
+    for (int i = 0; i < len; i++) {
+      double level = LloydMaxLevels.level(bits, codes[codeOff + i] & 0xff);
+      xl += x[off + i] * level;
+      ll += level * level;
+    }
+    short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
+    byte[] scratchCodes = new byte[len];
+    double[] scratchRecon = new double[len];
+    if (fitted == rms
+        || referenceCode(x, off, len, bits, fitted, scratchCodes, 0, scratchRecon, 0)
+            >= rmsError) {
+      return rms;
+    }
+    System.arraycopy(scratchCodes, 0, codes, codeOff, len);
+    System.arraycopy(scratchRecon, 0, recon, reconOff, len);
+    return fitted;
+  }
+
+  private static double referenceCode(double[] x, int off, int len, int bits, short scaleBits,
+      byte[] codes, int codeOff, double[] recon, int reconOff) {
+    float scale = Binary16.toFloat(scaleBits);
+    double error = 0;
+    for (int i = 0; i < len; i++) {
+      int q = scale == 0 ? 1 << (bits - 1) : LloydMaxLevels.nearestCode(bits, x[off + i] / scale);
+      codes[codeOff + i] = (byte) q;
+      double value = VectorQuantizer.lloydMaxValue(bits, q, scale);
+      recon[reconOff + i] = value;
+      error += (x[off + i] - value) * (x[off + i] - value);
+    }
+    return error;
+  }
+}
