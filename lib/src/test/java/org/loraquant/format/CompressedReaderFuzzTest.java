@@ -48,7 +48,8 @@ import org.loraquant.testing.MemoryFileIO;
  * each read by {@link CompressedAdapterReader} and decompressed by {@link AdapterDecompressor} as
  * {@code bin/loraquant decompress} does. Every case must decode to finite values or be refused with
  * an {@link InvalidAdapterException} whose message is one line; never another exception, a hang or
- * an allocation out of proportion to the few kilobytes of input.
+ * an allocation out of proportion to the few kilobytes of input. Version-2 (budget mode) folders
+ * get the same and their own mutations of the layers' stored tensors (see the second test).
  */
 class CompressedReaderFuzzTest {
   private static final long SEED = 20_261_016L;
@@ -79,21 +80,36 @@ class CompressedReaderFuzzTest {
       (short) 0x8000, 0x7bff, 0x0001, 0};
 
   private static List<Map<String, byte[]>> goldens;
+  /** The version-2 (budget mode) golden folders, and what each decodes to, layer by layer. */
+  private static List<Map<String, byte[]>> goldensV2;
+  private static List<Map<String, DecodedLayer>> decodedV2;
   private static ExecutorService executor;
 
   @BeforeAll
   static void load() throws IOException {
-    goldens = new ArrayList<>();
-    try (Stream<Path> dirs = Files.list(GoldenFilesTest.GOLDEN)) {
+    goldens = folders(GoldenFilesTest.GOLDEN);
+    goldensV2 = folders(GoldenV2FilesTest.GOLDEN);
+    decodedV2 = new ArrayList<>();
+    for (Map<String, byte[]> folder : goldensV2) {
+      Map<String, DecodedLayer> decoded = new TreeMap<>();
+      assertThat(runCase(folder, OutputDType.SAME, decoded)).as("an intact v2 golden folder").isNull();
+      decodedV2.add(decoded);
+    }
+    executor = Executors.newSingleThreadExecutor();
+  }
+
+  private static List<Map<String, byte[]>> folders(Path golden) throws IOException {
+    List<Map<String, byte[]>> out = new ArrayList<>();
+    try (Stream<Path> dirs = Files.list(golden)) {
       for (Path dir : dirs.filter(Files::isDirectory).sorted().toList()) {
         Map<String, byte[]> folder = new TreeMap<>();
         for (String name : FILES) {
           folder.put(name, Files.readAllBytes(dir.resolve("compressed").resolve(name)));
         }
-        goldens.add(folder);
+        out.add(folder);
       }
     }
-    executor = Executors.newSingleThreadExecutor();
+    return out;
   }
 
   @AfterAll
@@ -141,8 +157,172 @@ class CompressedReaderFuzzTest {
     assertThat(refused).isBetween(CASES / 2, CASES - 100);
   }
 
+  /**
+   * The same for version-2 (budget mode) folders, with mutations of their own: a flipped byte in a
+   * layer's stored tensors, which the layer's CRC-32C must refuse naming the file and the layer, and
+   * crafted layers (meta, widths, scales or codes edited and the CRC computed again), which must
+   * decode to finite values or be refused. A folder that decodes must decode every layer exactly as
+   * the intact folder does unless a crafted edit changed it: no damage is ever decoded silently.
+   */
+  @Test
+  void everyMutationOfAVersion2FolderDecodesAsBeforeOrIsRefusedWithOneLine() throws Exception {
+    assertThat(goldensV2).hasSize(3);
+    Random random = new Random(SEED + 2);
+    List<String> failures = new ArrayList<>();
+    int refused = 0;
+    int crcRefusals = 0;
+    for (int i = 0; i < CASES && failures.size() < 20; i++) {
+      int which = i % goldensV2.size();
+      Map<String, byte[]> folder = new TreeMap<>(goldensV2.get(which));
+      List<String> edits = new ArrayList<>();
+      boolean crafted = false;
+      String damagedLayer = null;
+      int count = random.nextInt(5) == 0 ? 2 : 1;
+      for (int e = 0; e < count; e++) {
+        int kind = random.nextInt(100);
+        if (kind < 40) {
+          V2Edit edit = editLayerV2(folder, random, kind < 25);
+          crafted |= edit.crafted();
+          if (!edit.crafted() && edit.module() != null && count == 1) {
+            damagedLayer = edit.module();
+          }
+          edits.add(edit.what());
+        } else {
+          edits.add(mutate(folder, random));
+        }
+      }
+      OutputDType dtype = OutputDType.values()[random.nextInt(OutputDType.values().length)];
+      Map<String, DecodedLayer> decoded = new TreeMap<>();
+      Future<Throwable> outcome = executor.submit(() -> runCase(folder, dtype, decoded));
+      Throwable t;
+      try {
+        t = outcome.get(CASE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        outcome.cancel(true);
+        failures.add("case " + i + " " + edits + ": no answer after " + CASE_TIMEOUT_SECONDS + " s");
+        break;
+      }
+      if (t instanceof InvalidAdapterException refusal) {
+        refused++;
+        String message = refusal.getMessage();
+        if (message.contains("\n") || message.contains("\r")) {
+          failures.add("case " + i + " " + edits + ": message of several lines: " + message);
+        } else if (!message.startsWith(DIR)) {
+          failures.add("case " + i + " " + edits + ": message does not name the file: " + message);
+        } else if (damagedLayer != null && (refusal.tensor() == null
+            || !refusal.tensor().startsWith(damagedLayer + ".lq."))) {
+          failures.add("case " + i + " " + edits + ": refusal does not name the damaged layer: " + message);
+        }
+        crcRefusals += message.contains("CRC-32C mismatch") ? 1 : 0;
+      } else if (t != null) {
+        failures.add("case " + i + " " + edits + ": " + describe(t));
+      } else if (damagedLayer != null) {
+        failures.add("case " + i + " " + edits + ": a damaged layer was decoded");
+      } else if (!crafted) {
+        String changed = changedLayer(decodedV2.get(which), decoded);
+        if (changed != null) {
+          failures.add("case " + i + " " + edits + ": decoded " + changed + " differently from the intact folder");
+        }
+      }
+    }
+    assertThat(failures).isEmpty();
+    assertThat(refused).isBetween(CASES / 2, CASES - 100);
+    assertThat(crcRefusals).as("refusals by a layer's CRC-32C").isGreaterThan(CASES / 10);
+  }
+
+  /** The first module whose decoded factors differ from the intact folder's, or null. */
+  private static String changedLayer(Map<String, DecodedLayer> intact, Map<String, DecodedLayer> decoded) {
+    for (Map.Entry<String, DecodedLayer> e : intact.entrySet()) {
+      DecodedLayer d = decoded.get(e.getKey());
+      DecodedLayer want = e.getValue();
+      if (d == null || d.m() != want.m() || d.n() != want.n() || d.rank() != want.rank() || d.k() != want.k()
+          || !Arrays.equals(d.b(), want.b()) || !Arrays.equals(d.a(), want.a())) {
+        return e.getKey();
+      }
+    }
+    return decoded.size() == intact.size() ? null : "a layer count of " + decoded.size();
+  }
+
+  /** A version-2 layer edit: what it did, the layer, and whether its CRC was computed again. */
+  private record V2Edit(String what, String module, boolean crafted) {}
+
+  /**
+   * Damages one stored tensor of one version-2 layer (meta, widths, codes, scales, zero points or
+   * the CRC itself) by flipping bytes of its data, or with {@code craft} edits it on purpose and
+   * stores the CRC of the edited layer.
+   */
+  private static V2Edit editLayerV2(Map<String, byte[]> folder, Random random, boolean craft) {
+    Model model = Model.parse(folder.get(CompressedFormat.MODEL_FILE));
+    if (model == null) {
+      return new V2Edit(flipBytes(folder, random), null, false);
+    }
+    List<String> names = model.tensors.keySet().stream()
+        .filter(n -> n.contains(".lq.") && !(craft && n.endsWith(".lq.crc"))).toList();
+    if (names.isEmpty()) {
+      return new V2Edit("no layer tensors", null, false);
+    }
+    String name = names.get(random.nextInt(names.size()));
+    String module = Model.module(name);
+    NamedTensor t = model.tensors.get(name);
+    byte[] data = t.data().clone();
+    if (data.length == 0) {
+      return new V2Edit("empty " + name, null, false);
+    }
+    String what;
+    if (!craft) {
+      int flips = 1 + random.nextInt(3);
+      List<Integer> at = new ArrayList<>();
+      for (int f = 0; f < flips; f++) {
+        int p = random.nextInt(data.length);
+        data[p] ^= (byte) (1 + random.nextInt(255));
+        at.add(p);
+      }
+      what = "flip " + name + " at " + at;
+      if (Arrays.equals(data, t.data())) {
+        return new V2Edit(what + " (the flips cancel out)", null, false);
+      }
+    } else if (name.endsWith(".lq.meta2")) {
+      ByteBuffer ints = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+      int index = random.nextInt(data.length / 4);
+      int old = ints.getInt(index * 4);
+      int value = switch (random.nextInt(3)) {
+        case 0 -> (int) size(random);
+        case 1 -> old + random.nextInt(5) - 2;
+        default -> random.nextInt();
+      };
+      ints.putInt(index * 4, value);
+      what = "crafted " + name + "[" + index + "] " + old + " -> " + value;
+    } else if (name.endsWith(".lq.widths")) {
+      int index = random.nextInt(data.length);
+      int value = random.nextInt(4) == 0 ? random.nextInt(256) : random.nextInt(9);
+      data[index] = (byte) value;
+      what = "crafted " + name + "[" + index + "] = " + value;
+    } else if (name.endsWith(".scales") && data.length >= 2) {
+      int index = random.nextInt(data.length / 2);
+      short bits = SPECIAL_SCALES[random.nextInt(SPECIAL_SCALES.length)];
+      ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).putShort(index * 2, bits);
+      what = "crafted " + name + "[" + index + "] = 0x" + Integer.toHexString(bits & 0xffff);
+    } else {
+      int index = random.nextInt(data.length);
+      data[index] = (byte) random.nextInt(256);
+      what = "crafted " + name + "[" + index + "]";
+    }
+    model.tensors.put(name, new NamedTensor(name, t.dtype(), t.shape(), data));
+    if (craft) {
+      model.storeCrc(module);
+    }
+    folder.put(CompressedFormat.MODEL_FILE, model.bytes());
+    return new V2Edit(what, module, craft);
+  }
+
   /** Null if the folder decoded to finite values within the allocation bound, else what went wrong. */
   private static Throwable runCase(Map<String, byte[]> folder, OutputDType dtype) {
+    return runCase(folder, dtype, null);
+  }
+
+  /** {@link #runCase}, putting each decoded layer into {@code decoded} by module when given. */
+  private static Throwable runCase(Map<String, byte[]> folder, OutputDType dtype,
+      Map<String, DecodedLayer> decoded) {
     com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     long before = threads.getCurrentThreadAllocatedBytes();
     Throwable outcome = null;
@@ -150,9 +330,12 @@ class CompressedReaderFuzzTest {
       CompressedAdapter adapter = CompressedAdapterReader.read(MemoryFileIO.ofFolder(DIR, folder), DIR).adapter();
       AdapterDecompressor.decompress(adapter, dtype);
       for (CompressedAdapter.Layer layer : adapter.layers()) {
-        DecodedLayer d = LoraQuantCodec.decode(layer.layer());
+        DecodedLayer d = layer.budget() != null ? layer.budget().decode() : LoraQuantCodec.decode(layer.layer());
         requireFinite(layer.module(), d.b());
         requireFinite(layer.module(), d.a());
+        if (decoded != null) {
+          decoded.put(layer.module(), d);
+        }
       }
     } catch (Throwable t) {
       outcome = t;
@@ -473,7 +656,25 @@ class CompressedReaderFuzzTest {
       return "add " + stray;
     }
 
-    private static String module(String tensorName) {
+    /**
+     * Stores the CRC-32C of a version-2 layer's tensors as the writer computes it: the data of
+     * its tensors in the layout's order (meta2, widths, then codes, scales and zeros of B' and A').
+     */
+    void storeCrc(String module) {
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      for (String part : new String[] {"meta2", "widths", "b.codes", "b.scales", "b.zeros", "a.codes", "a.scales",
+          "a.zeros"}) {
+        NamedTensor t = tensors.get(module + ".lq." + part);
+        if (t != null) {
+          crc.update(t.data());
+        }
+      }
+      String name = module + ".lq.crc";
+      byte[] value = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) crc.getValue()).array();
+      tensors.put(name, new NamedTensor(name, DType.I32, new long[] {1}, value));
+    }
+
+    static String module(String tensorName) {
       int at = tensorName.lastIndexOf(".lq.");
       return at < 0 ? tensorName : tensorName.substring(0, at);
     }
