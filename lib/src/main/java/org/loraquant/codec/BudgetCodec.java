@@ -25,6 +25,13 @@ public final class BudgetCodec {
    * layer otherwise; the factors take about twice the input's own float arrays).
    */
   static final long HELD_FACTOR_BYTES = 256L << 20;
+  /**
+   * The codes the rate-distortion tables measured, up to this many bytes over the layers of one
+   * call, are kept so that encoding at a measured width (every chosen width is one) decodes them
+   * instead of quantizing the component again; past it the component is quantized again (the
+   * same codes).
+   */
+  static final long HELD_CODE_BYTES = 64L << 20;
 
   private BudgetCodec() {}
 
@@ -45,10 +52,11 @@ public final class BudgetCodec {
         long started = System.nanoTime();
         BalancedLayer layer = BalancedLayer.of(f, linalg);
         LazyRateDistortion table = new LazyRateDistortion(layer, settings.levels(),
-            settings.groupSize(), LazyAllocation.INITIAL_WIDTH);
+            settings.groupSize(), LazyAllocation.INITIAL_WIDTH,
+            new LazyRateDistortion.CodeAllowance(HELD_CODE_BYTES));
         int[] widths = allocate(List.of(table), settings.budgetBitsFor(params(f)), same -> layer,
             "layer " + l + " (" + f.m() + " x " + f.n() + ", rank " + f.r() + ")")[0];
-        results.add(encode(layer, table.relaxed(), widths, settings, linalg, started));
+        results.add(encode(layer, table.relaxed(), table, widths, settings, linalg, started));
       }
       return results;
     }
@@ -59,6 +67,8 @@ public final class BudgetCodec {
     IntFunction<BalancedLayer> layerOf = l -> held[l] != null ? held[l]
         : BalancedLayer.of(layers.get(l), linalg);
     long heldBytes = 0;
+    LazyRateDistortion.CodeAllowance heldCodes =
+        new LazyRateDistortion.CodeAllowance(HELD_CODE_BYTES);
     for (int l = 0; l < layers.size(); l++) {
       long started = System.nanoTime();
       BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
@@ -68,7 +78,7 @@ public final class BudgetCodec {
         heldBytes += bytes;
       }
       tables.add(new LazyRateDistortion(layer, settings.levels(), settings.groupSize(),
-          LazyAllocation.INITIAL_WIDTH));
+          LazyAllocation.INITIAL_WIDTH, heldCodes));
       params += params(layers.get(l));
       measureNanos[l] = System.nanoTime() - started;
     }
@@ -78,7 +88,9 @@ public final class BudgetCodec {
       long started = System.nanoTime() - measureNanos[l];
       BalancedLayer layer = layerOf.apply(l);
       held[l] = null;
-      results.add(encode(layer, tables.get(l).relaxed(), widths[l], settings, linalg, started));
+      results.add(encode(layer, tables.get(l).relaxed(), tables.get(l), widths[l], settings,
+          linalg, started));
+      tables.set(l, null);
     }
     return results;
   }
@@ -131,7 +143,8 @@ public final class BudgetCodec {
           + " components");
     }
     long started = System.nanoTime();
-    return encode(BalancedLayer.of(layer, linalg), table, widths, settings, linalg, started);
+    return encode(BalancedLayer.of(layer, linalg), table, null, widths, settings, linalg,
+        started);
   }
 
   private static long params(LoraFactors f) {
@@ -148,9 +161,13 @@ public final class BudgetCodec {
     }
   }
 
-  /** Quantizes the layer at the given widths and refits it. */
+  /**
+   * Quantizes the layer at the given widths and refits it; components whose codes {@code measured}
+   * kept at their width (it may be null) are decoded from them instead, the same values.
+   */
   private static BudgetLayerResult encode(BalancedLayer layer, RateDistortionTable table,
-      int[] widths, BudgetSettings settings, LinearAlgebra linalg, long started) {
+      LazyRateDistortion measured, int[] widths, BudgetSettings settings, LinearAlgebra linalg,
+      long started) {
     int m = layer.m();
     int n = layer.n();
     int k = layer.k();
@@ -159,17 +176,25 @@ public final class BudgetCodec {
     VectorCode[] bCodes = new VectorCode[k];
     VectorCode[] aCodes = new VectorCode[k];
     for (int i = 0; i < k; i++) {
-      if (widths[i] > 0) {
+      VectorCode keptB = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 0);
+      VectorCode keptA = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 1);
+      if (keptB != null && keptA != null) {
+        bCodes[i] = keptB;
+        aCodes[i] = keptA;
+        VectorQuantizer.decode(settings.levels(), keptB, settings.groupSize(), m, bh, i * m);
+        VectorQuantizer.decode(settings.levels(), keptA, settings.groupSize(), n, ah, i * n);
+      } else if (widths[i] > 0) {
         bCodes[i] = VectorQuantizer.quantize(settings.levels(), widths[i], settings.groupSize(),
             layer.bp(), i * m, m, bh, i * m);
         aCodes[i] = VectorQuantizer.quantize(settings.levels(), widths[i], settings.groupSize(),
             layer.ap(), i * n, n, ah, i * n);
       }
     }
-    double[] error = {new ComponentErrorModel(linalg.blas(), m, n, layer.s(), layer.bp(),
-        layer.ap(), bh, ah).squaredError(0, k)};
+    ComponentErrorModel model = new ComponentErrorModel(linalg.blas(), m, n, layer.s(),
+        layer.bp(), layer.ap(), bh, ah);
+    double[] error = {model.squaredError(0, k)};
     int refitSteps = LeastSquaresRefit.refit(linalg.blas(), layer, widths, settings.levels(),
-        settings.groupSize(), settings.refit(), bh, ah, bCodes, aCodes, error);
+        settings.groupSize(), settings.refit(), bh, ah, bCodes, aCodes, model, error);
     BudgetLayer stored = new BudgetLayer(m, n, layer.rank(), settings.levels(),
         settings.groupSize(), widths.clone(), bCodes, aCodes);
     BudgetLayerStats stats = new BudgetLayerStats(m, n, layer.rank(), widths.clone(),

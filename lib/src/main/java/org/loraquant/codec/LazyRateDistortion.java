@@ -32,13 +32,48 @@ final class LazyRateDistortion {
   private final double[][] rows;
   /** Per component, the widest width the complete table holds, once known; else MAX_WIDTH. */
   private final int[] maxWidth;
+  /**
+   * Per component and width, the codes of B' and A' measured there, kept while {@link #held}
+   * allows, so that encoding at a measured width decodes them instead of quantizing again; null
+   * where not kept.
+   */
+  private final VectorCode[][] bCodes;
+  private final VectorCode[][] aCodes;
+  private final CodeAllowance held;
+
+  /**
+   * Bytes of codes the tables of one compression may keep between measuring and encoding (shared
+   * by all layers of an adapter in scope {@code adapter}).
+   */
+  static final class CodeAllowance {
+    private long remaining;
+
+    CodeAllowance(long bytes) {
+      remaining = bytes;
+    }
+
+    private boolean take(long bytes) {
+      if (bytes > remaining) {
+        return false;
+      }
+      remaining -= bytes;
+      return true;
+    }
+  }
 
   /**
    * Measures every component at widths 0..{@code initialWidth} (the first component up to the
    * guard width at least), stopping earlier where the error is negligible.
    */
   LazyRateDistortion(BalancedLayer layer, LevelFamily family, int groupSize, int initialWidth) {
+    this(layer, family, groupSize, initialWidth, new CodeAllowance(0));
+  }
+
+  /** As above, keeping measured codes while {@code held} allows ({@link #codes}). */
+  LazyRateDistortion(BalancedLayer layer, LevelFamily family, int groupSize, int initialWidth,
+      CodeAllowance held) {
     this.family = family;
+    this.held = held;
     this.groupSize = groupSize;
     this.params = (long) layer.rank() * (layer.m() + layer.n());
     this.energy = layer.energy();
@@ -47,6 +82,8 @@ final class LazyRateDistortion {
     int k = layer.k();
     this.rows = new double[k][];
     this.maxWidth = new int[k];
+    this.bCodes = new VectorCode[k][];
+    this.aCodes = new VectorCode[k][];
     Arrays.fill(maxWidth, RateDistortionTable.MAX_WIDTH);
     for (int i = 0; i < k; i++) {
       rows[i] = new double[] {layer.s()[i] * layer.s()[i]};
@@ -85,13 +122,35 @@ final class LazyRateDistortion {
     double[] bRecon = new double[layer.m()];
     double[] aRecon = new double[layer.n()];
     double[] row = Arrays.copyOf(rows[i], target + 1);
+    VectorCode[] kept = new VectorCode[2];
+    // Codes and scales of one component at one width, about a byte per value.
+    long bytes = 2L * (layer.m() + layer.n()) + 64;
     for (int w = known(i) + 1; w <= target; w++) {
-      row[w] = RateDistortionTable.componentError(layer, family, groupSize, i, w, bRecon, aRecon);
+      boolean keep = held.take(bytes);
+      row[w] = RateDistortionTable.componentError(layer, family, groupSize, i, w, bRecon, aRecon,
+          keep ? kept : null);
+      if (keep) {
+        if (bCodes[i] == null) {
+          bCodes[i] = new VectorCode[RateDistortionTable.MAX_WIDTH + 1];
+          aCodes[i] = new VectorCode[RateDistortionTable.MAX_WIDTH + 1];
+        }
+        bCodes[i][w] = kept[0];
+        aCodes[i][w] = kept[1];
+      }
       rows[i] = Arrays.copyOf(row, w + 1);
       if (stopIfNegligible(i)) {
         return;
       }
     }
+  }
+
+  /**
+   * The codes of component i's B' column ({@code side} 0) or A' row (1) measured at width w, or
+   * null if they were not kept: what {@link VectorQuantizer#quantize} gives for them.
+   */
+  VectorCode codes(int i, int w, int side) {
+    VectorCode[][] codes = side == 0 ? bCodes : aCodes;
+    return codes[i] == null ? null : codes[i][w];
   }
 
   /** Ends component i's table at its last measured width if that width's error is negligible. */

@@ -22,12 +22,13 @@ final class LeastSquaresRefit {
   /**
    * Runs up to {@code steps} refit steps (A first) on the layer's reconstruction {@code bh} /
    * {@code ah} and codes {@code bCodes} / {@code aCodes}, which it replaces where a step is kept.
-   * Returns the number of steps kept; {@code error[0]} holds the squared error before and is
-   * updated.
+   * {@code model} is the error model of {@code bh} / {@code ah}; a step's candidate model reuses
+   * the products of the side it does not change ({@link ComponentErrorModel#withSide}). Returns
+   * the number of steps kept; {@code error[0]} holds the squared error before and is updated.
    */
   static int refit(BLAS blas, BalancedLayer layer, int[] widths, LevelFamily levels,
       int groupSize, int steps, double[] bh, double[] ah, VectorCode[] bCodes,
-      VectorCode[] aCodes, double[] error) {
+      VectorCode[] aCodes, ComponentErrorModel model, double[] error) {
     int m = layer.m();
     int n = layer.n();
     int k = layer.k();
@@ -36,6 +37,7 @@ final class LeastSquaresRefit {
       return 0;
     }
     int keptSteps = 0;
+    ComponentErrorModel current = model;
     for (int step = 0; step < steps; step++) {
       boolean refitA = step % 2 == 0;
       // Refit side S (rows x k) against the quantized other side Q, whose exact factor is P.
@@ -53,10 +55,11 @@ final class LeastSquaresRefit {
         codes[i] = VectorQuantizer.quantize(levels, widths[i], groupSize, fitted, c * rows, rows,
             recon, i * rows);
       }
-      double candidate = new ComponentErrorModel(blas, m, n, layer.s(), layer.bp(), layer.ap(),
-          refitA ? bh : recon, refitA ? recon : ah).squaredError(0, k);
+      ComponentErrorModel candidateModel = current.withSide(blas, !refitA, recon);
+      double candidate = candidateModel.squaredError(0, k);
       if (candidate < error[0]) {
         error[0] = candidate;
+        current = candidateModel;
         System.arraycopy(recon, 0, refitA ? ah : bh, 0, recon.length);
         System.arraycopy(codes, 0, refitA ? aCodes : bCodes, 0, k);
         keptSteps++;

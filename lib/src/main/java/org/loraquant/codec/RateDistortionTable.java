@@ -97,14 +97,20 @@ public final class RateDistortionTable implements java.io.Serializable {
 
   /**
    * D_i(width) for width >= 1: component i quantized at that width; {@code bRecon} (m values) and
-   * {@code aRecon} (n values) are scratch.
+   * {@code aRecon} (n values) are scratch. With {@code kept} (two slots), the codes of B' and A'
+   * are kept there; without, only the values are computed.
    */
   static double componentError(BalancedLayer layer, LevelFamily family, int groupSize, int i,
-      int width, double[] bRecon, double[] aRecon) {
+      int width, double[] bRecon, double[] aRecon, VectorCode[] kept) {
     int m = layer.m();
     int n = layer.n();
-    VectorQuantizer.reconstruct(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
-    VectorQuantizer.reconstruct(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+    if (kept != null) {
+      kept[0] = VectorQuantizer.quantize(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
+      kept[1] = VectorQuantizer.quantize(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+    } else {
+      VectorQuantizer.reconstruct(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
+      VectorQuantizer.reconstruct(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+    }
     return productError(layer.s()[i], layer.bp(), i * m, bRecon, m, layer.ap(), i * n, aRecon, n);
   }
 

@@ -86,6 +86,19 @@ final class VectorQuantizer {
     }
   }
 
+  /**
+   * {@link #decode} into doubles: the values {@link #quantize} wrote to its {@code recon} when it
+   * made {@code code} (each decoded value is a float, and the encoder's are those floats).
+   */
+  static void decode(LevelFamily family, VectorCode code, int groupSize, int len, double[] out,
+      int outOff) {
+    float[] values = new float[len];
+    decode(family, code, groupSize, len, values, 0);
+    for (int i = 0; i < len; i++) {
+      out[outOff + i] = values[i];
+    }
+  }
+
   static float lloydMaxValue(int bits, int q, float scale) {
     return LloydMaxLevels.level(bits, q) * scale;
   }

@@ -2,16 +2,22 @@ package org.loraquant.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.loraquant.linalg.LinearAlgebra;
 
 /**
  * {@link LloydMaxCoder} codes every group bit for bit as the plain coder it replaced: a division
  * per value and {@link LloydMaxLevels#nearestCode}, the least-squares sums in a second loop
- * ({@link #referenceEncode}, that coder as it was). Scales, codes, decoded values: all equal.
+ * ({@link #referenceEncode}, that coder as it was). Scales, codes, decoded values: all equal, on
+ * random groups, on values placed on the bounds, and on real adapters' factors.
  */
 class LloydMaxCoderTest {
 
@@ -53,6 +59,38 @@ class LloydMaxCoderTest {
       }
       assertSameAsReference(coder, x, 64, bits, "trial " + trial);
     }
+  }
+
+  /**
+   * The balanced factors of real adapters' layers (the vectors the budget mode codes), every
+   * column of B' and row of A', at every width, in groups of 128 (the default) and 32.
+   */
+  @Test
+  void codesRealFactorsExactlyAsTheDivisionDid() throws IOException {
+    LinearAlgebra linalg = LinearAlgebra.javaOnly();
+    int vectors = 0;
+    for (String adapter : new String[] {"opt-125m-qv-r16-bf16", "llama3.2-1b-qv-r8",
+        "whisper-small-qv-r8", "roberta-base-qkv-r7"}) {
+      Path file = RealAdapterFixture.adaptersRoot().resolve(adapter).resolve("adapter_model.safetensors");
+      List<RealAdapterFixture.Layer> layers = RealAdapterFixture.load(adapter, file);
+      for (RealAdapterFixture.Layer l : layers.subList(0, Math.min(4, layers.size()))) {
+        BalancedLayer layer = BalancedLayer.of(l.factors(), linalg);
+        for (int i = 0; i < layer.k(); i++) {
+          double[] b = Arrays.copyOfRange(layer.bp(), i * layer.m(), (i + 1) * layer.m());
+          double[] a = Arrays.copyOfRange(layer.ap(), i * layer.n(), (i + 1) * layer.n());
+          for (int groupSize : new int[] {128, 32}) {
+            LloydMaxCoder coder = new LloydMaxCoder(groupSize);
+            for (int bits = 2; bits <= 8; bits++) {
+              String what = adapter + " " + l.module() + " component " + i;
+              assertSameAsReference(coder, b, groupSize, bits, what + " B'");
+              assertSameAsReference(coder, a, groupSize, bits, what + " A'");
+            }
+          }
+          vectors += 2;
+        }
+      }
+    }
+    assertThat(vectors).isGreaterThan(100);
   }
 
   @Test
