@@ -152,8 +152,10 @@ final class CompressionPhase {
       planned.add(PlannedTask.of(task, opened));
     }
     // Scope fleet: the share of the budget is decided before any layer is read (exit 2 if the
-    // unchanged adapters already exceed it), then the layers are measured and allocated.
-    Broadcast<Map<String, int[]>> fleetWidths = null;
+    // unchanged adapters already exceed it, or if it cannot hold the smallest storable form of
+    // the layers to compress); the layer stage then measures, the fleet is allocated, and the
+    // persisted measurements are encoded.
+    FleetShare fleetShare = null;
     FleetRun fleet = null;
     if (options.budget() != null && options.budget().scope() == BudgetScope.FLEET
         && !toAssemble.isEmpty()) {
@@ -162,26 +164,16 @@ final class CompressionPhase {
         unchanged.put(name, outputs.get(name).totals());
       }
       Map<String, Long> params = new TreeMap<>();
-      opened.forEach((name, adapter) -> params.put(name, FleetStage.params(io, adapter)));
-      FleetShare share = FleetStage.share(options.budget(), unchanged, params, options.force());
-      jsc.setJobDescription("loraquant: measure " + layers.size() + " layers for the fleet budget");
-      FleetStage.Widths widths = FleetStage.allocate(jsc, contextBroadcast, planned, share);
-      LOG.info(
-          "run {}: fleet budget {} bits, {} stored by {} unchanged adapters, {} shared: lambda {},"
-              + " {} bits allocated",
-          options.runId(),
-          share.budgetBits(),
-          share.storedBits(),
-          share.skipped().size(),
-          share.sharedBits(),
-          widths.allocation().lambda(),
-          widths.allocation().spentBits());
-      fleetWidths = jsc.broadcast(widths.byLayer());
-      fleet = new FleetRun(options.budget(), share, widths.allocation().lambda(),
-          widths.allocation().spentBits());
+      long smallestBits = 0;
+      for (Map.Entry<String, OpenedAdapter> e : opened.entrySet()) {
+        params.put(e.getKey(), FleetStage.params(io, e.getValue()));
+        smallestBits += FleetStage.smallestStorableBits(io, e.getValue(), options.budget());
+      }
+      fleetShare = FleetStage.share(options.budget(), unchanged, params, options.force());
+      FleetStage.requireSmallestForm(options.budget(), fleetShare, smallestBits, layers.size());
     }
-    Broadcast<Map<String, int[]>> fleetWidthsBroadcast = fleetWidths;
     JavaRDD<AdapterOutcome> assembled = null;
+    JavaRDD<LayerOutcome> measured = null;
     if (!toAssemble.isEmpty()) {
       long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
       LOG.info(
@@ -203,17 +195,45 @@ final class CompressionPhase {
                 + (toProcess.size() - outcomes.size())
                 + " adapters");
         int assemblyPartitions = Partitions.slices(toAssemble.size(), parallelism);
-        JavaPairRDD<String, LayerOutcome> compressedLayers =
+        JavaRDD<LayerOutcome> layerOutcomes =
             jsc.parallelize(planned, Math.max(1, planned.size()))
                 .flatMap(
                     task ->
-                        LayerStage.compress(
-                            contextBroadcast.value(),
-                            task,
-                            fleetWidthsBroadcast == null ? null : fleetWidthsBroadcast.value(),
-                            layersDone,
-                            bytesDone))
-                .mapToPair(layer -> new Tuple2<>(layer.adapter(), layer));
+                        LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone));
+        if (fleetShare != null) {
+          // Read once: the measurements (thin SVD and table) stay until they are encoded;
+          // Spark spills to the executors' disks what memory cannot hold (FleetStage).
+          measured = layerOutcomes.persist(StorageLevel.MEMORY_AND_DISK());
+          jsc.setJobDescription(
+              "loraquant: read and measure " + layers.size() + " layers for the fleet budget");
+          FleetStage.Widths widths = FleetStage.allocate(measured, options.budget(), fleetShare);
+          LOG.info(
+              "run {}: fleet budget {} bits, {} stored by {} unchanged adapters, {} shared:"
+                  + " lambda {}, {} bits allocated",
+              options.runId(),
+              fleetShare.budgetBits(),
+              fleetShare.storedBits(),
+              fleetShare.skipped().size(),
+              fleetShare.sharedBits(),
+              widths.allocation().lambda(),
+              widths.allocation().spentBits());
+          Broadcast<Map<String, int[]>> fleetWidths = jsc.broadcast(widths.byLayer());
+          fleet = new FleetRun(options.budget(), fleetShare, widths.allocation().lambda(),
+              widths.allocation().spentBits());
+          layerOutcomes =
+              measured.map(
+                  layer ->
+                      LayerStage.encodeMeasured(
+                          contextBroadcast.value(), layer, fleetWidths.value()));
+          jsc.setJobDescription(
+              "loraquant: encode "
+                  + layers.size()
+                  + " layers, write "
+                  + (toProcess.size() - outcomes.size())
+                  + " adapters");
+        }
+        JavaPairRDD<String, LayerOutcome> compressedLayers =
+            layerOutcomes.mapToPair(layer -> new Tuple2<>(layer.adapter(), layer));
         // Every opened adapter meets its layers (none, for an adapter without LoRA layers).
         JavaPairRDD<String, Tuple2<Iterable<AdapterToAssemble>, Iterable<LayerOutcome>>> byAdapter =
             jsc.parallelizePairs(toAssemble, assemblyPartitions)
@@ -236,6 +256,10 @@ final class CompressionPhase {
                 .persist(StorageLevel.MEMORY_AND_DISK());
         outcomes.addAll(assembled.map(AdapterOutcome::withoutLayers).collect());
         LOG.info(progress.line());
+      } finally {
+        if (measured != null) {
+          measured.unpersist();
+        }
       }
     }
     jsc.setJobDescription(null);

@@ -1,38 +1,39 @@
 package org.loraquant.spark;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
+import org.loraquant.codec.BudgetCodec;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.FleetAllocation;
 import org.loraquant.codec.FleetAllocator;
 import org.loraquant.codec.FleetLayer;
 import org.loraquant.codec.FleetShare;
-import org.loraquant.codec.LoraFactors;
 import org.loraquant.errors.FleetBudgetTooSmallException;
 import org.loraquant.hadoop.HadoopFileIO;
-import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.options.UsageException;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
-import org.loraquant.plan.LayerWork;
 import scala.Tuple2;
 
 /**
  * The fleet scope of the budget mode in the job (issue 20; docs/ALGORITHM.md, "Fleet budget"):
- * the share of the budget the adapters to compress get ({@link FleetShare}), a measuring pass
- * over their layers (one {@link FleetLayer} each, persisted), the allocation over it
- * ({@link SparkFleet}), and each layer's widths, which the layer stage then encodes.
+ * the share of the budget the adapters to compress get ({@link FleetShare}) and the refusal of a
+ * share below their smallest storable form, both from the headers; then the allocation over the
+ * layer stage's measured layers ({@link SparkFleet}) and each layer's widths.
  *
- * <p>First version: the encoding pass reads each layer again and recomputes its SVD and table
- * (the measuring pass keeps only the tables), so the input is read twice.
+ * <p>The input is read once: the layer stage measures each layer and the measurement (thin SVD
+ * and table, {@link org.loraquant.codec.MeasuredLayer}) stays persisted, MEMORY_AND_DISK, until it
+ * is encoded at its widths ({@link LayerStage#encodeMeasured}); what does not fit in memory
+ * spills to the executors' disks, never back to the input.
  */
 final class FleetStage {
   private FleetStage() {}
@@ -75,23 +76,60 @@ final class FleetStage {
   }
 
   /**
-   * Measures every layer of the planned tasks, allocates the shared bits over them and returns
-   * each layer's widths. A layer that cannot be read or measured is left out (the encoding pass
-   * fails it, with its message, and so its adapter).
+   * The fewest bits the adapter's LoRA layers can be stored in (the budget mode's count), from
+   * its header's shapes (no reads): what the allocator would otherwise find only after measuring.
+   */
+  static long smallestStorableBits(HadoopFileIO io, OpenedAdapter opened, BudgetSettings budget) {
+    PeftAdapter layout = PeftAdapterReader.reopen(opened, opened.weightsFile(io));
+    long bits = 0;
+    for (LoraModule m : layout.modules()) {
+      bits += BudgetCodec.smallestStorableBits(m.m(), m.n(), m.rank(), budget.levels(),
+          budget.groupSize());
+    }
+    return bits;
+  }
+
+  /**
+   * Refuses, before any layer is read, a share of the budget that cannot hold the smallest
+   * storable form of the layers to compress ({@link #smallestStorableBits}, summed).
+   *
+   * @throws UsageException (exit 2) naming the budget, the shared bits and the minimum, and the
+   *     smallest budget that would do
+   */
+  static void requireSmallestForm(BudgetSettings budget, FleetShare share, long smallestBits,
+      int layers) {
+    if (smallestBits <= share.sharedBits()) {
+      return;
+    }
+    // floor(B x params) - stored >= smallest, rounded up to 4 decimals as the flag takes it.
+    BigDecimal least = share.params() == 0 ? BigDecimal.ZERO
+        : BigDecimal.valueOf(smallestBits + share.storedBits())
+            .divide(BigDecimal.valueOf(share.params()), 4, RoundingMode.CEILING);
+    throw new UsageException(String.format(Locale.ROOT,
+        "--budget %s --budget-scope fleet: the %d adapters to compress share %d bits of the"
+            + " fleet's budget, %d bits short of the %d bits the smallest storable form of their"
+            + " %d layers needs (side information and each layer's first component at 2 bits);"
+            + " the smallest budget that fits is %s bits per parameter",
+        BigDecimal.valueOf(budget.budgetBits()).stripTrailingZeros().toPlainString(),
+        share.toCompress().size(), share.sharedBits(), smallestBits - share.sharedBits(),
+        smallestBits, layers, least.stripTrailingZeros().toPlainString()));
+  }
+
+  /**
+   * Allocates the shared bits over the measured layers ({@link LayerStage#compress} in scope
+   * fleet; the caller persists them, MEMORY_AND_DISK, and keeps them until they are encoded) and
+   * returns each layer's widths. A layer that could not be read or measured is a failed outcome
+   * with its message and takes no part.
    *
    * @throws UsageException when the shared bits cannot hold the smallest storable form
    */
-  static Widths allocate(JavaSparkContext jsc, org.apache.spark.broadcast.Broadcast<JobContext> context,
-      List<PlannedTask> planned, FleetShare share) {
-    BudgetSettings budget = context.value().budget();
-    // Persisted before weighing too: weight adapter sums energies in a pass of its own, which
-    // would otherwise read and decompose every layer once more.
-    JavaRDD<FleetLayer> measured =
-        jsc.parallelize(planned, Math.max(1, planned.size()))
-            .flatMap(task -> measure(context.value(), task))
-            .persist(StorageLevel.MEMORY_AND_DISK());
+  static Widths allocate(JavaRDD<LayerOutcome> measured, BudgetSettings budget, FleetShare share) {
+    JavaRDD<FleetLayer> tables = measured.filter(o -> o.measured() != null)
+        .map(o -> o.measured().fleetLayer());
+    // Persisted: the allocator's 10 to 30 passes go over the tables only (k x 9 doubles a layer),
+    // not over the persisted factors beside them.
     JavaRDD<FleetLayer> weighted =
-        SparkFleet.weighted(measured, budget.weight()).persist(StorageLevel.MEMORY_AND_DISK());
+        SparkFleet.weighted(tables, budget.weight()).persist(StorageLevel.MEMORY_AND_DISK());
     try {
       FleetAllocation allocation;
       try {
@@ -108,33 +146,6 @@ final class FleetStage {
       return new Widths(widths, allocation, share);
     } finally {
       weighted.unpersist();
-      measured.unpersist();
     }
-  }
-
-  private static Iterator<FleetLayer> measure(JobContext context, PlannedTask planned) {
-    List<FleetLayer> out = new ArrayList<>();
-    BudgetSettings budget = context.budget();
-    String open = null;
-    PeftAdapter adapter = null;
-    for (LayerWork work : planned.task().layers()) {
-      try {
-        if (!work.adapter().equals(open)) {
-          open = work.adapter();
-          OpenedAdapter opened = planned.adapter(work.adapter());
-          adapter = PeftAdapterReader.reopen(opened, opened.weightsFile(context.io()));
-        }
-        LoraModule module = adapter.module(work.module());
-        if (module == null) {
-          continue;
-        }
-        LoraFactors factors = PeftAdapterReader.readFactors(adapter, module);
-        out.add(FleetLayer.measure(work.adapter(), work.module(), factors, budget.levels(),
-            budget.groupSize(), LinearAlgebra.current()));
-      } catch (RuntimeException e) {
-        // Left out of the allocation; the encoding pass reports it.
-      }
-    }
-    return out.iterator();
   }
 }

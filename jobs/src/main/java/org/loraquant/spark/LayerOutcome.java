@@ -3,6 +3,7 @@ package org.loraquant.spark;
 import java.io.Serializable;
 import org.loraquant.codec.BudgetLayerResult;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.hadoop.StorageRequests;
 
 /**
@@ -17,6 +18,9 @@ import org.loraquant.hadoop.StorageRequests;
  *     on success
  * @param requests the reads this layer caused: the read of the chunk it was the first layer of, or
  *     none when an earlier layer's chunk held it
+ * @param measured the budget mode's scope {@code fleet} before the allocation: the layer measured
+ *     (thin SVD and table), persisted until it is encoded at its widths
+ *     ({@link LayerStage#encodeMeasured}); null otherwise
  */
 public record LayerOutcome(
     String adapter,
@@ -25,9 +29,21 @@ public record LayerOutcome(
     String error,
     AdapterStatus errorStatus,
     StorageRequests requests,
-    BudgetLayerResult budgetResult)
+    BudgetLayerResult budgetResult,
+    MeasuredLayer measured)
     implements Serializable {
-  private static final long serialVersionUID = 3L;
+  private static final long serialVersionUID = 4L;
+
+  public LayerOutcome(
+      String adapter,
+      String module,
+      CompressedLayerResult result,
+      String error,
+      AdapterStatus errorStatus,
+      StorageRequests requests,
+      BudgetLayerResult budgetResult) {
+    this(adapter, module, result, error, errorStatus, requests, budgetResult, null);
+  }
 
   public LayerOutcome(
       String adapter,
@@ -48,11 +64,17 @@ public record LayerOutcome(
     this(adapter, module, result, error, errorStatus, requests, null);
   }
 
-  /** Wall time of the layer on its executor, in nanoseconds; 0 for a failed layer. */
+  /**
+   * Wall time of the layer on its executor, in nanoseconds (a measured layer: so far); 0 for a
+   * failed layer.
+   */
   long nanos() {
     if (result != null) {
       return result.stats().nanos();
     }
-    return budgetResult != null ? budgetResult.stats().nanos() : 0;
+    if (budgetResult != null) {
+      return budgetResult.stats().nanos();
+    }
+    return measured != null ? measured.nanos() : 0;
   }
 }

@@ -17,6 +17,7 @@ import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LayerStats;
+import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.hadoop.StorageRequests;
@@ -46,7 +47,9 @@ import org.loraquant.safetensors.TensorInfo;
  * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
  * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
  * each at its first layer, holding all of that adapter's factors at once (as {@code compress}
- * does).
+ * does). In scope {@code fleet} this stage only measures each layer ({@link MeasuredLayer}: thin
+ * SVD and table, persisted by {@link CompressionPhase}); once the fleet's widths are known,
+ * {@link #encodeMeasured} encodes it from there, so each layer is read once.
  */
 final class LayerStage {
   private LayerStage() {}
@@ -54,19 +57,6 @@ final class LayerStage {
   static Iterator<LayerOutcome> compress(
       JobContext context,
       PlannedTask planned,
-      LongAccumulator layersDone,
-      LongAccumulator bytesDone) {
-    return compress(context, planned, null, layersDone, bytesDone);
-  }
-
-  /**
-   * As above; in the budget mode's scope {@code fleet} each layer is encoded at its widths from
-   * {@code fleetWidths} (key {@link FleetStage#key}), its table measured again.
-   */
-  static Iterator<LayerOutcome> compress(
-      JobContext context,
-      PlannedTask planned,
-      Map<String, int[]> fleetWidths,
       LongAccumulator layersDone,
       LongAccumulator bytesDone) {
     Iterator<LayerWork> layers = planned.task().layers().iterator();
@@ -109,17 +99,13 @@ final class LayerStage {
           PeftAdapter source = adapterOf(work.adapter());
           LoraModule module = moduleOf(source, work.module());
           if (budget != null && budget.scope() == BudgetScope.FLEET) {
+            // Measured only: the widths come from the whole fleet's tables (encodeMeasured).
             LoraFactors factors = PeftAdapterReader.readFactors(source, module);
-            int[] widths = fleetWidths.get(FleetStage.key(work.adapter(), work.module()));
-            if (widths == null) {
-              throw new IllegalStateException(work.adapter() + " " + work.module()
-                  + ": could not be measured for the fleet allocation");
-            }
-            LinearAlgebra linalg = LinearAlgebra.current();
-            BudgetLayerResult result = BudgetCodec.encode(factors,
-                BudgetCodec.measure(factors, budget, linalg), widths, budget, linalg);
+            MeasuredLayer measured = BudgetCodec.measureForEncoding(work.adapter(),
+                work.module(), factors, budget, LinearAlgebra.current());
             return new LayerOutcome(work.adapter(), work.module(), null, null, null,
-                requestsSinceLastLayer(), withWallTime(result, System.nanoTime() - start));
+                requestsSinceLastLayer(), null,
+                measured.withNanos(System.nanoTime() - start));
           }
           if (budget != null) {
             LoraFactors factors = PeftAdapterReader.readFactors(source, module);
@@ -244,6 +230,34 @@ final class LayerStage {
         return adapter;
       }
     };
+  }
+
+  /**
+   * The budget mode's scope {@code fleet}, second half: a layer that {@link #compress} measured,
+   * encoded at its widths from {@code fleetWidths} (key {@link FleetStage#key}) from the persisted
+   * measurement, with no read and no decomposition. A failed layer stays as it is; so do the
+   * requests of the read that measured it. The stats' time covers reading, measuring and encoding.
+   */
+  static LayerOutcome encodeMeasured(
+      JobContext context, LayerOutcome layer, Map<String, int[]> fleetWidths) {
+    MeasuredLayer measured = layer.measured();
+    if (measured == null) {
+      return layer;
+    }
+    try {
+      int[] widths = fleetWidths.get(FleetStage.key(layer.adapter(), layer.module()));
+      if (widths == null) {
+        throw new IllegalStateException(layer.adapter() + " " + layer.module()
+            + ": has no widths in the fleet allocation");
+      }
+      BudgetLayerResult result =
+          BudgetCodec.encode(measured, widths, context.budget(), LinearAlgebra.current());
+      return new LayerOutcome(layer.adapter(), layer.module(), null, null, null,
+          layer.requests(), result);
+    } catch (RuntimeException e) {
+      return new LayerOutcome(layer.adapter(), layer.module(), null, AdapterErrors.message(e),
+          AdapterErrors.classify(e), layer.requests());
+    }
   }
 
   private static LoraModule moduleOf(PeftAdapter source, String name) {

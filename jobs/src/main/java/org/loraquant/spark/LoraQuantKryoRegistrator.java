@@ -13,7 +13,9 @@ import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.FleetLayer;
 import org.loraquant.codec.LayerStats;
+import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.compress.LayerReport;
@@ -75,6 +77,8 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
           BudgetLayerResult.class,
           BudgetLayer.class,
           BudgetLayerStats.class,
+          MeasuredLayer.class,
+          FleetLayer.class,
           AdapterOutcome.class);
 
   /**

@@ -21,13 +21,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.loraquant.codec.BudgetCodec;
+import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
+import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;
@@ -200,6 +205,45 @@ class ExecutorPayloadSerializationTest {
     // (here (m + n) * r = 6144 parameters, 1.5 KB of codes), not the 24 KB of decoded floats.
     assertThat(size(serializer, layer)).as("%s bytes of a compressed LayerOutcome", name)
         .isLessThan(6 * 1024);
+  }
+
+  /**
+   * Scope fleet: a measured layer (thin SVD and table) is persisted until it is encoded, and
+   * spills through the serializer: it comes back whole, encodes to the same bytes, and weighs
+   * about its factors in doubles, 8 (m + n) k bytes, plus its table.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("serializers")
+  void measuredLayersOfTheFleetScopeRoundTrip(String name, Serializer serializer) {
+    BudgetSettings budget = BudgetSettings.of(1.4).withScope(BudgetScope.FLEET);
+    int m = 256;
+    int n = 128;
+    int r = 16;
+    Random random = new Random(43);
+    float[] b = new float[m * r];
+    float[] a = new float[r * n];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (float) random.nextGaussian();
+    }
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) random.nextGaussian();
+    }
+    LinearAlgebra linalg = LinearAlgebra.current();
+    MeasuredLayer measured = BudgetCodec.measureForEncoding("team-a/adapter-1",
+        "layers.0.q_proj", new LoraFactors(m, n, r, b, a), budget, linalg);
+    LayerOutcome layer = new LayerOutcome("team-a/adapter-1", "layers.0.q_proj", null, null,
+        null, StorageRequests.NONE, null, measured);
+    LayerOutcome copy = roundTrip(serializer, layer);
+    assertThat(copy).usingRecursiveComparison().isEqualTo(layer);
+    assertThat(roundTrip(serializer, measured.fleetLayer())).isEqualTo(measured.fleetLayer());
+
+    int[] widths = new int[measured.fleetLayer().components()];
+    java.util.Arrays.fill(widths, 3);
+    assertThat(BudgetCodec.encode(copy.measured(), widths, budget, linalg).layer())
+        .usingRecursiveComparison()
+        .isEqualTo(BudgetCodec.encode(measured, widths, budget, linalg).layer());
+    assertThat(size(serializer, layer)).as("%s bytes of a measured LayerOutcome", name)
+        .isBetween(measured.factorBytes(), measured.factorBytes() + 4096);
   }
 
   /** The adapter-level iterable a groupByKey hands to the assembly task, as Spark ships it. */

@@ -6,11 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Base64;
 import java.util.Comparator;
@@ -21,16 +24,30 @@ import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.loraquant.codec.BudgetCodec;
+import org.loraquant.codec.BudgetLayerResult;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.FleetAllocation;
+import org.loraquant.codec.FleetAllocator;
+import org.loraquant.codec.FleetLayer;
 import org.loraquant.codec.FleetShare;
+import org.loraquant.codec.LoraFactors;
+import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedAdapterReader;
+import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.io.LocalFileIO;
+import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.options.UsageException;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.SafetensorsWriter;
 
 /** The nightly job with one budget over the fleet (issue 20, {@code --budget-scope fleet}). */
@@ -163,6 +180,193 @@ class RecompressJobFleetTest extends SparkTestBase {
             "--force"));
     assertThat(forced.compressed()).isEqualTo(2);
     assertThat(forced.failed()).isZero();
+  }
+
+  /**
+   * The input is read once (the measured layers are persisted until they are encoded), and the
+   * stored bytes are those of the two-pass path it replaced: every layer measured from its
+   * factors, the fleet allocated over the tables, every layer read, measured and encoded again at
+   * its widths. On the mixed fleet plus an adapter with a NaN factor, which fails alone.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"energy", "adapter"})
+  void oneReadStoresTheBytesOfTheTwoPassPath(String weight) throws Exception {
+    Path in = temp.resolve("in");
+    JobFixtures.copyTree(fleet, in);
+    JobFixtures.writeNanAdapter(in.resolve("broken"));
+    Path out = temp.resolve("out");
+    JobOptions options = JobFixtures.options(in, out, temp.resolve("stats"), day(0), "--budget",
+        "1.4", "--budget-scope", "fleet", "--budget-weight", weight);
+
+    long readBefore = bytesReadFromHadoop();
+    RunSummary run = JobFixtures.run(spark(), options);
+    long read = bytesReadFromHadoop() - readBefore;
+    assertThat(run.compressed()).isEqualTo(4);
+    assertThat(run.failed()).isEqualTo(1);
+    // As much as scope adapter reads, which reads every factor once (plus configs, headers,
+    // pass-through tensors and what the stats phase reads); the two-pass path read them twice.
+    readBefore = bytesReadFromHadoop();
+    assertThat(JobFixtures.run(spark(), JobFixtures.options(in, temp.resolve("out-adapter"),
+        temp.resolve("stats-adapter"), day(0), "--budget", "1.4")).compressed()).isEqualTo(4);
+    long readOnce = bytesReadFromHadoop() - readBefore;
+    long factorBytes = loraFactorBytes(in);
+    assertThat(read).as("bytes read; scope adapter %d, LoRA factors %d", readOnce, factorBytes)
+        .isLessThan(readOnce + factorBytes / 4);
+
+    Map<String, byte[]> expected = twoPassModelFiles(in, options.budget());
+    assertThat(expected).hasSize(4);
+    for (Map.Entry<String, byte[]> e : expected.entrySet()) {
+      assertThat(Files.readAllBytes(out.resolve(e.getKey()).resolve(CompressedFormat.MODEL_FILE)))
+          .as(e.getKey()).isEqualTo(e.getValue());
+    }
+    assertThat(out.resolve("broken")).doesNotExist();
+  }
+
+  /**
+   * The fleet scope as it was before the input was read once, in memory: each layer measured
+   * ({@link FleetLayer#measure}; a layer that cannot be is left out), the weighted fleet
+   * allocated within the whole budget, each layer measured again from its factors and encoded at
+   * its widths, each adapter assembled. The model file of each adapter, by relative path.
+   */
+  private static Map<String, byte[]> twoPassModelFiles(Path in, BudgetSettings budget)
+      throws IOException {
+    LocalFileIO io = new LocalFileIO();
+    LinearAlgebra linalg = LinearAlgebra.current();
+    Map<String, PeftAdapter> adapters = adapters(in);
+    List<FleetLayer> measured = new ArrayList<>();
+    long params = 0;
+    for (Map.Entry<String, PeftAdapter> a : adapters.entrySet()) {
+      for (LoraModule m : a.getValue().modules()) {
+        params += m.params();
+        try {
+          measured.add(FleetLayer.measure(a.getKey(), m.module(),
+              PeftAdapterReader.readFactors(a.getValue(), m), budget.levels(),
+              budget.groupSize(), linalg));
+        } catch (RuntimeException e) {
+          // Left out, as the measuring pass did.
+        }
+      }
+    }
+    List<FleetLayer> weighted = FleetAllocator.weighted(measured, budget.weight());
+    FleetAllocation allocation =
+        FleetAllocator.allocate(weighted, (long) Math.floor(budget.budgetBits() * params));
+    Map<String, byte[]> files = new TreeMap<>();
+    for (Map.Entry<String, PeftAdapter> a : adapters.entrySet()) {
+      Map<String, BudgetLayerResult> byModule = new TreeMap<>();
+      try {
+        for (LoraModule m : a.getValue().modules()) {
+          FleetLayer layer = weighted.stream()
+              .filter(l -> l.adapter().equals(a.getKey()) && l.module().equals(m.module()))
+              .findFirst().orElseThrow();
+          LoraFactors factors = PeftAdapterReader.readFactors(a.getValue(), m);
+          byModule.put(m.module(), BudgetCodec.encode(factors,
+              BudgetCodec.measure(factors, budget, linalg), allocation.widths(layer), budget,
+              linalg));
+        }
+      } catch (RuntimeException e) {
+        continue; // the adapter fails
+      }
+      files.put(a.getKey(), CompressedAdapterWriter.modelBytes(
+          AdapterCompressor.assembleBudget(a.getValue(), budget, byModule).adapter()));
+    }
+    return files;
+  }
+
+  /** Every adapter folder under {@code root} (a folder with a config), by relative path. */
+  private static Map<String, PeftAdapter> adapters(Path root) throws IOException {
+    Map<String, PeftAdapter> adapters = new TreeMap<>();
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : (Iterable<Path>) paths::iterator) {
+        if (p.getFileName().toString().equals("adapter_config.json")) {
+          adapters.put(root.relativize(p.getParent()).toString(),
+              PeftAdapterReader.open(new LocalFileIO(), p.getParent().toString()));
+        }
+      }
+    }
+    return adapters;
+  }
+
+  /** Bytes of the LoRA factors of every adapter under {@code root}, from their headers. */
+  private static long loraFactorBytes(Path root) throws IOException {
+    long bytes = 0;
+    for (PeftAdapter a : adapters(root).values()) {
+      for (LoraModule m : a.modules()) {
+        bytes += m.bytes();
+      }
+    }
+    return bytes;
+  }
+
+  /** Bytes read so far through Hadoop's file systems in this JVM (the job's, on local[2]). */
+  @SuppressWarnings("deprecation")
+  private static long bytesReadFromHadoop() {
+    long bytes = 0;
+    for (org.apache.hadoop.fs.FileSystem.Statistics s :
+        org.apache.hadoop.fs.FileSystem.getAllStatistics()) {
+      bytes += s.getBytesRead();
+    }
+    return bytes;
+  }
+
+  /**
+   * A budget below the smallest storable form of the layers to compress is refused from their
+   * headers, before any layer is read: exit 2, one line naming the budget and the minimum,
+   * nothing written, the locks released.
+   */
+  @Test
+  void aBudgetBelowTheSmallestStorableFormExitsTwoBeforeAnyLayerIsRead() throws Exception {
+    Path out = temp.resolve("out");
+    Path stats = temp.resolve("stats");
+    String[] fits = {"--budget", "1.4", "--budget-scope", "fleet"};
+    assertThat(JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(0), fits))
+        .compressed()).isEqualTo(4);
+    long smallest = 0;
+    long params = 0;
+    int layers = 0;
+    for (PeftAdapter a : adapters(fleet).values()) {
+      for (LoraModule m : a.modules()) {
+        smallest += BudgetCodec.smallestStorableBits(m.m(), m.n(), m.rank(),
+            BudgetSettings.DEFAULT_LEVELS, org.loraquant.codec.CodecSettings.DEFAULT_GROUP_SIZE);
+        params += m.params();
+        layers++;
+      }
+    }
+    long budget = (long) Math.floor(0.01 * params);
+    assertThat(smallest).isGreaterThan(budget);
+
+    Map<String, String> outBefore = snapshot(out);
+    Map<String, String> statsBefore = snapshot(stats);
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    long readBefore = bytesReadFromHadoop();
+    // A new budget: every adapter is to compress again, and the whole budget is theirs.
+    int code = RecompressJob.runAndReport(spark(),
+        JobFixtures.options(fleet, out, stats, day(1), "--budget", "0.01", "--budget-scope",
+            "fleet"),
+        JobFixtures.discard(), new PrintStream(err, true, StandardCharsets.UTF_8));
+    long read = bytesReadFromHadoop() - readBefore;
+    assertThat(code).isEqualTo(RecompressJob.EXIT_USAGE);
+    assertThat(err.toString(StandardCharsets.UTF_8).lines()).singleElement().asString()
+        .startsWith("recompress: --budget 0.01 --budget-scope fleet: the 4 adapters to compress"
+            + " share " + budget + " bits")
+        .contains((smallest - budget) + " bits short of the " + smallest + " bits",
+            "of their " + layers + " layers",
+            "the smallest budget that fits is "
+                + BigDecimal.valueOf(smallest).divide(BigDecimal.valueOf(params), 4,
+                    RoundingMode.CEILING).stripTrailingZeros().toPlainString()
+                + " bits per parameter");
+    assertThat(snapshot(out)).isEqualTo(outBefore);
+    assertThat(snapshot(stats)).isEqualTo(statsBefore);
+
+    // The locks were released: the next run goes ahead (and finds every adapter up to date).
+    readBefore = bytesReadFromHadoop();
+    assertThat(JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(2), fits))
+        .skipped()).isEqualTo(4);
+    long readSkipping = bytesReadFromHadoop() - readBefore;
+    // No layer was read: the refused run read what a run that skips everything reads (the
+    // outputs' manifests, the stats) and what opening the adapters reads (configs and headers,
+    // with the file system's read-ahead most of these small files), not all of their factors.
+    assertThat(read).as("bytes read by the refused run; a run reading no layer: %d", readSkipping)
+        .isLessThan(readSkipping + loraFactorBytes(fleet));
   }
 
   /** A valid adapter of one rank-2 q_proj layer (8 x 8): 32 parameters. */

@@ -105,16 +105,28 @@ public final class BudgetCodec {
     long bits = 0;
     long params = 0;
     for (LoraFactors f : layers) {
-      int k = Math.min(f.r(), Math.min(f.m(), f.n()));
-      bits += RateDistortionTable.LAYER_FIXED_BITS;
-      if (k > 0) {
-        bits += (long) k * RateDistortionTable.WIDTH_MAP_BITS
-            + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, f.m(), groupSize)
-            + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, f.n(), groupSize);
-      }
+      bits += smallestStorableBits(f.m(), f.n(), f.r(), levels, groupSize);
       params += (long) f.r() * (f.m() + f.n());
     }
     return params == 0 ? 0 : (double) bits / params;
+  }
+
+  /**
+   * The fewest bits an m x n layer of rank r can be stored in (the budget mode's count, as the
+   * allocators count it): its fixed side information, its width map and its first component at
+   * the guard width (2 bits). It depends on the shape only, so a job can check a budget against
+   * it from the adapters' headers, before reading any layer.
+   */
+  public static long smallestStorableBits(int m, int n, int r, LevelFamily levels,
+      int groupSize) {
+    int k = Math.min(r, Math.min(m, n));
+    long bits = RateDistortionTable.LAYER_FIXED_BITS;
+    if (k > 0) {
+      bits += (long) k * RateDistortionTable.WIDTH_MAP_BITS
+          + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, m, groupSize)
+          + levels.vectorBits(RateDistortionTable.GUARD_WIDTH, n, groupSize);
+    }
+    return bits;
   }
 
   /**
@@ -145,6 +157,41 @@ public final class BudgetCodec {
     long started = System.nanoTime();
     return encode(BalancedLayer.of(layer, linalg), table, null, widths, settings, linalg,
         started);
+  }
+
+  /**
+   * One layer's rate-distortion table and thin SVD, kept together (fleet scope: docs/ALGORITHM.md,
+   * "Fleet budget"): {@link MeasuredLayer#fleetLayer} is what the allocator needs, and
+   * {@link #encode(MeasuredLayer, int[], BudgetSettings, LinearAlgebra)} encodes from it without
+   * the factors. The table equals {@link #measure}'s and {@link FleetLayer#measure}'s.
+   *
+   * @throws org.loraquant.errors.InvalidAdapterException if a factor holds NaN or infinity
+   */
+  public static MeasuredLayer measureForEncoding(String adapter, String module,
+      LoraFactors layer, BudgetSettings settings, LinearAlgebra linalg) {
+    return MeasuredLayer.measure(adapter, module, layer, settings, linalg);
+  }
+
+  /**
+   * Encodes a measured layer at the given widths: byte for byte what
+   * {@link #encode(LoraFactors, RateDistortionTable, int[], BudgetSettings, LinearAlgebra)} gives
+   * from the layer's factors, with no read and no decomposition. The stats' time counts the
+   * measuring ({@link MeasuredLayer#nanos}) and the encoding.
+   *
+   * @param widths one per component of the layer, each within its allowed widths
+   * @throws IllegalArgumentException if the widths do not fit the layer, or the settings' levels
+   *     or group size are not those it was measured with
+   */
+  public static BudgetLayerResult encode(MeasuredLayer layer, int[] widths,
+      BudgetSettings settings, LinearAlgebra linalg) {
+    long started = System.nanoTime() - layer.nanos();
+    layer.requireMeasuredWith(settings);
+    RateDistortionTable table = layer.fleetLayer().table();
+    if (widths.length != table.components()) {
+      throw new IllegalArgumentException(layer + ": " + widths.length + " widths for "
+          + table.components() + " components");
+    }
+    return encode(layer.balanced(), table, widths, settings, linalg, started);
   }
 
   private static long params(LoraFactors f) {
