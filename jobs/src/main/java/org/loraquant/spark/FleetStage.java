@@ -95,7 +95,8 @@ final class FleetStage {
     try {
       FleetAllocation allocation;
       try {
-        allocation = FleetAllocator.allocate(new SparkFleet(weighted), share.sharedBits());
+        allocation = FleetAllocator.allocate(new SparkFleet(weighted), share.sharedBits(),
+            budget.weight(), budget.budgetBits());
       } catch (FleetBudgetTooSmallException e) {
         throw new UsageException("--budget " + budget.budgetBits() + " --budget-scope fleet: "
             + e.getMessage());
