@@ -106,7 +106,8 @@ public final class FleetAllocation implements Serializable {
 
   @Override
   public String toString() {
-    return "lambda " + lambda + ", " + factors.size() + " adapters' weights raised, " + spentBits + " of " + budgetBits + " bits, " + changes()
+    return "lambda " + lambda + ", " + factors.size() + " adapters' weights raised, " + spentBits
+        + " of " + budgetBits + " bits, " + changes()
         + " changes after lambda";
   }
 }

@@ -12,12 +12,12 @@ import org.loraquant.errors.FleetBudgetTooSmallException;
 /**
  * Chooses the width of every component of every layer of a fleet under one budget of stored bits
  * (docs/ALGORITHM.md, "Fleet budget"; issue 20): minimise the weighted sum of the components'
- * errors, weight x D_i(w_i) over all layers, with the stored bits (the same count as
- * {@link BitAllocator}'s: each layer's fixed side information, width map, codes, scales and zero
- * points) at most the budget, and each layer's first component at the guard width or more.
+ * errors, weight x D_i(w_i) over all layers, with the bits the layers' records store
+ * ({@link FleetLayer#storedBits}: exactly what format v2 writes) at most the budget, and each
+ * layer's first component at the guard width or more.
  *
- * <p>The allocator only talks to the fleet through {@link FleetPasses}, whose three aggregations
- * an engine runs where the layers are; each call here is one pass over the fleet:
+ * <p>The allocator only talks to the fleet through {@link FleetPasses}, whose aggregations an
+ * engine runs where the layers are; each call here is one pass over the fleet:
  *
  * <ol>
  *   <li>Totals: the smallest storable form (below it the budget is refused) and the largest
@@ -29,15 +29,23 @@ import org.loraquant.errors.FleetBudgetTooSmallException;
  *       smallest lambda that fits is optimal among all allocations spending no more than it.
  *   <li>Leftover: each pass gathers every component's best error cut per extra bit that fits in
  *       the bits left ({@link FleetProposals}, the best {@link #PROPOSALS} of the fleet); the
- *       allocator accepts them best first while they fit, one change per component per pass,
- *       and asks again until nothing is accepted. The total never exceeds the budget.
+ *       allocator accepts them best first while they fit, one change per layer per pass (a
+ *       proposal's extra bits are exact for it alone), and asks again until nothing is accepted.
+ *       The total never exceeds the budget.
  * </ol>
  *
- * A fleet of at most {@link #DRIVER_COMPONENTS} components skips step 3: its tables are collected
- * and {@link BitAllocator} solves it where the allocator runs (exact on small problems).
+ * A fleet of at most {@link #DRIVER_COMPONENTS} components is collected after step 2 and solved by
+ * {@link BitAllocator} where the allocator runs (exact on small problems); step 3 then spends what
+ * the codes' padding left.
  *
- * <p>Deterministic: the decisions depend only on sums of longs and on totally ordered proposals, so
- * any split of the layers into partitions gives the same allocation bit for bit.
+ * <p>Weight {@code adapter} with the cap ({@link #allocate(FleetPasses, long, FleetWeight,
+ * double)}) repeats steps 2 and 3 in rounds with per-adapter factors on the weights, two more
+ * passes deciding them: each adapter alone in the adapter scope (once) and each adapter's error
+ * (every round).
+ *
+ * <p>Deterministic: the decisions depend only on sums of longs, exact sums of the adapters'
+ * errors and totally ordered proposals, so any split of the layers into partitions gives the same
+ * allocation bit for bit.
  */
 public final class FleetAllocator {
   /** Multipliers evaluated by one pass: 15 split the interval in 16 (4 bisection steps). */

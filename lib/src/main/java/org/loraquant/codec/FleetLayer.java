@@ -283,7 +283,8 @@ public final class FleetLayer implements Serializable {
   @Override
   public boolean equals(Object o) {
     return o instanceof FleetLayer f && adapter.equals(f.adapter) && module.equals(f.module)
-        && weight == f.weight && rows == f.rows && cols == f.cols && params == f.params && energy == f.energy
+        && weight == f.weight && rows == f.rows && cols == f.cols && params == f.params
+        && energy == f.energy
         && Arrays.deepEquals(distortion, f.distortion) && Arrays.equals(cost, f.cost);
   }
 
