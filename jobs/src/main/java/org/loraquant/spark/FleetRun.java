@@ -8,7 +8,8 @@ import org.loraquant.codec.FleetShare;
  * The fleet allocation of a run (budget scope fleet), for the adapters table's lambda and the
  * run summary's line: the settings, the share of the budget, the multiplier and what it spent.
  *
- * @param spentBits the bits the allocation gave the adapters compressed now (the codec's count)
+ * @param spentBits the bits the allocation gave the adapters compressed now: what their layer
+ *     records store (FleetLayer.storedBits)
  */
 public record FleetRun(BudgetSettings budget, FleetShare share, double lambda, long spentBits) {
 

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.storage.StorageLevel;
-import org.loraquant.codec.BudgetCodec;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.FleetAllocation;
 import org.loraquant.codec.FleetAllocator;
@@ -76,17 +75,16 @@ final class FleetStage {
   }
 
   /**
-   * The fewest bits the adapter's LoRA layers can be stored in (the budget mode's count), from
-   * its header's shapes (no reads): what the allocator would otherwise find only after measuring.
+   * The fewest bits the adapter's LoRA layers can be stored in (exactly what the fleet's records
+   * store at their minimum), from its header's shapes (no reads): what the allocator would otherwise find only after measuring.
    */
   static long smallestStorableBits(HadoopFileIO io, OpenedAdapter opened, BudgetSettings budget) {
     PeftAdapter layout = PeftAdapterReader.reopen(opened, opened.weightsFile(io));
-    long bits = 0;
+    List<FleetLayer.Shape> shapes = new ArrayList<>();
     for (LoraModule m : layout.modules()) {
-      bits += BudgetCodec.smallestStorableBits(m.m(), m.n(), m.rank(), budget.levels(),
-          budget.groupSize());
+      shapes.add(new FleetLayer.Shape(m.m(), m.n(), m.rank()));
     }
-    return bits;
+    return FleetLayer.smallestStorableBits(shapes, budget.levels(), budget.groupSize());
   }
 
   /**
@@ -133,7 +131,8 @@ final class FleetStage {
     try {
       FleetAllocation allocation;
       try {
-        allocation = FleetAllocator.allocate(new SparkFleet(weighted), share.sharedBits());
+        allocation = FleetAllocator.allocate(new SparkFleet(weighted), share.sharedBits(),
+            budget.weight(), budget.budgetBits());
       } catch (FleetBudgetTooSmallException e) {
         throw new UsageException("--budget " + budget.budgetBits() + " --budget-scope fleet: "
             + e.getMessage());

@@ -2,9 +2,12 @@ package org.loraquant.spark;
 
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.loraquant.codec.FleetAdapterErrors;
+import org.loraquant.codec.FleetAdapterScope;
 import org.loraquant.codec.FleetAllocation;
 import org.loraquant.codec.FleetAllocator;
 import org.loraquant.codec.FleetLayer;
@@ -64,11 +67,12 @@ final class SparkFleet implements FleetPasses {
   }
 
   @Override
-  public FleetSums sums(double[] lambdas) {
+  public FleetSums sums(Map<String, Double> factors, double[] lambdas) {
     double[] at = lambdas.clone();
+    Map<String, Double> by = new TreeMap<>(factors);
     return layers.treeAggregate(
         FleetSums.zero(at.length),
-        (s, l) -> s.plus(FleetSums.of(l, at)),
+        (s, l) -> s.plus(FleetSums.of(l, by, at)),
         FleetSums::plus,
         DEPTH);
   }
@@ -80,6 +84,29 @@ final class SparkFleet implements FleetPasses {
         (p, l) -> p.plus(FleetProposals.of(l, current, leftBits, limit)),
         FleetProposals::plus,
         DEPTH);
+  }
+
+  @Override
+  public FleetAdapterErrors adapterErrors(FleetAllocation current) {
+    return layers.treeAggregate(
+        FleetAdapterErrors.empty(),
+        (e, l) -> e.plus(FleetAdapterErrors.of(l, current)),
+        FleetAdapterErrors::plus,
+        DEPTH);
+  }
+
+  /** One shuffle: the layers grouped by adapter, each adapter solved where its group lands. */
+  @Override
+  public Map<String, FleetAdapterScope> adapterScope(double bitsPerParam) {
+    return new TreeMap<>(
+        layers
+            .groupBy(FleetLayer::adapter)
+            .mapValues(group -> FleetAdapterScope.of(adapterOf(group), group, bitsPerParam))
+            .collectAsMap());
+  }
+
+  private static String adapterOf(Iterable<FleetLayer> group) {
+    return group.iterator().next().adapter();
   }
 
   @Override

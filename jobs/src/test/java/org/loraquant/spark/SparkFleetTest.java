@@ -20,7 +20,7 @@ import org.loraquant.linalg.LinearAlgebra;
 
 /**
  * The fleet allocator's passes as Spark tree aggregations (issue 20) give the allocation the
- * in-memory passes give, bit for bit, over a mixed fleet split into partitions: the same
+ * in-memory passes give, bit for bit (weight {@code adapter} with its cap's rounds too), over a mixed fleet split into partitions: the same
  * multiplier, bits and widths, within the budget and less than 0.5% under it.
  */
 class SparkFleetTest extends SparkTestBase {
@@ -61,9 +61,16 @@ class SparkFleetTest extends SparkTestBase {
     try {
       long params = local.stream().mapToLong(FleetLayer::params).sum();
       long budget = (long) Math.floor(1.4 * params);
-      FleetAllocation onSpark = FleetAllocator.allocate(new SparkFleet(rdd), budget);
-      FleetAllocation inMemory = FleetAllocator.allocate(LocalFleet.of(local), budget);
+      FleetAllocation onSpark = FleetAllocator.allocate(new SparkFleet(rdd), budget, weight, 1.4);
+      FleetAllocation inMemory =
+          FleetAllocator.allocate(LocalFleet.of(local), budget, weight, 1.4);
       assertThat(onSpark.lambda()).isEqualTo(inMemory.lambda());
+      // Weight adapter: the cap's rounds (each adapter solved alone after a shuffle by adapter,
+      // the adapters' errors summed exactly) raise the same factors.
+      assertThat(onSpark.factors()).isEqualTo(inMemory.factors());
+      if (weight == FleetWeight.ADAPTER) {
+        assertThat(inMemory.factors()).isNotEmpty();
+      }
       assertThat(onSpark.spentBits()).isEqualTo(inMemory.spentBits());
       assertThat(onSpark.spentBits()).isLessThanOrEqualTo(budget);
       assertThat((double) onSpark.spentBits()).isGreaterThanOrEqualTo(0.995 * budget);

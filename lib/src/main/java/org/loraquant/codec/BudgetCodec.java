@@ -191,7 +191,7 @@ public final class BudgetCodec {
       throw new IllegalArgumentException(layer + ": " + widths.length + " widths for "
           + table.components() + " components");
     }
-    return encode(layer.balanced(), table, widths, settings, linalg, started);
+    return encode(layer.balanced(), table, null, widths, settings, linalg, started);
   }
 
   private static long params(LoraFactors f) {

@@ -8,8 +8,9 @@ import java.util.TreeMap;
 /**
  * The widths the fleet allocator chose for every layer of the fleet (docs/ALGORITHM.md, "Fleet
  * budget"), in a form small enough to broadcast: the multiplier lambda (each component's width at
- * lambda, {@link FleetLayer#widthsAt}) and the few width changes the leftover pass made on top of
- * it, by layer and component.
+ * lambda, {@link FleetLayer#widthsAt}), the factor on each adapter's weight that weight {@code
+ * adapter}'s cap raised (none otherwise), and the few width changes the leftover pass made on top
+ * of it, by layer and component.
  */
 public final class FleetAllocation implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -17,17 +18,45 @@ public final class FleetAllocation implements Serializable {
   private final double lambda;
   private final long budgetBits;
   private final long spentBits;
+  /** adapter -> factor (above 1) on its layers' weights; adapters not listed have factor 1. */
+  private final Map<String, Double> factors;
   /** adapter NUL module -> component -> width, for the components the leftover pass changed. */
   private final Map<String, Map<Integer, Integer>> changed;
 
   FleetAllocation(double lambda, long budgetBits, long spentBits,
       Map<String, Map<Integer, Integer>> changed) {
+    this(lambda, Map.of(), budgetBits, spentBits, changed);
+  }
+
+  FleetAllocation(double lambda, Map<String, Double> factors, long budgetBits, long spentBits,
+      Map<String, Map<Integer, Integer>> changed) {
     this.lambda = lambda;
+    this.factors = new TreeMap<>(factors);
     this.budgetBits = budgetBits;
     this.spentBits = spentBits;
     Map<String, Map<Integer, Integer>> copy = new HashMap<>();
     changed.forEach((k, v) -> copy.put(k, new TreeMap<>(v)));
     this.changed = copy;
+  }
+
+  /** The factor on the weights of {@code adapter}'s layers (1 unless the cap raised it). */
+  public double factor(String adapter) {
+    return factor(factors, adapter);
+  }
+
+  static double factor(Map<String, Double> factors, String adapter) {
+    Double f = factors.get(adapter);
+    return f == null ? 1 : f;
+  }
+
+  /** The raised factors, by adapter. */
+  public Map<String, Double> factors() {
+    return java.util.Collections.unmodifiableMap(factors);
+  }
+
+  /** The weight the allocation put on the layer's errors: its own times its adapter's factor. */
+  double weightOf(FleetLayer layer) {
+    return layer.weight() * factor(layer.adapter());
   }
 
   /** The multiplier on the bits: the weighted error one more bit had to cut to be spent. */
@@ -56,7 +85,7 @@ public final class FleetAllocation implements Serializable {
 
   /** The width of every component of this layer of the fleet. */
   public int[] widths(FleetLayer layer) {
-    int[] widths = layer.widthsAt(lambda);
+    int[] widths = layer.widthsAt(lambda / factor(layer.adapter()));
     Map<Integer, Integer> overrides = changed.get(layer.key());
     if (overrides != null) {
       overrides.forEach((i, w) -> widths[i] = w);
@@ -72,12 +101,13 @@ public final class FleetAllocation implements Serializable {
       merged.putAll(v);
       all.put(k, merged);
     });
-    return new FleetAllocation(lambda, budgetBits, spent, all);
+    return new FleetAllocation(lambda, factors, budgetBits, spent, all);
   }
 
   @Override
   public String toString() {
-    return "lambda " + lambda + ", " + spentBits + " of " + budgetBits + " bits, " + changes()
+    return "lambda " + lambda + ", " + factors.size() + " adapters' weights raised, " + spentBits
+        + " of " + budgetBits + " bits, " + changes()
         + " changes after lambda";
   }
 }

@@ -12,12 +12,12 @@ import org.loraquant.errors.FleetBudgetTooSmallException;
 /**
  * Chooses the width of every component of every layer of a fleet under one budget of stored bits
  * (docs/ALGORITHM.md, "Fleet budget"; issue 20): minimise the weighted sum of the components'
- * errors, weight x D_i(w_i) over all layers, with the stored bits (the same count as
- * {@link BitAllocator}'s: each layer's fixed side information, width map, codes, scales and zero
- * points) at most the budget, and each layer's first component at the guard width or more.
+ * errors, weight x D_i(w_i) over all layers, with the bits the layers' records store
+ * ({@link FleetLayer#storedBits}: exactly what format v2 writes) at most the budget, and each
+ * layer's first component at the guard width or more.
  *
- * <p>The allocator only talks to the fleet through {@link FleetPasses}, whose three aggregations
- * an engine runs where the layers are; each call here is one pass over the fleet:
+ * <p>The allocator only talks to the fleet through {@link FleetPasses}, whose aggregations an
+ * engine runs where the layers are; each call here is one pass over the fleet:
  *
  * <ol>
  *   <li>Totals: the smallest storable form (below it the budget is refused) and the largest
@@ -29,15 +29,23 @@ import org.loraquant.errors.FleetBudgetTooSmallException;
  *       smallest lambda that fits is optimal among all allocations spending no more than it.
  *   <li>Leftover: each pass gathers every component's best error cut per extra bit that fits in
  *       the bits left ({@link FleetProposals}, the best {@link #PROPOSALS} of the fleet); the
- *       allocator accepts them best first while they fit, one change per component per pass,
- *       and asks again until nothing is accepted. The total never exceeds the budget.
+ *       allocator accepts them best first while they fit, one change per layer per pass (a
+ *       proposal's extra bits are exact for it alone), and asks again until nothing is accepted.
+ *       The total never exceeds the budget.
  * </ol>
  *
- * A fleet of at most {@link #DRIVER_COMPONENTS} components skips step 3: its tables are collected
- * and {@link BitAllocator} solves it where the allocator runs (exact on small problems).
+ * A fleet of at most {@link #DRIVER_COMPONENTS} components is collected after step 2 and solved by
+ * {@link BitAllocator} where the allocator runs (exact on small problems); step 3 then spends what
+ * the codes' padding left.
  *
- * <p>Deterministic: the decisions depend only on sums of longs and on totally ordered proposals, so
- * any split of the layers into partitions gives the same allocation bit for bit.
+ * <p>Weight {@code adapter} with the cap ({@link #allocate(FleetPasses, long, FleetWeight,
+ * double)}) repeats steps 2 and 3 in rounds with per-adapter factors on the weights, two more
+ * passes deciding them: each adapter alone in the adapter scope (once) and each adapter's error
+ * (every round).
+ *
+ * <p>Deterministic: the decisions depend only on sums of longs, exact sums of the adapters'
+ * errors and totally ordered proposals, so any split of the layers into partitions gives the same
+ * allocation bit for bit.
  */
 public final class FleetAllocator {
   /** Multipliers evaluated by one pass: 15 split the interval in 16 (4 bisection steps). */
@@ -57,6 +65,19 @@ public final class FleetAllocator {
   /** Leftover passes at most; each accepted change lowers the error, this only bounds rounding. */
   static final int MAX_LEFTOVER_PASSES = 1000;
 
+  /**
+   * Weight {@code adapter}'s cap: no adapter's table error above this multiple of its own
+   * adapter-scope error ({@link FleetAdapterScope}).
+   */
+  public static final double ADAPTER_CAP = 1.1;
+  /**
+   * A capped adapter's factor is raised to aim at this multiple of its own error, a little under
+   * {@link #ADAPTER_CAP}, so that the rounds do not creep up on the cap from above.
+   */
+  static final double ADAPTER_AIM = 1.05;
+  /** Rounds of the cap at most; each is one allocation with raised factors. */
+  static final int MAX_CAP_ROUNDS = 60;
+
   private FleetAllocator() {}
 
   /** {@link #allocate(FleetPasses, long)} over layers in memory. */
@@ -65,7 +86,8 @@ public final class FleetAllocator {
   }
 
   /**
-   * The allocation of the fleet behind {@code passes} within {@code budgetBits}.
+   * The allocation of the fleet behind {@code passes} within {@code budgetBits} that minimises the
+   * weighted sum of the errors, the layers' weights as they are.
    *
    * @throws FleetBudgetTooSmallException if the budget cannot hold the smallest storable form
    */
@@ -75,38 +97,126 @@ public final class FleetAllocator {
 
   /** As {@link #allocate(FleetPasses, long)}, solving fleets of up to {@code driverComponents} components on the spot. */
   static FleetAllocation allocate(FleetPasses passes, long budgetBits, int driverComponents) {
-    FleetTotals totals = passes.totals();
-    if (totals.minimumBits() > budgetBits) {
-      long shortBits = totals.minimumBits() - budgetBits;
-      throw new FleetBudgetTooSmallException("fleet budget of " + budgetBits + " bits is "
-          + shortBits + " bits short of the " + totals.minimumBits() + " bits the smallest"
-          + " storable form of its " + totals.layers() + " layers needs (side information and"
-          + " each layer's first component at " + RateDistortionTable.GUARD_WIDTH + " bits)",
-          shortBits);
+    return new Solver(passes, budgetBits, driverComponents).solve(Map.of());
+  }
+
+  /**
+   * The fleet's allocation for the weight: for {@link FleetWeight#ENERGY} as
+   * {@link #allocate(FleetPasses, long)}; for {@link FleetWeight#ADAPTER} also within the cap,
+   * every adapter's table error at most {@link #ADAPTER_CAP} times its own adapter-scope error at
+   * {@code bitsPerParam} (docs/ALGORITHM.md, "Fleet budget"). The layers behind {@code passes}
+   * must carry the weight's factors ({@link #weighted}).
+   *
+   * @param bitsPerParam B: each adapter's own adapter-scope budget is floor(B x its parameters)
+   * @throws FleetBudgetTooSmallException if the budget cannot hold the smallest storable form
+   */
+  public static FleetAllocation allocate(FleetPasses passes, long budgetBits, FleetWeight weight,
+      double bitsPerParam) {
+    return allocate(passes, budgetBits, weight, bitsPerParam, DRIVER_COMPONENTS);
+  }
+
+  static FleetAllocation allocate(FleetPasses passes, long budgetBits, FleetWeight weight,
+      double bitsPerParam, int driverComponents) {
+    Solver solver = new Solver(passes, budgetBits, driverComponents);
+    if (weight == FleetWeight.ENERGY) {
+      return solver.solve(Map.of());
     }
-    double[] lambda = new double[1];
-    long spent = searchLambda(passes, totals, budgetBits, lambda);
-    FleetAllocation allocation =
-        new FleetAllocation(lambda[0], budgetBits, spent, Map.of());
-    if (totals.components() <= driverComponents) {
-      return solveHere(passes.collect(), allocation);
+    return capped(passes, solver, bitsPerParam);
+  }
+
+  /**
+   * Weight {@code adapter} with the cap: allocate, find the adapters above their cap, raise their
+   * factors by error / (aim x own error) and allocate again, until every adapter is within its
+   * cap. Factors only rise, so a capped adapter keeps the weight that brought it under.
+   */
+  private static FleetAllocation capped(FleetPasses passes, Solver solver, double bitsPerParam) {
+    Map<String, FleetAdapterScope> own = passes.adapterScope(bitsPerParam);
+    Map<String, Double> factors = new TreeMap<>();
+    for (int round = 0; ; round++) {
+      FleetAllocation allocation = solver.solve(factors);
+      Map<String, Double> errors = passes.adapterErrors(allocation).byAdapter();
+      Map<String, Double> raised = new TreeMap<>(factors);
+      for (Map.Entry<String, Double> e : errors.entrySet()) {
+        double cap = cap(own.get(e.getKey()));
+        if (e.getValue() > cap) {
+          raised.put(e.getKey(), FleetAllocation.factor(factors, e.getKey()) * e.getValue()
+              / (cap * (ADAPTER_AIM / ADAPTER_CAP)));
+        }
+      }
+      if (raised.equals(factors) || round == MAX_CAP_ROUNDS) {
+        return allocation;
+      }
+      factors = raised;
     }
-    return spendLeftover(passes, allocation);
+  }
+
+  /**
+   * An adapter's cap: {@link #ADAPTER_CAP} times its own error, at least the error that counts as
+   * none ({@link RateDistortionTable#NEGLIGIBLE_SHARE} of its energy); none when the adapter scope
+   * could not hold it.
+   */
+  static double cap(FleetAdapterScope own) {
+    if (own == null) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return Math.max(ADAPTER_CAP * own.error(), RateDistortionTable.NEGLIGIBLE_SHARE * own.energy());
+  }
+
+  /** One allocation of the fleet at given adapter factors: the three steps of the class comment. */
+  private static final class Solver {
+    private final FleetPasses passes;
+    private final long budgetBits;
+    private final int driverComponents;
+    private final FleetTotals totals;
+    private List<FleetLayer> collected;
+
+    Solver(FleetPasses passes, long budgetBits, int driverComponents) {
+      this.passes = passes;
+      this.budgetBits = budgetBits;
+      this.driverComponents = driverComponents;
+      this.totals = passes.totals();
+      if (totals.minimumBits() > budgetBits) {
+        long shortBits = totals.minimumBits() - budgetBits;
+        throw new FleetBudgetTooSmallException("fleet budget of " + budgetBits + " bits is "
+            + shortBits + " bits short of the " + totals.minimumBits() + " bits the smallest"
+            + " storable form of its " + totals.layers() + " layers needs (side information and"
+            + " each layer's first component at " + RateDistortionTable.GUARD_WIDTH + " bits)",
+            shortBits);
+      }
+    }
+
+    FleetAllocation solve(Map<String, Double> factors) {
+      double[] lambda = new double[1];
+      long spent = searchLambda(passes, totals, budgetBits, factors, lambda);
+      FleetAllocation allocation =
+          new FleetAllocation(lambda[0], factors, budgetBits, spent, Map.of());
+      if (totals.components() <= driverComponents) {
+        if (collected == null) {
+          collected = passes.collect();
+        }
+        allocation = solveHere(collected, allocation);
+      }
+      return spendLeftover(passes, allocation);
+    }
   }
 
   /**
    * The smallest multiplier found whose choice fits (into {@code lambdaOut}); returns its bits.
    */
   private static long searchLambda(FleetPasses passes, FleetTotals totals, long budgetBits,
-      double[] lambdaOut) {
-    FleetSums atZero = passes.sums(new double[] {0});
+      Map<String, Double> factors, double[] lambdaOut) {
+    FleetSums atZero = passes.sums(factors, new double[] {0});
     if (atZero.bits(0) <= budgetBits) {
       lambdaOut[0] = 0;
       return atZero.bits(0);
     }
     // Above twice the largest weighted error no error difference is worth one bit: the
     // cheapest widths win everywhere, which is the smallest storable form (checked to fit).
-    double hi = 2 * totals.largestError() + Double.MIN_NORMAL;
+    double largestFactor = 1;
+    for (double f : factors.values()) {
+      largestFactor = Math.max(largestFactor, f);
+    }
+    double hi = 2 * totals.largestError() * largestFactor + Double.MIN_NORMAL;
     long hiBits = totals.minimumBits();
     double lo = 0;
     // Geometric grid while nothing below hi is known to overspend.
@@ -118,7 +228,7 @@ public final class FleetAllocator {
       if (grid[0] == 0) {
         break; // below the doubles' range: hi is as small as lambda gets
       }
-      FleetSums sums = passes.sums(grid);
+      FleetSums sums = passes.sums(factors, grid);
       int fit = smallestFitting(sums, budgetBits);
       if (fit < 0) {
         lo = grid[CANDIDATES - 1];
@@ -136,7 +246,7 @@ public final class FleetAllocator {
       if (!(grid[0] > lo) || !(grid[CANDIDATES - 1] < hi)) {
         break; // the interval cannot be split further in doubles
       }
-      FleetSums sums = passes.sums(grid);
+      FleetSums sums = passes.sums(factors, grid);
       int fit = smallestFitting(sums, budgetBits);
       if (fit < 0) {
         lo = grid[CANDIDATES - 1];
@@ -169,9 +279,11 @@ public final class FleetAllocator {
     for (int pass = 0; pass < MAX_LEFTOVER_PASSES; pass++) {
       FleetProposals proposals = passes.proposals(allocation, left, PROPOSALS);
       Map<String, Map<Integer, Integer>> accepted = new HashMap<>();
-      Set<String> changedComponents = new HashSet<>();
+      // One change per layer: a proposal's extra bits are exact for that change alone (a second
+      // change of the same layer could move the padding of its codes differently).
+      Set<String> changedLayers = new HashSet<>();
       for (FleetProposals.Upgrade u : proposals.best()) {
-        if (u.extraBits() <= left && changedComponents.add(u.key() + '\u0000' + u.component())) {
+        if (u.extraBits() <= left && changedLayers.add(u.key())) {
           accepted.computeIfAbsent(u.key(), k -> new TreeMap<>()).put(u.component(), u.to());
           left -= u.extraBits();
         }
@@ -185,29 +297,46 @@ public final class FleetAllocator {
   }
 
   /**
-   * A small fleet solved by {@link BitAllocator} on its weighted tables; lambda stays the
-   * searched one (reported), every component's width is set explicitly.
+   * A small fleet solved by {@link BitAllocator} on its weighted tables (the searched lambda's
+   * factors on the weights); lambda stays the searched one (reported), every component's width is
+   * set explicitly. BitAllocator counts as the adapter scope does, at least
+   * {@link FleetLayer#countAllowance} bits per layer above the record count, so it is given the
+   * budget plus those allowances: what fits its count fits the budget. (When the layers' lengths
+   * are multiples of 8 the two counts differ by exactly the allowances, and its optimum is the
+   * fleet's.) When that is below its smallest form (the allowance leaves no room for the codes'
+   * padding), the searched allocation is kept.
    */
   private static FleetAllocation solveHere(List<FleetLayer> layers, FleetAllocation searched) {
     List<RateDistortionTable> tables = new ArrayList<>(layers.size());
     Set<String> keys = new HashSet<>();
+    long allowance = 0;
+    long minimum = 0;
     for (FleetLayer l : layers) {
       if (!keys.add(l.key())) {
         throw new IllegalArgumentException("the fleet holds " + l.adapter() + ":" + l.module()
             + " twice; each adapter's modules must be distinct");
       }
-      tables.add(l.weightedTable());
+      RateDistortionTable t = l.weightedTable(searched.factor(l.adapter()));
+      tables.add(t);
+      allowance += l.countAllowance();
+      minimum += t.minimumBits();
     }
-    int[][] widths = BitAllocator.allocate(tables, searched.budgetBits());
+    long budget = searched.budgetBits() + allowance;
+    if (budget < minimum) {
+      return searched;
+    }
+    int[][] widths = BitAllocator.allocate(tables, budget);
     Map<String, Map<Integer, Integer>> all = new HashMap<>();
+    long spent = 0;
     for (int l = 0; l < layers.size(); l++) {
       Map<Integer, Integer> byComponent = new TreeMap<>();
       for (int i = 0; i < widths[l].length; i++) {
         byComponent.put(i, widths[l][i]);
       }
       all.put(layers.get(l).key(), byComponent);
+      spent += layers.get(l).storedBits(widths[l]);
     }
-    return searched.with(all, BitAllocator.spent(tables, widths));
+    return searched.with(all, spent);
   }
 
   /**

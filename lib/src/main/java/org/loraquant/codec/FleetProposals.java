@@ -9,7 +9,9 @@ import java.util.List;
  * One round of the fleet's leftover pass as an aggregation (docs/ALGORITHM.md, "Fleet budget"):
  * every component proposes its best width change that lowers the error and fits in the bits left
  * (the largest weighted error cut per extra bit, as {@link BitAllocator}'s greedy pass), and the
- * best {@code limit} proposals of the fleet are kept. {@link #of} maps one layer, {@link #plus}
+ * best {@code limit} proposals of the fleet are kept. A proposal's extra bits are exact for that
+ * change alone (the layer's record count, {@link FleetLayer#storedBits}), so the allocator takes
+ * at most one change per layer per pass. {@link #of} maps one layer, {@link #plus}
  * merges two lists; the order is total (ratio, then adapter, module, component, width), so any
  * split of the layers keeps the same proposals.
  */
@@ -52,14 +54,21 @@ public final class FleetProposals implements Serializable {
   public static FleetProposals of(FleetLayer layer, FleetAllocation current, long leftBits,
       int limit) {
     int[] widths = current.widths(layer);
+    double weight = current.weightOf(layer);
+    long bits = layer.storedBits(widths);
     List<Upgrade> found = new ArrayList<>();
     for (int i = 0; i < widths.length; i++) {
       int now = widths[i];
       Upgrade pick = null;
       for (int w = layer.minWidth(i); w <= layer.maxWidth(i); w++) {
-        double gain = layer.weight() * (layer.distortion(i, now) - layer.distortion(i, w));
-        long extra = layer.cost(w) - layer.cost(now);
-        if (w == now || !(gain > 0) || extra > leftBits) {
+        double gain = weight * (layer.distortion(i, now) - layer.distortion(i, w));
+        if (w == now || !(gain > 0)) {
+          continue;
+        }
+        widths[i] = w;
+        long extra = layer.storedBits(widths) - bits; // exact: the codes' padding may change
+        widths[i] = now;
+        if (extra > leftBits) {
           continue;
         }
         Upgrade candidate = new Upgrade(layer.adapter(), layer.module(), i, now, w, extra, gain);

@@ -23,8 +23,8 @@ public record FleetShare(long budgetBits, long params, long storedBits, long sha
 
   /**
    * One adapter of the fleet: its parameters (sum of r (m + n)), whether it is unchanged since its
-   * stored output (same input, same settings), and the bits that output stores, side information
-   * included, counted as the per-adapter budget mode counts them (ignored unless unchanged).
+   * stored output (same input, same settings), and the bits that output's layer records store
+   * (its tensor bits, the count {@link FleetLayer#storedBits} makes; ignored unless unchanged).
    */
   public record Member(String adapter, long params, boolean unchanged, long storedBits) {
     public Member {

@@ -2,6 +2,7 @@ package org.loraquant.codec;
 
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.Map;
 
 /**
  * One step of the fleet's lambda search as an aggregation (docs/ALGORITHM.md, "Fleet budget"):
@@ -31,12 +32,21 @@ public final class FleetSums implements Serializable {
 
   /** One layer's bits and weighted error at each multiplier. */
   public static FleetSums of(FleetLayer layer, double[] lambdas) {
+    return of(layer, Map.of(), lambdas);
+  }
+
+  /**
+   * One layer's bits and weighted error at each multiplier, its weight multiplied by its adapter's
+   * factor in {@code factors} (1 if absent).
+   */
+  public static FleetSums of(FleetLayer layer, Map<String, Double> factors, double[] lambdas) {
+    double factor = FleetAllocation.factor(factors, layer.adapter());
     long[] bits = new long[lambdas.length];
     double[] error = new double[lambdas.length];
     for (int c = 0; c < lambdas.length; c++) {
-      int[] widths = layer.widthsAt(lambdas[c]);
+      int[] widths = layer.widthsAt(lambdas[c] / factor);
       bits[c] = layer.storedBits(widths);
-      error[c] = layer.weight() * layer.error(widths);
+      error[c] = factor * layer.weight() * layer.error(widths);
     }
     return new FleetSums(bits, error);
   }

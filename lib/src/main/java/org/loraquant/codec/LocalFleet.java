@@ -1,6 +1,9 @@
 package org.loraquant.codec;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@link FleetPasses} over layers in memory, split into parts as an engine splits them into
@@ -33,12 +36,12 @@ public final class LocalFleet implements FleetPasses {
   }
 
   @Override
-  public FleetSums sums(double[] lambdas) {
+  public FleetSums sums(Map<String, Double> factors, double[] lambdas) {
     FleetSums total = FleetSums.zero(lambdas.length);
     for (List<FleetLayer> part : parts) {
       FleetSums partial = FleetSums.zero(lambdas.length);
       for (FleetLayer layer : part) {
-        partial = partial.plus(FleetSums.of(layer, lambdas));
+        partial = partial.plus(FleetSums.of(layer, factors, lambdas));
       }
       total = total.plus(partial);
     }
@@ -59,8 +62,32 @@ public final class LocalFleet implements FleetPasses {
   }
 
   @Override
+  public FleetAdapterErrors adapterErrors(FleetAllocation current) {
+    FleetAdapterErrors total = FleetAdapterErrors.empty();
+    for (List<FleetLayer> part : parts) {
+      FleetAdapterErrors partial = FleetAdapterErrors.empty();
+      for (FleetLayer layer : part) {
+        partial = partial.plus(FleetAdapterErrors.of(layer, current));
+      }
+      total = total.plus(partial);
+    }
+    return total;
+  }
+
+  @Override
+  public Map<String, FleetAdapterScope> adapterScope(double bitsPerParam) {
+    Map<String, List<FleetLayer>> byAdapter = new TreeMap<>();
+    for (FleetLayer layer : collect()) {
+      byAdapter.computeIfAbsent(layer.adapter(), a -> new ArrayList<>()).add(layer);
+    }
+    Map<String, FleetAdapterScope> out = new TreeMap<>();
+    byAdapter.forEach((a, layers) -> out.put(a, FleetAdapterScope.of(a, layers, bitsPerParam)));
+    return out;
+  }
+
+  @Override
   public List<FleetLayer> collect() {
-    List<FleetLayer> all = new java.util.ArrayList<>();
+    List<FleetLayer> all = new ArrayList<>();
     parts.forEach(all::addAll);
     return all;
   }

@@ -53,7 +53,7 @@ public final class MeasuredLayer implements Serializable {
       BudgetSettings settings, LinearAlgebra linalg) {
     long started = System.nanoTime();
     BalancedLayer layer = BalancedLayer.of(factors, linalg);
-    FleetLayer table = FleetLayer.of(adapter, module,
+    FleetLayer table = FleetLayer.of(adapter, module, factors.m(), factors.n(),
         RateDistortionTable.measure(layer, settings.levels(), settings.groupSize()));
     return new MeasuredLayer(table, settings.levels(), settings.groupSize(), layer,
         System.nanoTime() - started);

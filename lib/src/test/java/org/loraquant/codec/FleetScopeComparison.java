@@ -10,7 +10,10 @@ import java.util.Map;
  * it) next to the fleet scope on the same tables, adapter by adapter.
  */
 final class FleetScopeComparison {
-  /** Per adapter: the summed table error D and energy ||BA||^2, and the bits spent. */
+  /**
+   * Per adapter: the summed table error D and energy ||BA||^2; and the bits the layers' records
+   * store ({@link FleetLayer#storedBits}), so that both scopes are compared at the same stored bits.
+   */
   record Outcome(Map<String, double[]> byAdapter, long bits) {
     double pooledError() {
       double d = 0;
@@ -45,7 +48,7 @@ final class FleetScopeComparison {
     return out;
   }
 
-  /** Scope {@code adapter}: each adapter within floor(B x its parameters). */
+  /** Scope {@code adapter}: each adapter within floor(B x its parameters), in its own count. */
   static Outcome adapterScope(List<FleetLayer> layers, double budget) {
     Map<String, double[]> out = new LinkedHashMap<>();
     long bits = 0;
@@ -59,7 +62,9 @@ final class FleetScopeComparison {
         energy += l.energy();
       }
       int[][] widths = BitAllocator.allocate(tables, (long) Math.floor(budget * params));
-      bits += BitAllocator.spent(tables, widths);
+      for (int l = 0; l < widths.length; l++) {
+        bits += e.getValue().get(l).storedBits(widths[l]);
+      }
       out.put(e.getKey(), new double[] {BitAllocator.distortion(tables, widths), energy});
     }
     return new Outcome(out, bits);

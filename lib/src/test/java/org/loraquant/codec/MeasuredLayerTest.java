@@ -63,7 +63,8 @@ class MeasuredLayerTest {
       assertThat(measured.fleetLayer())
           .isEqualTo(FleetLayer.measure("a", module, f, levels, 16, LINALG));
       assertThat(measured.fleetLayer().minimumBits()).as(module)
-          .isEqualTo(BudgetCodec.smallestStorableBits(f.m(), f.n(), f.r(), levels, 16));
+          .isEqualTo(FleetLayer.smallestStorableBits(
+              List.of(new FleetLayer.Shape(f.m(), f.n(), f.r())), levels, 16));
 
       BudgetLayerResult expected =
           BudgetCodec.encode(f, tables.get(l), widths[l], settings, LINALG);
