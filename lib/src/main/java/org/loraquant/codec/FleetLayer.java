@@ -209,6 +209,18 @@ public final class FleetLayer implements Serializable {
     return bits + padding(rows * widthSum) + padding(cols * widthSum);
   }
 
+  /**
+   * The bits one component's change from width {@code from} to {@code to} adds to the record
+   * (negative if it frees bits), the layer's widths summing to {@code widthSum} before it: exactly
+   * {@code storedBits} after the change less before.
+   */
+  long extraBits(long widthSum, int from, int to) {
+    long after = widthSum - from + to;
+    return cost[to] - cost[from]
+        + padding(rows * after) - padding(rows * widthSum)
+        + padding(cols * after) - padding(cols * widthSum);
+  }
+
   /** Bits that pad {@code bits} to whole bytes. */
   private static long padding(long bits) {
     return 8 * GroupGeometry.bytesForBits(bits) - bits;

@@ -55,7 +55,10 @@ public final class FleetProposals implements Serializable {
       int limit) {
     int[] widths = current.widths(layer);
     double weight = current.weightOf(layer);
-    long bits = layer.storedBits(widths);
+    long widthSum = 0;
+    for (int w : widths) {
+      widthSum += w;
+    }
     List<Upgrade> found = new ArrayList<>();
     for (int i = 0; i < widths.length; i++) {
       int now = widths[i];
@@ -65,9 +68,7 @@ public final class FleetProposals implements Serializable {
         if (w == now || !(gain > 0)) {
           continue;
         }
-        widths[i] = w;
-        long extra = layer.storedBits(widths) - bits; // exact: the codes' padding may change
-        widths[i] = now;
+        long extra = layer.extraBits(widthSum, now, w); // exact: the codes' padding may change
         if (extra > leftBits) {
           continue;
         }

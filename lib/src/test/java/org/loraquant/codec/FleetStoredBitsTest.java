@@ -99,6 +99,27 @@ class FleetStoredBitsTest {
   }
 
   @Test
+  void aProposalsExtraBitsAreTheRecordsDifference() {
+    Random random = new Random(42);
+    for (FleetLayer l : measure(sources(42, 4, 3), LevelFamily.UNIFORM)) {
+      for (int trial = 0; trial < 50; trial++) {
+        int[] widths = new int[l.components()];
+        long sum = 0;
+        for (int i = 0; i < widths.length; i++) {
+          widths[i] = l.minWidth(i) + random.nextInt(l.maxWidth(i) - l.minWidth(i) + 1);
+          sum += widths[i];
+        }
+        int i = random.nextInt(widths.length);
+        int to = l.minWidth(i) + random.nextInt(l.maxWidth(i) - l.minWidth(i) + 1);
+        int[] changed = widths.clone();
+        changed[i] = to;
+        assertThat(l.extraBits(sum, widths[i], to)).as("%s", l)
+            .isEqualTo(l.storedBits(changed) - l.storedBits(widths));
+      }
+    }
+  }
+
+  @Test
   void theSmallestStorableFormComesFromTheShapesAndIsWhatTheEncoderStores() {
     Map<String, LoraFactors> sources = sources(41, 6, 3);
     sources.put("adapter-z\u0000rank-above-rows", TestFactors.gaussian(3, 5, 27, 8));
