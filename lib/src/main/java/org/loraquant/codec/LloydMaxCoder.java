@@ -1,13 +1,14 @@
 package org.loraquant.codec;
 
 /**
- * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}) without a division per
- * value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
+ * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 and 3 bits without
+ * a division per value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
  * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x >= X_j, X_j being
  * the smallest double whose quotient by c reaches t_j; the coder finds each X_j once per group
  * and scale (from t_j * c, stepping an ulp or two with the very division), and then codes every
  * value by comparisons alone. The codes, values and errors are bit for bit those of the division
- * ({@link LloydMaxLevels#nearestCode}); {@code LloydMaxCoderTest} compares the two.
+ * ({@link LloydMaxLevels#nearestCode}; the values are finite, the codec refuses NaN and infinity
+ * in its input); {@code LloydMaxCoderTest} compares the two.
  *
  * <p>Comparisons pay at 2 and 3 bits (3 and 7 per value; 2 bits measured 1.6 times faster than
  * the division, docs/BENCHMARKS.md, "Budget mode"); from 4 bits on, 15 comparisons or a search
