@@ -1,19 +1,19 @@
 package org.loraquant.codec;
 
 /**
- * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}) without a division per
- * value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
+ * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 and 3 bits without
+ * a division per value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
  * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x >= X_j, X_j being
  * the smallest double whose quotient by c reaches t_j; the coder finds each X_j once per group
  * and scale (from t_j * c, stepping an ulp or two with the very division), and then codes every
  * value by comparisons alone. The codes, values and errors are bit for bit those of the division
- * ({@link LloydMaxLevels#nearestCode}); {@code LloydMaxCoderTest} compares the two.
+ * ({@link LloydMaxLevels#nearestCode}; the values are finite, the codec refuses NaN and infinity
+ * in its input); {@code LloydMaxCoderTest} compares the two.
  *
  * <p>Comparisons pay at 2 and 3 bits (3 and 7 per value; 2 bits measured 1.6 times faster than
  * the division, docs/BENCHMARKS.md, "Budget mode"); from 4 bits on, 15 comparisons or a search
- * measured no faster than the division, which those widths keep. Both paths decode through one
- * table of the group's 2^b values and sum the least-squares fit in the same loop as the codes
- * (the division path had a second loop for it).
+ * measured no faster than the division, which those widths keep. Both paths sum the least-squares
+ * fit in the same loop as the codes (the coder before had a second loop for it).
  *
  * <p>One coder holds scratch arrays for the widest width and a group; it is not thread-safe
  * ({@link CodecWorkspace} keeps one per thread).
@@ -23,7 +23,8 @@ final class LloydMaxCoder {
   static final int WIDEST_BY_COMPARISON = 3;
 
   private final double[] bounds = new double[(1 << WIDEST_BY_COMPARISON) - 1];
-  private final double[] values = new double[1 << RateDistortionTable.MAX_WIDTH];
+  /** The group's decoded value of each code, at the widths coded by comparisons. */
+  private final double[] values = new double[1 << WIDEST_BY_COMPARISON];
   /** The squared error, sum x L(q) and sum L(q)^2 of the last group coded by comparisons. */
   private final double[] sums = new double[3];
   private final byte[] scratchCodes;
@@ -78,12 +79,11 @@ final class LloydMaxCoder {
   private double code(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
       int codeOff, double[] recon, int reconOff, boolean fitSums) {
     float scale = Binary16.toFloat(scaleBits);
-    int count = 1 << bits;
-    for (int q = 0; q < count; q++) {
-      values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
-    }
     if (scale == 0 || bits > WIDEST_BY_COMPARISON) {
       return codeByDivision(x, off, len, bits, scale, codes, codeOff, recon, reconOff, fitSums);
+    }
+    for (int q = 0; q < 1 << bits; q++) {
+      values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
     }
     double[] t = LloydMaxLevels.thresholds(bits);
     for (int j = 0; j < t.length; j++) {
@@ -186,10 +186,10 @@ final class LloydMaxCoder {
       double xi = x[off + i];
       int q = scale == 0 ? 1 << (bits - 1) : LloydMaxLevels.nearestCode(bits, xi / scale);
       codes[codeOff + i] = (byte) q;
-      double value = values[q];
+      double value = VectorQuantizer.lloydMaxValue(bits, q, scale);
+      double level = LloydMaxLevels.level(bits, q);
       recon[reconOff + i] = value;
       error += (xi - value) * (xi - value);
-      double level = LloydMaxLevels.level(bits, q);
       sumXl += xi * level;
       sumLl += level * level;
     }
