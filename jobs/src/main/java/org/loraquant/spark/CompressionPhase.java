@@ -100,7 +100,8 @@ final class CompressionPhase {
     JobContext context =
         new JobContext(
             io,
-            OutputFileIO.forScheme(io, new Path(outputRoot).toUri().getScheme()),
+            OutputFileIO.forScheme(
+                io, new Path(outputRoot).toUri().getScheme(), KillPoints.OutputCommitted.INSTANCE),
             options.settings(),
             outputRoot,
             options.runId(),
@@ -243,7 +244,11 @@ final class CompressionPhase {
         assembled == null
             ? jsc.emptyRDD()
             : assembled.flatMap(
-                o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
+                o -> {
+                  JobContext c = contextBroadcast.value();
+                  return StatsRows.layersCompressedNow(c.runId(), c.runDate(),
+                      a -> c.adapter(a).fingerprint(), o).iterator();
+                });
     return new ProcessedRun(
         inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleet);
   }

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.options.JobSetting;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
 import org.loraquant.codec.CompressionSettings;
@@ -20,7 +21,7 @@ import org.loraquant.io.OwnedFolder;
  * @param outputRoot qualified output root, without a trailing slash
  * @param adapters the adapters this run processes, by relative path
  * @param maxReadBytes the largest merged read of an adapter's tensors (the memory a task holds in
- *     read bytes): see {@link JobOptions#maxReadBytes}
+ *     read bytes): see {@link JobSetting#MAX_READ_BYTES}
  * @param budget the budget mode's settings, or null for the paper mode ({@code settings})
  * @param outputFolders what each adapter's output folder held when the run listed the output root
  *     ({@link OutputDiscovery.Listing#contents}), by adapter; the writer trusts it instead of asking
@@ -76,7 +77,7 @@ public record JobContext(
         runId,
         runDate,
         adapters,
-        JobOptions.DEFAULT_MAX_READ_BYTES);
+        JobSetting.MAX_READ_BYTES.defaultValue());
   }
 
   /**

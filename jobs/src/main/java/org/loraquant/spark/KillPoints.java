@@ -39,6 +39,16 @@ public final class KillPoints {
 
   private KillPoints() {}
 
+  /** The {@code output-committed} point, as the output's writer reports it (on the executors). */
+  enum OutputCommitted implements OutputFileIO.Committed {
+    INSTANCE;
+
+    @Override
+    public void outputCommitted() {
+      reached(OUTPUT_COMMITTED);
+    }
+  }
+
   /** Halts or pauses here if a test asked for this point. */
   static void reached(String point) {
     if (point.equals(System.getProperty(HALT_AT))) {

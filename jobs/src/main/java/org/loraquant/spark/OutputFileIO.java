@@ -17,21 +17,46 @@ import org.loraquant.io.OutputFile;
  * writer stages a folder and renames it into place; on object stores (S3A, GCS, Azure blob) a
  * "rename" copies file by file in no set order, so a crash could leave the manifest without the
  * model: there the writer writes in place, manifest last.
+ *
+ * @param committed told each time a staged output was renamed into place (the job's kill tests
+ *     stop there: {@code spark.KillPoints}); storage knows nothing of the job
  */
-record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
+record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename, Committed committed)
     implements FileIO, Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   /** Schemes whose directory rename is a single atomic metadata operation. */
   static final Set<String> ATOMIC_RENAME_SCHEMES = Set.of("file", "hdfs", "viewfs");
 
+  /** Called after a staged output folder was renamed into place; shipped to executors. */
+  public interface Committed extends Serializable {
+    void outputCommitted();
+  }
+
+  /** Nobody is told. */
+  OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename) {
+    this(io, atomicDirectoryRename, Nobody.INSTANCE);
+  }
+
   static OutputFileIO forScheme(HadoopFileIO io, String scheme) {
-    return new OutputFileIO(io, ATOMIC_RENAME_SCHEMES.contains(scheme.toLowerCase(Locale.ROOT)));
+    return forScheme(io, scheme, Nobody.INSTANCE);
+  }
+
+  static OutputFileIO forScheme(HadoopFileIO io, String scheme, Committed committed) {
+    return new OutputFileIO(
+        io, ATOMIC_RENAME_SCHEMES.contains(scheme.toLowerCase(Locale.ROOT)), committed);
   }
 
   /** The same, with its requests counted (see {@link HadoopFileIO#counting}). */
   OutputFileIO counting(RequestCounter counter) {
-    return new OutputFileIO(io.counting(counter), atomicDirectoryRename);
+    return new OutputFileIO(io.counting(counter), atomicDirectoryRename, committed);
+  }
+
+  private enum Nobody implements Committed {
+    INSTANCE;
+
+    @Override
+    public void outputCommitted() {}
   }
 
   @Override
@@ -72,7 +97,7 @@ record OutputFileIO(HadoopFileIO io, boolean atomicDirectoryRename)
   @Override
   public void renameDirectory(String source, String target) throws IOException {
     io.renameDirectory(source, target);
-    KillPoints.reached(KillPoints.OUTPUT_COMMITTED);
+    committed.outputCommitted();
   }
 
   @Override

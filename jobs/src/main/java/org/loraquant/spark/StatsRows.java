@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.StructField;
@@ -73,16 +74,13 @@ final class StatsRows {
    * The layers rows of one adapter this run compressed, built where the outcome is (on an
    * executor); none for any other outcome.
    */
-  static List<Row> layersCompressedNow(JobContext context, AdapterOutcome outcome) {
+  static List<Row> layersCompressedNow(String runId, LocalDate runDate,
+      Function<String, String> inputFingerprint, AdapterOutcome outcome) {
     if (outcome.status() != AdapterStatus.COMPRESSED) {
       return List.of();
     }
     Origin origin =
-        new Origin(
-            context.runId(),
-            context.runDate(),
-            outcome.adapter(),
-            context.adapter(outcome.adapter()).fingerprint());
+        new Origin(runId, runDate, outcome.adapter(), inputFingerprint.apply(outcome.adapter()));
     return layers(origin, outcome.layers());
   }
 
