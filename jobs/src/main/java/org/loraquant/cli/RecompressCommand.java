@@ -18,7 +18,7 @@ import org.loraquant.report.NightlyReport;
 import org.loraquant.spark.JobOptions;
 import org.loraquant.spark.LoraQuantKryoRegistrator;
 import org.loraquant.spark.RecompressJob;
-import org.loraquant.spark.StatsSchema;
+import org.loraquant.stats.StatsSchema;
 import org.loraquant.options.JobSetting;
 import org.loraquant.options.UsageException;
 

@@ -3,6 +3,7 @@ package org.loraquant.spark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
+import org.loraquant.hadoop.OutputFileIO;
 
 /**
  * Test only: named moments of a run at which a test stops the JVM as {@code kill -9} would, or

@@ -30,6 +30,7 @@ import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.testing.UpdateError;
+import org.loraquant.stats.StatsSchema;
 
 /** The nightly job in the budget mode (issue 18): outputs, stats and what decides a rerun. */
 class RecompressJobBudgetTest extends SparkTestBase {

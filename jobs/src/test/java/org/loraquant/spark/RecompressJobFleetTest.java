@@ -32,6 +32,9 @@ import org.loraquant.format.CompressedFormat;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.options.UsageException;
 import org.loraquant.safetensors.SafetensorsWriter;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.spark.stage.FleetStage;
+import org.loraquant.stats.StatsSchema;
 
 /** The nightly job with one budget over the fleet (issue 20, {@code --budget-scope fleet}). */
 class RecompressJobFleetTest extends SparkTestBase {

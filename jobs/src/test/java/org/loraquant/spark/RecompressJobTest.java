@@ -23,6 +23,9 @@ import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SyntheticAdapter;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.stats.StatsSchema;
+import org.loraquant.stats.StatsTables;
 
 /** The nightly job end to end on local[2], on a generated tiny fleet. */
 class RecompressJobTest extends SparkTestBase {
