@@ -6,6 +6,7 @@ import java.util.Map;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.OutputDiscovery;
 import org.loraquant.options.JobSetting;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
