@@ -1,6 +1,7 @@
 package org.loraquant.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.spark.JobFixtures.day;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
@@ -9,8 +10,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Base64;
 import java.util.Comparator;
@@ -24,8 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.FleetShare;
-import org.loraquant.fleet.FleetGenerator;
-import org.loraquant.fleet.ModelShape;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedAdapterReader;
 import org.loraquant.format.CompressedFormat;
@@ -46,14 +43,8 @@ class RecompressJobFleetTest extends SparkTestBase {
   @BeforeAll
   static void generateFleet() throws IOException {
     fleet = shared.resolve("fleet");
-    new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(2, ModelShape.TINY, 4, 3))
-        .generate(fleet.resolve("low").toString());
-    new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(2, ModelShape.TINY, 16, 4))
-        .generate(fleet.resolve("high").toString());
-  }
-
-  private static Instant day(int n) {
-    return JobFixtures.DAY_ONE.plus(Duration.ofDays(n));
+    JobFixtures.generateFleet(fleet.resolve("low"), 2, 4, 3);
+    JobFixtures.generateFleet(fleet.resolve("high"), 2, 16, 4);
   }
 
   @Test
