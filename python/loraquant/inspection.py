@@ -20,7 +20,8 @@ JSON: one document ``{"format", "format_version", "settings", "input_fingerprint
 from . import jackson
 from .adapter import BUDGET_FORMAT_VERSION, FORMAT_NAME, MODE_BUDGET
 
-# The settings the v1 config block stores, in the order they are shown, and their output names.
+# The settings the v1 config block stores, in the order they are shown, and their output names: the
+# config keys the Java declarations give (CodecSetting.configKey; InspectionKeysTest compares them).
 SETTINGS = (("rho", "rho"), ("bits_high", "bits_high"), ("split_rule", "split_rule"),
             ("refinement", "refinement"), ("group_size", "group_size"), ("settings_fingerprint", "fingerprint"))
 # The same for the v2 (budget mode) config block.

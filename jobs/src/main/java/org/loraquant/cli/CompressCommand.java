@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.compress.AdapterCompressor;
 import org.loraquant.compress.BudgetCompressionResult;
@@ -45,9 +46,7 @@ final class CompressCommand implements Command {
 
   @Override
   public String summary() {
-    return "IN_DIR OUT_DIR [--rho R] [--bits-high B] [--group-size G] [--split prefix|reference]"
-        + " [--refine none|search] [--budget B [--budget-scope layer|adapter] [--levels uniform|lloyd-max]"
-        + " [--refit N]] [--stats FILE] [--overwrite]  compress one adapter";
+    return "IN_DIR OUT_DIR " + CodecFlags.usage(false) + " [--stats FILE] [--overwrite]  compress one adapter";
   }
 
   @Override
@@ -63,8 +62,10 @@ final class CompressCommand implements Command {
     if (BudgetFlags.selected(flags)) {
       BudgetSettings budget = BudgetFlags.settings(flags);
       if (budget.scope() == BudgetScope.FLEET) {
-        throw new UsageException("--budget-scope fleet shares one budget over a fleet: it is for"
-            + " the recompress job; compress one adapter with --budget-scope adapter");
+        String scope = CodecSetting.BUDGET_SCOPE.flag();
+        throw new UsageException(scope + " " + BudgetSettings.scopeName(BudgetScope.FLEET)
+            + " shares one budget over a fleet: it is for the recompress job; compress one adapter"
+            + " with " + scope + " " + BudgetSettings.scopeName(BudgetScope.ADAPTER));
       }
       return runBudget(flags, dirs, budget, out);
     }

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.loraquant.codec.BudgetLayer;
+import org.loraquant.codec.CodecSetting;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.QuantTier;
 import org.loraquant.format.CompressedAdapter;
@@ -64,9 +65,10 @@ final class CompressedInspection {
     Map<String, Object> settings = new LinkedHashMap<>();
     // Version 1 has only the paper's two tiers; version 2 is the budget mode's per-component widths.
     settings.put("mode", budgetMode ? CompressedFormat.MODE_BUDGET : "paper");
-    for (String[] key : budgetMode ? BUDGET_SETTINGS : SETTINGS) {
-      settings.put(key[1], adapter.codec().get(key[0]));
+    for (CodecSetting setting : budgetMode ? BUDGET_SETTINGS : SETTINGS) {
+      settings.put(setting.configKey(), adapter.codec().get(setting.configKey()));
     }
+    settings.put(FINGERPRINT, adapter.codec().get(CompressedFormat.SETTINGS_FINGERPRINT_KEY));
     Map<String, Object> input = new LinkedHashMap<>();
     input.put("fingerprint", manifest.get("input_fingerprint"));
     Map<String, Double> relErrors = relErrors(manifest);
@@ -160,17 +162,23 @@ final class CompressedInspection {
     }
   }
 
-  /** The config block's settings (version 1), in display order, with their output names. */
-  private static final String[][] SETTINGS = {
-    {"rho", "rho"}, {"bits_high", "bits_high"}, {"split_rule", "split_rule"}, {"refinement", "refinement"},
-    {"group_size", "group_size"}, {"settings_fingerprint", "fingerprint"}
-  };
+  /**
+   * The settings shown from a version 1 config block, in display order, each under its config
+   * key ({@link CodecSetting#configKey}), then the settings fingerprint as {@link #FINGERPRINT}.
+   * python/loraquant/inspection.py shows the same (InspectionKeysTest).
+   */
+  static final List<CodecSetting> SETTINGS = List.of(CodecSetting.RHO, CodecSetting.BITS_HIGH,
+      CodecSetting.SPLIT, CodecSetting.REFINE, CodecSetting.GROUP_SIZE);
 
-  /** The config block's settings in version 2 (the budget mode), in display order, with their output names. */
-  private static final String[][] BUDGET_SETTINGS = {
-    {"budget", "budget"}, {"scope", "scope"}, {"levels", "levels"}, {"refit", "refit"},
-    {"group_size", "group_size"}, {"settings_fingerprint", "fingerprint"}
-  };
+  /**
+   * The same for version 2 (the budget mode). The fleet scope's weight is not shown: inspect's
+   * lines are what they were before the fleet scope.
+   */
+  static final List<CodecSetting> BUDGET_SETTINGS = List.of(CodecSetting.BUDGET,
+      CodecSetting.BUDGET_SCOPE, CodecSetting.LEVELS, CodecSetting.REFIT, CodecSetting.GROUP_SIZE);
+
+  /** The name inspect gives the config block's settings fingerprint. */
+  static final String FINGERPRINT = "fingerprint";
 
   /** Widths 0 (dropped) .. 8: the length of a width histogram. */
   private static final int WIDTHS = 9;

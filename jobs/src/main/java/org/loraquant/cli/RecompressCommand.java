@@ -18,7 +18,8 @@ import org.loraquant.report.NightlyReport;
 import org.loraquant.spark.JobOptions;
 import org.loraquant.spark.LoraQuantKryoRegistrator;
 import org.loraquant.spark.RecompressJob;
-import org.loraquant.spark.StatsSchema;
+import org.loraquant.stats.StatsSchema;
+import org.loraquant.options.JobSetting;
 import org.loraquant.options.UsageException;
 
 /**
@@ -42,8 +43,16 @@ final class RecompressCommand implements Command {
 
   @Override
   public String summary() {
-    return "--input URI --output URI --stats URI [codec flags] [--settings FILE] [--force]"
-        + " [--max-failed N] [--report URI] [--master URL] [--conf K=V]... [--properties-file FILE]"
+    StringBuilder job = new StringBuilder();
+    for (JobSetting s : JobSetting.of(JobSetting.Kind.REQUIRED)) {
+      job.append(s.usage()).append(' ');
+    }
+    job.append("[codec flags]");
+    for (JobSetting s : List.of(JobSetting.SETTINGS, JobSetting.FORCE, JobSetting.MAX_FAILED,
+        JobSetting.REPORT)) {
+      job.append(" [").append(s.usage()).append(']');
+    }
+    return job + " [--master URL] [--conf K=V]... [--properties-file FILE]"
         + "  the nightly job on local Spark";
   }
 

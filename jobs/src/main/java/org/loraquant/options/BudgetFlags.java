@@ -43,16 +43,17 @@ public final class BudgetFlags {
       }
     }
     if (!clashing.isEmpty()) {
-      throw new UsageException("--budget cannot be combined with " + String.join(", ", clashing)
-          + ": --budget chooses every component's width itself (budget mode); drop "
-          + (clashing.size() == 1 ? "it" : "them") + ", or drop --budget for the paper mode");
+      String budgetFlag = CodecSetting.BUDGET.flag();
+      throw new UsageException(budgetFlag + " cannot be combined with " + String.join(", ", clashing)
+          + ": " + budgetFlag + " chooses every component's width itself (budget mode); drop "
+          + (clashing.size() == 1 ? "it" : "them") + ", or drop " + budgetFlag + " for the paper mode");
     }
     double budget = parseBudget(flags.requiredString(CodecSetting.BUDGET.flag()));
     try {
       BudgetSettings s = BudgetSettings.of(budget)
           .withGroupSize(CodecSettings.DEFAULT_GROUP_SIZE);
       if (flags.has(CodecSetting.GROUP_SIZE.flag())) {
-        s = s.withGroupSize(flags.integer(CodecSetting.GROUP_SIZE.flag(), s.groupSize(), Integer.MIN_VALUE));
+        s = s.withGroupSize(CodecFlags.groupSize(flags, s.groupSize()));
       }
       if (flags.has(CodecSetting.BUDGET_SCOPE.flag())) {
         s = s.withScope(parseScope(flags.requiredString(CodecSetting.BUDGET_SCOPE.flag())));
@@ -66,7 +67,8 @@ public final class BudgetFlags {
       if (flags.has(CodecSetting.BUDGET_WEIGHT.flag())) {
         if (s.scope() != BudgetScope.FLEET) {
           throw new UsageException(CodecSetting.BUDGET_WEIGHT.flag()
-              + " weighs adapters against each other, so it applies to --budget-scope fleet only");
+              + " weighs adapters against each other, so it applies to "
+              + CodecSetting.BUDGET_SCOPE.flag() + " " + BudgetSettings.scopeName(BudgetScope.FLEET) + " only");
         }
         s = s.withWeight(parseWeight(flags.requiredString(CodecSetting.BUDGET_WEIGHT.flag())));
       }
@@ -80,7 +82,9 @@ public final class BudgetFlags {
   public static void requireAbsent(Flags flags) {
     for (String flag : OPTIONS.stream().sorted().toList()) {
       if (flags.has(flag)) {
-        throw new UsageException(flag + " applies to the budget mode only; add --budget B (e.g. --budget 1.4)");
+        String budget = CodecSetting.BUDGET.flag();
+        throw new UsageException(flag + " applies to the budget mode only; add " + budget + " "
+            + CodecSetting.BUDGET.value() + " (e.g. " + budget + " 1.4)");
       }
     }
   }
@@ -94,34 +98,24 @@ public final class BudgetFlags {
     }
     // Plain decimal only: Java also parses "1.4f", "0x1.6p0" and "Infinity", which nobody means.
     if (!(value > 0 && value <= BudgetSettings.MAX_BUDGET_BITS) || !raw.matches("[0-9.eE+-]+")) {
-      throw new UsageException("--budget expects effective bits per parameter in (0, 16], e.g. 1.4, got '"
-          + raw + "'");
+      throw new UsageException(CodecSetting.BUDGET.flag()
+          + " expects effective bits per parameter in (0, 16], e.g. 1.4, got '" + raw + "'");
     }
     return value;
   }
 
   static BudgetScope parseScope(String raw) {
-    return switch (raw) {
-      case "layer" -> BudgetScope.LAYER;
-      case "adapter" -> BudgetScope.ADAPTER;
-      case "fleet" -> BudgetScope.FLEET;
-      default -> throw new UsageException("--budget-scope must be layer, adapter or fleet, got '" + raw + "'");
-    };
+    return CodecFlags.choice(CodecSetting.BUDGET_SCOPE, raw, false, BudgetScope.values(),
+        BudgetSettings::scopeName);
   }
 
   static FleetWeight parseWeight(String raw) {
-    return switch (raw) {
-      case "energy" -> FleetWeight.ENERGY;
-      case "adapter" -> FleetWeight.ADAPTER;
-      default -> throw new UsageException("--budget-weight must be energy or adapter, got '" + raw + "'");
-    };
+    return CodecFlags.choice(CodecSetting.BUDGET_WEIGHT, raw, false, FleetWeight.values(),
+        FleetWeight::spelling);
   }
 
   static LevelFamily parseLevels(String raw) {
-    return switch (raw) {
-      case "uniform" -> LevelFamily.UNIFORM;
-      case "lloyd-max" -> LevelFamily.LLOYD_MAX;
-      default -> throw new UsageException("--levels must be uniform or lloyd-max, got '" + raw + "'");
-    };
+    return CodecFlags.choice(CodecSetting.LEVELS, raw, false, LevelFamily.values(),
+        BudgetSettings::levelsName);
   }
 }

@@ -97,6 +97,11 @@ public final class Flags {
     return (int) parseLong(name, min, Integer.MAX_VALUE);
   }
 
+  /** A whole-number option from {@code min} to {@code max}; {@code defaultValue} when absent. */
+  public long number(String name, long defaultValue, long min, long max) {
+    return values.containsKey(name) ? parseLong(name, min, max) : defaultValue;
+  }
+
   public long longValue(String name, long defaultValue) {
     return values.containsKey(name) ? parseLong(name, Long.MIN_VALUE, Long.MAX_VALUE) : defaultValue;
   }

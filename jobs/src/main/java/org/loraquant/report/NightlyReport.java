@@ -62,7 +62,7 @@ public final class NightlyReport {
    * @param jobArgs the rest of the command line
    */
   public record Request(String target, List<String> jobArgs) {
-    public static final String FLAG = "--report";
+    public static final String FLAG = org.loraquant.options.JobSetting.REPORT.flag();
 
     public static Request take(List<String> args) {
       String target = null;

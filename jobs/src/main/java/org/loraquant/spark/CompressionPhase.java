@@ -34,6 +34,24 @@ import org.loraquant.plan.RunPlanner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
+import org.loraquant.hadoop.AdapterDiscovery;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.spark.stage.AdapterToAssemble;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.spark.stage.AssembleStage;
+import org.loraquant.spark.stage.FleetStage;
+import org.loraquant.spark.stage.JobContext;
+import org.loraquant.spark.stage.LayerOutcome;
+import org.loraquant.spark.stage.LayerStage;
+import org.loraquant.spark.stage.ManifestStage;
+import org.loraquant.spark.stage.OpenOutcome;
+import org.loraquant.spark.stage.OpenStage;
+import org.loraquant.hadoop.OutputDiscovery;
+import org.loraquant.hadoop.OutputFileIO;
+import org.loraquant.spark.stage.OutputState;
+import org.loraquant.spark.stage.PlannedTask;
+import org.loraquant.stats.StatsRows;
+import org.loraquant.stats.StatsSchema;
 
 /**
  * The first phase of a run (steps 1 to 4 of {@link RecompressJob}): lists input and output,
@@ -100,7 +118,8 @@ final class CompressionPhase {
     JobContext context =
         new JobContext(
             io,
-            OutputFileIO.forScheme(io, new Path(outputRoot).toUri().getScheme()),
+            OutputFileIO.forScheme(
+                io, new Path(outputRoot).toUri().getScheme(), KillPoints.OutputCommitted.INSTANCE),
             options.settings(),
             outputRoot,
             options.runId(),
@@ -267,7 +286,11 @@ final class CompressionPhase {
         assembled == null
             ? jsc.emptyRDD()
             : assembled.flatMap(
-                o -> StatsRows.layersCompressedNow(contextBroadcast.value(), o).iterator());
+                o -> {
+                  JobContext c = contextBroadcast.value();
+                  return StatsRows.layersCompressedNow(c.runId(), c.runDate(),
+                      a -> c.adapter(a).fingerprint(), o).iterator();
+                });
     return new ProcessedRun(
         inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleet);
   }

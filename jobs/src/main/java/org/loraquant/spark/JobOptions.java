@@ -26,17 +26,16 @@ import org.loraquant.io.IoErrors;
 import org.loraquant.options.BudgetFlags;
 import org.loraquant.options.CodecFlags;
 import org.loraquant.options.Flags;
+import org.loraquant.options.JobSetting;
 import org.loraquant.options.UsageException;
 
 /**
  * Everything a run of the nightly job needs, parsed and validated once at start-up.
  *
  * <p>Precedence, highest first: command-line flags, the {@code --settings FILE} properties, the
- * built-in defaults. The file's keys are the flag names without the dashes: the codec settings'
- * keys as {@link CodecSetting} declares them ({@code rho}, {@code bits-high}, {@code group-size},
- * {@code split}, {@code refine}; {@code budget}, {@code budget-scope}, {@code levels}, {@code
- * refit}), {@code max-failed}, {@code max-layers-per-task}, {@code target-task-bytes}, {@code
- * max-read-bytes}, {@code lock-lease-seconds}, and {@code force = true|false}; its values are
+ * built-in defaults. The file's keys are the flag names without the dashes, as the declarations
+ * give them: the codec settings' ({@link CodecSetting}) and the job's numbers and {@code force =
+ * true|false} ({@link JobSetting}, which also declares the defaults); its values are
  * parsed by the same code as the flags, so both accept exactly the same. A {@code budget}, from
  * either, selects the budget mode ({@link BudgetFlags}); the paper mode's own settings then clash
  * with it, wherever each was given.
@@ -79,35 +78,21 @@ public record JobOptions(
     return budget != null ? budget : settings;
   }
 
-  public static final int DEFAULT_MAX_FAILED = 0;
-  /** Room for a whole adapter with every linear module of a 32-layer model (7 x 32 = 224). */
-  public static final int DEFAULT_MAX_LAYERS_PER_TASK = 256;
+  public static final int DEFAULT_MAX_FAILED = (int) JobSetting.MAX_FAILED.defaultValue();
+  public static final int DEFAULT_MAX_LAYERS_PER_TASK =
+      (int) JobSetting.MAX_LAYERS_PER_TASK.defaultValue();
+  public static final long DEFAULT_TARGET_TASK_BYTES = JobSetting.TARGET_TASK_BYTES.defaultValue();
+  public static final long DEFAULT_MAX_READ_BYTES = JobSetting.MAX_READ_BYTES.defaultValue();
+  public static final int DEFAULT_LOCK_LEASE_SECONDS =
+      (int) JobSetting.LOCK_LEASE_SECONDS.defaultValue();
 
-  public static final long DEFAULT_TARGET_TASK_BYTES = 256L << 20;
-  public static final long DEFAULT_MAX_READ_BYTES = 64L << 20;
-  public static final int DEFAULT_LOCK_LEASE_SECONDS = 600;
+  /** The job's command line, from the declarations ({@link JobSetting}, {@link CodecSetting}). */
+  static final String USAGE = usage();
 
-  static final String USAGE =
-      "--input URI --output URI --stats URI [--settings FILE] [--rho R] [--bits-high B]"
-          + " [--group-size G] [--split prefix|reference] [--refine none|search]"
-          + " [--budget B [--budget-scope layer|adapter|fleet [--budget-weight energy|adapter]]"
-          + " [--levels uniform|lloyd-max] [--refit N]]"
-          + " [--force]"
-          + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
-          + " [--max-read-bytes N] [--lock-lease-seconds N] [--report URI]";
-
-  private static final Set<String> RUN_OPTIONS =
-      Set.of(
-          "--max-failed",
-          "--max-layers-per-task",
-          "--target-task-bytes",
-          "--max-read-bytes",
-          "--lock-lease-seconds");
+  /** The run's numbers: a flag, or a key of the settings file. */
+  private static final List<JobSetting> NUMBERS = JobSetting.of(JobSetting.Kind.NUMBER);
   /** The codec flags of both modes (settings-file keys without the dashes). */
   private static final Set<String> CODEC_OPTIONS = codecOptions();
-
-  private static final Set<String> LOCATION_OPTIONS =
-      Set.of("--input", "--output", "--stats", "--settings");
 
   private static final DateTimeFormatter RUN_ID_TIME =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'", Locale.ROOT).withZone(ZoneOffset.UTC);
@@ -115,9 +100,13 @@ public record JobOptions(
   /** Parses a command line; {@code now} is the run's start. */
   public static JobOptions parse(List<String> args, Instant now) {
     Set<String> options = new TreeSet<>(CODEC_OPTIONS);
-    options.addAll(RUN_OPTIONS);
-    options.addAll(LOCATION_OPTIONS);
-    Flags flags = Flags.parse(args, options, Set.of("--force"));
+    for (JobSetting s : JobSetting.values()) {
+      // --report is taken off the command line before (report.NightlyReport.Request).
+      if (s.value() != null && s != JobSetting.REPORT) {
+        options.add(s.flag());
+      }
+    }
+    Flags flags = Flags.parse(args, options, Set.of(JobSetting.FORCE.flag()));
     if (!flags.positionals().isEmpty()) {
       throw new UsageException("unexpected argument '" + flags.positionals().get(0) + "'");
     }
@@ -125,15 +114,15 @@ public record JobOptions(
     Flags file = Flags.parse(List.of(), Set.of(), Set.of());
     boolean fileForce = false;
     CodecSettings settings = CodecSettings.defaults();
-    if (flags.has("--settings")) {
-      String path = flags.requiredString("--settings");
+    if (flags.has(JobSetting.SETTINGS.flag())) {
+      String path = flags.requiredString(JobSetting.SETTINGS.flag());
       Properties properties = load(path);
       Set<String> fileOptions = new TreeSet<>(CODEC_OPTIONS);
-      fileOptions.addAll(RUN_OPTIONS);
+      NUMBERS.forEach(s -> fileOptions.add(s.flag()));
       List<String> asFlags = new ArrayList<>();
       for (String key : new TreeSet<>(properties.stringPropertyNames())) {
         String value = properties.getProperty(key).trim();
-        if (key.equals("force")) {
+        if (key.equals(JobSetting.FORCE.key())) {
           fileForce = parseBoolean(path, value);
         } else if (fileOptions.contains("--" + key)) {
           asFlags.add("--" + key + "=" + value);
@@ -143,7 +132,9 @@ public record JobOptions(
                   + path
                   + ": unknown key '"
                   + key
-                  + "'; known keys: force, "
+                  + "'; known keys: "
+                  + JobSetting.FORCE.key()
+                  + ", "
                   + String.join(", ", fileOptions).replace("--", ""));
         }
       }
@@ -154,11 +145,9 @@ public record JobOptions(
         } else {
           CodecFlags.apply(file, settings);
         }
-        runInt(file, "--max-failed", 0, 0);
-        runInt(file, "--max-layers-per-task", 1, 1);
-        runLong(file, "--target-task-bytes", 1);
-        runLong(file, "--max-read-bytes", 1);
-        runInt(file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1);
+        for (JobSetting s : NUMBERS) {
+          s.number(file);
+        }
       } catch (UsageException e) {
         throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
       }
@@ -176,20 +165,39 @@ public record JobOptions(
 
     String runId = RUN_ID_TIME.format(now) + "-" + HexFormat.of().formatHex(randomBytes(4));
     return new JobOptions(
-        flags.requiredString("--input"),
-        flags.requiredString("--output"),
-        flags.requiredString("--stats"),
+        flags.requiredString(JobSetting.INPUT.flag()),
+        flags.requiredString(JobSetting.OUTPUT.flag()),
+        flags.requiredString(JobSetting.STATS.flag()),
         settings,
-        flags.has("--force") || fileForce,
-        pick(flags, file, "--max-failed", DEFAULT_MAX_FAILED, 0),
+        flags.has(JobSetting.FORCE.flag()) || fileForce,
+        (int) JobSetting.MAX_FAILED.number(flags, file),
         runId,
         LocalDate.ofInstant(now, ZoneOffset.UTC),
         now,
-        pick(flags, file, "--max-layers-per-task", DEFAULT_MAX_LAYERS_PER_TASK, 1),
-        pickLong(flags, file, "--target-task-bytes", DEFAULT_TARGET_TASK_BYTES),
-        pickLong(flags, file, "--max-read-bytes", DEFAULT_MAX_READ_BYTES),
-        pick(flags, file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1),
+        (int) JobSetting.MAX_LAYERS_PER_TASK.number(flags, file),
+        JobSetting.TARGET_TASK_BYTES.number(flags, file),
+        JobSetting.MAX_READ_BYTES.number(flags, file),
+        (int) JobSetting.LOCK_LEASE_SECONDS.number(flags, file),
         budget);
+  }
+
+  /**
+   * {@code --input URI --output URI --stats URI [--settings FILE] [codec flags] [--force] ...
+   * [--report URI]}: the required flags, the settings file, the codec's flags, then the rest.
+   */
+  private static String usage() {
+    StringBuilder out = new StringBuilder();
+    for (JobSetting s : JobSetting.of(JobSetting.Kind.REQUIRED)) {
+      out.append(out.isEmpty() ? "" : " ").append(s.usage());
+    }
+    out.append(" [").append(JobSetting.SETTINGS.usage()).append("] ");
+    out.append(CodecFlags.usage(true));
+    for (JobSetting s : JobSetting.values()) {
+      if (s.kind() != JobSetting.Kind.REQUIRED && s != JobSetting.SETTINGS) {
+        out.append(" [").append(s.usage()).append(']');
+      }
+    }
+    return out.toString();
   }
 
   /** The codec flags of the command line, then those of the file that the command line lacks. */
@@ -211,39 +219,14 @@ public record JobOptions(
     return Set.copyOf(options);
   }
 
-  private static long pickLong(Flags flags, Flags file, String name, long defaultValue) {
-    if (flags.has(name)) {
-      return runLong(flags, name, 1);
-    }
-    return file.has(name) ? runLong(file, name, 1) : defaultValue;
-  }
-
-  private static int pick(Flags flags, Flags file, String name, int defaultValue, int min) {
-    if (flags.has(name)) {
-      return runInt(flags, name, defaultValue, min);
-    }
-    return runInt(file, name, defaultValue, min);
-  }
-
-  private static int runInt(Flags flags, String name, int defaultValue, int min) {
-    return flags.integer(name, defaultValue, min);
-  }
-
-  private static long runLong(Flags flags, String name, long min) {
-    long value = flags.longValue(name, min);
-    if (value < min) {
-      throw new UsageException(name + " must be at least " + min + ", got " + value);
-    }
-    return value;
-  }
-
   private static boolean parseBoolean(String path, String value) {
     return switch (value.toLowerCase(Locale.ROOT)) {
       case "true" -> true;
       case "false" -> false;
       default ->
           throw new UsageException(
-              "settings file " + path + ": force must be true or false, got '" + value + "'");
+              "settings file " + path + ": " + JobSetting.FORCE.key() + " must be true or false, got '"
+                  + value + "'");
     };
   }
 

@@ -3,6 +3,7 @@ package org.loraquant.spark;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
+import org.loraquant.hadoop.OutputFileIO;
 
 /**
  * Test only: named moments of a run at which a test stops the JVM as {@code kill -9} would, or
@@ -38,6 +39,16 @@ public final class KillPoints {
   private static final String PARQUET_COMMITTER = "spark.sql.parquet.output.committer.class";
 
   private KillPoints() {}
+
+  /** The {@code output-committed} point, as the output's writer reports it (on the executors). */
+  enum OutputCommitted implements OutputFileIO.Committed {
+    INSTANCE;
+
+    @Override
+    public void outputCommitted() {
+      reached(OUTPUT_COMMITTED);
+    }
+  }
 
   /** Halts or pauses here if a test asked for this point. */
   static void reached(String point) {

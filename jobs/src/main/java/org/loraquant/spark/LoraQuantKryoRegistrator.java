@@ -26,6 +26,16 @@ import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.spark.stage.AdapterToAssemble;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.spark.stage.JobContext;
+import org.loraquant.stats.LayerFigures;
+import org.loraquant.spark.stage.LayerOutcome;
+import org.loraquant.spark.stage.OpenOutcome;
+import org.loraquant.hadoop.OutputFileIO;
+import org.loraquant.spark.stage.OutputState;
+import org.loraquant.spark.stage.PlannedTask;
 
 /**
  * Makes the job's payloads (docs/ARCHITECTURE.md, "What executors receive") travel under {@code

@@ -9,6 +9,8 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Row;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerTask;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.spark.stage.OutputState;
 
 /**
  * What the compression phase of a run did, before any stats are written.

@@ -6,10 +6,16 @@ import java.time.Instant;
 import java.util.List;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.loraquant.hadoop.AdapterDiscovery;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.LockHeldException;
 import org.loraquant.options.UsageException;
+import org.loraquant.plan.LayerPlanner;
 import org.loraquant.report.NightlyReport;
+import org.loraquant.spark.stage.AssembleStage;
+import org.loraquant.spark.stage.LayerStage;
+import org.loraquant.spark.stage.OpenStage;
+import org.loraquant.stats.StatsTables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

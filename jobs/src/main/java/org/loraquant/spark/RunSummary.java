@@ -6,6 +6,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.spark.stage.OutputState;
 
 /**
  * The outcome of a run, as printed at its end and as the exit code reports it.

@@ -19,6 +19,15 @@ import org.loraquant.plan.DiscoveredAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.stats.LayerFigures;
+import org.loraquant.spark.stage.ManifestStage;
+import org.loraquant.spark.stage.OutputState;
+import org.loraquant.stats.StatsRows;
+import org.loraquant.stats.StatsSchema;
+import org.loraquant.stats.StatsTables;
 
 /**
  * The second phase of a run (step 5 of {@link RecompressJob}): reconciles the stats of outputs

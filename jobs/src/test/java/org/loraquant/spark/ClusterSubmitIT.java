@@ -37,6 +37,7 @@ import org.loraquant.testing.StandaloneCluster;
 import org.loraquant.testing.StandaloneCluster.DeployMode;
 import org.loraquant.testing.StandaloneCluster.SubmitResult;
 import org.loraquant.testing.TestPaths;
+import org.loraquant.stats.StatsTables;
 
 /**
  * The shaded job jar on a real Spark standalone cluster (master and two workers on 127.0.0.1,

@@ -22,6 +22,8 @@ import org.loraquant.compress.LayerReport;
 import org.loraquant.compress.LayerReportJson;
 import org.loraquant.options.BudgetFlags;
 import org.loraquant.options.CodecFlags;
+import org.loraquant.stats.LayerFigures;
+import org.loraquant.stats.StatsSchema;
 
 /**
  * Every codec setting is declared once ({@link CodecSetting}) and every place that names it uses

@@ -39,6 +39,17 @@ import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 import scala.reflect.ClassTag$;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.spark.stage.AdapterToAssemble;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.spark.stage.JobContext;
+import org.loraquant.stats.LayerFigures;
+import org.loraquant.spark.stage.LayerOutcome;
+import org.loraquant.spark.stage.OpenOutcome;
+import org.loraquant.hadoop.OutputFileIO;
+import org.loraquant.spark.stage.OutputState;
+import org.loraquant.spark.stage.PlannedTask;
 
 /**
  * Everything the nightly job ships between driver and executors (docs/ARCHITECTURE.md, "What

@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +27,17 @@ final class JobFixtures {
       List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
   private JobFixtures() {}
+
+  /** The start of the {@code n}th run of a test: {@link #DAY_ONE} plus {@code n} days. */
+  static Instant day(int n) {
+    return DAY_ONE.plus(Duration.ofDays(n));
+  }
+
+  /** {@code adapters} generated tiny-shape adapters of rank {@code rank} under {@code root}. */
+  static void generateFleet(Path root, int adapters, int rank, long seed) throws IOException {
+    new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(adapters, ModelShape.TINY, rank, seed))
+        .generate(root.toString());
+  }
 
   /**
    * A tiny-shape fleet: {@code small} generated rank-8 adapters and one adapter over 50 times

@@ -28,6 +28,7 @@ import org.loraquant.lock.RunLock;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.ChildProcess;
 import org.loraquant.testing.TestPaths;
+import org.loraquant.spark.stage.OutputState;
 
 /**
  * Kill windows and concurrent runs (issue 16, items 4 to 6): {@code bin/loraquant recompress} as a

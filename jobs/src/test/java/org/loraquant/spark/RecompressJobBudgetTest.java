@@ -1,13 +1,12 @@
 package org.loraquant.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.spark.JobFixtures.day;
 import static org.assertj.core.api.Assertions.within;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -20,8 +19,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.loraquant.cli.Main;
 import org.loraquant.plan.DiscoveredAdapter;
-import org.loraquant.fleet.FleetGenerator;
-import org.loraquant.fleet.ModelShape;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedAdapterReader;
 import org.loraquant.format.CompressedFormat;
@@ -30,6 +27,7 @@ import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.testing.UpdateError;
+import org.loraquant.stats.StatsSchema;
 
 /** The nightly job in the budget mode (issue 18): outputs, stats and what decides a rerun. */
 class RecompressJobBudgetTest extends SparkTestBase {
@@ -42,13 +40,7 @@ class RecompressJobBudgetTest extends SparkTestBase {
   @BeforeAll
   static void generateFleet() throws IOException {
     fleet = shared.resolve("fleet");
-    new FleetGenerator(
-            new LocalFileIO(), new FleetGenerator.Options(ADAPTERS, ModelShape.TINY, 8, 5))
-        .generate(fleet.toString());
-  }
-
-  private static Instant day(int n) {
-    return JobFixtures.DAY_ONE.plus(Duration.ofDays(n));
+    JobFixtures.generateFleet(fleet, ADAPTERS, 8, 5);
   }
 
   private static List<String> adapters(ProcessedRun run) {

@@ -1,6 +1,7 @@
 package org.loraquant.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.spark.JobFixtures.day;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
@@ -11,9 +12,8 @@ import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Base64;
 import java.util.Comparator;
 import java.util.List;
@@ -37,8 +37,6 @@ import org.loraquant.codec.FleetShare;
 import org.loraquant.codec.LocalFleet;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.compress.AdapterCompressor;
-import org.loraquant.fleet.FleetGenerator;
-import org.loraquant.fleet.ModelShape;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedAdapterReader;
 import org.loraquant.format.CompressedAdapterWriter;
@@ -50,6 +48,9 @@ import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.SafetensorsWriter;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.spark.stage.FleetStage;
+import org.loraquant.stats.StatsSchema;
 
 /** The nightly job with one budget over the fleet (issue 20, {@code --budget-scope fleet}). */
 class RecompressJobFleetTest extends SparkTestBase {
@@ -61,14 +62,8 @@ class RecompressJobFleetTest extends SparkTestBase {
   @BeforeAll
   static void generateFleet() throws IOException {
     fleet = shared.resolve("fleet");
-    new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(2, ModelShape.TINY, 4, 3))
-        .generate(fleet.resolve("low").toString());
-    new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(2, ModelShape.TINY, 16, 4))
-        .generate(fleet.resolve("high").toString());
-  }
-
-  private static Instant day(int n) {
-    return JobFixtures.DAY_ONE.plus(Duration.ofDays(n));
+    JobFixtures.generateFleet(fleet.resolve("low"), 2, 4, 3);
+    JobFixtures.generateFleet(fleet.resolve("high"), 2, 16, 4);
   }
 
   @Test

@@ -1,12 +1,12 @@
 package org.loraquant.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.loraquant.spark.JobFixtures.day;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,6 +23,9 @@ import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SyntheticAdapter;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.stats.StatsSchema;
+import org.loraquant.stats.StatsTables;
 
 /** The nightly job end to end on local[2], on a generated tiny fleet. */
 class RecompressJobTest extends SparkTestBase {
@@ -393,10 +396,6 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
         .contains("is the same as, or inside,", "must be outside the input");
     assertThat(Files.exists(temp.resolve("stats"))).isFalse();
-  }
-
-  private static java.time.Instant day(int n) {
-    return JobFixtures.DAY_ONE.plus(Duration.ofDays(n));
   }
 
   private static Map<Path, FileTime> files(Path root) throws IOException {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.LocalLeaseStore;
 import org.loraquant.lock.RunLock;
+import org.loraquant.stats.StatsTables;
 
 /** The run lock and the stats leftovers, in the job (KillAndConcurrencyIT does it with kill -9). */
 class RunLocksTest extends SparkTestBase {

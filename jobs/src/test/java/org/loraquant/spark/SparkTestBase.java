@@ -2,6 +2,7 @@ package org.loraquant.spark;
 
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
+import org.loraquant.stats.StatsSchema;
 
 /**
  * One SparkSession for every Spark test in the JVM: local[2], no UI, loopback only (surefire also

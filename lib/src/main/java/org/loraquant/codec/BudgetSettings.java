@@ -44,9 +44,7 @@ public record BudgetSettings(double budgetBits, BudgetScope scope, LevelFamily l
     if (refit < 0) {
       throw new IllegalArgumentException("Invalid refit: " + refit + "; must be >= 0, e.g. 2");
     }
-    if (groupSize < 1) {
-      throw new IllegalArgumentException("Invalid group size: " + groupSize + "; must be >= 1, e.g. 128");
-    }
+    CompressionSettings.checkGroupSize(groupSize);
   }
 
   /**

@@ -22,25 +22,25 @@ import java.util.List;
  * from here, so a new setting is added in one place and the names cannot drift further.
  */
 public enum CodecSetting {
-  RHO(ValueType.DOUBLE, Mode.PAPER, "rho", "rho", "rho", "rho", "rho",
+  RHO(ValueType.DOUBLE, Mode.PAPER, "R", "rho", "rho", "rho", "rho", "rho",
       "energy share of the high tier, in (0, 1]"),
-  BITS_HIGH(ValueType.INT, Mode.PAPER, "bits-high", "bits_high", "bits_high", "bits_high", "bits_high",
+  BITS_HIGH(ValueType.INT, Mode.PAPER, "B", "bits-high", "bits_high", "bits_high", "bits_high", "bits_high",
       "bits of the high tier, 1..8"),
-  GROUP_SIZE(ValueType.INT, Mode.BOTH, "group-size", "group_size", "group_size", "group", "group_size",
+  GROUP_SIZE(ValueType.INT, Mode.BOTH, "G", "group-size", "group_size", "group_size", "group", "group_size",
       "values per quantization group, at least 1"),
-  SPLIT(ValueType.NAME, Mode.PAPER, "split", "split_rule", "split_rule", "split", "split_rule",
+  SPLIT(ValueType.NAME, Mode.PAPER, "prefix|reference", "split", "split_rule", "split_rule", "split", "split_rule",
       "how h follows from rho: prefix or reference"),
-  REFINE(ValueType.NAME, Mode.PAPER, "refine", "refinement", "refinement", "refine", "refine",
+  REFINE(ValueType.NAME, Mode.PAPER, "none|search", "refine", "refinement", "refinement", "refine", "refine",
       "search over group parameters: none or search"),
-  BUDGET(ValueType.DOUBLE, Mode.BUDGET, "budget", "budget", "budget_bits", "budget", "budget_bits",
+  BUDGET(ValueType.DOUBLE, Mode.BUDGET, "B", "budget", "budget", "budget_bits", "budget", "budget_bits",
       "target effective bits per parameter, in (0, 16]; selects the budget mode"),
-  BUDGET_SCOPE(ValueType.NAME, Mode.BUDGET, "budget-scope", "scope", "budget_scope", "scope", "budget_scope",
+  BUDGET_SCOPE(ValueType.NAME, Mode.BUDGET, "layer|adapter|fleet", "budget-scope", "scope", "budget_scope", "scope", "budget_scope",
       "over what the budget is spent: layer, adapter or fleet"),
-  BUDGET_WEIGHT(ValueType.NAME, Mode.BUDGET, "budget-weight", "weight", "budget_weight", "weight", "budget_weight",
+  BUDGET_WEIGHT(ValueType.NAME, Mode.BUDGET, "energy|adapter", "budget-weight", "weight", "budget_weight", "weight", "budget_weight",
       "scope fleet only: how adapters' errors weigh, energy (pooled) or adapter (each by its own ||BA||^2)"),
-  LEVELS(ValueType.NAME, Mode.BUDGET, "levels", "levels", "levels", "levels", "levels",
+  LEVELS(ValueType.NAME, Mode.BUDGET, "uniform|lloyd-max", "levels", "levels", "levels", "levels", "levels",
       "level family of widths 2..8: uniform or lloyd-max"),
-  REFIT(ValueType.INT, Mode.BUDGET, "refit", "refit", "refit", "refit", "refit",
+  REFIT(ValueType.INT, Mode.BUDGET, "N", "refit", "refit", "refit", "refit", "refit",
       "least-squares refit steps after quantizing, at least 0");
 
   /** What a setting's value is, as the layer lines and the stats tables hold it. */
@@ -64,6 +64,7 @@ public enum CodecSetting {
 
   private final ValueType type;
   private final Mode mode;
+  private final String value;
   private final String key;
   private final String configKey;
   private final String jsonKey;
@@ -71,10 +72,11 @@ public enum CodecSetting {
   private final String statsColumn;
   private final String help;
 
-  CodecSetting(ValueType type, Mode mode, String key, String configKey, String jsonKey,
-      String fingerprintKey, String statsColumn, String help) {
+  CodecSetting(ValueType type, Mode mode, String value, String key, String configKey,
+      String jsonKey, String fingerprintKey, String statsColumn, String help) {
     this.type = type;
     this.mode = mode;
+    this.value = value;
     this.key = key;
     this.configKey = configKey;
     this.jsonKey = jsonKey;
@@ -89,6 +91,22 @@ public enum CodecSetting {
 
   public Mode mode() {
     return mode;
+  }
+
+  /**
+   * What the flag takes, as usage lines write it: a letter for a number ({@code R}), the accepted
+   * spellings for a name ({@code prefix|reference}).
+   */
+  public String value() {
+    return value;
+  }
+
+  /**
+   * The spellings a {@link ValueType#NAME} setting accepts, in the order usage lines and messages
+   * give them; empty for a number.
+   */
+  public List<String> choices() {
+    return type == ValueType.NAME ? List.of(value.split("\\|")) : List.of();
   }
 
   /** The settings-file key, e.g. {@code bits-high}. */

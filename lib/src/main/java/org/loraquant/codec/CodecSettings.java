@@ -36,9 +36,7 @@ public record CodecSettings(double rho, SplitRule splitRule, int bitsHigh, int g
     if (bitsHigh < 1 || bitsHigh > 8) {
       throw new IllegalArgumentException("Invalid bits_high: " + bitsHigh + "; must be 1..8 (2 or 3 in the paper)");
     }
-    if (groupSize < 1) {
-      throw new IllegalArgumentException("Invalid group size: " + groupSize + "; must be >= 1, e.g. 128");
-    }
+    CompressionSettings.checkGroupSize(groupSize);
     if (refinement == null) {
       throw new IllegalArgumentException("Invalid refinement: null; use NONE or SEARCH");
     }

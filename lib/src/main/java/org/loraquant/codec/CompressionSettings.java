@@ -20,6 +20,18 @@ public sealed interface CompressionSettings extends Serializable
 
   int groupSize();
 
+  /**
+   * The one check of a group size, for both modes (the setting is {@link CodecSetting#GROUP_SIZE}
+   * in both).
+   *
+   * @throws IllegalArgumentException below 1
+   */
+  static void checkGroupSize(int groupSize) {
+    if (groupSize < 1) {
+      throw new IllegalArgumentException("Invalid group size: " + groupSize + "; must be >= 1, e.g. 128");
+    }
+  }
+
   /** Canonical text of everything that determines the output bytes; see the implementations. */
   String fingerprint();
 

@@ -118,7 +118,7 @@ public final class AdapterCompressor {
     block.put(CodecSetting.LEVELS.configKey(), BudgetSettings.levelsName(settings.levels()));
     block.put(CodecSetting.REFIT.configKey(), settings.refit());
     block.put(CodecSetting.GROUP_SIZE.configKey(), settings.groupSize());
-    block.put("settings_fingerprint", settings.fingerprint());
+    block.put(CompressedFormat.SETTINGS_FINGERPRINT_KEY, settings.fingerprint());
     return block;
   }
 
@@ -184,7 +184,7 @@ public final class AdapterCompressor {
     block.put(CodecSetting.GROUP_SIZE.configKey(), settings.groupSize());
     block.put(CodecSetting.SPLIT.configKey(), settings.splitRule().name().toLowerCase(Locale.ROOT));
     block.put(CodecSetting.REFINE.configKey(), settings.refinement().name().toLowerCase(Locale.ROOT));
-    block.put("settings_fingerprint", settings.fingerprint());
+    block.put(CompressedFormat.SETTINGS_FINGERPRINT_KEY, settings.fingerprint());
     return block;
   }
 

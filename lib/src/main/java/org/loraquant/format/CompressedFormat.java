@@ -36,6 +36,8 @@ public final class CompressedFormat {
 
   /** Key of the block added to adapter_config.json; removed again on decompression. */
   public static final String CONFIG_BLOCK = "loraquant";
+  /** Config block key of the settings fingerprint (both versions). */
+  public static final String SETTINGS_FINGERPRINT_KEY = "settings_fingerprint";
 
   /** {@code __metadata__} keys of the compressed safetensors file. */
   public static final String META_FORMAT = "format";

@@ -33,22 +33,7 @@ class BitAllocatorTest {
     Random random = new Random(seed);
     List<RateDistortionTable> tables = new ArrayList<>();
     for (int l = 0; l < layers; l++) {
-      int k = 2 + random.nextInt(2);
-      double[][] d = new double[k][];
-      for (int i = 0; i < k; i++) {
-        d[i] = new double[(i == 0 ? 3 : 1) + random.nextInt(6)];
-        for (int w = 0; w < d[i].length; w++) {
-          d[i][w] = random.nextDouble() * Math.pow(0.3, w);
-        }
-      }
-      long[] cost = new long[9];
-      int perBit = 10 + random.nextInt(50);
-      int side = random.nextInt(40);
-      cost[0] = 8;
-      for (int w = 1; w <= 8; w++) {
-        cost[w] = 8 + side + (long) w * perBit;
-      }
-      tables.add(new RateDistortionTable(100, 1, d, cost));
+      tables.add(ArbitraryTables.next(random, 2, 6));
     }
     return tables;
   }

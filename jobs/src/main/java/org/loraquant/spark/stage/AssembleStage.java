@@ -1,0 +1,257 @@
+package org.loraquant.spark.stage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.util.LongAccumulator;
+import org.loraquant.codec.BudgetLayerResult;
+import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.compress.BudgetCompressionResult;
+import org.loraquant.compress.CompressionManifest;
+import org.loraquant.compress.CompressionResult;
+import org.loraquant.errors.IncompleteAdapterException;
+import org.loraquant.format.CompressedAdapter;
+import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.hadoop.RequestCounter;
+import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.io.IoErrors;
+import org.loraquant.io.ByteSpan;
+import org.loraquant.io.ChunkedInputFile;
+import org.loraquant.io.InputFile;
+import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.safetensors.TensorInfo;
+import org.loraquant.hadoop.AdapterDiscovery;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.stats.LayerFigures;
+
+/**
+ * The assembly stage: all compressed layers of one adapter, gathered by a shuffle, become its
+ * output folder, written once with the stats sidecar as the manifest. An adapter with a failed
+ * layer gets no output (an older one is left as it is): half an adapter is no adapter. Nor does an
+ * adapter whose files changed since discovery: its folder is listed again once everything has
+ * been read from it, and a changed listing makes it incomplete instead of written.
+ *
+ * <p>Reads: the config and header come with the adapter's {@link OpenedAdapter} (the open stage
+ * read them); only pass-through tensors, if any, are read here, merged into as few ranges as the
+ * layer stage's. With the listing and the output's files that is what the adapter's outcome adds
+ * to the requests its open stage and layers counted.
+ */
+public final class AssembleStage {
+  private AssembleStage() {}
+
+  public static AdapterOutcome assemble(
+      JobContext context,
+      String relativePath,
+      Iterable<LayerOutcome> layers,
+      OpenedAdapter opened,
+      LongAccumulator adaptersDone) {
+    RequestCounter counter = new RequestCounter();
+    StorageRequests layerRequests = StorageRequests.NONE;
+    for (LayerOutcome layer : layers) {
+      layerRequests = layerRequests.plus(layer.requests());
+    }
+    return assembleCounted(context, relativePath, layers, opened, adaptersDone, counter)
+        .plusRequests(layerRequests.plus(counter.snapshot()));
+  }
+
+  private static AdapterOutcome assembleCounted(
+      JobContext context,
+      String relativePath,
+      Iterable<LayerOutcome> layers,
+      OpenedAdapter opened,
+      LongAccumulator adaptersDone,
+      RequestCounter counter) {
+    long start = System.nanoTime();
+    Map<String, CompressedLayerResult> byModule = new TreeMap<>();
+    Map<String, BudgetLayerResult> budgetByModule = new TreeMap<>();
+    // The failure reported is that of the first module in name order, so reruns say the same.
+    String failedModule = null;
+    String failure = null;
+    int errors = 0;
+    boolean incomplete = false;
+    double layerSeconds = 0;
+    for (LayerOutcome layer : layers) {
+      if (layer.error() != null) {
+        errors++;
+        incomplete |= layer.errorStatus() == AdapterStatus.INCOMPLETE;
+        if (failedModule == null || layer.module().compareTo(failedModule) < 0) {
+          failedModule = layer.module();
+          failure = layer.error();
+        }
+      } else {
+        if (layer.result() != null) {
+          byModule.put(layer.module(), layer.result());
+        } else {
+          budgetByModule.put(layer.module(), layer.budgetResult());
+        }
+        layerSeconds += layer.nanos() / 1e9;
+      }
+    }
+    try {
+      if (failure != null) {
+        // A layer that failed because the adapter changed under the run is reported as the change.
+        IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
+        if (changed != null) {
+          return AdapterOutcome.notCompressed(
+              relativePath,
+              AdapterStatus.INCOMPLETE,
+              changed.getMessage(),
+              layerSeconds + seconds(start));
+        }
+        return AdapterOutcome.notCompressed(
+            relativePath,
+            incomplete ? AdapterStatus.INCOMPLETE : AdapterStatus.FAILED,
+            errors == 1 ? failure : failure + " (and " + (errors - 1) + " more layers failed)",
+            layerSeconds + seconds(start));
+      }
+      try {
+        return write(
+            context, relativePath, opened, byModule, budgetByModule, layerSeconds, start, counter);
+      } catch (RuntimeException e) {
+        return AdapterOutcome.notCompressed(
+            relativePath,
+            AdapterErrors.classify(e),
+            AdapterErrors.message(e),
+            layerSeconds + seconds(start));
+      }
+    } finally {
+      adaptersDone.add(1);
+    }
+  }
+
+  private static AdapterOutcome write(
+      JobContext context,
+      String relativePath,
+      OpenedAdapter opened,
+      Map<String, CompressedLayerResult> byModule,
+      Map<String, BudgetLayerResult> budgetByModule,
+      double layerSeconds,
+      long start,
+      RequestCounter counter) {
+    DiscoveredAdapter discovered = context.adapter(relativePath);
+    CompressedAdapter compressed;
+    List<LayerFigures> figures = new ArrayList<>();
+    ManifestWriter manifestWriter;
+    try {
+      if (opened == null) {
+        throw new IllegalStateException("no header travelled with adapter '" + relativePath + "'");
+      }
+      InputFile weights = opened.weightsFile(context.io().counting(counter));
+      PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
+      List<ByteSpan> passThrough = new ArrayList<>();
+      for (TensorInfo t : layout.passThrough()) {
+        passThrough.add(new ByteSpan(t.absoluteBegin(), t.absoluteBegin() + t.byteLength()));
+      }
+      PeftAdapter adapter =
+          PeftAdapterReader.reopen(
+              opened,
+              new ChunkedInputFile(weights, ByteSpan.merge(passThrough, context.maxReadBytes())));
+      if (context.budget() != null) {
+        BudgetCompressionResult result =
+            AdapterCompressor.assembleBudget(adapter, context.budget(), budgetByModule);
+        compressed = result.adapter();
+        result.layers().forEach(l -> figures.add(LayerFigures.budget(l, context.budget())));
+        manifestWriter = run -> result.manifestJson(discovered.fingerprint(), run);
+      } else {
+        CompressionResult result =
+            AdapterCompressor.assemble(adapter, context.settings(), byModule);
+        compressed = result.adapter();
+        result.layers().forEach(l -> figures.add(LayerFigures.paper(l, context.settings())));
+        manifestWriter =
+            run ->
+                CompressionManifest.of(result, discovered.fingerprint(), run)
+                    .toJson(context.settings());
+      }
+    } catch (RuntimeException e) {
+      // E.g. a module the layers do not have, because the adapter was replaced: say so.
+      IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
+      throw changed != null ? changed : e;
+    }
+    // Every byte this run takes from the adapter has now been read (layers, header, pass-through
+    // tensors), so an unchanged listing means they all came from one version of its files.
+    IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
+    if (changed != null) {
+      throw changed;
+    }
+    Instant finishedAt = Instant.now();
+    Map<String, String> run =
+        Map.of(
+            OutputState.RUN_ID, context.runId(),
+            OutputState.RUN_DATE, context.runDate().toString(),
+            OutputState.FINISHED_AT, finishedAt.toString());
+    try {
+      byte[] manifest = manifestWriter.json(run);
+      long bytesOut =
+          CompressedAdapterWriter.write(
+              context.outputIo().counting(counter),
+              context.outputLocation(relativePath),
+              compressed,
+              manifest,
+              context.outputFolderAtStart(relativePath));
+      // fixed_file_bytes (docs/STATS.md): the writer returns only the folder's total, and the
+      // config is a few hundred bytes of JSON, so it is rendered again rather than widening the API
+      long fixedFileBytes =
+          manifest.length + CompressedAdapterWriter.configBytes(compressed).length;
+      return AdapterOutcome.compressed(
+          relativePath,
+          figures,
+          bytesOut,
+          fixedFileBytes,
+          layerSeconds + seconds(start),
+          finishedAt);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot write " + context.outputLocation(relativePath) + ": " + IoErrors.reason(e), e);
+    }
+  }
+
+  /** The manifest of either mode, given who wrote it (run_id, run_date, finished_at). */
+  private interface ManifestWriter {
+    byte[] json(Map<String, String> run) throws IOException;
+  }
+
+  /**
+   * Whether the adapter's files changed since discovery (a drop-folder upload during the run), as
+   * the error to report, or null. Such an adapter is not written, since its layers may come from
+   * two versions; its status is incomplete, and the next run, seeing the new fingerprint,
+   * compresses the new version. Costs one listing of the folder.
+   */
+  private static IncompleteAdapterException changeSinceDiscovery(
+      JobContext context, String relativePath, RequestCounter counter) {
+    DiscoveredAdapter discovered = context.adapter(relativePath);
+    String change;
+    counter.list();
+    try {
+      Path folder = new Path(discovered.location());
+      change =
+          AdapterDiscovery.changeBetween(
+              discovered, AdapterDiscovery.relist(context.io().fileSystem(folder), discovered));
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot list " + discovered.location() + " again: " + IoErrors.reason(e), e);
+    }
+    if (change == null) {
+      return null;
+    }
+    return new IncompleteAdapterException(
+        discovered.location(),
+        null,
+        change
+            + " while this run was reading the adapter; nothing was written, and the next run"
+            + " compresses the new version");
+  }
+
+  private static double seconds(long startNanos) {
+    return (System.nanoTime() - startNanos) / 1e9;
+  }
+}

@@ -1,0 +1,151 @@
+package org.loraquant.spark.stage;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.storage.StorageLevel;
+import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.FleetAllocation;
+import org.loraquant.codec.FleetAllocator;
+import org.loraquant.codec.FleetLayer;
+import org.loraquant.codec.FleetShare;
+import org.loraquant.errors.FleetBudgetTooSmallException;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.options.UsageException;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+import scala.Tuple2;
+import org.loraquant.stats.AdapterTotals;
+
+/**
+ * The fleet scope of the budget mode in the job (issue 20; docs/ALGORITHM.md, "Fleet budget"):
+ * the share of the budget the adapters to compress get ({@link FleetShare}) and the refusal of a
+ * share below their smallest storable form, both from the headers; then the allocation over the
+ * layer stage's measured layers ({@link SparkFleet}) and each layer's widths.
+ *
+ * <p>The input is read once: the layer stage measures each layer and the measurement (thin SVD
+ * and table, {@link org.loraquant.codec.MeasuredLayer}) stays persisted, MEMORY_AND_DISK, until it
+ * is encoded at its widths ({@link LayerStage#encodeMeasured}); what does not fit in memory
+ * spills to the executors' disks, never back to the input.
+ */
+public final class FleetStage {
+  private FleetStage() {}
+
+  /** The widths of every layer (key {@link #key}) and the allocation they come from. */
+  public record Widths(Map<String, int[]> byLayer, FleetAllocation allocation, FleetShare share) {}
+
+  static String key(String adapter, String module) {
+    return adapter + '\u0000' + module;
+  }
+
+  /**
+   * The share of the budget left to the adapters to compress.
+   *
+   * @throws UsageException (exit 2, before any layer is read) when the unchanged adapters already
+   *     store more than the fleet's budget
+   */
+  public static FleetShare share(BudgetSettings budget, Map<String, AdapterTotals> unchanged,
+      Map<String, Long> toCompressParams, boolean force) {
+    List<FleetShare.Member> members = new ArrayList<>();
+    new TreeMap<>(unchanged).forEach((a, t) ->
+        members.add(new FleetShare.Member(a, t.params(), true, t.tensorBits())));
+    new TreeMap<>(toCompressParams).forEach((a, p) ->
+        members.add(new FleetShare.Member(a, p, false, 0)));
+    try {
+      return FleetShare.of(members, budget.budgetBits(), force);
+    } catch (FleetBudgetTooSmallException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
+  /** r (m + n) summed over an opened adapter's LoRA modules, from its header (no reads). */
+  public static long params(HadoopFileIO io, OpenedAdapter opened) {
+    PeftAdapter layout = PeftAdapterReader.reopen(opened, opened.weightsFile(io));
+    long params = 0;
+    for (LoraModule m : layout.modules()) {
+      params += m.params();
+    }
+    return params;
+  }
+
+  /**
+   * The fewest bits the adapter's LoRA layers can be stored in (exactly what the fleet's records
+   * store at their minimum), from its header's shapes (no reads): what the allocator would otherwise find only after measuring.
+   */
+  public static long smallestStorableBits(HadoopFileIO io, OpenedAdapter opened, BudgetSettings budget) {
+    PeftAdapter layout = PeftAdapterReader.reopen(opened, opened.weightsFile(io));
+    List<FleetLayer.Shape> shapes = new ArrayList<>();
+    for (LoraModule m : layout.modules()) {
+      shapes.add(new FleetLayer.Shape(m.m(), m.n(), m.rank()));
+    }
+    return FleetLayer.smallestStorableBits(shapes, budget.levels(), budget.groupSize());
+  }
+
+  /**
+   * Refuses, before any layer is read, a share of the budget that cannot hold the smallest
+   * storable form of the layers to compress ({@link #smallestStorableBits}, summed).
+   *
+   * @throws UsageException (exit 2) naming the budget, the shared bits and the minimum, and the
+   *     smallest budget that would do
+   */
+  public static void requireSmallestForm(BudgetSettings budget, FleetShare share, long smallestBits,
+      int layers) {
+    if (smallestBits <= share.sharedBits()) {
+      return;
+    }
+    // floor(B x params) - stored >= smallest, rounded up to 4 decimals as the flag takes it.
+    BigDecimal least = share.params() == 0 ? BigDecimal.ZERO
+        : BigDecimal.valueOf(smallestBits + share.storedBits())
+            .divide(BigDecimal.valueOf(share.params()), 4, RoundingMode.CEILING);
+    throw new UsageException(String.format(Locale.ROOT,
+        "--budget %s --budget-scope fleet: the %d adapters to compress share %d bits of the"
+            + " fleet's budget, %d bits short of the %d bits the smallest storable form of their"
+            + " %d layers needs (side information and each layer's first component at 2 bits);"
+            + " the smallest budget that fits is %s bits per parameter",
+        BigDecimal.valueOf(budget.budgetBits()).stripTrailingZeros().toPlainString(),
+        share.toCompress().size(), share.sharedBits(), smallestBits - share.sharedBits(),
+        smallestBits, layers, least.stripTrailingZeros().toPlainString()));
+  }
+
+  /**
+   * Allocates the shared bits over the measured layers ({@link LayerStage#compress} in scope
+   * fleet; the caller persists them, MEMORY_AND_DISK, and keeps them until they are encoded) and
+   * returns each layer's widths. A layer that could not be read or measured is a failed outcome
+   * with its message and takes no part.
+   *
+   * @throws UsageException when the shared bits cannot hold the smallest storable form
+   */
+  public static Widths allocate(JavaRDD<LayerOutcome> measured, BudgetSettings budget, FleetShare share) {
+    JavaRDD<FleetLayer> tables = measured.filter(o -> o.measured() != null)
+        .map(o -> o.measured().fleetLayer());
+    // Persisted: the allocator's 10 to 30 passes go over the tables only (k x 9 doubles a layer),
+    // not over the persisted factors beside them.
+    JavaRDD<FleetLayer> weighted =
+        SparkFleet.weighted(tables, budget.weight()).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      FleetAllocation allocation;
+      try {
+        allocation = FleetAllocator.allocate(new SparkFleet(weighted), share.sharedBits(),
+            budget.weight(), budget.budgetBits());
+      } catch (FleetBudgetTooSmallException e) {
+        throw new UsageException("--budget " + budget.budgetBits() + " --budget-scope fleet: "
+            + e.getMessage());
+      }
+      Map<String, int[]> widths =
+          new TreeMap<>(
+              weighted
+                  .mapToPair(l -> new Tuple2<>(key(l.adapter(), l.module()), allocation.widths(l)))
+                  .collectAsMap());
+      return new Widths(widths, allocation, share);
+    } finally {
+      weighted.unpersist();
+    }
+  }
+}

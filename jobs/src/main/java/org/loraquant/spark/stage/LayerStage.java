@@ -1,0 +1,358 @@
+package org.loraquant.spark.stage;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import org.apache.spark.util.LongAccumulator;
+import org.loraquant.codec.BudgetCodec;
+import org.loraquant.codec.BudgetLayerResult;
+import org.loraquant.codec.BudgetLayerStats;
+import org.loraquant.codec.BudgetScope;
+import org.loraquant.codec.BudgetSettings;
+import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.LoraFactors;
+import org.loraquant.codec.LayerStats;
+import org.loraquant.codec.MeasuredLayer;
+import org.loraquant.compress.AdapterCompressor;
+import org.loraquant.hadoop.RequestCounter;
+import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.errors.InvalidAdapterException;
+import org.loraquant.io.ByteSpan;
+import org.loraquant.io.ChunkedInputFile;
+import org.loraquant.io.InputFile;
+import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.PeftAdapter;
+import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.LayerWork;
+import org.loraquant.safetensors.TensorInfo;
+import org.loraquant.stats.AdapterStatus;
+
+/**
+ * The layer stage: one Spark task per {@link PlannedTask}. Layers are compressed one at a time, as
+ * Spark pulls them, so a task holds one decoded layer at once (plus the compressed ones the shuffle
+ * has not written out yet).
+ *
+ * <p>Reads: nothing but tensors. The config and header came with the task (the open stage read
+ * them), and the task's layers of one adapter, which the planner keeps together and in file order,
+ * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default, or
+ * one layer's two factors if larger): one request per range, usually the whole adapter's LoRA
+ * factors, and one range in memory at a time. A range never ends between a layer's factors.
+ *
+ * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
+ * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
+ * each at its first layer, holding all of that adapter's factors at once (as {@code compress}
+ * does). In scope {@code fleet} this stage only measures each layer ({@link MeasuredLayer}: thin
+ * SVD and table, persisted by {@link CompressionPhase}); once the fleet's widths are known,
+ * {@link #encodeMeasured} encodes it from there, so each layer is read once.
+ */
+public final class LayerStage {
+  private LayerStage() {}
+
+  public static Iterator<LayerOutcome> compress(
+      JobContext context,
+      PlannedTask planned,
+      LongAccumulator layersDone,
+      LongAccumulator bytesDone) {
+    Iterator<LayerWork> layers = planned.task().layers().iterator();
+    return new Iterator<>() {
+      private String openAdapter;
+      private PeftAdapter adapter;
+      private RequestCounter counter;
+      private StorageRequests countedSoFar = StorageRequests.NONE;
+      private RuntimeException openFailure;
+      private String encodedAdapter;
+      private Map<String, BudgetLayerResult> encoded;
+      private RuntimeException encodeFailure;
+
+      @Override
+      public boolean hasNext() {
+        return layers.hasNext();
+      }
+
+      @Override
+      public LayerOutcome next() {
+        if (!layers.hasNext()) {
+          throw new NoSuchElementException();
+        }
+        LayerWork work = layers.next();
+        LayerOutcome outcome = compressOne(work);
+        layersDone.add(1);
+        bytesDone.add(work.bytes());
+        return outcome;
+      }
+
+      private LayerOutcome compressOne(LayerWork work) {
+        long start = System.nanoTime();
+        try {
+          BudgetSettings budget = context.budget();
+          if (budget != null && budget.scope() == BudgetScope.ADAPTER) {
+            BudgetLayerResult result = encodedWithItsAdapter(work);
+            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
+                requestsSinceLastLayer(), result);
+          }
+          PeftAdapter source = adapterOf(work.adapter());
+          LoraModule module = moduleOf(source, work.module());
+          if (budget != null && budget.scope() == BudgetScope.FLEET) {
+            // Measured only: the widths come from the whole fleet's tables (encodeMeasured).
+            LoraFactors factors = PeftAdapterReader.readFactors(source, module);
+            MeasuredLayer measured = BudgetCodec.measureForEncoding(work.adapter(),
+                work.module(), factors, budget, LinearAlgebra.current());
+            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
+                requestsSinceLastLayer(), null,
+                measured.withNanos(System.nanoTime() - start));
+          }
+          if (budget != null) {
+            LoraFactors factors = PeftAdapterReader.readFactors(source, module);
+            BudgetLayerResult result = budgetCodec(source, List.of(factors), budget).get(0);
+            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
+                requestsSinceLastLayer(), withWallTime(result, System.nanoTime() - start));
+          }
+          CompressedLayerResult result =
+              AdapterCompressor.compressLayer(source, module, context.settings());
+          return new LayerOutcome(
+              work.adapter(),
+              work.module(),
+              withWallTime(result, System.nanoTime() - start),
+              null,
+              null,
+              requestsSinceLastLayer());
+        } catch (RuntimeException e) {
+          AdapterStatus status = AdapterErrors.classify(e);
+          return new LayerOutcome(
+              work.adapter(),
+              work.module(),
+              null,
+              AdapterErrors.message(e),
+              status,
+              requestsSinceLastLayer());
+        }
+      }
+
+      /**
+       * Scope {@code adapter} of the budget mode: one budget over all layers of the adapter, so
+       * its first layer encodes them all (the planner gave the task the whole adapter), exactly as
+       * {@link AdapterCompressor#compressBudget} does, modules in name order; the others are
+       * handed out from there. A failure fails every layer of the adapter: none can be encoded
+       * without the others' tables.
+       */
+      private BudgetLayerResult encodedWithItsAdapter(LayerWork work) {
+        if (!work.adapter().equals(encodedAdapter)) {
+          encodedAdapter = work.adapter();
+          encoded = null;
+          encodeFailure = null;
+          try {
+            long start = System.nanoTime();
+            PeftAdapter source = adapterOf(work.adapter());
+            List<String> modules = new ArrayList<>();
+            for (LayerWork w : planned.task().layers()) {
+              if (w.adapter().equals(work.adapter())) {
+                modules.add(w.module());
+              }
+            }
+            Collections.sort(modules);
+            List<LoraFactors> factors = new ArrayList<>();
+            for (String module : modules) {
+              factors.add(PeftAdapterReader.readFactors(source, moduleOf(source, module)));
+            }
+            List<BudgetLayerResult> results = budgetCodec(source, factors, context.budget());
+            encoded = new HashMap<>();
+            // The layers' wall times share the adapter's reading evenly; each keeps its codec time.
+            long readNanos = Math.max(0, System.nanoTime() - start - codecNanos(results));
+            for (int i = 0; i < modules.size(); i++) {
+              BudgetLayerResult r = results.get(i);
+              encoded.put(modules.get(i),
+                  withWallTime(r, r.stats().nanos() + readNanos / modules.size()));
+            }
+          } catch (RuntimeException e) {
+            encodeFailure = e;
+          }
+        }
+        if (encodeFailure != null) {
+          throw encodeFailure;
+        }
+        return encoded.get(work.module());
+      }
+
+      /** What this layer's reads cost: the counter's growth since the previous layer. */
+      private StorageRequests requestsSinceLastLayer() {
+        if (counter == null) {
+          return StorageRequests.NONE;
+        }
+        StorageRequests now = counter.snapshot();
+        StorageRequests delta =
+            new StorageRequests(
+                now.lists() - countedSoFar.lists(),
+                now.gets() - countedSoFar.gets(),
+                now.heads() - countedSoFar.heads(),
+                now.writes() - countedSoFar.writes(),
+                now.bytesRead() - countedSoFar.bytesRead());
+        countedSoFar = now;
+        return delta;
+      }
+
+      private PeftAdapter adapterOf(String relativePath) {
+        if (!relativePath.equals(openAdapter)) {
+          openAdapter = relativePath;
+          adapter = null;
+          openFailure = null;
+          counter = new RequestCounter();
+          countedSoFar = StorageRequests.NONE;
+          try {
+            OpenedAdapter opened = planned.adapter(relativePath);
+            InputFile weights = opened.weightsFile(context.io().counting(counter));
+            // Layout only, no reads: which byte ranges this task needs of the adapter.
+            PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
+            List<ByteSpan> spans = new ArrayList<>();
+            for (LayerWork work : planned.task().layers()) {
+              LoraModule module =
+                  work.adapter().equals(relativePath) ? layout.module(work.module()) : null;
+              if (module != null) {
+                spans.addAll(spans(module));
+              }
+            }
+            adapter =
+                PeftAdapterReader.reopen(
+                    opened,
+                    new ChunkedInputFile(weights, ByteSpan.merge(spans, context.maxReadBytes())));
+          } catch (RuntimeException e) {
+            openFailure = e;
+          }
+        }
+        if (openFailure != null) {
+          throw openFailure;
+        }
+        return adapter;
+      }
+    };
+  }
+
+  /**
+   * The budget mode's scope {@code fleet}, second half: a layer that {@link #compress} measured,
+   * encoded at its widths from {@code fleetWidths} (key {@link FleetStage#key}) from the persisted
+   * measurement, with no read and no decomposition. A failed layer stays as it is; so do the
+   * requests of the read that measured it. The stats' time covers reading, measuring and encoding.
+   */
+  public static LayerOutcome encodeMeasured(
+      JobContext context, LayerOutcome layer, Map<String, int[]> fleetWidths) {
+    MeasuredLayer measured = layer.measured();
+    if (measured == null) {
+      return layer;
+    }
+    try {
+      int[] widths = fleetWidths.get(FleetStage.key(layer.adapter(), layer.module()));
+      if (widths == null) {
+        throw new IllegalStateException(layer.adapter() + " " + layer.module()
+            + ": has no widths in the fleet allocation");
+      }
+      BudgetLayerResult result =
+          BudgetCodec.encode(measured, widths, context.budget(), LinearAlgebra.current());
+      return new LayerOutcome(layer.adapter(), layer.module(), null, null, null,
+          layer.requests(), result);
+    } catch (RuntimeException e) {
+      return new LayerOutcome(layer.adapter(), layer.module(), null, AdapterErrors.message(e),
+          AdapterErrors.classify(e), layer.requests());
+    }
+  }
+
+  private static LoraModule moduleOf(PeftAdapter source, String name) {
+    LoraModule module = source.module(name);
+    if (module == null) {
+      throw new IllegalStateException(
+          source.location() + " no longer has module " + name + " (replaced?)");
+    }
+    return module;
+  }
+
+  /**
+   * {@link BudgetCodec#compress}, its refusals (a budget too small for the adapter's smallest
+   * storable form, non-finite factors) as this adapter's failure, naming its weights file.
+   */
+  private static List<BudgetLayerResult> budgetCodec(
+      PeftAdapter source, List<LoraFactors> factors, BudgetSettings budget) {
+    try {
+      return BudgetCodec.compress(factors, budget, LinearAlgebra.current());
+    } catch (IllegalArgumentException e) {
+      throw new InvalidAdapterException(
+          source.weightsFile().location(),
+          null,
+          "budget mode (--budget "
+              + BigDecimal.valueOf(budget.budgetBits()).stripTrailingZeros().toPlainString()
+              + "): "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  private static long codecNanos(List<BudgetLayerResult> results) {
+    long nanos = 0;
+    for (BudgetLayerResult r : results) {
+      nanos += r.stats().nanos();
+    }
+    return nanos;
+  }
+
+  private static BudgetLayerResult withWallTime(BudgetLayerResult r, long nanos) {
+    BudgetLayerStats s = r.stats();
+    return new BudgetLayerResult(
+        r.layer(),
+        new BudgetLayerStats(
+            s.m(),
+            s.n(),
+            s.rank(),
+            s.widths(),
+            s.params(),
+            s.storedBits(),
+            s.squaredError(),
+            s.energy(),
+            s.refitSteps(),
+            nanos));
+  }
+
+  /**
+   * A layer's two factors as one span when they lie side by side (as PEFT writes them), so that no
+   * read ends between them: the reader takes lora_B before lora_A, and a read ending between them
+   * would be loaded again for A, and the next one again after it. Apart, two spans.
+   */
+  private static List<ByteSpan> spans(LoraModule module) {
+    ByteSpan a = span(module.a());
+    ByteSpan b = span(module.b());
+    if (a.end() == b.begin() || b.end() == a.begin()) {
+      return List.of(new ByteSpan(Math.min(a.begin(), b.begin()), Math.max(a.end(), b.end())));
+    }
+    return List.of(a, b);
+  }
+
+  private static ByteSpan span(TensorInfo tensor) {
+    return new ByteSpan(tensor.absoluteBegin(), tensor.absoluteBegin() + tensor.byteLength());
+  }
+
+  /** The stats' seconds cover reading the layer too, not only the codec. */
+  private static CompressedLayerResult withWallTime(CompressedLayerResult r, long nanos) {
+    LayerStats s = r.stats();
+    LayerStats timed =
+        new LayerStats(
+            s.m(),
+            s.n(),
+            s.rank(),
+            s.k(),
+            s.h(),
+            s.singularValues(),
+            s.highEnergyShare(),
+            s.payloadBits(),
+            s.params(),
+            s.effectiveBits(),
+            s.relError(),
+            s.errorHigh(),
+            s.errorLow(),
+            s.zeroUpdate(),
+            nanos);
+    return new CompressedLayerResult(r.layer(), timed);
+  }
+}
