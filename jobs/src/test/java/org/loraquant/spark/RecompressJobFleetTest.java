@@ -406,6 +406,26 @@ class RecompressJobFleetTest extends SparkTestBase {
     }
   }
 
+  /**
+   * The refusal from the headers counts what the skipped adapters store: the smallest budget
+   * that fits must leave the smallest storable form after them.
+   */
+  @Test
+  void theSmallestFormIsCheckedAgainstTheShareLeftAfterTheSkippedAdapters() {
+    BudgetSettings budget = BudgetSettings.of(1.4).withScope(BudgetScope.FLEET);
+    AdapterTotals kept = new AdapterTotals(2, 1000, 1000, 0.1, "m", 0.1, 1, 1000);
+    FleetShare share = FleetStage.share(budget, Map.of("kept", kept), Map.of("new", 100L), false);
+    assertThat(share.sharedBits()).isEqualTo(540);
+    FleetStage.requireSmallestForm(budget, share, 540, 3);
+    // (541 + 1000) / 1100 = 1.40090..., rounded up: 1.401.
+    assertThatThrownBy(() -> FleetStage.requireSmallestForm(budget, share, 541, 3))
+        .isInstanceOf(UsageException.class)
+        .hasMessage("--budget 1.4 --budget-scope fleet: the 1 adapters to compress share 540 bits"
+            + " of the fleet's budget, 1 bits short of the 541 bits the smallest storable form of"
+            + " their 3 layers needs (side information and each layer's first component at 2"
+            + " bits); the smallest budget that fits is 1.401 bits per parameter");
+  }
+
   /** Unchanged adapters storing more than the fleet's budget: exit 2 before any layer is read. */
   @Test
   void aBudgetTheUnchangedAdaptersExceedIsAUsageError() {
