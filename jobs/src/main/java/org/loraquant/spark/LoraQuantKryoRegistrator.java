@@ -13,6 +13,11 @@ import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.FleetAllocation;
+import org.loraquant.codec.FleetLayer;
+import org.loraquant.codec.FleetProposals;
+import org.loraquant.codec.FleetSums;
+import org.loraquant.codec.FleetTotals;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.PackedGroups;
 import org.loraquant.codec.QuantTier;
@@ -75,7 +80,15 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
           BudgetLayerResult.class,
           BudgetLayer.class,
           BudgetLayerStats.class,
-          AdapterOutcome.class);
+          AdapterOutcome.class,
+          // the fleet budget (issue 20): measured tables, the aggregations' zero values and
+          // partial results, the allocation in the widths' closure
+          FleetLayer.class,
+          FleetTotals.class,
+          FleetSums.class,
+          FleetProposals.class,
+          FleetProposals.Upgrade.class,
+          FleetAllocation.class);
 
   /**
    * The JDK's immutable collections (List.of, Map.copyOf; not public, hence by name): the job

@@ -21,13 +21,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.FleetLayer;
+import org.loraquant.codec.FleetProposals;
+import org.loraquant.codec.FleetSums;
+import org.loraquant.codec.FleetTotals;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;
@@ -221,6 +227,38 @@ class ExecutorPayloadSerializationTest {
         .isEqualTo("com.example.Reg," + ours);
     assertThat(LoraQuantKryoRegistrator.withThisRegistrator(" com.example.Reg , " + ours))
         .isEqualTo("com.example.Reg," + ours);
+  }
+
+  /**
+   * The fleet budget's payloads (issue 20): measured layers persisted and returned by tasks, and
+   * the zero values and partial results of the allocator's treeAggregate passes. Under Kryo
+   * without the registrator the records among them fail (found by ClusterSubmitIT's fleet run).
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("serializers")
+  void fleetTablesAndPartialSumsRoundTrip(String name, Serializer serializer) {
+    Random random = new Random(7);
+    int m = 64;
+    int n = 32;
+    int r = 4;
+    float[] b = new float[m * r];
+    float[] a = new float[r * n];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (float) random.nextGaussian();
+    }
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) random.nextGaussian();
+    }
+    FleetLayer layer = FleetLayer.measure("team-a/adapter-1", "q_proj", new LoraFactors(m, n, r, b, a),
+        BudgetSettings.of(1.4).levels(), 128, LinearAlgebra.current());
+    assertThat(roundTrip(serializer, layer)).isEqualTo(layer);
+    FleetTotals totals = FleetTotals.of(layer);
+    assertThat(roundTrip(serializer, totals)).isEqualTo(totals);
+    assertThat(roundTrip(serializer, FleetTotals.ZERO)).isEqualTo(FleetTotals.ZERO);
+    FleetSums sums = FleetSums.of(layer, new double[] {1e-6, 1e-3});
+    assertThat(roundTrip(serializer, sums)).hasToString(sums.toString());
+    FleetProposals none = FleetProposals.empty(4);
+    assertThat(roundTrip(serializer, none).best()).isEqualTo(none.best());
   }
 
   private static HadoopFileIO hadoopFileIO() {
