@@ -435,3 +435,163 @@ def night_figures(con):
                    FROM c GROUP BY ALL) e USING (run_date)
         GROUP BY d.run_date ORDER BY d.run_date
     """).df()
+
+
+# ---------------------------------------------------------------------------------------------
+# Budget runs (issues 18 and 20): per run, the target, what was achieved, where the bits went.
+
+def budget_runs(con):
+    """One row per run in the budget mode (a run with budget_bits): its settings (budget_bits,
+    budget_scope, budget_weight, the fleet multiplier budget_lambda), its adapters by status,
+    and what the outputs it describes store: the compressed ones and the skipped ones (in scope
+    fleet the stored bits of skipped adapters count against the budget as they are), so
+    achieved_bits = their tensor bits over their parameters, the figure budget_bits bounds over
+    the whole run in scope fleet. headroom = 1 - achieved_bits / budget_bits (negative: over).
+    bits_min / bits_max: the adapters' own tensor bits per parameter (in scope adapter each is
+    at most the budget; in scope fleet they spread). rel_error: weighted by parameters."""
+    return con.execute("""
+        WITH r AS (
+            SELECT a.*, coalesce(a.tensor_bits, t.tensor_bits) AS bits,
+                   a.status IN ('compressed', 'skipped') AND a.params > 0 AS stored
+            FROM adapters a
+            LEFT JOIN output_tensor_bits t ON t.adapter = a.adapter AND t.run_id = a.output_run_id
+            WHERE a.budget_bits IS NOT NULL)
+        SELECT run_id, min(run_date) AS run_date, any_value(budget_scope) AS budget_scope,
+               any_value(budget_weight) AS budget_weight, any_value(budget_bits) AS budget_bits,
+               max(budget_lambda) AS budget_lambda,
+               count(*) FILTER (WHERE status = 'compressed') AS compressed,
+               count(*) FILTER (WHERE status = 'skipped') AS skipped,
+               count(*) FILTER (WHERE status IN ('failed', 'incomplete')) AS not_written,
+               sum(params) FILTER (WHERE stored) AS params,
+               sum(bits) FILTER (WHERE stored) AS tensor_bits,
+               sum(bits) FILTER (WHERE stored)::DOUBLE
+                   / nullif(sum(params) FILTER (WHERE stored), 0) AS achieved_bits,
+               1 - achieved_bits / any_value(budget_bits) AS headroom,
+               min(bits::DOUBLE / params) FILTER (WHERE stored) AS bits_min,
+               max(bits::DOUBLE / params) FILTER (WHERE stored) AS bits_max,
+               sum(weighted_rel_error * params) FILTER (WHERE stored)
+                   / nullif(sum(params) FILTER (WHERE stored), 0) AS rel_error
+        FROM r GROUP BY run_id ORDER BY run_id
+    """).df()
+
+
+def budget_spread(con, run_id):
+    """How the bits of one run's outputs were spread: (by_kind, by_adapter).
+
+    by_adapter: each adapter the run compressed or skipped, with its output's params, tensor
+    bits, bits per parameter, share of the run's bits and of its parameters, error.
+    by_kind: per module kind over the layer rows of those outputs (a skipped adapter's rows are
+    those of the run that wrote its output, absent if that partition has been expired: the
+    column adapters says how many adapters the kind's figures cover): params, tensor bits
+    (sum of layers.effective_bits), bits per parameter, share of bits, the mean width of the
+    kept components and the share of components dropped (width 0), error weighted by
+    parameters."""
+    by_adapter = con.execute("""
+        SELECT a.adapter, a.status, a.params,
+               coalesce(a.tensor_bits, t.tensor_bits) AS tensor_bits,
+               coalesce(a.tensor_bits, t.tensor_bits)::DOUBLE / a.params AS bits_per_param,
+               a.weighted_rel_error AS rel_error, a.output_run_id
+        FROM adapters a
+        LEFT JOIN output_tensor_bits t ON t.adapter = a.adapter AND t.run_id = a.output_run_id
+        WHERE a.run_id = ? AND a.status IN ('compressed', 'skipped') AND a.params > 0
+        ORDER BY bits_per_param DESC, a.adapter
+    """, [run_id]).df()
+    total_bits, total_params = by_adapter.tensor_bits.sum(), by_adapter.params.sum()
+    by_adapter["share_of_bits"] = by_adapter.tensor_bits / total_bits if total_bits else np.nan
+    by_adapter["share_of_params"] = by_adapter.params / total_params if total_params else np.nan
+    by_kind = con.execute("""
+        WITH o AS (SELECT adapter, output_run_id FROM adapters
+                   WHERE run_id = ? AND status IN ('compressed', 'skipped') AND params > 0),
+        l AS (SELECT l.* FROM layers l
+              JOIN o ON l.adapter = o.adapter AND l.run_id = o.output_run_id),
+        w AS (SELECT module_kind, unnest(bits_per_component) AS width FROM l)
+        SELECT module_kind, count(DISTINCT adapter) AS adapters, count(*) AS layers,
+               sum(params) AS params, sum(effective_bits) AS tensor_bits,
+               sum(effective_bits)::DOUBLE / nullif(sum(params), 0) AS bits_per_param,
+               sum(effective_bits)::DOUBLE / nullif(sum(sum(effective_bits)) OVER (), 0)
+                   AS share_of_bits,
+               any_value(wk.mean_width) AS mean_kept_width,
+               any_value(wk.dropped) AS dropped_share,
+               sum(rel_error * params) / nullif(sum(params), 0) AS rel_error
+        FROM l
+        LEFT JOIN (SELECT module_kind, avg(width) FILTER (WHERE width > 0) AS mean_width,
+                          avg((width = 0)::INT) AS dropped
+                   FROM w GROUP BY ALL) wk USING (module_kind)
+        GROUP BY module_kind ORDER BY tensor_bits DESC
+    """, [run_id]).df()
+    return by_kind, by_adapter
+
+
+def budget_title(run):
+    """'scope fleet, weight energy: 1.3981 of 1.4 bits per parameter, lambda 1.2e-06' for a row
+    of budget_runs."""
+    weight = run.get("budget_weight")
+    scope = f"scope {run['budget_scope']}" + (f", weight {weight}" if isinstance(weight, str)
+                                               else "")
+    text = (f"{scope}: {run['achieved_bits']:.4f} of {run['budget_bits']:g} bits per parameter"
+            if run["achieved_bits"] == run["achieved_bits"] else
+            f"{scope}: budget {run['budget_bits']:g} bits per parameter, nothing stored")
+    lam = run.get("budget_lambda")
+    if lam is not None and lam == lam:
+        text += f", lambda {lam:.3g}"
+    return text
+
+
+def budget_spread_figure(run, by_kind, by_adapter):
+    """Two panels for one budget run (a row of budget_runs and the frames of budget_spread):
+    tensor bits per parameter by module kind (bars; the label on each: its share of the bits),
+    and per adapter against its parameters (log), compressed and skipped apart; both with the
+    budget (dashed) and what the run achieved (solid). The adapters' axis follows the axis
+    rules, so one tiny adapter does not flatten the others."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    fig, (ak, aa) = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [1, 1.2]})
+    budget, achieved = run["budget_bits"], run["achieved_bits"]
+
+    def levels(ax):
+        ax.axhline(budget, color="tab:red", ls="--", lw=1.2)
+        if achieved == achieved:
+            ax.axhline(achieved, color="tab:green", lw=1.2)
+    kinds = by_kind.dropna(subset=["bits_per_param"])
+    x = np.arange(len(kinds))
+    bars = ak.bar(x, kinds.bits_per_param, color="tab:blue", alpha=0.7)
+    ak.bar_label(bars, labels=[f"{s:.0%}" for s in kinds.share_of_bits], fontsize=7)
+    ak.set_xticks(x, kinds.module_kind, rotation=30, ha="right")
+    ak.set_xlabel("module kind (label: share of the run's bits)")
+    ak.set_ylabel(BITS_LABEL)
+    ak.set_title("by module kind", fontsize=10)
+    ak.margins(y=0.15)
+    levels(ak)
+    ak.grid(axis="y", alpha=0.3)
+    pts = by_adapter.dropna(subset=["bits_per_param"])
+    ya = Axis(pts.bits_per_param, BITS_LABEL, "bits")
+    placed = pd.Series(ya.placed(pts.bits_per_param), index=pts.index)
+    for status, color in (("compressed", "tab:blue"), ("skipped", "tab:gray")):
+        sel = pts.status == status
+        if sel.any():
+            aa.scatter(pts.params[sel], placed[sel], s=30, alpha=0.7, color=color,
+                       edgecolor="k", linewidth=0.3, label=f"{status} ({int(sel.sum())})")
+    aa.set_xscale("log")
+    aa.set_xlabel("parameters of the adapter (log)")
+    ya.apply(aa, "y")
+    if ya.rule == "log":
+        from matplotlib.ticker import ScalarFormatter
+        aa.yaxis.set_major_formatter(ScalarFormatter())
+    # the budget and achieved lines stay on the axis even when every adapter is far from them
+    lo, hi = aa.get_ylim()
+    aa.set_ylim(min(lo, budget * 0.95), max(hi, budget * 1.05))
+    levels(aa)
+    aa.set_title("by adapter", fontsize=10)
+    aa.grid(alpha=0.3)
+    handles, _ = aa.get_legend_handles_labels()
+    handles += [Line2D([], [], color="tab:red", ls="--", label=f"budget {budget:g}")]
+    if achieved == achieved:
+        handles.append(Line2D([], [], color="tab:green", label=f"achieved {achieved:.4f}"))
+    text = ya.legend_text("adapters")
+    if text:
+        handles.append(Line2D([], [], marker=">", ls="", markerfacecolor="none",
+                              markeredgecolor="tab:red", label=text))
+    aa.legend(handles=handles, fontsize=7, loc="best")
+    fig.suptitle(f"Budget run {run['run_id']}: " + budget_title(run), fontsize=10)
+    fig.tight_layout()
+    return fig

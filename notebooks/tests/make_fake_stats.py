@@ -18,8 +18,15 @@ stays current via output_run_id), re-compressions with a changed input fingerpri
 codec settings (rho, bits_high, group_size, refine: error drift). The only-skipped scenario has
 output_run_ids pointing at an expired partition (no layer rows to join).
 
+With budget_runs (--budget-runs) two more nights follow in the budget mode (issue 18/20), at
+BUDGET bits per parameter: one run in scope adapter, then one in scope fleet (weight energy,
+with its lambda) and a rerun the same night that skips everything, as the job does. Widths come
+from a toy allocation (one multiplier per adapter or for the whole fleet, widths from the
+singular values), so the fleet run spends close to, never above, its budget and gives the
+adapters with more energy more bits.
+
 Usage:
-    make_fake_stats.py OUT [--adapters 24] [--nights 4] [--seed 1]
+    make_fake_stats.py OUT [--adapters 24] [--nights 4] [--seed 1] [--budget-runs]
     make_fake_stats.py OUT --scenario only-skipped   # a single night, every adapter skipped
     make_fake_stats.py OUT --scenario empty          # folders exist, no parquet files
 """
@@ -75,7 +82,7 @@ LAYER_SCHEMA = pa.schema([
     _f("seconds", pa.float64(), False),
     _f("status", pa.string(), False),
     _f("message", pa.string(), True),
-    # issue 18 (budget mode): the fake fleet is all paper mode
+    # issue 18 (budget mode): null in the paper-mode nights, set by --budget-runs
     _f("mode", pa.string(), True),
     _f("budget_bits", pa.float64(), True),
     _f("budget_scope", pa.string(), True),
@@ -269,10 +276,168 @@ def night_settings(night):
     return dict(rho=0.95, bits_high=4, group_size=64, split_rule="prefix", refine="search")
 
 
-def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet", tiny_outlier=False):
+#: --budget of the budget-mode nights (budget_runs), bits per parameter
+BUDGET = 1.4
+BUDGET_GROUP = 128
+MAX_WIDTH = 8
+
+
+def budget_settings(scope):
+    """The codec settings of a budget-mode run: the paper-mode columns null, weight in scope
+    fleet only (docs/STATS.md)."""
+    return dict(rho=None, bits_high=None, group_size=BUDGET_GROUP, split_rule=None, refine=None,
+                mode="budget", budget_bits=BUDGET, budget_scope=scope, levels="lloyd-max",
+                refit=2, budget_weight="energy" if scope == "fleet" else None)
+
+
+def budget_layer_bits(m, n, widths):
+    """A toy budget-mode layer record: the codes, an fp16 scale per group of each kept
+    component, the record header and one width byte per component; whole bytes."""
+    kept = sum(1 for w in widths if w)
+    bits = (sum(widths) * (m + n) + kept * (math.ceil(m / BUDGET_GROUP)
+                                            + math.ceil(n / BUDGET_GROUP)) * 16
+            + LAYER_HEADER_BITS + 8 * len(widths))
+    return math.ceil(bits / 8) * 8
+
+
+def widths_at(layer, lam):
+    """Each component's width at multiplier lam: wider where its energy per stored value is
+    higher (a toy of the rate-distortion choice, monotone in lam)."""
+    s, m, n = layer["s"], layer["m"], layer["n"]
+    w = np.floor(0.5 * np.log2(np.maximum(s.astype(np.float64) ** 2, 1e-300) / ((m + n) * lam)))
+    return np.clip(w, 0, MAX_WIDTH).astype(int).tolist()
+
+
+def allocate(layers, budget_bits):
+    """(widths per layer, lam): the smallest multiplier (most bits) whose layers' bits stay
+    within budget_bits, by bisection on log(lam); all widths 0 if even that is over."""
+    def total(lam):
+        return sum(budget_layer_bits(l["m"], l["n"], widths_at(l, lam)) for l in layers)
+    lo, hi = math.log(1e-30), math.log(1e10)
+    if total(math.exp(hi)) <= budget_bits:
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            if total(math.exp(mid)) <= budget_bits:
+                hi = mid
+            else:
+                lo = mid
+    lam = math.exp(hi)
+    return [widths_at(l, lam) for l in layers], lam
+
+
+def budget_layer_row(rng, run_id, adapter, fp, module, kind, layer_index, rank, settings, layer,
+                     widths):
+    m, n = layer["m"], layer["n"]
+    k = len(widths)
+    s2 = layer["s"].astype(np.float64) ** 2
+    params = rank * (m + n)
+    bits = budget_layer_bits(m, n, widths)
+    base = dict(run_id=run_id, adapter=adapter, input_fingerprint=fp, module=module,
+                module_kind=kind, layer_index=layer_index, m=m, n=n, rank=rank, k=k,
+                params=params, bytes_in=params * 2, **settings, payload_bits=sum(widths) * (m + n),
+                effective_bits=bits, bytes_out=bits // 8, bits_per_component=list(widths),
+                components_kept=sum(1 for w in widths if w),
+                seconds=float(params * rng.uniform(5e-8, 1.5e-7)))
+    if layer["zero"]:
+        return dict(base, rel_error=0.0, status="zero_update",
+                    message="all-zero update (lora_B is zero): stored exactly")
+    d = sum(e * (1.0 if w == 0 else 0.1 * 4.0 ** -w) for e, w in zip(s2, widths))
+    return dict(base, rel_error=float(math.sqrt(d / s2.sum())), status="compressed",
+                message=None)
+
+
+def budget_nights(rng, out, adapters, first_night, make_run_id):
+    """Night first_night: every adapter in scope adapter; the next night: every adapter in scope
+    fleet (one multiplier for all), then a rerun that skips them all."""
+    energy = {a["name"]: 10 ** rng.uniform(-1, 1) for a in adapters}
+    spectra = {}
+    for i, a in enumerate(adapters):
+        layers = []
+        for j, (module, kind, li) in enumerate(a["modules"]):
+            m, n = a.get("shape") or shape_of(kind)
+            k = min(a["rank"], m, n)
+            s = np.sort(np.exp(-a["decay"] * np.arange(k)) * rng.uniform(0.8, 1.2, k))[::-1] \
+                * rng.uniform(0.5, 3) * energy[a["name"]]
+            zero = i % 7 == 3 and j == 0
+            layers.append(dict(m=m, n=n, s=np.zeros(k) if zero else s, zero=zero))
+        spectra[a["name"]] = layers
+
+    def write_night(night, rows_of):
+        layer_rows, adapter_rows = [], []
+        for rows, row in rows_of:
+            layer_rows.extend(rows)
+            adapter_rows.append(row)
+        write_partition(out, "layers", night, layer_rows, LAYER_SCHEMA, 0)
+        write_partition(out, "adapters", night, adapter_rows, ADAPTER_SCHEMA, 0)
+
+    def compressed(a, run_id, settings, widths, clock, lam=None):
+        fp = fingerprint(a["name"], a["version"])
+        rows = [budget_layer_row(rng, run_id, a["name"], fp, module, kind, li, a["rank"],
+                                 settings, layer, w)
+                for (module, kind, li), layer, w in zip(a["modules"], spectra[a["name"]], widths)]
+        row = adapter_row(run_id, a["name"], fp, "compressed", None, settings, a["bytes_in"],
+                          clock, layer_rows=rows, seconds=sum(r["seconds"] for r in rows) + 0.2)
+        row["budget_lambda"] = lam
+        a["output"] = dict(row, settings=settings, fp=fp)
+        return rows, row
+
+    def budget_of(names):
+        """floor(BUDGET * params) less what the all-zero layers store as they are."""
+        params = sum(a["rank"] * (l["m"] + l["n"]) for a in adapters if a["name"] in names
+                     for l in spectra[a["name"]])
+        fixed = sum(budget_layer_bits(l["m"], l["n"], [0] * len(l["s"]))
+                    for a in adapters if a["name"] in names for l in spectra[a["name"]]
+                    if l["zero"])
+        return math.floor(BUDGET * params) - fixed
+
+    # scope adapter: each adapter its own budget
+    night = first_night
+    clock = dt.datetime.combine(night, dt.time(2), dt.timezone.utc)
+    run_id, settings, results = make_run_id(clock), budget_settings("adapter"), []
+    for a in adapters:
+        live = [l for l in spectra[a["name"]] if not l["zero"]]
+        widths, _ = allocate(live, budget_of({a["name"]}))
+        it = iter(widths)
+        clock += dt.timedelta(seconds=float(rng.uniform(1, 30)))
+        results.append(compressed(a, run_id, settings,
+                                  [[0] * len(l["s"]) if l["zero"] else next(it)
+                                   for l in spectra[a["name"]]], clock))
+    write_night(night, results)
+
+    # scope fleet: one multiplier for every layer of every adapter
+    night = first_night + dt.timedelta(days=1)
+    clock = dt.datetime.combine(night, dt.time(2), dt.timezone.utc)
+    run_id, settings, results = make_run_id(clock), budget_settings("fleet"), []
+    live = [l for a in adapters for l in spectra[a["name"]] if not l["zero"]]
+    widths, lam = allocate(live, budget_of({a["name"] for a in adapters}))
+    it = iter(widths)
+    for a in adapters:
+        clock += dt.timedelta(seconds=float(rng.uniform(1, 30)))
+        results.append(compressed(a, run_id, settings,
+                                  [[0] * len(l["s"]) if l["zero"] else next(it)
+                                   for l in spectra[a["name"]]], clock, lam))
+    # the rerun of the same night: every output matches its input and settings
+    clock += dt.timedelta(hours=1)
+    rerun = make_run_id(clock)
+    skipped = []
+    for a in adapters:
+        clock += dt.timedelta(seconds=float(rng.uniform(0.1, 1)))
+        skipped.append(adapter_row(rerun, a["name"], a["output"]["fp"], "skipped",
+                                   "output matches input fingerprint and settings", settings,
+                                   a["bytes_in"], clock, output=a["output"]))
+    layer_rows = [r for rows, _ in results for r in rows]
+    write_partition(out, "layers", night, layer_rows, LAYER_SCHEMA, 0)
+    write_partition(out, "adapters", night, [row for _, row in results] + skipped,
+                    ADAPTER_SCHEMA, 0)
+
+
+def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet", tiny_outlier=False,
+             budget_runs=False):
     """tiny_outlier: one more adapter of 2 rank-1 layers of 16 x 16 (64 parameters), whose
     config and manifest make its effective bits per parameter about 700 and whose small layers
-    have about 20 tensor bits per parameter, the outlier that flattened the old plots."""
+    have about 20 tensor bits per parameter, the outlier that flattened the old plots.
+    budget_runs: two more nights in the budget mode (scope adapter, then scope fleet and a
+    rerun that skips), see the module's docstring."""
     rng = np.random.default_rng(seed)
     out = Path(out)
     if out.exists():
@@ -400,6 +565,8 @@ def generate(out, n_adapters=24, nights=4, seed=1, scenario="fleet", tiny_outlie
             adapter_rows.append(row)
         write_partition(out, "layers", run_date, layer_rows, LAYER_SCHEMA, part)
         write_partition(out, "adapters", run_date, adapter_rows, ADAPTER_SCHEMA, part)
+    if budget_runs and scenario == "fleet":
+        budget_nights(rng, out, adapters, first + dt.timedelta(days=nights), make_run_id)
     return out
 
 
@@ -412,9 +579,12 @@ def main():
     p.add_argument("--scenario", choices=["fleet", "only-skipped", "empty"], default="fleet")
     p.add_argument("--tiny-outlier", action="store_true",
                    help="add a 64-parameter adapter (about 700 effective bits per parameter)")
+    p.add_argument("--budget-runs", action="store_true",
+                   help=f"two more nights in the budget mode at {BUDGET} bits per parameter: "
+                        "scope adapter, then scope fleet and a rerun that skips")
     args = p.parse_args()
     out = generate(args.out, args.adapters, args.nights, args.seed, args.scenario,
-                   args.tiny_outlier)
+                   args.tiny_outlier, args.budget_runs)
     print(f"fake stats ({args.scenario}) written to {out}")
 
 

@@ -8,8 +8,9 @@
   adapters row, its output_run_id selecting the layer rows; empty views on a stats table without
   files, s3a:// spelling, relative paths);
 - the committed notebooks are cleared (check_clean.py);
-- every notebook executes headless (run_notebooks.sh) on a multi-night fleet and on a single
-  night where every adapter was skipped. Set LORAQUANT_SKIP_NOTEBOOK_RUN=1 to skip this part.
+- every notebook executes headless (run_notebooks.sh) on a multi-night fleet (with budget-mode
+  nights: scope adapter, scope fleet and a rerun) and on a single night where every adapter was
+  skipped. Set LORAQUANT_SKIP_NOTEBOOK_RUN=1 to skip this part.
 
 Run with the project's venv:  .venv/bin/python notebooks/tests/test_notebooks.py
 (plain unittest; pytest also collects it).
@@ -333,14 +334,21 @@ class ExecuteTest(unittest.TestCase):
             return texts
 
     def test_fleet_several_nights(self):
-        # with the tiny-adapter outlier: the overview lists it as drawn beyond the axes
-        texts = self.run_all("fleet", n_adapters=12, nights=4, seed=2, tiny_outlier=True)
+        # with the tiny-adapter outlier: the overview lists it as drawn beyond the axes; with
+        # the budget nights: night over night shows the latest fleet-scope run in detail
+        texts = self.run_all("fleet", n_adapters=12, nights=4, seed=2, tiny_outlier=True,
+                             budget_runs=True)
         overview = texts["01_fleet_overview.ipynb"]
         self.assertIn("drawn on the edge (beyond the axes):", overview)
         self.assertIn("tiny/adapter-tiny", overview.split("drawn on the edge")[1])
+        nights = texts["03_night_over_night.ipynb"]
+        self.assertRegex(nights, r"scope fleet, weight energy: 1\.\d{4} of 1\.4 bits per "
+                                 r"parameter, lambda \d")
+        self.assertIn("mean_kept_width", nights)
 
     def test_single_night_all_skipped(self):
-        self.run_all("only-skipped", n_adapters=6)
+        texts = self.run_all("only-skipped", n_adapters=6)
+        self.assertIn("no runs in the budget mode", texts["03_night_over_night.ipynb"])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ effective and 22 tensor bits per parameter):
 - AxisRulesTest: the outlier is clipped (not squashing the axes), counted in the legend, and
   named in the report; only the few worst points get labels; one panel per setting; fleet
   figures weighted by parameters;
+- BudgetRunsTest: the budget runs' view (per run: the budget, the bits achieved, the spread by
+  module kind and by adapter) on the fixture's budget nights (scope adapter, scope fleet, and a
+  rerun that skips), checked against the files as written;
 - ReportTest: the page is one self-contained file (PNG data: URLs, no script, no network); the
   write replaces only an earlier report, through a temporary file; budget columns are shown when
   present;
@@ -167,6 +170,122 @@ class AxisRulesTest(unittest.TestCase):
         new = self.points.set_index("adapter").bits
         for adapter in new.index:
             self.assertAlmostEqual(old[adapter], new[adapter], places=9, msg=adapter)
+
+
+class BudgetRunsTest(unittest.TestCase):
+    """The budget runs' view (03_night_over_night, section 7) on the fixture's budget nights:
+    scope adapter, scope fleet, and a rerun of the fleet run that skips everything."""
+
+    @classmethod
+    def setUpClass(cls):
+        import pyarrow.parquet as pq
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.stats = make_fake_stats.generate(Path(cls.tmp.name) / "stats", n_adapters=12,
+                                             nights=2, seed=4, budget_runs=True)
+        cls.con = stats_helpers.connect(str(cls.stats), verbose=False)
+        cls.runs = stats_plots.budget_runs(cls.con).set_index("budget_scope", drop=False)
+        # the files as written, read without the views
+        cls.rows = {t: pq.read_table(cls.stats / t).to_pandas() for t in ("adapters", "layers")}
+
+    @classmethod
+    def tearDownClass(cls):
+        import matplotlib.pyplot as plt
+        plt.close("all")
+        cls.tmp.cleanup()
+
+    def run_row(self, scope, compressed=True):
+        runs = self.runs[self.runs.budget_scope == scope]
+        return runs[(runs.compressed > 0) == compressed].iloc[0]
+
+    def test_one_row_per_budget_run(self):
+        a = self.rows["adapters"]
+        self.assertEqual(sorted(self.runs.run_id), sorted(a[a.budget_bits.notna()].run_id.unique()))
+        self.assertEqual(len(self.runs), 3, "paper-mode runs are not budget runs")
+        fleet, rerun, adapter = (self.run_row("fleet"), self.run_row("fleet", False),
+                                 self.run_row("adapter"))
+        self.assertEqual((fleet.compressed, fleet.skipped), (12, 0))
+        self.assertEqual((rerun.compressed, rerun.skipped), (0, 12))
+        self.assertEqual(fleet.budget_weight, "energy")
+        self.assertTrue(pd_isnull(adapter.budget_weight) and pd_isnull(adapter.budget_lambda))
+        self.assertGreater(fleet.budget_lambda, 0)
+        self.assertTrue(pd_isnull(rerun.budget_lambda), "a rerun that skipped allocated nothing")
+
+    def test_achieved_bits_are_the_stored_bits_over_the_parameters(self):
+        a = self.rows["adapters"]
+        for run in self.runs.itertuples():
+            mine = a[(a.run_id == run.run_id) & a.status.isin(["compressed", "skipped"])]
+            self.assertAlmostEqual(run.achieved_bits,
+                                   mine.tensor_bits.sum() / mine.params.sum(), places=12)
+            self.assertLessEqual(run.achieved_bits, run.budget_bits)
+            self.assertAlmostEqual(run.headroom, 1 - run.achieved_bits / run.budget_bits,
+                                   places=12)
+        # the rerun describes the same outputs as the run that wrote them
+        self.assertEqual(self.run_row("fleet", False).achieved_bits,
+                         self.run_row("fleet").achieved_bits)
+        # scope adapter: every adapter within the budget; scope fleet: the bits move
+        adapter, fleet = self.run_row("adapter"), self.run_row("fleet")
+        self.assertLessEqual(adapter.bits_max, adapter.budget_bits)
+        self.assertLess(fleet.bits_min, fleet.budget_bits)
+        self.assertGreater(fleet.bits_max, fleet.budget_bits)
+
+    def test_spread_by_adapter_and_by_module_kind(self):
+        fleet = self.run_row("fleet")
+        layers = self.rows["layers"]
+        layers = layers[layers.run_id == fleet.run_id]
+        for run in (fleet, self.run_row("fleet", False)):
+            by_kind, by_adapter = stats_plots.budget_spread(self.con, run.run_id)
+            self.assertEqual(len(by_adapter), 12)
+            self.assertEqual(by_adapter.tensor_bits.sum(), run.tensor_bits)
+            self.assertAlmostEqual(by_adapter.share_of_bits.sum(), 1.0, places=12)
+            self.assertAlmostEqual(by_adapter.share_of_params.sum(), 1.0, places=12)
+            self.assertEqual(sorted(by_kind.module_kind), sorted(layers.module_kind.unique()))
+            self.assertEqual(by_kind.tensor_bits.sum(), layers.effective_bits.sum())
+            self.assertAlmostEqual(by_kind.share_of_bits.sum(), 1.0, places=12)
+            for kind in by_kind.itertuples():
+                mine = layers[layers.module_kind == kind.module_kind]
+                widths = [w for ws in mine.bits_per_component for w in ws]
+                kept = [w for w in widths if w > 0]
+                self.assertEqual(kind.layers, len(mine))
+                self.assertAlmostEqual(kind.bits_per_param,
+                                       mine.effective_bits.sum() / mine.params.sum(), places=12)
+                self.assertAlmostEqual(kind.mean_kept_width, sum(kept) / len(kept), places=12)
+                self.assertAlmostEqual(kind.dropped_share, 1 - len(kept) / len(widths),
+                                       places=12)
+
+    def test_figure_shows_budget_achieved_and_every_adapter(self):
+        for run in (self.run_row("fleet"), self.run_row("adapter")):
+            by_kind, by_adapter = stats_plots.budget_spread(self.con, run.run_id)
+            fig = stats_plots.budget_spread_figure(run, by_kind, by_adapter)
+            kinds, adapters = fig.axes
+            self.assertEqual(len(kinds.patches), len(by_kind))
+            self.assertEqual(sum(len(c.get_offsets()) for c in adapters.collections), 12)
+            for ax in (kinds, adapters):
+                levels = sorted(line.get_ydata()[0] for line in ax.get_lines())
+                self.assertEqual(levels, sorted([run.budget_bits, run.achieved_bits]))
+                lo, hi = ax.get_ylim()
+                self.assertTrue(lo < run.budget_bits < hi)
+            title = fig._suptitle.get_text()
+            self.assertIn(f"scope {run.budget_scope}", title)
+            self.assertIn(f"{run.achieved_bits:.4f} of 1.4 bits per parameter", title)
+            self.assertEqual("lambda" in title, run.budget_scope == "fleet")
+
+    def test_expired_layer_partition(self):
+        # the rerun's outputs were written the night before; that night's layer rows expired
+        with tempfile.TemporaryDirectory() as tmp:
+            stats = Path(tmp) / "stats"
+            shutil.copytree(self.stats, stats)
+            rerun = self.run_row("fleet", False)
+            shutil.rmtree(stats / "layers" / f"run_date={rerun.run_date:%Y-%m-%d}")
+            con = stats_helpers.connect(str(stats), verbose=False)
+            by_kind, by_adapter = stats_plots.budget_spread(con, rerun.run_id)
+            self.assertTrue(by_kind.empty)
+            self.assertEqual(len(by_adapter), 12)
+            fig = stats_plots.budget_spread_figure(rerun, by_kind, by_adapter)
+            self.assertEqual(len(fig.axes[0].patches), 0)
+
+
+def pd_isnull(value):
+    return value is None or value != value
 
 
 class ReportTest(unittest.TestCase):

@@ -13,7 +13,13 @@ import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayer;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.FleetAdapterErrors;
+import org.loraquant.codec.FleetAdapterScope;
+import org.loraquant.codec.FleetAllocation;
 import org.loraquant.codec.FleetLayer;
+import org.loraquant.codec.FleetProposals;
+import org.loraquant.codec.FleetSums;
+import org.loraquant.codec.FleetTotals;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.codec.PackedGroups;
@@ -88,8 +94,18 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
           BudgetLayer.class,
           BudgetLayerStats.class,
           MeasuredLayer.class,
+          AdapterOutcome.class,
+          // the fleet budget (issue 20): measured tables, the aggregations' zero values and
+          // partial results, the allocation in the widths' closure
           FleetLayer.class,
-          AdapterOutcome.class);
+          FleetTotals.class,
+          FleetSums.class,
+          FleetProposals.class,
+          FleetProposals.Upgrade.class,
+          FleetAllocation.class,
+          // weight adapter's cap rounds: the adapters' errors and their own adapter-scope figures
+          FleetAdapterErrors.class,
+          FleetAdapterScope.class);
 
   /**
    * The JDK's immutable collections (List.of, Map.copyOf; not public, hence by name): the job

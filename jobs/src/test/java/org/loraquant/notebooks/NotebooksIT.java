@@ -19,7 +19,9 @@ import org.loraquant.safetensors.SafetensorsWriter;
 /**
  * The analyst notebooks, executed headless against a stats table that the real job wrote: a
  * generated fleet with a bad and an unfinished adapter, compressed twice (the second night after
- * one adapter was replaced). A notebook that raises fails the build.
+ * one adapter was replaced), then once more with one bit budget over the fleet ({@code --budget
+ * 1.4 --budget-scope fleet}, issue 20), whose run the budget view of 03_night_over_night shows. A
+ * notebook that raises fails the build.
  */
 class NotebooksIT {
   private static final long TIMEOUT_MINUTES = 8;
@@ -48,6 +50,9 @@ class NotebooksIT {
     Files.copy(firstGeneratedAdapter(donor).resolve("adapter_model.safetensors"),
         replaced.resolve("adapter_model.safetensors"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     assertThat(cli(tmp, recompress.toArray(String[]::new))).isZero();
+    List<String> fleetBudget = new ArrayList<>(recompress);
+    fleetBudget.addAll(List.of("--budget", "1.4", "--budget-scope", "fleet"));
+    assertThat(cli(tmp, fleetBudget.toArray(String[]::new))).isZero();
 
     ProcessBuilder notebooks = new ProcessBuilder(root.resolve("notebooks/run_notebooks.sh").toString(), stats.toString())
         .redirectErrorStream(true)
@@ -58,6 +63,9 @@ class NotebooksIT {
     assertThat(exit)
         .as("notebooks/run_notebooks.sh failed:%n%s", Files.readString(tmp.resolve("notebooks.log")))
         .isZero();
+    assertThat(Files.readString(tmp.resolve("executed/03_night_over_night.ipynb")))
+        .as("the budget runs' view of the fleet run")
+        .containsPattern("scope fleet, weight energy: 1\\.\\d{4} of 1\\.4 bits per parameter, lambda \\d");
   }
 
   private static Path python(Path root) {

@@ -55,6 +55,7 @@ final class S3DropFolder implements AutoCloseable {
 
   private final FileSystem fs;
   private final java.nio.file.Path workDir;
+  private int leaseSeconds = LEASE_SECONDS;
 
   private S3DropFolder(S3ProxyServer store, String bucket, FileSystem fs, java.nio.file.Path work) {
     this.store = store;
@@ -72,6 +73,14 @@ final class S3DropFolder implements AutoCloseable {
     // A private instance, apart from the cached one the job uses (see forgetJobFileSystem).
     FileSystem fs = FileSystem.newInstance(URI.create("s3a://" + bucket + "/"), conf);
     return new S3DropFolder(store, bucket, fs, workDir);
+  }
+
+  /**
+   * The lock lease of the following runs, for tests whose runs are long and never fail: a lease
+   * that expires unrenewed while the JVM is starved on a loaded machine fails the run.
+   */
+  void useLeaseSeconds(int seconds) {
+    this.leaseSeconds = seconds;
   }
 
   String uri(String key) {
@@ -206,7 +215,7 @@ final class S3DropFolder implements AutoCloseable {
     waitForLeasesToExpire();
     List<String> args = new ArrayList<>(List.of("recompress", "--input", input(), "--output",
         output(), "--stats", stats(), "--master", "local[2]",
-        "--lock-lease-seconds", Integer.toString(LEASE_SECONDS)));
+        "--lock-lease-seconds", Integer.toString(leaseSeconds)));
     Map<String, String> conf =
         new LinkedHashMap<>(S3aSettings.spark(endpoint, S3ProxyServer.ACCESS_KEY, secretKey));
     conf.put("spark.sql.shuffle.partitions", "2");

@@ -47,7 +47,10 @@ import org.loraquant.stats.StatsTables;
  * run uses Java serialisation, the client-mode run Kryo without further settings, the cluster-mode
  * run Kryo with {@link LoraQuantKryoRegistrator} named explicitly, as
  * conf/spark-defaults.conf.cluster.example sets it: the comparison covers the serialisers too.
- * Nothing the cluster started may outlive the test.
+ * A fourth submission, in client mode, runs one bit budget over the fleet ({@code --budget-scope
+ * fleet}, issue 20: the rate-distortion tables and the allocator's aggregations cross the
+ * executors) and must write what a local[2] run with the same flags writes. Nothing the cluster
+ * started may outlive the test.
  */
 class ClusterSubmitIT {
   private static final int ADAPTERS = 4;
@@ -104,20 +107,16 @@ class ClusterSubmitIT {
         .generate(fleet.toString());
 
     Run local = new Run(dir.resolve("local"));
-    ByteArrayOutputStream localLog = new ByteArrayOutputStream();
-    List<String> localArgs = new ArrayList<>(List.of("recompress", "--master", "local[2]"));
-    localArgs.addAll(local.jobArgs(fleet));
-    int localExit;
-    try (PrintStream log = new PrintStream(localLog, true, StandardCharsets.UTF_8)) {
-      localExit = Main.run(localArgs, log, log);
-    }
-    assertThat(localExit).as("local run:\n%s", localLog).isZero();
+    runLocally(local, fleet);
+    Run fleetBudgetLocal = new Run(dir.resolve("fleet-budget-local"), FLEET_BUDGET);
+    runLocally(fleetBudgetLocal, fleet);
 
     Run client = new Run(dir.resolve("client"));
     Run cluster = new Run(dir.resolve("cluster"));
+    Run fleetBudgetClient = new Run(dir.resolve("fleet-budget-client"), FLEET_BUDGET);
     try (StandaloneCluster spark = StandaloneCluster.start(dir.resolve("spark"))) {
-      for (Run run : List.of(client, cluster)) {
-        DeployMode mode = run == client ? DeployMode.CLIENT : DeployMode.CLUSTER;
+      for (Run run : List.of(client, cluster, fleetBudgetClient)) {
+        DeployMode mode = run == cluster ? DeployMode.CLUSTER : DeployMode.CLIENT;
         SubmitResult result =
             spark.submit(mode, jar, RecompressJob.class.getName(), run.jobArgs(fleet),
                 mode == DeployMode.CLIENT ? CLIENT_CONF : CLUSTER_CONF, SUBMIT_TIMEOUT);
@@ -129,11 +128,38 @@ class ClusterSubmitIT {
     }
     assertThat(childProcessesLeft()).as("processes the cluster left running").isEmpty();
 
+    assertSameOutputs(local, List.of(client, cluster));
+    assertSameOutputs(fleetBudgetLocal, List.of(fleetBudgetClient));
+    for (Run run : List.of(local, client, cluster, fleetBudgetLocal, fleetBudgetClient)) {
+      assertThat(bytesOut(run.stats)).as("bytes_out under %s", run.stats)
+          .isEqualTo(folderSizes(run.output));
+    }
+    assertThat(statsRows(local.stats, StatsTables.ADAPTERS)).hasSize(ADAPTERS);
+    assertThat(statsRows(fleetBudgetClient.stats, StatsTables.ADAPTERS))
+        .hasSize(ADAPTERS)
+        .allSatisfy(row -> assertThat(row).contains("budget_scope=fleet ", "budget_weight=energy ")
+            .doesNotContain("budget_lambda=null"));
+  }
+
+  /** {@code bin/loraquant recompress --master local[2]} of the run, in this JVM. */
+  private static void runLocally(Run run, Path fleet) {
+    ByteArrayOutputStream localLog = new ByteArrayOutputStream();
+    List<String> localArgs = new ArrayList<>(List.of("recompress", "--master", "local[2]"));
+    localArgs.addAll(run.jobArgs(fleet));
+    int localExit;
+    try (PrintStream log = new PrintStream(localLog, true, StandardCharsets.UTF_8)) {
+      localExit = Main.run(localArgs, log, log);
+    }
+    assertThat(localExit).as("local run %s:\n%s", run.output, localLog).isZero();
+  }
+
+  /** Each run's files and stats rows are the local run's, run info aside. */
+  private void assertSameOutputs(Run local, List<Run> runs) throws IOException, SQLException {
     Map<String, byte[]> expected = outputFiles(local.output);
     assertThat(expected.keySet().stream().filter(n -> n.endsWith(CompressedFormat.MODEL_FILE)))
         .as("compressed models of the local run")
         .hasSize(ADAPTERS);
-    for (Run run : List.of(client, cluster)) {
+    for (Run run : runs) {
       Map<String, byte[]> actual = outputFiles(run.output);
       assertThat(actual.keySet()).as("files under %s", run.output).isEqualTo(expected.keySet());
       for (String name : expected.keySet()) {
@@ -153,26 +179,30 @@ class ClusterSubmitIT {
             .isNotEmpty();
       }
     }
-    for (Run run : List.of(local, client, cluster)) {
-      assertThat(bytesOut(run.stats)).as("bytes_out under %s", run.stats)
-          .isEqualTo(folderSizes(run.output));
-    }
-    assertThat(statsRows(local.stats, StatsTables.ADAPTERS)).hasSize(ADAPTERS);
   }
 
-  /** Output and stats locations of one run. */
-  private record Run(Path output, Path stats) {
+  /** One bit budget over the fleet's 4 adapters. */
+  private static final List<String> FLEET_BUDGET = List.of("--budget", "1.4", "--budget-scope", "fleet");
+
+  /** Output and stats locations of one run, and its codec flags. */
+  private record Run(Path output, Path stats, List<String> codecFlags) {
     Run(Path root) {
-      this(root.resolve("compressed"), root.resolve("stats"));
+      this(root, List.of());
+    }
+
+    Run(Path root, List<String> codecFlags) {
+      this(root.resolve("compressed"), root.resolve("stats"), codecFlags);
     }
 
     List<String> jobArgs(Path fleet) {
       // Small tasks, so the two executors share the layers of one adapter.
-      return List.of(
+      List<String> args = new ArrayList<>(List.of(
           "--input", fleet.toUri().toString(),
           "--output", output.toUri().toString(),
           "--stats", stats.toUri().toString(),
-          "--max-layers-per-task", "6");
+          "--max-layers-per-task", "6"));
+      args.addAll(codecFlags);
+      return args;
     }
   }
 

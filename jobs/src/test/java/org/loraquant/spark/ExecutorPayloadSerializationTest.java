@@ -26,11 +26,20 @@ import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.codec.CompressedLayerResult;
+import org.loraquant.codec.FleetAdapterErrors;
+import org.loraquant.codec.FleetAdapterScope;
+import org.loraquant.codec.FleetAllocation;
+import org.loraquant.codec.FleetAllocator;
+import org.loraquant.codec.FleetLayer;
+import org.loraquant.codec.FleetProposals;
+import org.loraquant.codec.FleetSums;
+import org.loraquant.codec.FleetTotals;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LoraQuantCodec;
 import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.compress.LayerReport;
 import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.OutputFileIO;
 import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.peft.OpenedAdapter;
@@ -38,18 +47,17 @@ import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
-import scala.reflect.ClassTag$;
-import org.loraquant.stats.AdapterOutcome;
-import org.loraquant.stats.AdapterStatus;
 import org.loraquant.spark.stage.AdapterToAssemble;
-import org.loraquant.stats.AdapterTotals;
 import org.loraquant.spark.stage.JobContext;
-import org.loraquant.stats.LayerFigures;
 import org.loraquant.spark.stage.LayerOutcome;
 import org.loraquant.spark.stage.OpenOutcome;
-import org.loraquant.hadoop.OutputFileIO;
 import org.loraquant.spark.stage.OutputState;
 import org.loraquant.spark.stage.PlannedTask;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.stats.AdapterTotals;
+import org.loraquant.stats.LayerFigures;
+import scala.reflect.ClassTag$;
 
 /**
  * Everything the nightly job ships between driver and executors (docs/ARCHITECTURE.md, "What
@@ -276,6 +284,44 @@ class ExecutorPayloadSerializationTest {
         .isEqualTo("com.example.Reg," + ours);
     assertThat(LoraQuantKryoRegistrator.withThisRegistrator(" com.example.Reg , " + ours))
         .isEqualTo("com.example.Reg," + ours);
+  }
+
+  /**
+   * The fleet budget's payloads (issue 20): measured layers persisted and returned by tasks, and
+   * the zero values and partial results of the allocator's treeAggregate passes. Under Kryo
+   * without the registrator the records among them fail (found by ClusterSubmitIT's fleet run).
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("serializers")
+  void fleetTablesAndPartialSumsRoundTrip(String name, Serializer serializer) {
+    Random random = new Random(7);
+    int m = 64;
+    int n = 32;
+    int r = 4;
+    float[] b = new float[m * r];
+    float[] a = new float[r * n];
+    for (int i = 0; i < b.length; i++) {
+      b[i] = (float) random.nextGaussian();
+    }
+    for (int i = 0; i < a.length; i++) {
+      a[i] = (float) random.nextGaussian();
+    }
+    FleetLayer layer = FleetLayer.measure("team-a/adapter-1", "q_proj", new LoraFactors(m, n, r, b, a),
+        BudgetSettings.of(1.4).levels(), 128, LinearAlgebra.current());
+    assertThat(roundTrip(serializer, layer)).isEqualTo(layer);
+    FleetTotals totals = FleetTotals.of(layer);
+    assertThat(roundTrip(serializer, totals)).isEqualTo(totals);
+    assertThat(roundTrip(serializer, FleetTotals.ZERO)).isEqualTo(FleetTotals.ZERO);
+    FleetSums sums = FleetSums.of(layer, new double[] {1e-6, 1e-3});
+    assertThat(roundTrip(serializer, sums)).hasToString(sums.toString());
+    FleetProposals none = FleetProposals.empty(4);
+    assertThat(roundTrip(serializer, none).best()).isEqualTo(none.best());
+    // Weight adapter's rounds: each adapter's error under an allocation, its own scope's figures.
+    FleetAllocation allocation = FleetAllocator.allocate(List.of(layer), 2L * layer.params());
+    FleetAdapterErrors errors = FleetAdapterErrors.of(layer, allocation);
+    assertThat(roundTrip(serializer, errors).byAdapter()).isEqualTo(errors.byAdapter());
+    FleetAdapterScope own = FleetAdapterScope.of(layer.adapter(), List.of(layer), 1.4);
+    assertThat(roundTrip(serializer, own)).isEqualTo(own);
   }
 
   private static HadoopFileIO hadoopFileIO() {
