@@ -36,7 +36,7 @@ import org.loraquant.options.UsageException;
  * keys as {@link CodecSetting} declares them ({@code rho}, {@code bits-high}, {@code group-size},
  * {@code split}, {@code refine}; {@code budget}, {@code budget-scope}, {@code levels}, {@code
  * refit}), {@code max-failed}, {@code max-layers-per-task}, {@code target-task-bytes}, {@code
- * max-read-bytes}, {@code lock-lease-seconds}, and {@code force = true|false}; its values are
+ * max-read-bytes}, {@code read-ahead-bytes}, {@code lock-lease-seconds}, and {@code force = true|false}; its values are
  * parsed by the same code as the flags, so both accept exactly the same. A {@code budget}, from
  * either, selects the budget mode ({@link BudgetFlags}); the paper mode's own settings then clash
  * with it, wherever each was given.
@@ -52,6 +52,9 @@ import org.loraquant.options.UsageException;
  * @param targetTaskBytes input bytes per task above which the planner opens another task
  * @param maxReadBytes the largest single read of an adapter's tensors: a task reads its layers of
  *     an adapter in merged byte ranges up to this size, one request each, and holds one at a time
+ * @param readAheadBytes the most bytes a task reads ahead, on a background thread, of the range its
+ *     current layer is in, so the next request is on its way while a layer compresses; a task holds
+ *     at most {@code maxReadBytes} (or one layer) plus this; 0 reads only when a layer needs it
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -72,7 +75,8 @@ public record JobOptions(
     long targetTaskBytes,
     long maxReadBytes,
     int lockLeaseSeconds,
-    BudgetSettings budget) {
+    BudgetSettings budget,
+    long readAheadBytes) {
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
   public CompressionSettings codec() {
@@ -85,6 +89,7 @@ public record JobOptions(
 
   public static final long DEFAULT_TARGET_TASK_BYTES = 256L << 20;
   public static final long DEFAULT_MAX_READ_BYTES = 64L << 20;
+  public static final long DEFAULT_READ_AHEAD_BYTES = 64L << 20;
   public static final int DEFAULT_LOCK_LEASE_SECONDS = 600;
 
   static final String USAGE =
@@ -94,7 +99,8 @@ public record JobOptions(
           + " [--levels uniform|lloyd-max] [--refit N]]"
           + " [--force]"
           + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
-          + " [--max-read-bytes N] [--lock-lease-seconds N] [--report URI]";
+          + " [--max-read-bytes N] [--read-ahead-bytes N] [--lock-lease-seconds N]"
+          + " [--report URI]";
 
   private static final Set<String> RUN_OPTIONS =
       Set.of(
@@ -102,6 +108,7 @@ public record JobOptions(
           "--max-layers-per-task",
           "--target-task-bytes",
           "--max-read-bytes",
+          "--read-ahead-bytes",
           "--lock-lease-seconds");
   /** The codec flags of both modes (settings-file keys without the dashes). */
   private static final Set<String> CODEC_OPTIONS = codecOptions();
@@ -158,6 +165,7 @@ public record JobOptions(
         runInt(file, "--max-layers-per-task", 1, 1);
         runLong(file, "--target-task-bytes", 1);
         runLong(file, "--max-read-bytes", 1);
+        runLong(file, "--read-ahead-bytes", 0);
         runInt(file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1);
       } catch (UsageException e) {
         throw new UsageException("settings file " + path + ": " + e.getMessage().replace("--", ""));
@@ -189,7 +197,8 @@ public record JobOptions(
         pickLong(flags, file, "--target-task-bytes", DEFAULT_TARGET_TASK_BYTES),
         pickLong(flags, file, "--max-read-bytes", DEFAULT_MAX_READ_BYTES),
         pick(flags, file, "--lock-lease-seconds", DEFAULT_LOCK_LEASE_SECONDS, 1),
-        budget);
+        budget,
+        pickLong(flags, file, "--read-ahead-bytes", DEFAULT_READ_AHEAD_BYTES, 0));
   }
 
   /** The codec flags of the command line, then those of the file that the command line lacks. */
@@ -212,10 +221,14 @@ public record JobOptions(
   }
 
   private static long pickLong(Flags flags, Flags file, String name, long defaultValue) {
+    return pickLong(flags, file, name, defaultValue, 1);
+  }
+
+  private static long pickLong(Flags flags, Flags file, String name, long defaultValue, long min) {
     if (flags.has(name)) {
-      return runLong(flags, name, 1);
+      return runLong(flags, name, min);
     }
-    return file.has(name) ? runLong(file, name, 1) : defaultValue;
+    return file.has(name) ? runLong(file, name, min) : defaultValue;
   }
 
   private static int pick(Flags flags, Flags file, String name, int defaultValue, int min) {
