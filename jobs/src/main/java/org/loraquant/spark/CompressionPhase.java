@@ -127,7 +127,8 @@ final class CompressionPhase {
             Map.copyOf(toProcess),
             options.maxReadBytes(),
             options.budget(),
-            outputFolders);
+            outputFolders,
+            options.readAheadBytes());
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();

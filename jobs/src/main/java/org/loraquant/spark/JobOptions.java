@@ -51,6 +51,9 @@ import org.loraquant.options.UsageException;
  * @param targetTaskBytes input bytes per task above which the planner opens another task
  * @param maxReadBytes the largest single read of an adapter's tensors: a task reads its layers of
  *     an adapter in merged byte ranges up to this size, one request each, and holds one at a time
+ * @param readAheadBytes the most bytes a task reads ahead, on a background thread, of the range its
+ *     current layer is in, so the next request is on its way while a layer compresses; a task holds
+ *     at most {@code maxReadBytes} (or one layer) plus this; 0 reads only when a layer needs it
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -71,7 +74,8 @@ public record JobOptions(
     long targetTaskBytes,
     long maxReadBytes,
     int lockLeaseSeconds,
-    BudgetSettings budget) {
+    BudgetSettings budget,
+    long readAheadBytes) {
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
   public CompressionSettings codec() {
@@ -83,6 +87,7 @@ public record JobOptions(
       (int) JobSetting.MAX_LAYERS_PER_TASK.defaultValue();
   public static final long DEFAULT_TARGET_TASK_BYTES = JobSetting.TARGET_TASK_BYTES.defaultValue();
   public static final long DEFAULT_MAX_READ_BYTES = JobSetting.MAX_READ_BYTES.defaultValue();
+  public static final long DEFAULT_READ_AHEAD_BYTES = JobSetting.READ_AHEAD_BYTES.defaultValue();
   public static final int DEFAULT_LOCK_LEASE_SECONDS =
       (int) JobSetting.LOCK_LEASE_SECONDS.defaultValue();
 
@@ -178,7 +183,8 @@ public record JobOptions(
         JobSetting.TARGET_TASK_BYTES.number(flags, file),
         JobSetting.MAX_READ_BYTES.number(flags, file),
         (int) JobSetting.LOCK_LEASE_SECONDS.number(flags, file),
-        budget);
+        budget,
+        JobSetting.READ_AHEAD_BYTES.number(flags, file));
   }
 
   /**

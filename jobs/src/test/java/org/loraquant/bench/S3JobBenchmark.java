@@ -32,7 +32,10 @@ import org.loraquant.testing.S3aSettings;
  * and the requests the proxy saw by method and area ({@code in} = the adapters, {@code list:in} =
  * listings of them, {@code out-*} and {@code stats-*} = what the run wrote).
  *
- * <p>Usage: {@code S3JobBenchmark FLEET_DIR MASTER DELAY_MS...}
+ * <p>Usage: {@code S3JobBenchmark FLEET_DIR MASTER DELAY_MS...}; with {@code
+ * -Dloraquant.bench.requests=DIR}, each run's requests, one line each (method and target), go to
+ * {@code DIR/requests-RUN.txt}; {@code -Dloraquant.bench.conf=K=V;K=V} adds Spark settings to
+ * every run (to try e.g. a committer setting).
  */
 public final class S3JobBenchmark {
   private S3JobBenchmark() {}
@@ -77,6 +80,11 @@ public final class S3JobBenchmark {
                       master));
           S3aSettings.spark(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
               .forEach((k, v) -> command.addAll(List.of("--conf", k + "=" + v)));
+          for (String extra : System.getProperty("loraquant.bench.conf", "").split(";")) {
+            if (!extra.isBlank()) {
+              command.addAll(List.of("--conf", extra.trim()));
+            }
+          }
           ByteArrayOutputStream out = new ByteArrayOutputStream();
           ByteArrayOutputStream err = new ByteArrayOutputStream();
           long start = System.nanoTime();
@@ -98,6 +106,11 @@ public final class S3JobBenchmark {
           }
           if (code != 0) {
             System.out.println(err.toString(StandardCharsets.UTF_8));
+          }
+          String requestLog = System.getProperty("loraquant.bench.requests");
+          if (requestLog != null) {
+            Files.createDirectories(Path.of(requestLog));
+            Files.write(Path.of(requestLog, "requests-" + run + ".txt"), proxy.requestLines());
           }
           Map<String, Integer> kinds = proxy.requestsByKind();
           int input = 0;

@@ -44,6 +44,22 @@ class JobOptionsTest {
     assertThat(o.maxLayersPerTask()).isEqualTo(JobOptions.DEFAULT_MAX_LAYERS_PER_TASK);
     assertThat(o.targetTaskBytes()).isEqualTo(JobOptions.DEFAULT_TARGET_TASK_BYTES);
     assertThat(o.maxReadBytes()).isEqualTo(64L << 20);
+    assertThat(o.readAheadBytes()).isEqualTo(64L << 20);
+  }
+
+  @Test
+  void theReadAheadComesFromTheFileOrAFlagAndMayBeZeroButNotNegative() throws Exception {
+    Path file = temp.resolve("ahead.properties");
+    Files.writeString(file, "read-ahead-bytes = 0\n");
+    assertThat(JobOptions.parse(required("--settings", file.toString()), NOW).readAheadBytes())
+        .isZero();
+    assertThat(
+            JobOptions.parse(required("--settings", file.toString(), "--read-ahead-bytes", "9"), NOW)
+                .readAheadBytes())
+        .isEqualTo(9);
+    assertThatThrownBy(() -> JobOptions.parse(required("--read-ahead-bytes", "-1"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("--read-ahead-bytes");
   }
 
   @Test

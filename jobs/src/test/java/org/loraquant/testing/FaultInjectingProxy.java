@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -44,6 +45,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private final AtomicInteger requests = new AtomicInteger();
   private final AtomicInteger injected = new AtomicInteger();
   private final Map<String, AtomicInteger> requestsByKind = new ConcurrentHashMap<>();
+  private final java.util.Queue<String> requestLines = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile long responseDelayNanos;
   private volatile boolean closed;
 
@@ -108,8 +110,17 @@ public final class FaultInjectingProxy implements AutoCloseable {
     return counts;
   }
 
-  /** Forgets the tally of {@link #requestsByKind} and {@link #requestCount}. */
+  /**
+   * Every request so far, in the order they came: method and target ({@code /bucket/key?query}),
+   * for a benchmark to break its counts down further than {@link #requestsByKind}.
+   */
+  public List<String> requestLines() {
+    return List.copyOf(requestLines);
+  }
+
+  /** Forgets the tally of {@link #requestsByKind}, {@link #requestLines} and {@link #requestCount}. */
   public void resetCounts() {
+    requestLines.clear();
     requestsByKind.clear();
     requests.set(0);
   }
@@ -160,6 +171,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
         requestsByKind
             .computeIfAbsent(kindOf(request), k -> new AtomicInteger())
             .incrementAndGet();
+        requestLines.add(request.method() + " " + request.target());
         if (shouldFail()) {
           injected.incrementAndGet();
           answerSlowDown(request, fromClient, toClient);

@@ -29,6 +29,8 @@ import org.loraquant.hadoop.OutputFileIO;
  *     ({@link OutputDiscovery.Listing#contents}), by adapter; the writer trusts it instead of asking
  *     the store again (the run lock keeps other runs out). An adapter without an entry has its
  *     folder looked at by the writer.
+ * @param readAheadBytes the most bytes a layer task reads ahead of the layer it compresses: see
+ *     {@link JobSetting#READ_AHEAD_BYTES}
  */
 public record JobContext(
     HadoopFileIO io,
@@ -40,9 +42,26 @@ public record JobContext(
     Map<String, DiscoveredAdapter> adapters,
     long maxReadBytes,
     BudgetSettings budget,
-    Map<String, OwnedFolder.Contents> outputFolders)
+    Map<String, OwnedFolder.Contents> outputFolders,
+    long readAheadBytes)
     implements Serializable {
-  private static final long serialVersionUID = 4L;
+  private static final long serialVersionUID = 5L;
+
+  /** With the default read-ahead. */
+  public JobContext(
+      HadoopFileIO io,
+      OutputFileIO outputIo,
+      CodecSettings settings,
+      String outputRoot,
+      String runId,
+      LocalDate runDate,
+      Map<String, DiscoveredAdapter> adapters,
+      long maxReadBytes,
+      BudgetSettings budget,
+      Map<String, OwnedFolder.Contents> outputFolders) {
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, budget,
+        outputFolders, JobSetting.READ_AHEAD_BYTES.defaultValue());
+  }
 
   /** In the paper mode; writers look at their output folders themselves. */
   public JobContext(

@@ -19,19 +19,13 @@ import org.loraquant.codec.LoraFactors;
 import org.loraquant.codec.LayerStats;
 import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.compress.AdapterCompressor;
-import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.errors.InvalidAdapterException;
-import org.loraquant.io.ByteSpan;
-import org.loraquant.io.ChunkedInputFile;
-import org.loraquant.io.InputFile;
 import org.loraquant.linalg.LinearAlgebra;
-import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.plan.LayerWork;
-import org.loraquant.safetensors.TensorInfo;
 import org.loraquant.stats.AdapterStatus;
 
 /**
@@ -39,11 +33,9 @@ import org.loraquant.stats.AdapterStatus;
  * Spark pulls them, so a task holds one decoded layer at once (plus the compressed ones the shuffle
  * has not written out yet).
  *
- * <p>Reads: nothing but tensors. The config and header came with the task (the open stage read
- * them), and the task's layers of one adapter, which the planner keeps together and in file order,
- * are read in merged byte ranges of at most {@link JobContext#maxReadBytes} (64 MB by default, or
- * one layer's two factors if larger): one request per range, usually the whole adapter's LoRA
- * factors, and one range in memory at a time. A range never ends between a layer's factors.
+ * <p>Reads: nothing but tensors, planned for the whole task by {@link TaskReads}: merged byte
+ * ranges of at most {@link JobContext#maxReadBytes}, one request each, the next read on a
+ * background thread while the current layer compresses.
  *
  * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
  * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
@@ -60,32 +52,53 @@ public final class LayerStage {
       PlannedTask planned,
       LongAccumulator layersDone,
       LongAccumulator bytesDone) {
-    Iterator<LayerWork> layers = planned.task().layers().iterator();
+    List<LayerWork> planLayers = planned.task().layers();
     return new Iterator<>() {
-      private String openAdapter;
-      private PeftAdapter adapter;
-      private RequestCounter counter;
-      private StorageRequests countedSoFar = StorageRequests.NONE;
-      private RuntimeException openFailure;
+      private int position; // the next layer's index in planLayers
+      private TaskReads reads;
       private String encodedAdapter;
       private Map<String, BudgetLayerResult> encoded;
       private RuntimeException encodeFailure;
 
       @Override
       public boolean hasNext() {
-        return layers.hasNext();
+        if (position < planLayers.size()) {
+          return true;
+        }
+        if (reads != null) {
+          reads.close();
+        }
+        return false;
       }
 
       @Override
       public LayerOutcome next() {
-        if (!layers.hasNext()) {
+        if (position >= planLayers.size()) {
           throw new NoSuchElementException();
         }
-        LayerWork work = layers.next();
+        if (reads == null) {
+          reads = TaskReads.open(context, planned);
+        }
+        LayerWork work = planLayers.get(position++);
         LayerOutcome outcome = compressOne(work);
         layersDone.add(1);
         bytesDone.add(work.bytes());
         return outcome;
+      }
+
+      /** What this layer's reads cost; see {@link TaskReads#requestsOfLayer}. */
+      private StorageRequests requestsSinceLastLayer() {
+        LayerWork work = planLayers.get(position - 1);
+        return reads.requestsOfLayer(work.adapter(), isLastOfItsAdapter(position - 1));
+      }
+
+      private boolean isLastOfItsAdapter(int index) {
+        return index + 1 == planLayers.size()
+            || !planLayers.get(index + 1).adapter().equals(planLayers.get(index).adapter());
+      }
+
+      private PeftAdapter adapterOf(String relativePath) {
+        return reads.adapter(relativePath);
       }
 
       private LayerOutcome compressOne(LayerWork work) {
@@ -180,56 +193,6 @@ public final class LayerStage {
         return encoded.get(work.module());
       }
 
-      /** What this layer's reads cost: the counter's growth since the previous layer. */
-      private StorageRequests requestsSinceLastLayer() {
-        if (counter == null) {
-          return StorageRequests.NONE;
-        }
-        StorageRequests now = counter.snapshot();
-        StorageRequests delta =
-            new StorageRequests(
-                now.lists() - countedSoFar.lists(),
-                now.gets() - countedSoFar.gets(),
-                now.heads() - countedSoFar.heads(),
-                now.writes() - countedSoFar.writes(),
-                now.bytesRead() - countedSoFar.bytesRead());
-        countedSoFar = now;
-        return delta;
-      }
-
-      private PeftAdapter adapterOf(String relativePath) {
-        if (!relativePath.equals(openAdapter)) {
-          openAdapter = relativePath;
-          adapter = null;
-          openFailure = null;
-          counter = new RequestCounter();
-          countedSoFar = StorageRequests.NONE;
-          try {
-            OpenedAdapter opened = planned.adapter(relativePath);
-            InputFile weights = opened.weightsFile(context.io().counting(counter));
-            // Layout only, no reads: which byte ranges this task needs of the adapter.
-            PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
-            List<ByteSpan> spans = new ArrayList<>();
-            for (LayerWork work : planned.task().layers()) {
-              LoraModule module =
-                  work.adapter().equals(relativePath) ? layout.module(work.module()) : null;
-              if (module != null) {
-                spans.addAll(spans(module));
-              }
-            }
-            adapter =
-                PeftAdapterReader.reopen(
-                    opened,
-                    new ChunkedInputFile(weights, ByteSpan.merge(spans, context.maxReadBytes())));
-          } catch (RuntimeException e) {
-            openFailure = e;
-          }
-        }
-        if (openFailure != null) {
-          throw openFailure;
-        }
-        return adapter;
-      }
     };
   }
 
@@ -313,24 +276,6 @@ public final class LayerStage {
             s.energy(),
             s.refitSteps(),
             nanos));
-  }
-
-  /**
-   * A layer's two factors as one span when they lie side by side (as PEFT writes them), so that no
-   * read ends between them: the reader takes lora_B before lora_A, and a read ending between them
-   * would be loaded again for A, and the next one again after it. Apart, two spans.
-   */
-  private static List<ByteSpan> spans(LoraModule module) {
-    ByteSpan a = span(module.a());
-    ByteSpan b = span(module.b());
-    if (a.end() == b.begin() || b.end() == a.begin()) {
-      return List.of(new ByteSpan(Math.min(a.begin(), b.begin()), Math.max(a.end(), b.end())));
-    }
-    return List.of(a, b);
-  }
-
-  private static ByteSpan span(TensorInfo tensor) {
-    return new ByteSpan(tensor.absoluteBegin(), tensor.absoluteBegin() + tensor.byteLength());
   }
 
   /** The stats' seconds cover reading the layer too, not only the codec. */

@@ -3,9 +3,11 @@ package org.loraquant.spark.stage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -28,6 +30,7 @@ import org.loraquant.plan.LayerTask;
 import org.loraquant.hadoop.AdapterDiscovery;
 import org.loraquant.spark.JobOptions;
 import org.loraquant.hadoop.OutputFileIO;
+import org.loraquant.plan.LayerWork;
 
 /**
  * The open and layer stages without Spark, counting their requests: an adapter is opened with two
@@ -106,16 +109,76 @@ class LayerStageTest {
     f.assertSameAsCompressingAlone(outcomes);
   }
 
+  /**
+   * Two adapters in one task, every layer a read of its own, read ahead: the second adapter's
+   * first read is made while the first's last layer compresses, yet each adapter is counted
+   * exactly its own reads and bytes. Its weights file cut short after opening, the second adapter
+   * fails (its layers name the file) and the first is untouched.
+   */
+  @Test
+  void readsAheadAcrossAdaptersCountingEachItsOwnAndFailingOnlyTheOneThatCannotBeRead()
+      throws IOException {
+    Fixture f = new Fixture(temp, 1, 2);
+    OpenOutcome first = f.open(0);
+    OpenOutcome second = f.open(1);
+    List<LayerWork> layers = new ArrayList<>(first.layers());
+    layers.addAll(second.layers());
+    List<LayerTask> tasks = new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(layers);
+    assertThat(tasks).hasSize(1);
+
+    List<LayerOutcome> outcomes = f.compress(List.of(first, second), tasks.get(0));
+
+    assertThat(outcomes).hasSize(layers.size());
+    for (OpenOutcome adapter : List.of(first, second)) {
+      List<LayerOutcome> mine =
+          outcomes.stream().filter(o -> o.adapter().equals(adapter.adapter())).toList();
+      StorageRequests reads =
+          mine.stream().map(LayerOutcome::requests).reduce(StorageRequests.NONE, StorageRequests::plus);
+      assertThat(reads.gets()).isEqualTo(adapter.layers().size());
+      assertThat(reads.bytesRead())
+          .isEqualTo(adapter.layers().stream().mapToLong(LayerWork::bytes).sum());
+      f.assertSameAsCompressingAlone(f.discovered(adapter.adapter()), mine);
+    }
+
+    // The second adapter's file loses its last byte after opening.
+    Path weights =
+        Path.of(java.net.URI.create(f.discovered(second.adapter()).location()))
+            .resolve(PeftAdapterReader.WEIGHTS_FILE);
+    byte[] bytes = Files.readAllBytes(weights);
+    Files.write(weights, Arrays.copyOf(bytes, bytes.length - 1));
+
+    List<LayerOutcome> again = f.compress(List.of(first, second), tasks.get(0));
+
+    List<LayerOutcome> failed =
+        again.stream().filter(o -> o.adapter().equals(second.adapter())).toList();
+    assertThat(failed).isNotEmpty();
+    assertThat(failed.stream().filter(o -> o.error() != null)).isNotEmpty();
+    assertThat(failed.stream().filter(o -> o.error() != null).map(LayerOutcome::error))
+        .allMatch(e -> e.contains(PeftAdapterReader.WEIGHTS_FILE), "names the weights file");
+    f.assertSameAsCompressingAlone(
+        f.discovered(first.adapter()),
+        again.stream().filter(o -> o.adapter().equals(first.adapter())).toList());
+  }
+
   private static final class Fixture {
     final HadoopFileIO io = new HadoopFileIO(new Configuration());
+    final List<DiscoveredAdapter> adapters;
     final DiscoveredAdapter discovered;
     final JobContext context;
 
     Fixture(Path temp, long maxReadBytes) throws IOException {
+      this(temp, maxReadBytes, 1);
+    }
+
+    Fixture(Path temp, long maxReadBytes, int adapterCount) throws IOException {
       Path inputRoot = temp.resolve("in");
-      new FleetGenerator(new LocalFileIO(), new FleetGenerator.Options(1, ModelShape.TINY, 8, 5))
+      new FleetGenerator(
+              new LocalFileIO(), new FleetGenerator.Options(adapterCount, ModelShape.TINY, 8, 5))
           .generate(inputRoot.toString());
-      discovered = AdapterDiscovery.discover(io, inputRoot.toUri().toString()).get(0);
+      adapters = AdapterDiscovery.discover(io, inputRoot.toUri().toString());
+      discovered = adapters.get(0);
+      Map<String, DiscoveredAdapter> byPath = new java.util.TreeMap<>();
+      adapters.forEach(a -> byPath.put(a.relativePath(), a));
       context =
           new JobContext(
               io,
@@ -124,12 +187,30 @@ class LayerStageTest {
               temp.resolve("out").toUri().toString(),
               "20261206T010000Z-0a1b2c3d",
               LocalDate.of(2026, 12, 6),
-              Map.of(discovered.relativePath(), discovered),
+              byPath,
               maxReadBytes);
     }
 
     OpenOutcome open() {
       return OpenStage.open(context, discovered.relativePath());
+    }
+
+    OpenOutcome open(int adapter) {
+      return OpenStage.open(context, adapters.get(adapter).relativePath());
+    }
+
+    DiscoveredAdapter discovered(String relativePath) {
+      return context.adapter(relativePath);
+    }
+
+    List<LayerOutcome> compress(List<OpenOutcome> opened, LayerTask task) {
+      Map<String, org.loraquant.peft.OpenedAdapter> byPath = new java.util.TreeMap<>();
+      opened.forEach(o -> byPath.put(o.adapter(), o.openedAdapter()));
+      List<LayerOutcome> outcomes = new ArrayList<>();
+      LayerStage.compress(
+              context, PlannedTask.of(task, byPath), new LongAccumulator(), new LongAccumulator())
+          .forEachRemaining(outcomes::add);
+      return outcomes;
     }
 
     List<LayerOutcome> compress(OpenOutcome opened, LayerTask task) {
@@ -143,6 +224,10 @@ class LayerStageTest {
 
     /** The job's layers are the command line's, bit for bit (timing aside). */
     void assertSameAsCompressingAlone(List<LayerOutcome> outcomes) {
+      assertSameAsCompressingAlone(discovered, outcomes);
+    }
+
+    void assertSameAsCompressingAlone(DiscoveredAdapter discovered, List<LayerOutcome> outcomes) {
       PeftAdapter adapter = PeftAdapterReader.open(new LocalFileIO(), temp(discovered));
       assertThat(outcomes).hasSize(adapter.modules().size());
       for (LayerOutcome o : outcomes) {

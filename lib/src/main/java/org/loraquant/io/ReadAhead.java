@@ -1,0 +1,361 @@
+package org.loraquant.io;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+
+/**
+ * Planned byte ranges of one or more files, read one whole range per request and, on a background
+ * thread, ahead of the reader: while the reader works on what it read (a layer's compression), the
+ * next range is already on its way. On object storage a request costs a round trip whatever its
+ * size, so this hides the wait behind the work instead of adding it.
+ *
+ * <p>The ranges are given in the order the reader will want them (a layer task's layers, adapter
+ * after adapter, as they lie in each file). The background reads them in that order, one at a
+ * time, as long as the bytes read ahead and not yet taken, with the read under way, stay within
+ * {@code aheadBytes}; a range larger than that is never read ahead, the reader reads it when it
+ * gets there. What the reader holds besides is the one range it is reading from (the current one:
+ * taking the next drops it), so a reader holds at most one range plus {@code aheadBytes}.
+ *
+ * <p>{@link #file} gives a view of a file whose reads inside a planned range are served from
+ * memory, others going to the file as they are (like {@link ChunkedInputFile}). A failed read
+ * surfaces where the reader asks for its range, as the same exception, and nowhere else: a range
+ * of another file, or of the same file, read before or after, is unaffected. A range the reader
+ * asks for again after it moved on, or before the background got to it, is read by the reader
+ * itself, so any order of reads gives the right bytes; only the planned order gains.
+ *
+ * <p>{@link #release} ends the reading of one file (its ranges not yet read are cancelled, one
+ * under way is waited for), so that whatever counts that file's requests is final; {@link
+ * #close} does it for all and returns only when no background read of this object is running.
+ *
+ * <p>The reader side is meant for one thread (a task); {@link #release} and {@link #close} may be
+ * called from another (a task's kill).
+ */
+public final class ReadAhead implements Closeable {
+  /** One planned read: {@code span} of {@code file}. */
+  public record Read(InputFile file, ByteSpan span) {}
+
+  private enum State {
+    /** Not read, nor planned to be yet. */
+    WAITING,
+    /** Given to the executor, not started: the reader may still take it over. */
+    QUEUED,
+    READING,
+    READY,
+    FAILED,
+    /** Taken, dropped or cancelled: asked for again, it is read by the reader. */
+    DONE
+  }
+
+  private static final class Chunk {
+    final int index;
+    final InputFile file;
+    final ByteSpan span;
+    State state = State.WAITING;
+    boolean cancelled;
+    byte[] bytes;
+    Throwable failure;
+
+    Chunk(int index, InputFile file, ByteSpan span) {
+      this.index = index;
+      this.file = file;
+      this.span = span;
+    }
+
+    int length() {
+      return (int) span.length();
+    }
+  }
+
+  /** Longer ranges cannot be held in one array; their reads go to the file as they are. */
+  private static final long MAX_CHUNK = Integer.MAX_VALUE - 8;
+
+  private final List<Chunk> chunks = new ArrayList<>();
+  private final Map<InputFile, List<Chunk>> byFile = new IdentityHashMap<>();
+  private final long aheadBytes;
+  private final Executor executor;
+  private final Object lock = new Object();
+
+  // Guarded by lock.
+  private long heldAhead; // bytes of QUEUED, READING, READY and FAILED chunks
+  private int next; // the first chunk the background may read
+  private boolean backgroundBusy; // one background read at a time, queued or running
+  private Thread backgroundThread; // while a background read runs, to interrupt it on close
+  private boolean closed;
+
+  // The reader's; one thread.
+  private Chunk current;
+  private byte[] currentBytes;
+
+  /**
+   * @param reads the ranges, in the order the reader will want them; each file is known by
+   *     identity (pass the same {@link InputFile} to {@link #file} and {@link #release})
+   * @param aheadBytes the most bytes read ahead of the reader at once; 0 reads nothing ahead
+   * @param executor runs the background reads (one at a time per object); its threads should be
+   *     daemons, shared by many readers
+   */
+  public ReadAhead(List<Read> reads, long aheadBytes, Executor executor) {
+    if (aheadBytes < 0) {
+      throw new IllegalArgumentException("negative read-ahead " + aheadBytes);
+    }
+    this.aheadBytes = aheadBytes;
+    this.executor = executor;
+    for (Read read : reads) {
+      if (read.span().length() <= MAX_CHUNK) {
+        Chunk chunk = new Chunk(chunks.size(), read.file(), read.span());
+        chunks.add(chunk);
+        byFile.computeIfAbsent(read.file(), f -> new ArrayList<>()).add(chunk);
+      }
+    }
+    synchronized (lock) {
+      startNext();
+    }
+  }
+
+  /** {@code file} read through this object: see the class comment. */
+  public InputFile file(InputFile file) {
+    List<Chunk> mine = byFile.getOrDefault(file, List.of());
+    return new InputFile() {
+      @Override
+      public String location() {
+        return file.location();
+      }
+
+      @Override
+      public long length() throws IOException {
+        return file.length();
+      }
+
+      @Override
+      public void readFully(long position, byte[] buffer, int offset, int len)
+          throws IOException {
+        Chunk chunk = null;
+        for (Chunk c : mine) {
+          if (c.span.contains(position, len)) {
+            chunk = c;
+            break;
+          }
+        }
+        if (chunk == null) {
+          file.readFully(position, buffer, offset, len);
+          return;
+        }
+        byte[] bytes = take(chunk);
+        System.arraycopy(bytes, (int) (position - chunk.span.begin()), buffer, offset, len);
+      }
+    };
+  }
+
+  /**
+   * The reader is done with {@code file}: its ranges not yet read are not read, one being read in
+   * the background is waited for and dropped. Reads through the view still work (by the reader).
+   */
+  public void release(InputFile file) {
+    List<Chunk> mine = byFile.getOrDefault(file, List.of());
+    synchronized (lock) {
+      for (Chunk c : mine) {
+        cancel(c);
+      }
+      awaitNotReading(mine);
+      startNext();
+    }
+  }
+
+  /**
+   * Cancels every read not yet made, interrupts the one under way and returns once it has ended:
+   * afterwards this object runs nothing and holds no bytes. Idempotent.
+   */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closed = true;
+      for (Chunk c : chunks) {
+        cancel(c);
+      }
+      if (backgroundThread != null) {
+        backgroundThread.interrupt();
+      }
+      awaitNotReading(chunks);
+      current = null;
+      currentBytes = null;
+    }
+  }
+
+  /** Bytes read ahead and not taken, with the read under way (for tests and metrics). */
+  public long bytesAhead() {
+    synchronized (lock) {
+      return heldAhead;
+    }
+  }
+
+  // Guarded by lock.
+  private void cancel(Chunk c) {
+    c.cancelled = true;
+    switch (c.state) {
+      case QUEUED, READY, FAILED -> {
+        heldAhead -= c.length();
+        c.bytes = null;
+        c.failure = null;
+        c.state = State.DONE;
+      }
+      case WAITING -> c.state = State.DONE;
+      default -> {} // READING ends in the background; DONE is done
+    }
+  }
+
+  // Guarded by lock. Waits without giving up on an interrupt, which it keeps for the caller.
+  private void awaitNotReading(List<Chunk> which) {
+    boolean interrupted = false;
+    while (which.stream().anyMatch(c -> c.state == State.READING)) {
+      try {
+        lock.wait();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // Guarded by lock: gives the next range that fits to the executor, if none is under way.
+  private void startNext() {
+    if (closed || backgroundBusy) {
+      return;
+    }
+    while (next < chunks.size() && chunks.get(next).state != State.WAITING) {
+      next++;
+    }
+    if (next == chunks.size()) {
+      return;
+    }
+    Chunk c = chunks.get(next);
+    if (heldAhead + c.length() > aheadBytes) {
+      return;
+    }
+    c.state = State.QUEUED;
+    heldAhead += c.length();
+    backgroundBusy = true;
+    executor.execute(() -> readInBackground(c));
+  }
+
+  private void readInBackground(Chunk c) {
+    synchronized (lock) {
+      if (c.state != State.QUEUED) { // taken over by the reader, or cancelled
+        backgroundBusy = false;
+        startNext();
+        return;
+      }
+      c.state = State.READING;
+      backgroundThread = Thread.currentThread();
+    }
+    byte[] bytes = null;
+    Throwable failure = null;
+    try {
+      bytes = new byte[c.length()];
+      c.file.readFully(c.span.begin(), bytes, 0, bytes.length);
+    } catch (Throwable t) { // the reader's to see, where it asks for this range
+      failure = t;
+    }
+    synchronized (lock) {
+      backgroundThread = null;
+      backgroundBusy = false;
+      if (c.cancelled) {
+        heldAhead -= c.length();
+        c.state = State.DONE;
+      } else if (failure != null) {
+        c.failure = failure;
+        c.state = State.FAILED;
+      } else {
+        c.bytes = bytes;
+        c.state = State.READY;
+      }
+      lock.notifyAll();
+      startNext();
+      // An interrupt from close() was meant for this read only, not for what the thread runs next.
+      Thread.interrupted();
+    }
+  }
+
+  /** The bytes of {@code c}, dropping the current range first; reads it here if it must. */
+  private byte[] take(Chunk c) throws IOException {
+    if (current == c) {
+      return currentBytes;
+    }
+    current = null;
+    currentBytes = null;
+    boolean readHere;
+    synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException("read of " + c.file.location() + " after close");
+      }
+      dropSkippedBefore(c);
+      while (c.state == State.READING) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException(
+              "interrupted waiting for bytes " + c.span + " of " + c.file.location());
+        }
+      }
+      if (c.index >= next) {
+        next = c.index + 1; // the background goes on after what the reader is at
+      }
+      readHere = c.state != State.READY && c.state != State.FAILED;
+      Throwable failure = c.failure;
+      byte[] bytes = c.bytes;
+      if (c.state != State.WAITING && c.state != State.DONE) {
+        heldAhead -= c.length();
+      }
+      c.state = State.DONE;
+      c.bytes = null;
+      c.failure = null;
+      startNext();
+      if (failure != null) {
+        throw rethrown(failure);
+      }
+      if (!readHere) {
+        current = c;
+        currentBytes = bytes;
+        return bytes;
+      }
+    }
+    byte[] bytes = new byte[c.length()];
+    c.file.readFully(c.span.begin(), bytes, 0, bytes.length);
+    current = c;
+    currentBytes = bytes;
+    return bytes;
+  }
+
+  // Guarded by lock: ranges read ahead that the reader went past are dropped, freeing their room.
+  private void dropSkippedBefore(Chunk c) {
+    for (int i = 0; i < c.index; i++) {
+      Chunk skipped = chunks.get(i);
+      if (skipped.state == State.READY || skipped.state == State.FAILED) {
+        heldAhead -= skipped.length();
+        skipped.bytes = null;
+        skipped.failure = null;
+        skipped.state = State.DONE;
+      }
+    }
+  }
+
+  private static IOException rethrown(Throwable failure) {
+    if (failure instanceof IOException io) {
+      return io;
+    }
+    if (failure instanceof RuntimeException runtime) {
+      throw runtime;
+    }
+    if (failure instanceof Error error) {
+      throw error;
+    }
+    return new IOException(failure);
+  }
+}

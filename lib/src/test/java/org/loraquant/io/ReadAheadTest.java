@@ -1,0 +1,284 @@
+package org.loraquant.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.loraquant.testing.ByteRange;
+
+/**
+ * The read-ahead engine without storage or Spark: the background's reads run when the test says
+ * (a queue of runnables), so what is read, in which order and how much is held is exact.
+ */
+class ReadAheadTest {
+  private final QueuedExecutor background = new QueuedExecutor();
+
+  @Test
+  void readsThePlannedRangesInOrderOneRequestEachAndServesTheSameBytes() throws IOException {
+    RecordingFile f = new RecordingFile("f", 1000);
+    RecordingFile g = new RecordingFile("g", 500);
+    ReadAhead ahead =
+        new ReadAhead(
+            List.of(read(f, 0, 300), read(f, 300, 600), read(g, 0, 200)), 10_000, background);
+    background.runAll();
+
+    InputFile fr = ahead.file(f);
+    InputFile gr = ahead.file(g);
+    assertThat(fr.read(10, 20)).isEqualTo(f.slice(10, 20));
+    assertThat(fr.read(290, 10)).isEqualTo(f.slice(290, 10));
+    assertThat(fr.read(300, 300)).isEqualTo(f.slice(300, 300));
+    assertThat(gr.read(150, 50)).isEqualTo(g.slice(150, 50));
+    assertThat(gr.read(400, 20)).isEqualTo(g.slice(400, 20)); // outside every range
+
+    assertThat(f.reads()).containsExactly(new ByteRange("f", 0, 300), new ByteRange("f", 300, 300));
+    assertThat(g.reads()).containsExactly(new ByteRange("g", 0, 200), new ByteRange("g", 400, 20));
+    assertThat(ahead.bytesAhead()).isZero();
+  }
+
+  @Test
+  void holdsNoMoreThanItsCapAheadOfTheReader() throws IOException {
+    RecordingFile f = new RecordingFile("f", 400);
+    ReadAhead ahead =
+        new ReadAhead(
+            List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300), read(f, 300, 400)),
+            250,
+            background);
+    background.runAll();
+    // Two ranges fit in 250 bytes, the third would not.
+    assertThat(f.reads()).hasSize(2);
+    assertThat(ahead.bytesAhead()).isEqualTo(200);
+
+    InputFile reader = ahead.file(f);
+    assertThat(reader.read(0, 100)).isEqualTo(f.slice(0, 100)); // taking one makes room for one
+    assertThat(background.size()).isEqualTo(1);
+    background.runAll();
+    assertThat(f.reads()).hasSize(3);
+    assertThat(ahead.bytesAhead()).isEqualTo(200);
+    assertThat(reader.read(150, 50)).isEqualTo(f.slice(150, 50));
+    background.runAll();
+    assertThat(reader.read(200, 100)).isEqualTo(f.slice(200, 100));
+    background.runAll();
+    assertThat(reader.read(300, 100)).isEqualTo(f.slice(300, 100));
+    assertThat(f.reads())
+        .containsExactly(
+            new ByteRange("f", 0, 100),
+            new ByteRange("f", 100, 100),
+            new ByteRange("f", 200, 100),
+            new ByteRange("f", 300, 100));
+    assertThat(ahead.bytesAhead()).isZero();
+  }
+
+  @Test
+  void aRangeLargerThanTheCapIsReadByTheReaderWhenItGetsThere() throws IOException {
+    RecordingFile f = new RecordingFile("f", 400);
+    ReadAhead ahead = new ReadAhead(List.of(read(f, 0, 400)), 399, background);
+    assertThat(background.size()).isZero();
+
+    assertThat(ahead.file(f).read(5, 10)).isEqualTo(f.slice(5, 10));
+    assertThat(ahead.file(f).read(300, 100)).isEqualTo(f.slice(300, 100));
+    assertThat(f.reads()).containsExactly(new ByteRange("f", 0, 400));
+  }
+
+  @Test
+  void theReaderTakesOverARangeTheBackgroundHasNotStartedAndAnyOrderGivesTheRightBytes()
+      throws IOException {
+    RecordingFile f = new RecordingFile("f", 300);
+    ReadAhead ahead =
+        new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300)), 1000,
+            background);
+    InputFile reader = ahead.file(f);
+
+    assertThat(reader.read(0, 10)).isEqualTo(f.slice(0, 10)); // queued, never run: read here
+    background.runAll(); // the stale runnable reads nothing, the next range is read ahead
+    assertThat(reader.read(250, 50)).isEqualTo(f.slice(250, 50)); // jumps over range 1
+    assertThat(reader.read(120, 10)).isEqualTo(f.slice(120, 10)); // and back
+    assertThat(reader.read(0, 10)).isEqualTo(f.slice(0, 10)); // a range asked for again
+
+    assertThat(f.reads())
+        .containsExactly(
+            new ByteRange("f", 0, 100),
+            new ByteRange("f", 100, 100),
+            new ByteRange("f", 200, 100),
+            new ByteRange("f", 100, 100), // dropped when the reader jumped over it
+            new ByteRange("f", 0, 100));
+  }
+
+  @Test
+  void aFailedReadSurfacesWhereItsRangeIsAskedForAndNowhereElse() throws IOException {
+    RecordingFile f = new RecordingFile("f", 300).failingAt(100);
+    RecordingFile g = new RecordingFile("g", 100);
+    ReadAhead ahead =
+        new ReadAhead(
+            List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300), read(g, 0, 100)),
+            1000,
+            background);
+    background.runAll();
+    InputFile reader = ahead.file(f);
+
+    assertThat(reader.read(0, 100)).isEqualTo(f.slice(0, 100));
+    assertThatThrownBy(() -> reader.read(150, 10))
+        .isInstanceOf(IOException.class)
+        .hasMessage("f: no bytes at 100 today");
+    assertThat(reader.read(200, 100)).isEqualTo(f.slice(200, 100));
+    assertThat(ahead.file(g).read(0, 100)).isEqualTo(g.slice(0, 100));
+    assertThat(ahead.bytesAhead()).isZero();
+  }
+
+  @Test
+  void releasingAFileCancelsItsRangesNotYetRead() throws IOException {
+    RecordingFile f = new RecordingFile("f", 200);
+    RecordingFile g = new RecordingFile("g", 100);
+    ReadAhead ahead =
+        new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200), read(g, 0, 100)), 1000,
+            background);
+
+    ahead.release(f);
+    background.runAll();
+
+    assertThat(f.reads()).isEmpty();
+    assertThat(g.reads()).containsExactly(new ByteRange("g", 0, 100));
+    assertThat(ahead.bytesAhead()).isEqualTo(100);
+    // Still readable, by the reader itself.
+    assertThat(ahead.file(f).read(0, 10)).isEqualTo(f.slice(0, 10));
+  }
+
+  @Test
+  void closeInterruptsTheReadUnderWayAndReturnsOnlyWhenItHasEnded() throws Exception {
+    ExecutorService threads = Executors.newSingleThreadExecutor();
+    try {
+      BlockingFile f = new BlockingFile();
+      ReadAhead ahead = new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200)), 1000, threads);
+      assertThat(f.started.await(60, TimeUnit.SECONDS)).isTrue();
+
+      ahead.close();
+
+      assertThat(f.ended.get()).isTrue();
+      assertThat(f.interrupted.get()).isTrue();
+      assertThat(ahead.bytesAhead()).isZero();
+      assertThatThrownBy(() -> ahead.file(f).read(0, 10))
+          .isInstanceOf(IllegalStateException.class);
+      // The pool's thread is free again, its interrupt not carried over to the next job.
+      AtomicBoolean interruptedLater = new AtomicBoolean(true);
+      threads.submit(() -> interruptedLater.set(Thread.currentThread().isInterrupted())).get();
+      assertThat(interruptedLater).isFalse();
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  private static ReadAhead.Read read(InputFile file, long begin, long end) {
+    return new ReadAhead.Read(file, new ByteSpan(begin, end));
+  }
+
+  /** Runs the background's reads when the test asks, on the test's thread. */
+  private static final class QueuedExecutor implements Executor {
+    private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
+
+    @Override
+    public void execute(Runnable command) {
+      queue.add(command);
+    }
+
+    int size() {
+      return queue.size();
+    }
+
+    void runAll() {
+      while (!queue.isEmpty()) {
+        queue.poll().run();
+      }
+    }
+  }
+
+  /** Bytes i * 7 + length, every read recorded; optionally failing reads from one position. */
+  private static final class RecordingFile implements InputFile {
+    private final String name;
+    private final byte[] bytes;
+    private final List<ByteRange> reads = new ArrayList<>();
+    private long failingAt = -1;
+
+    RecordingFile(String name, int length) {
+      this.name = name;
+      bytes = new byte[length];
+      for (int i = 0; i < length; i++) {
+        bytes[i] = (byte) (i * 7 + length);
+      }
+    }
+
+    RecordingFile failingAt(long position) {
+      failingAt = position;
+      return this;
+    }
+
+    @Override
+    public String location() {
+      return name;
+    }
+
+    @Override
+    public long length() {
+      return bytes.length;
+    }
+
+    @Override
+    public synchronized void readFully(long position, byte[] buffer, int offset, int len)
+        throws IOException {
+      reads.add(new ByteRange(name, position, len));
+      if (position == failingAt) {
+        throw new IOException(name + ": no bytes at " + position + " today");
+      }
+      System.arraycopy(bytes, (int) position, buffer, offset, len);
+    }
+
+    synchronized List<ByteRange> reads() {
+      return List.copyOf(reads);
+    }
+
+    byte[] slice(int from, int length) {
+      return Arrays.copyOfRange(bytes, from, from + length);
+    }
+  }
+
+  /** A file whose reads wait until interrupted, as a stuck request would. */
+  private static final class BlockingFile implements InputFile {
+    final CountDownLatch started = new CountDownLatch(1);
+    final AtomicBoolean interrupted = new AtomicBoolean();
+    final AtomicBoolean ended = new AtomicBoolean();
+
+    @Override
+    public String location() {
+      return "blocking";
+    }
+
+    @Override
+    public long length() {
+      return 200;
+    }
+
+    @Override
+    public void readFully(long position, byte[] buffer, int offset, int len)
+        throws IOException {
+      started.countDown();
+      try {
+        new CountDownLatch(1).await();
+      } catch (InterruptedException e) {
+        interrupted.set(true);
+        throw new InterruptedIOException("stopped");
+      } finally {
+        ended.set(true);
+      }
+    }
+  }
+}
