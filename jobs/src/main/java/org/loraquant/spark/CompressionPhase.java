@@ -160,7 +160,7 @@ final class CompressionPhase {
 
     List<LayerTask> tasks =
         wholeAdapters(options)
-            ? wholeAdapterTasks(layers)
+            ? LayerPlanner.wholeAdapters(layers)
             : new LayerPlanner(
                     3 * parallelism,
                     options.maxLayersPerTask(),
@@ -294,24 +294,6 @@ final class CompressionPhase {
                 });
     return new ProcessedRun(
         inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleet);
-  }
-
-  /**
-   * One task per adapter with all of its layers in file order: the budget mode's scope {@code
-   * adapter} spends one budget over each adapter, so a task encodes whole adapters (LayerStage).
-   */
-  static List<LayerTask> wholeAdapterTasks(List<LayerWork> layers) {
-    Map<String, List<LayerWork>> byAdapter = new TreeMap<>();
-    for (LayerWork layer : layers) {
-      byAdapter.computeIfAbsent(layer.adapter(), a -> new ArrayList<>()).add(layer);
-    }
-    List<LayerTask> tasks = new ArrayList<>();
-    for (List<LayerWork> adapter : byAdapter.values()) {
-      adapter.sort(LayerPlanner.FILE_ORDER);
-      long bytes = adapter.stream().mapToLong(LayerWork::bytes).sum();
-      tasks.add(new LayerTask(tasks.size(), adapter, bytes));
-    }
-    return tasks;
   }
 
   /** Whether a layer task must hold whole adapters: the budget mode's scope {@code adapter}. */

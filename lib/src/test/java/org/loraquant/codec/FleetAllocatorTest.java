@@ -150,22 +150,8 @@ class FleetAllocatorTest {
     List<FleetLayer> layers = new ArrayList<>();
     int count = 2 + random.nextInt(2);
     for (int l = 0; l < count; l++) {
-      int k = 1 + random.nextInt(2);
-      double[][] d = new double[k][];
-      for (int i = 0; i < k; i++) {
-        d[i] = new double[(i == 0 ? 3 : 1) + random.nextInt(5)];
-        for (int w = 0; w < d[i].length; w++) {
-          d[i][w] = random.nextDouble() * Math.pow(0.3, w);
-        }
-      }
-      long[] cost = new long[9];
-      int perBit = 10 + random.nextInt(50);
-      int side = random.nextInt(40);
-      cost[0] = 8;
-      for (int w = 1; w <= 8; w++) {
-        cost[w] = 8 + side + (long) w * perBit;
-      }
-      layers.add(FleetLayer.of("a" + (l % 2), "m" + l, 8, 8, new RateDistortionTable(100, 1, d, cost))
+      RateDistortionTable table = ArbitraryTables.next(random, 1, 5);
+      layers.add(FleetLayer.of("a" + (l % 2), "m" + l, 8, 8, table)
           .withWeight(0.1 + random.nextDouble()));
     }
     return layers;
