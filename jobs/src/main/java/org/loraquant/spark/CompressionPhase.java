@@ -221,9 +221,9 @@ final class CompressionPhase {
                     task ->
                         LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone));
         if (fleetShare != null) {
-          // Read once: the measurements (thin SVD and table) stay until they are encoded;
-          // Spark spills to the executors' disks what memory cannot hold (FleetStage).
-          measured = layerOutcomes.persist(StorageLevel.MEMORY_AND_DISK());
+          // Read once: the measurements (thin SVD and table) stay on the executors' disks until
+          // they are encoded; in memory they ran tasks out of heap (FleetStage).
+          measured = layerOutcomes.persist(StorageLevel.DISK_ONLY());
           jsc.setJobDescription(
               "loraquant: read and measure " + layers.size() + " layers for the fleet budget");
           FleetStage.Widths widths = FleetStage.allocate(measured, options.budget(), fleetShare);

@@ -31,9 +31,9 @@ import org.loraquant.stats.AdapterTotals;
  * layer stage's measured layers ({@link SparkFleet}) and each layer's widths.
  *
  * <p>The input is read once: the layer stage measures each layer and the measurement (thin SVD
- * and table, {@link org.loraquant.codec.MeasuredLayer}) stays persisted, MEMORY_AND_DISK, until it
- * is encoded at its widths ({@link LayerStage#encodeMeasured}); what does not fit in memory
- * spills to the executors' disks, never back to the input.
+ * and table, {@link org.loraquant.codec.MeasuredLayer}) stays persisted on the executors' disks (DISK_ONLY; in memory, a fleet's 4x its bfloat16 input
+ * ran a task out of heap) until it is encoded at its widths ({@link LayerStage#encodeMeasured}),
+ * never read again from the input.
  */
 public final class FleetStage {
   private FleetStage() {}
@@ -116,7 +116,7 @@ public final class FleetStage {
 
   /**
    * Allocates the shared bits over the measured layers ({@link LayerStage#compress} in scope
-   * fleet; the caller persists them, MEMORY_AND_DISK, and keeps them until they are encoded) and
+   * fleet; the caller persists them, DISK_ONLY, and keeps them until they are encoded) and
    * returns each layer's widths. A layer that could not be read or measured is a failed outcome
    * with its message and takes no part.
    *
