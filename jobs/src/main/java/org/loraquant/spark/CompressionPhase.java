@@ -21,9 +21,9 @@ import org.loraquant.codec.FleetShare;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.io.OwnedFolder;
-import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.options.UsageException;
 import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.peft.PeftAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
 import org.loraquant.plan.ExistingOutput;
@@ -186,8 +186,9 @@ final class CompressionPhase {
       Map<String, Long> params = new TreeMap<>();
       long smallestBits = 0;
       for (Map.Entry<String, OpenedAdapter> e : opened.entrySet()) {
-        params.put(e.getKey(), FleetStage.params(io, e.getValue()));
-        smallestBits += FleetStage.smallestStorableBits(io, e.getValue(), options.budget());
+        PeftAdapter layout = FleetStage.layout(io, e.getValue());
+        params.put(e.getKey(), FleetStage.params(layout));
+        smallestBits += FleetStage.smallestStorableBits(layout, options.budget());
       }
       fleetShare = FleetStage.share(options.budget(), unchanged, params, options.force());
       FleetStage.requireSmallestForm(options.budget(), fleetShare, smallestBits, layers.size());

@@ -65,9 +65,16 @@ public final class FleetStage {
     }
   }
 
-  /** r (m + n) summed over an opened adapter's LoRA modules, from its header (no reads). */
-  public static long params(HadoopFileIO io, OpenedAdapter opened) {
-    PeftAdapter layout = PeftAdapterReader.reopen(opened, opened.weightsFile(io));
+  /**
+   * An opened adapter's layout from the header it carries (no reads), for {@link #params} and
+   * {@link #smallestStorableBits}.
+   */
+  public static PeftAdapter layout(HadoopFileIO io, OpenedAdapter opened) {
+    return PeftAdapterReader.reopen(opened, opened.weightsFile(io));
+  }
+
+  /** r (m + n) summed over the adapter's LoRA modules. */
+  public static long params(PeftAdapter layout) {
     long params = 0;
     for (LoraModule m : layout.modules()) {
       params += m.params();
@@ -77,10 +84,10 @@ public final class FleetStage {
 
   /**
    * The fewest bits the adapter's LoRA layers can be stored in (exactly what the fleet's records
-   * store at their minimum), from its header's shapes (no reads): what the allocator would otherwise find only after measuring.
+   * store at their minimum), from its header's shapes: what the allocator would otherwise find
+   * only after measuring.
    */
-  public static long smallestStorableBits(HadoopFileIO io, OpenedAdapter opened, BudgetSettings budget) {
-    PeftAdapter layout = PeftAdapterReader.reopen(opened, opened.weightsFile(io));
+  public static long smallestStorableBits(PeftAdapter layout, BudgetSettings budget) {
     List<FleetLayer.Shape> shapes = new ArrayList<>();
     for (LoraModule m : layout.modules()) {
       shapes.add(new FleetLayer.Shape(m.m(), m.n(), m.rank()));
