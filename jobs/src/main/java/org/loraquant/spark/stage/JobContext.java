@@ -47,22 +47,6 @@ public record JobContext(
     implements Serializable {
   private static final long serialVersionUID = 5L;
 
-  /** With the default read-ahead. */
-  public JobContext(
-      HadoopFileIO io,
-      OutputFileIO outputIo,
-      CodecSettings settings,
-      String outputRoot,
-      String runId,
-      LocalDate runDate,
-      Map<String, DiscoveredAdapter> adapters,
-      long maxReadBytes,
-      BudgetSettings budget,
-      Map<String, OwnedFolder.Contents> outputFolders) {
-    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, budget,
-        outputFolders, JobSetting.READ_AHEAD_BYTES.defaultValue());
-  }
-
   /** In the paper mode; writers look at their output folders themselves. */
   public JobContext(
       HadoopFileIO io,
@@ -73,7 +57,8 @@ public record JobContext(
       LocalDate runDate,
       Map<String, DiscoveredAdapter> adapters,
       long maxReadBytes) {
-    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, Map.of());
+    this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, Map.of(),
+        JobSetting.READ_AHEAD_BYTES.defaultValue());
   }
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */

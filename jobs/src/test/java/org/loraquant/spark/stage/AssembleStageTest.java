@@ -254,7 +254,8 @@ class AssembleStageTest {
           context.adapters(),
           context.maxReadBytes(),
           context.budget(),
-          Map.of(discovered.relativePath(), contents));
+          Map.of(discovered.relativePath(), contents),
+          context.readAheadBytes());
     }
 
     List<LayerOutcome> compressLayers() {
