@@ -32,7 +32,8 @@ public enum JobSetting {
   MAX_READ_BYTES(Kind.NUMBER, "max-read-bytes", "N", 64L << 20, 1, Long.MAX_VALUE,
       "the largest single read of an adapter's tensors, one request each"),
   READ_AHEAD_BYTES(Kind.NUMBER, "read-ahead-bytes", "N", 64L << 20, 0, Long.MAX_VALUE,
-      "the most bytes a layer task reads ahead, while a layer compresses; 0: read when needed"),
+      "the most bytes a layer task reads ahead, while a layer compresses; 0: read when needed;"
+          + " unset: 0 on a local file system"),
   LOCK_LEASE_SECONDS(Kind.NUMBER, "lock-lease-seconds", "N", 600, 1, Integer.MAX_VALUE,
       "how long the run lock's lease lasts unless renewed (renewed every third of that)"),
   /** Taken off the command line before the others ({@code report.NightlyReport.Request}). */

@@ -128,7 +128,7 @@ final class CompressionPhase {
             options.maxReadBytes(),
             options.budget(),
             outputFolders,
-            options.readAheadBytes());
+            options.readAheadBytesOn(io.fileSystem(new Path(options.input())).getScheme()));
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();

@@ -53,7 +53,9 @@ import org.loraquant.options.UsageException;
  *     an adapter in merged byte ranges up to this size, one request each, and holds one at a time
  * @param readAheadBytes the most bytes a task reads ahead, on a background thread, of the range its
  *     current layer is in, so the next request is on its way while a layer compresses; a task holds
- *     at most {@code maxReadBytes} (or one layer) plus this; 0 reads only when a layer needs it
+ *     at most {@code maxReadBytes} (or one layer) plus this; 0 reads only when a layer needs it;
+ *     {@link #READ_AHEAD_BY_FILE_SYSTEM} when neither the flag nor the key was given ({@link
+ *     #readAheadBytesOn})
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -77,6 +79,20 @@ public record JobOptions(
     BudgetSettings budget,
     long readAheadBytes) {
 
+  /**
+   * The read-ahead of a run whose input is on the file system of {@code scheme}: what the run set,
+   * else the default on object stores and other remote file systems, where each read waits for a
+   * round trip that reading ahead hides, and 0 on the local file system ({@code file}), where a
+   * read has no round trip and the background reader only takes CPU from the compressing tasks
+   * (measured 5-13% slower there: docs/BENCHMARKS.md, "On a quiet machine (issue 17)").
+   */
+  public long readAheadBytesOn(String scheme) {
+    if (readAheadBytes != READ_AHEAD_BY_FILE_SYSTEM) {
+      return readAheadBytes;
+    }
+    return "file".equals(scheme) ? 0 : DEFAULT_READ_AHEAD_BYTES;
+  }
+
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
   public CompressionSettings codec() {
     return budget != null ? budget : settings;
@@ -88,6 +104,8 @@ public record JobOptions(
   public static final long DEFAULT_TARGET_TASK_BYTES = JobSetting.TARGET_TASK_BYTES.defaultValue();
   public static final long DEFAULT_MAX_READ_BYTES = JobSetting.MAX_READ_BYTES.defaultValue();
   public static final long DEFAULT_READ_AHEAD_BYTES = JobSetting.READ_AHEAD_BYTES.defaultValue();
+  /** {@link #readAheadBytes} when the run did not set it: the input's file system decides. */
+  public static final long READ_AHEAD_BY_FILE_SYSTEM = -1;
   public static final int DEFAULT_LOCK_LEASE_SECONDS =
       (int) JobSetting.LOCK_LEASE_SECONDS.defaultValue();
 
@@ -184,7 +202,9 @@ public record JobOptions(
         JobSetting.MAX_READ_BYTES.number(flags, file),
         (int) JobSetting.LOCK_LEASE_SECONDS.number(flags, file),
         budget,
-        JobSetting.READ_AHEAD_BYTES.number(flags, file));
+        flags.has(JobSetting.READ_AHEAD_BYTES.flag()) || file.has(JobSetting.READ_AHEAD_BYTES.flag())
+            ? JobSetting.READ_AHEAD_BYTES.number(flags, file)
+            : READ_AHEAD_BY_FILE_SYSTEM);
   }
 
   /**

@@ -34,7 +34,8 @@ import org.loraquant.testing.S3aSettings;
  *
  * <p>Usage: {@code S3JobBenchmark FLEET_DIR MASTER DELAY_MS...}; with {@code
  * -Dloraquant.bench.requests=DIR}, each run's requests, one line each (method and target), go to
- * {@code DIR/requests-RUN.txt}; {@code -Dloraquant.bench.conf=K=V;K=V} adds Spark settings to
+ * {@code DIR/requests-RUN.txt}; {@code -Dloraquant.bench.args="--flag value ..."} adds job flags to each run's command line;
+ * {@code -Dloraquant.bench.conf=K=V;K=V} adds Spark settings to
  * every run (to try e.g. a committer setting).
  */
 public final class S3JobBenchmark {
@@ -80,6 +81,11 @@ public final class S3JobBenchmark {
                       master));
           S3aSettings.spark(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
               .forEach((k, v) -> command.addAll(List.of("--conf", k + "=" + v)));
+          for (String arg : System.getProperty("loraquant.bench.args", "").split(" ")) {
+            if (!arg.isBlank()) {
+              command.add(arg);
+            }
+          }
           for (String extra : System.getProperty("loraquant.bench.conf", "").split(";")) {
             if (!extra.isBlank()) {
               command.addAll(List.of("--conf", extra.trim()));

@@ -44,7 +44,23 @@ class JobOptionsTest {
     assertThat(o.maxLayersPerTask()).isEqualTo(JobOptions.DEFAULT_MAX_LAYERS_PER_TASK);
     assertThat(o.targetTaskBytes()).isEqualTo(JobOptions.DEFAULT_TARGET_TASK_BYTES);
     assertThat(o.maxReadBytes()).isEqualTo(64L << 20);
-    assertThat(o.readAheadBytes()).isEqualTo(64L << 20);
+    assertThat(o.readAheadBytes()).isEqualTo(JobOptions.READ_AHEAD_BY_FILE_SYSTEM);
+  }
+
+  @Test
+  void anUnsetReadAheadIsOffOnTheLocalFileSystemOnly() throws Exception {
+    JobOptions unset = JobOptions.parse(required(), NOW);
+    assertThat(unset.readAheadBytesOn("file")).isZero();
+    assertThat(unset.readAheadBytesOn("s3a")).isEqualTo(64L << 20);
+    assertThat(unset.readAheadBytesOn("hdfs")).isEqualTo(64L << 20);
+    JobOptions flag = JobOptions.parse(required("--read-ahead-bytes", "9"), NOW);
+    assertThat(flag.readAheadBytesOn("file")).isEqualTo(9);
+    assertThat(flag.readAheadBytesOn("s3a")).isEqualTo(9);
+    Path file = temp.resolve("ahead-default.properties");
+    Files.writeString(file, "read-ahead-bytes = 67108864\n");
+    assertThat(
+            JobOptions.parse(required("--settings", file.toString()), NOW).readAheadBytesOn("file"))
+        .isEqualTo(64L << 20);
   }
 
   @Test
