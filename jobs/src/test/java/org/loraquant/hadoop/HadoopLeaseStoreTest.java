@@ -4,18 +4,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.lock.Lease;
+import org.loraquant.lock.LeaseLostException;
 import org.loraquant.lock.LeaseStore;
 import org.loraquant.lock.LocalLeaseStore;
 import org.loraquant.lock.LockHeldException;
 import org.loraquant.lock.RunLock;
+import org.loraquant.testing.FaultInjectingProxy;
 import org.loraquant.testing.S3ProxyServer;
 import org.loraquant.testing.S3aSettings;
 
@@ -79,6 +85,92 @@ class HadoopLeaseStoreTest {
     RunLock.Held second = lock.acquire("run-b", "host-b", 2);
     assertThat(second.location()).endsWith("/lease-000000000001.json");
     second.release();
+  }
+
+  /**
+   * What the lock costs on S3 (issue 17): taking it on a fresh root is the listing (a LIST, and
+   * S3A's HEAD and LIST telling a missing folder from an empty one), a HEAD before the PUT of the
+   * lease, and the re-check's LIST and one GET of the lease (its length known: no HEAD); checking
+   * it is one GET; giving it back is one GET and one DELETE (no HEAD before, no LIST and
+   * folder-marker PUT after). Hadoop 3.4.1's plain calls took 9, 2 and 6.
+   */
+  @Test
+  void theLockTakesSevenRequestsItsCheckOneAndItsReleaseTwo() throws IOException {
+    try (FaultInjectingProxy proxy = FaultInjectingProxy.start(s3.endpoint())) {
+      String bucket = S3aSettings.uniqueBucket("lockrequests");
+      s3.createBucket(bucket);
+      Configuration conf = new Configuration();
+      S3aSettings.hadoop(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
+          .forEach(conf::set);
+      LeaseStore store = HadoopLeaseStore.under(new HadoopFileIO(conf), "s3a://" + bucket + "/stats");
+      RunLock lock = new RunLock(store, Clock.systemUTC(), Duration.ofMinutes(5));
+      proxy.resetCounts();
+
+      RunLock.Held held = lock.acquire("run-a", "host-a", 1);
+      assertThat(kinds(proxy))
+          .as("requests to take the lock: %s", proxy.requestLines())
+          .containsExactly("LIST", "HEAD", "LIST", "HEAD", "PUT", "LIST", "GET");
+      proxy.resetCounts();
+      held.checkOwn();
+      assertThat(kinds(proxy)).as("requests to check it: %s", proxy.requestLines())
+          .containsExactly("GET");
+      proxy.resetCounts();
+      held.release();
+      assertThat(kinds(proxy)).as("requests to release it: %s", proxy.requestLines())
+          .containsExactly("GET", "DELETE");
+      assertThat(store.list()).isEmpty();
+    }
+  }
+
+  /** Each request the proxy saw as LIST (a bucket listing) or its HTTP method. */
+  private static List<String> kinds(FaultInjectingProxy proxy) {
+    return proxy.requestLines().stream()
+        .map(line -> line.startsWith("GET ") && line.contains("list-type=") ? "LIST"
+            : line.substring(0, line.indexOf(' ')))
+        .toList();
+  }
+
+  /**
+   * The holder reads its lease back by the length it wrote, but takes only its own bytes from that
+   * read: a lease another writer put in its place (a store without create-if-absent) is read in
+   * full, the loss is seen, and the release leaves the other's lease alone.
+   */
+  @Test
+  void aLeaseReplacedBehindTheHoldersBackIsLostNotConfirmedByTheShortRead() throws IOException {
+    String bucket = S3aSettings.uniqueBucket("lock");
+    s3.createBucket(bucket);
+    String root = "s3a://" + bucket + "/out";
+    RunLock.Held held =
+        new RunLock(HadoopLeaseStore.under(io(), root), Clock.systemUTC(), Duration.ofMinutes(5))
+            .acquire("run-a", "host-a", 1);
+    String file = held.location().substring(held.location().lastIndexOf('/') + 1);
+    LeaseStore other = HadoopLeaseStore.under(io(), root);
+    for (String host : List.of("host-b", "a-much-longer-host-name-than-the-holders")) {
+      byte[] theirs =
+          Lease.start("run-b", host, 2, Instant.now(), Duration.ofMinutes(5)).toJson();
+      other.replace(file, theirs);
+      assertThatThrownBy(held::checkOwn)
+          .isInstanceOf(LeaseLostException.class)
+          .hasMessageContaining("lost its lock")
+          .hasMessageContaining("run run-b (host " + host);
+    }
+    held.release();
+    assertThat(new String(other.read(file), StandardCharsets.UTF_8)).contains("\"run-b\"");
+  }
+
+  /** A lease read with its listed status (no HEAD) after it changed is read as it is now. */
+  @Test
+  void aLeaseChangedSinceTheListingIsReadAsItIsNow() throws IOException {
+    String bucket = S3aSettings.uniqueBucket("lock");
+    s3.createBucket(bucket);
+    String root = "s3a://" + bucket + "/out";
+    LeaseStore reader = HadoopLeaseStore.under(io(), root);
+    LeaseStore holder = HadoopLeaseStore.under(io(), root);
+    assertThat(holder.createIfAbsent("lease-000000000001.json", new byte[] {1, 2})).isTrue();
+    assertThat(reader.list()).extracting(LeaseStore.Entry::name)
+        .containsExactly("lease-000000000001.json");
+    holder.replace("lease-000000000001.json", new byte[] {3, 4, 5, 6});
+    assertThat(reader.read("lease-000000000001.json")).containsExactly(3, 4, 5, 6);
   }
 
   @Test

@@ -53,6 +53,9 @@ public final class S3aSettings {
     // uploads, the job commit completes them. No rename, which S3 can only emulate by copying.
     settings.put("fs.s3a.committer.name", "magic");
     settings.put("fs.s3a.committer.magic.enabled", "true");
+    // A task's pending uploads tracked in memory until its task commit (fewer requests; see
+    // conf/spark-defaults.conf.s3.example for why it is set with the rest, never per write).
+    settings.put("fs.s3a.committer.magic.track.commits.in.memory.enabled", "true");
     return settings;
   }
 
