@@ -2,8 +2,8 @@ package org.loraquant.spark;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.apache.spark.sql.SparkSession;
 import org.loraquant.hadoop.OutputFileIO;
+import org.loraquant.stats.StatsTables;
 
 /**
  * Test only: named moments of a run at which a test stops the JVM as {@code kill -9} would, or
@@ -20,9 +20,9 @@ import org.loraquant.hadoop.OutputFileIO;
  *
  * <p>Points: {@code before-outputs} (lock held, nothing listed or written), {@code
  * output-committed} (an adapter's staged output was just renamed into place: local and HDFS
- * outputs only), {@code layers-job-setup} / {@code adapters-job-setup} (the table's write set up
- * its {@code _temporary} folder, no task ran), {@code layers-job-commit} / {@code
- * adapters-job-commit} (every task of the table's write committed, the job commit not begun),
+ * outputs only), {@code layers-file-open} / {@code adapters-file-open} (one of the table's new files
+ * was created, staged or in place, and holds no row; the first halts), {@code layers-files-written} / {@code
+ * adapters-files-written} (every row and footer of the table's new files written, none committed),
  * {@code between-tables} (layers written, adapters not).
  */
 public final class KillPoints {
@@ -33,10 +33,8 @@ public final class KillPoints {
   static final String BEFORE_OUTPUTS = "before-outputs";
   static final String OUTPUT_COMMITTED = "output-committed";
   static final String BETWEEN_TABLES = "between-tables";
-  static final String JOB_SETUP = "-job-setup";
-  static final String JOB_COMMIT = "-job-commit";
-
-  private static final String PARQUET_COMMITTER = "spark.sql.parquet.output.committer.class";
+  static final String FILE_OPEN = StatsTables.FILE_OPEN;
+  static final String FILES_WRITTEN = StatsTables.FILES_WRITTEN;
 
   private KillPoints() {}
 
@@ -65,17 +63,6 @@ public final class KillPoints {
           return;
         }
       }
-    }
-  }
-
-  /**
-   * Routes the stats writes through {@link KillPointCommitter} when a test names one of its
-   * points; otherwise leaves the session alone.
-   */
-  static void configure(SparkSession spark) {
-    String point = System.getProperty(HALT_AT, System.getProperty(PAUSE_AT, ""));
-    if (point.endsWith(JOB_SETUP) || point.endsWith(JOB_COMMIT)) {
-      spark.conf().set(PARQUET_COMMITTER, KillPointCommitter.class.getName());
     }
   }
 }

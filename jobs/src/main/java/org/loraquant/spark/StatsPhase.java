@@ -47,13 +47,12 @@ final class StatsPhase {
       throws IOException {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     HadoopFileIO io = HadoopFileIO.of(spark.sparkContext());
-    StatsTables tables = new StatsTables(spark, io, options.stats());
+    StatsTables tables = new StatsTables(spark, io, options.stats(), KillPoints::reached);
     // Under the run lock, anything uncommitted in the tables is a killed run's: gone before the
     // reconciliation looks and before this run's commit could merge it.
     for (String leftover : tables.removeLeftovers()) {
       LOG.info("run {}: removed {}, left by a killed stats write", options.runId(), leftover);
     }
-    KillPoints.configure(spark);
     Map<String, DiscoveredAdapter> inputs = processed.inputsByPath();
     Map<String, AdapterOutcome> outcomes = new HashMap<>();
     processed.outcomes().forEach(o -> outcomes.put(o.adapter(), o));

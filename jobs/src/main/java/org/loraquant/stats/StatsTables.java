@@ -8,38 +8,68 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.loraquant.hadoop.AtomicFile;
 import org.loraquant.hadoop.HadoopFileIO;
 
 /**
  * The Parquet stats tables under {@code --stats}: {@code layers/} and {@code adapters/}, both
  * partitioned by run_date. Only ever appended to: new files in a partition folder, never a
- * rewritten one, so yesterday's rows stay as they are.
+ * rewritten one, so yesterday's rows stay as they are. The driver writes each file itself ({@link
+ * StatsFile}, {@link AtomicFile}): on S3 that is one PUT per table and date, where Spark's writer
+ * and the magic committer took some fifty requests per table, one after another.
  */
 public final class StatsTables {
   public static final String LAYERS = "layers";
   public static final String ADAPTERS = "adapters";
 
-  /** A layers row with its singular values is some 200-1000 bytes. */
-  private static final int ROWS_PER_SLICE = 2000;
+  /**
+   * Where a table's files wait for their rename on file systems that stage ({@link AtomicFile}):
+   * the name Hadoop's committers use, which every reader skips and {@link #removeLeftovers}
+   * removes.
+   */
+  static final String STAGING_FOLDER = "_temporary";
+
+  /** Moment of a write: one of the table's new files was created, no row written to it yet. */
+  public static final String FILE_OPEN = "-file-open";
+
+  /** Moment of a write: every row and footer written, no file committed yet. */
+  public static final String FILES_WRITTEN = "-files-written";
+
+  /**
+   * Executor rows fetched per Spark job: a layers row is some 1-2 KB on the driver's heap with its
+   * singular values, so a slice is some tens of MB.
+   */
+  static final long ROWS_PER_FETCH = 20_000;
+
+  /** Told each moment of a write, {@code TABLE + FILE_OPEN} and the like (the job's kill tests). */
+  public interface Moments {
+    void reached(String moment);
+  }
 
   private final SparkSession spark;
   private final HadoopFileIO io;
   private final String root;
+  private final Moments moments;
 
   public StatsTables(SparkSession spark, HadoopFileIO io, String root) {
+    this(spark, io, root, moment -> {});
+  }
+
+  public StatsTables(SparkSession spark, HadoopFileIO io, String root, Moments moments) {
     this.spark = spark;
     this.io = io;
     this.root = root.endsWith("/") ? root.substring(0, root.length() - 1) : root;
+    this.moments = moments;
   }
 
   String location(String table) {
@@ -82,47 +112,114 @@ public final class StatsTables {
   }
 
   /** Appends rows to {@code table}, into the partitions of their run_date. */
-  public void append(String table, StructType schema, List<Row> rows) {
+  public void append(String table, StructType schema, List<Row> rows) throws IOException {
     append(table, schema, rows, null);
   }
 
   /**
    * Appends rows built on the driver and rows built on the executors (may be null) to {@code
-   * table}, into the partitions of their run_date; nothing at all when both are empty.
+   * table}: one new {@link StatsFile} per run_date among them, written by the driver, each
+   * appearing whole or not at all ({@link AtomicFile}); nothing at all when both are empty. The
+   * executors' rows come to the driver a few thousand at a time, never all at once.
+   *
+   * <p>The files are committed together at the end, after every row is written; a failure before
+   * that leaves none of them. (A failure between two commits, with rows of several dates, leaves
+   * the dates committed so far: each date's file holds whole adapters, and the next run's
+   * reconciliation appends exactly what is missing.)
    */
-  public void append(String table, StructType schema, List<Row> rows, JavaRDD<Row> executorRows) {
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    boolean noExecutorRows = executorRows == null || executorRows.isEmpty();
-    if (rows.isEmpty() && noExecutorRows) {
+  public void append(String table, StructType schema, List<Row> rows, JavaRDD<Row> executorRows)
+      throws IOException {
+    Iterator<Row> all = concat(rows.iterator(), fromExecutors(executorRows));
+    if (!all.hasNext()) {
       return;
     }
-    JavaRDD<Row> all;
-    if (rows.isEmpty()) {
-      all = executorRows;
-    } else {
-      // Rows built on the driver are shipped in slices so no single task carries them all.
-      int slices = (int) Math.min(1000, (rows.size() + ROWS_PER_SLICE - 1) / ROWS_PER_SLICE);
-      all = jsc.parallelize(rows, slices);
-      if (!noExecutorRows) {
-        all = all.union(executorRows);
+    StatsFile.Rows converter = new StatsFile.Rows(schema);
+    Map<String, String> settings = StatsFile.sparkSettings(spark);
+    String location = location(table);
+    String staging = location + "/" + STAGING_FOLDER;
+    Map<LocalDate, StatsFile.Writer> files = new TreeMap<>();
+    boolean committed = false;
+    try {
+      while (all.hasNext()) {
+        StatsFile.Split row = converter.split(table, all.next());
+        StatsFile.Writer file = files.get(row.runDate());
+        if (file == null) {
+          String path =
+              location + "/" + StatsFile.partitionFolder(row.runDate()) + "/"
+                  + StatsFile.newFileName();
+          file = StatsFile.Writer.open(io, path, staging, converter.dataSchema(), settings);
+          files.put(row.runDate(), file);
+          moments.reached(table + FILE_OPEN);
+        }
+        file.write(row.data());
+      }
+      for (StatsFile.Writer file : files.values()) {
+        file.finish();
+      }
+      moments.reached(table + FILES_WRITTEN);
+      for (StatsFile.Writer file : files.values()) {
+        file.file().commit();
+      }
+      committed = true;
+    } finally {
+      if (!committed) {
+        files.values().forEach(StatsFile.Writer::abort);
+      }
+      if (files.values().stream().anyMatch(file -> file.file().staged())) {
+        removeEmptyStaging(staging);
       }
     }
-    Dataset<Row> frame = spark.createDataFrame(all, schema);
-    // One shuffle on the partition column: a file per run_date rather than one per input slice.
-    frame
-        .repartition(col(StatsSchema.PARTITION_COLUMN))
-        .write()
-        .mode(SaveMode.Append)
-        .partitionBy(StatsSchema.PARTITION_COLUMN)
-        .parquet(location(table));
   }
 
   /**
-   * Deletes what killed writes left inside the tables: Hadoop's {@code _temporary} (task outputs a
-   * job never committed, which the next job commit of the classic committer would otherwise merge
-   * as its own, duplicating rows the reconciliation rebuilds) and the S3A magic committer's {@code
-   * __magic*} folders. Readers never see either (docs/STATS.md). Call only under the run lock: a
-   * running writer's own {@code _temporary} looks the same.
+   * The staging folder, empty once every staged file was renamed into its partition or deleted by
+   * its abort. A folder that cannot be removed is left: readers skip it and the next run's {@link
+   * #removeLeftovers} removes it, so the rows just committed stand.
+   */
+  private void removeEmptyStaging(String staging) {
+    try {
+      io.delete(staging);
+    } catch (IOException e) {
+      // left for the next run, see above
+    }
+  }
+
+  /**
+   * The executors' rows as the driver reads them: in slices of about {@link #ROWS_PER_FETCH} rows
+   * (one Spark job each), so its memory holds one slice at a time.
+   */
+  private static Iterator<Row> fromExecutors(JavaRDD<Row> rows) {
+    if (rows == null || rows.getNumPartitions() == 0) {
+      return java.util.Collections.emptyIterator();
+    }
+    long count = rows.count();
+    if (count == 0) {
+      return java.util.Collections.emptyIterator();
+    }
+    long slices = Math.min(rows.getNumPartitions(), (count + ROWS_PER_FETCH - 1) / ROWS_PER_FETCH);
+    return rows.coalesce((int) Math.max(1, slices)).toLocalIterator();
+  }
+
+  private static <T> Iterator<T> concat(Iterator<T> first, Iterator<T> second) {
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return first.hasNext() || second.hasNext();
+      }
+
+      @Override
+      public T next() {
+        return first.hasNext() ? first.next() : second.next();
+      }
+    };
+  }
+
+  /**
+   * Deletes what killed writes left inside the tables: {@code _temporary}, where this class stages
+   * a file before its rename on local disks and HDFS (and where Hadoop's committers, which wrote
+   * the tables before, kept task files a job never committed), and the S3A magic committer's
+   * {@code __magic*} folders of those older writes. Readers never see either (docs/STATS.md). Call
+   * only under the run lock: a running writer's own {@code _temporary} looks the same.
    *
    * @return the folders deleted
    */
@@ -139,7 +236,7 @@ public final class StatsTables {
       }
       for (org.apache.hadoop.fs.FileStatus child : children) {
         String name = child.getPath().getName();
-        if (name.equals("_temporary") || name.startsWith("__magic")) {
+        if (name.equals(STAGING_FOLDER) || name.startsWith("__magic")) {
           fs.delete(child.getPath(), true);
           removed.add(child.getPath().toString());
         }

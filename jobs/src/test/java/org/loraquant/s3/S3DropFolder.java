@@ -335,14 +335,6 @@ final class S3DropFolder implements AutoCloseable {
     return (String) query("SELECT max(run_id) AS id FROM adapters").get(0).get("id");
   }
 
-  /**
-   * The _SUCCESS marker of a table's last job commit: JSON naming the committer for the S3A
-   * committers, empty for the classic one.
-   */
-  String successMarker(String table) throws IOException {
-    return new String(read("stats/" + table + "/_SUCCESS"), StandardCharsets.UTF_8);
-  }
-
   @Override
   public void close() throws IOException {
     fs.close();

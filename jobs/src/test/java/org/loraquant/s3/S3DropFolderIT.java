@@ -2,8 +2,6 @@ package org.loraquant.s3;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +42,7 @@ class S3DropFolderIT {
   }
 
   @Test
-  void compressesAFleetFromS3ToS3AndCommitsTheStatsThroughTheMagicCommitter() throws Exception {
+  void compressesAFleetFromS3ToS3AndWritesEachStatsFileWhole() throws Exception {
     try (S3DropFolder drop = S3DropFolder.create(store, work)) {
       List<String> adapters = drop.uploadFleet(3, 11);
       Map<String, String> inputBefore = drop.checksums("in");
@@ -58,15 +56,15 @@ class S3DropFolderIT {
       assertThat(drop.statuses(drop.lastRunId())).containsOnlyKeys(adapters).allSatisfy(
           (adapter, status) -> assertThat(status).isEqualTo("compressed"));
 
-      ObjectMapper json = new ObjectMapper();
+      // Each table got one data file for the run's date, written whole by the driver (one PUT),
+      // and nothing else: no committer's _SUCCESS, __magic or _temporary.
       for (String table : List.of("layers", "adapters")) {
-        JsonNode success = json.readTree(drop.successMarker(table));
-        assertThat(success.path("committer").asText()).as("committer of %s", table)
-            .isEqualTo("magic");
-        assertThat(success.path("success").asBoolean()).isTrue();
+        assertThat(drop.keys("stats/" + table)).as("objects under stats/%s", table)
+            .singleElement()
+            .asString()
+            .matches("stats/" + table + "/run_date=\\d{4}-\\d{2}-\\d{2}/part-[0-9a-f-]{36}"
+                + "\\.snappy\\.parquet");
       }
-      assertThat(drop.keys("stats")).as("pending-upload leftovers under stats/")
-          .noneMatch(key -> key.contains("__magic"));
 
       assertSparkSqlReadsTheStats(drop, adapters.size());
     }

@@ -97,8 +97,8 @@ class KillAndConcurrencyIT {
         List.of(
             KillPoints.BEFORE_OUTPUTS, // lock taken, nothing written
             KillPoints.OUTPUT_COMMITTED, // one output written, no stats
-            "layers" + KillPoints.JOB_SETUP, // the first-ever stats write: _temporary only
-            "layers" + KillPoints.JOB_COMMIT, // tasks committed their files, the job did not
+            "layers" + KillPoints.FILE_OPEN, // the first-ever stats write: a staged file, empty
+            "layers" + KillPoints.FILES_WRITTEN, // every row written, no file renamed into place
             KillPoints.BETWEEN_TABLES); // layers written, adapters not
     int step = 0;
     for (String moment : moments) {
@@ -107,13 +107,17 @@ class KillAndConcurrencyIT {
           killed.log()).isEqualTo(HALTED);
       assertOutputsCompleteOrAbsent(out);
       if (moment.startsWith("layers")) {
-        // The windows are real: the killed write left its _temporary folder, with committed task
-        // files once the tasks ran (what the next job commit used to merge a second time).
-        assertThat(stats.resolve("layers/_temporary")).isDirectory();
+        // The windows are real: the killed write left its staged file under _temporary, and
+        // nothing in the table's partitions (the first stats write ever).
         try (Stream<Path> files = Files.walk(stats.resolve("layers/_temporary"))) {
-          assertThat(files.anyMatch(f -> f.toString().endsWith(".parquet")))
-              .as("task files under layers/_temporary after a kill at %s", moment)
-              .isEqualTo(moment.endsWith(KillPoints.JOB_COMMIT));
+          assertThat(files.map(f -> f.getFileName().toString()))
+              .as("staged files under layers/_temporary after a kill at %s", moment)
+              .anyMatch(name -> name.startsWith("part-") && name.endsWith(".parquet"));
+        }
+        try (Stream<Path> entries = Files.list(stats.resolve("layers"))) {
+          assertThat(entries.map(f -> f.getFileName().toString()))
+              .as("layers/ after a kill at %s", moment)
+              .containsExactly("_temporary");
         }
       }
       waitForLeasesToExpire(out, stats);

@@ -400,7 +400,7 @@ class RecompressJobTest extends SparkTestBase {
 
   private static Map<Path, FileTime> files(Path root) throws IOException {
     try (Stream<Path> files = Files.walk(root)) {
-      // Data files only: Spark rewrites the table-level _SUCCESS marker on every append.
+      // Data files only: the tables' folders themselves change with every append.
       return files
           .filter(p -> p.getFileName().toString().startsWith("part-"))
           .collect(

@@ -18,14 +18,16 @@ import java.util.Map;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.spark.SparkTestBase;
 
-/** The stats tables written by Spark read back as-is in Spark and in DuckDB. */
+/**
+ * The stats tables as the job writes them ({@link StatsTables}) read back as-is in Spark and in
+ * DuckDB, beside partitions Spark's own writer wrote before the budget columns existed.
+ */
 class StatsParquetTest extends SparkTestBase {
   @TempDir Path temp;
 
@@ -65,7 +67,7 @@ class StatsParquetTest extends SparkTestBase {
     return v;
   }
 
-  private static Row layer(String runId, LocalDate date, String module, float[] singular) {
+  static Row layer(String runId, LocalDate date, String module, float[] singular) {
     Map<String, Object> v = layerValues(runId, date, module, singular);
     v.put("mode", "paper");
     v.put("levels", "uniform");
@@ -75,7 +77,7 @@ class StatsParquetTest extends SparkTestBase {
   }
 
   /** A budget-mode layers row: the paper mode's columns are null. */
-  private static Row budgetLayer(String runId, LocalDate date, String module) {
+  static Row budgetLayer(String runId, LocalDate date, String module) {
     Map<String, Object> v = layerValues(runId, date, module, null);
     for (String paperOnly :
         List.of(
@@ -93,7 +95,7 @@ class StatsParquetTest extends SparkTestBase {
     return StatsRows.row(StatsSchema.LAYERS, v);
   }
 
-  private static Row adapter(String runId, LocalDate date, String status) {
+  static Row adapter(String runId, LocalDate date, String status) {
     Map<String, Object> v = new HashMap<>();
     v.put("run_id", runId);
     v.put("run_date", Date.valueOf(date));
@@ -168,14 +170,8 @@ class StatsParquetTest extends SparkTestBase {
         .write()
         .partitionBy(StatsSchema.PARTITION_COLUMN)
         .parquet(dir);
-    spark()
-        .createDataFrame(
-            List.of(budgetLayer("20261122T010000Z-bbbb", LocalDate.of(2026, 11, 22), "v_proj")),
-            StatsSchema.LAYERS)
-        .write()
-        .partitionBy(StatsSchema.PARTITION_COLUMN)
-        .mode(SaveMode.Append)
-        .parquet(dir);
+    tables().append(StatsTables.LAYERS, StatsSchema.LAYERS,
+        List.of(budgetLayer("20261122T010000Z-bbbb", LocalDate.of(2026, 11, 22), "v_proj")));
 
     List<Row> back =
         spark()
@@ -230,12 +226,7 @@ class StatsParquetTest extends SparkTestBase {
             layer("20261122T010000Z-bbbb", day2, "q_proj", new float[] {2f, 0.25f}),
             layer("20261122T010000Z-bbbb", day2, "v_proj", new float[] {1f}));
     String dir = temp.resolve("stats/layers").toString();
-    spark()
-        .createDataFrame(rows, StatsSchema.LAYERS)
-        .write()
-        .partitionBy(StatsSchema.PARTITION_COLUMN)
-        .mode(SaveMode.Append)
-        .parquet(dir);
+    tables().append(StatsTables.LAYERS, StatsSchema.LAYERS, rows);
 
     Dataset<Row> back = spark().read().schema(StatsSchema.LAYERS).parquet(dir);
     assertThat(back.count()).isEqualTo(3);
@@ -278,12 +269,8 @@ class StatsParquetTest extends SparkTestBase {
   void adaptersTableTimestampsAreStandardInt64() throws Exception {
     LocalDate day = LocalDate.of(2026, 11, 22);
     String dir = temp.resolve("stats/adapters").toString();
-    spark()
-        .createDataFrame(
-            List.of(adapter("20261122T154000Z-cccc", day, "compressed")), StatsSchema.ADAPTERS)
-        .write()
-        .partitionBy(StatsSchema.PARTITION_COLUMN)
-        .parquet(dir);
+    tables().append(StatsTables.ADAPTERS, StatsSchema.ADAPTERS,
+        List.of(adapter("20261122T154000Z-cccc", day, "compressed")));
 
     try (Connection duck = DriverManager.getConnection("jdbc:duckdb:");
         Statement sql = duck.createStatement()) {
@@ -316,6 +303,12 @@ class StatsParquetTest extends SparkTestBase {
           .as(f.name())
           .isEqualTo(f.dataType());
     }
+  }
+
+  /** The tables under {@code temp/stats}, as the job writes them. */
+  private StatsTables tables() {
+    return new StatsTables(spark(), org.loraquant.hadoop.HadoopFileIO.of(spark().sparkContext()),
+        temp.resolve("stats").toUri().toString());
   }
 
   private static Map<String, String> duckTypes(Statement sql, String source) throws Exception {
