@@ -54,6 +54,10 @@ import org.loraquant.options.UsageException;
  * @param readAheadBytes the most bytes a task reads ahead, on a background thread, of the range its
  *     current layer is in, so the next request is on its way while a layer compresses; a task holds
  *     at most {@code maxReadBytes} (or one layer) plus this; 0 reads only when a layer needs it
+ * @param wholeFileBytes an adapter whose weights file (as listed) is at most this long is not
+ *     opened before planning: its layer task reads its config and the whole file, one request
+ *     each, and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
+ *     every header before it starts); 0 opens every adapter first
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -75,7 +79,8 @@ public record JobOptions(
     long maxReadBytes,
     int lockLeaseSeconds,
     BudgetSettings budget,
-    long readAheadBytes) {
+    long readAheadBytes,
+    long wholeFileBytes) {
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
   public CompressionSettings codec() {
@@ -184,7 +189,8 @@ public record JobOptions(
         JobSetting.MAX_READ_BYTES.number(flags, file),
         (int) JobSetting.LOCK_LEASE_SECONDS.number(flags, file),
         budget,
-        JobSetting.READ_AHEAD_BYTES.number(flags, file));
+        JobSetting.READ_AHEAD_BYTES.number(flags, file),
+        JobSetting.WHOLE_FILE_BYTES.number(flags, file));
   }
 
   /**
