@@ -34,6 +34,13 @@ public enum JobSetting {
   READ_AHEAD_BYTES(Kind.NUMBER, "read-ahead-bytes", "N", 64L << 20, 0, Long.MAX_VALUE,
       "the most bytes a layer task reads ahead, while a layer compresses; 0: read when needed;"
           + " unset: 0 on a local file system"),
+  /**
+   * Tiny adapters (a rank-8 adapter of a small model is some 150 KB) cost requests, not bytes: one
+   * request for the whole file instead of a header read and a tensor read.
+   */
+  WHOLE_FILE_BYTES(Kind.NUMBER, "whole-file-bytes", "N", 1L << 20, 0, Long.MAX_VALUE,
+      "an adapter whose weights file is at most this many bytes is read whole, one request, in"
+          + " its layer task; 0: never"),
   LOCK_LEASE_SECONDS(Kind.NUMBER, "lock-lease-seconds", "N", 600, 1, Integer.MAX_VALUE,
       "how long the run lock's lease lasts unless renewed (renewed every third of that)"),
   /** Taken off the command line before the others ({@code report.NightlyReport.Request}). */

@@ -3,6 +3,7 @@ package org.loraquant.spark;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -19,6 +20,7 @@ import org.apache.spark.util.LongAccumulator;
 import org.loraquant.codec.BudgetScope;
 import org.loraquant.codec.FleetShare;
 import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.format.CompressedAdapterWriter;
 import org.loraquant.io.OwnedFolder;
 import org.loraquant.options.UsageException;
@@ -137,9 +139,27 @@ final class CompressionPhase {
     // their PlannedTask, to assembly beside the shuffled layers; nothing opens an adapter twice.
     Map<String, OpenedAdapter> opened = new TreeMap<>();
     List<Tuple2<String, AdapterToAssemble>> toAssemble = new ArrayList<>();
-    if (!toProcess.isEmpty()) {
-      jsc.setJobDescription("loraquant: open " + toProcess.size() + " adapters");
-      List<String> names = new ArrayList<>(toProcess.keySet());
+    // Small adapters are opened by their layer tasks, with one read of the whole file; they enter
+    // the plan by their listed length. Not in scope fleet: its checks need every header first.
+    List<LayerWork> readWhole =
+        fleetScope(options)
+            ? List.of()
+            : RunPlanner.readWhole(toProcess, options.wholeFileBytes());
+    for (LayerWork whole : readWhole) {
+      toAssemble.add(
+          new Tuple2<>(whole.adapter(), new AdapterToAssemble(null, StorageRequests.NONE)));
+    }
+    layers.addAll(readWhole);
+    Set<String> openedInTasks = new HashSet<>();
+    readWhole.forEach(whole -> openedInTasks.add(whole.adapter()));
+    List<String> names = new ArrayList<>();
+    for (String name : toProcess.keySet()) {
+      if (!openedInTasks.contains(name)) {
+        names.add(name);
+      }
+    }
+    if (!names.isEmpty()) {
+      jsc.setJobDescription("loraquant: open " + names.size() + " adapters");
       for (OpenOutcome open :
           jsc.parallelize(names, Partitions.slices(names.size(), parallelism))
               .map(name -> OpenStage.open(contextBroadcast.value(), name))
@@ -177,8 +197,7 @@ final class CompressionPhase {
     // persisted measurements are encoded.
     FleetShare fleetShare = null;
     FleetRun fleet = null;
-    if (options.budget() != null && options.budget().scope() == BudgetScope.FLEET
-        && !toAssemble.isEmpty()) {
+    if (fleetScope(options) && !toAssemble.isEmpty()) {
       Map<String, AdapterTotals> unchanged = new TreeMap<>();
       for (String name : skipped) {
         unchanged.put(name, outputs.get(name).totals());
@@ -198,9 +217,10 @@ final class CompressionPhase {
     if (!toAssemble.isEmpty()) {
       long bytes = layers.stream().mapToLong(LayerWork::bytes).sum();
       LOG.info(
-          "run {}: {} layers, {} MB in {} tasks",
+          "run {}: {} layers and {} small adapters read whole, {} MB in {} tasks",
           options.runId(),
-          layers.size(),
+          layers.size() - readWhole.size(),
+          readWhole.size(),
           bytes / 1_000_000,
           tasks.size());
       try (JobProgress progress = new JobProgress(spark.sparkContext())) {
@@ -211,8 +231,10 @@ final class CompressionPhase {
         LongAccumulator adaptersDone = progress.adaptersDone;
         jsc.setJobDescription(
             "loraquant: compress "
-                + layers.size()
-                + " layers, write "
+                + (layers.size() - readWhole.size())
+                + " layers and "
+                + readWhole.size()
+                + " small adapters, write "
                 + (toProcess.size() - outcomes.size())
                 + " adapters");
         int assemblyPartitions = Partitions.slices(toAssemble.size(), parallelism);
@@ -295,6 +317,11 @@ final class CompressionPhase {
                 });
     return new ProcessedRun(
         inputs, outputs, skipped, outcomes, tasks, decidedAt, layerRows, assembled, fleet);
+  }
+
+  /** Whether the budget mode's scope {@code fleet} is on. */
+  static boolean fleetScope(JobOptions options) {
+    return options.budget() != null && options.budget().scope() == BudgetScope.FLEET;
   }
 
   /** Whether a layer task must hold whole adapters: the budget mode's scope {@code adapter}. */

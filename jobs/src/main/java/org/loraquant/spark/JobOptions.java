@@ -56,6 +56,10 @@ import org.loraquant.options.UsageException;
  *     at most {@code maxReadBytes} (or one layer) plus this; 0 reads only when a layer needs it;
  *     {@link #READ_AHEAD_BY_FILE_SYSTEM} when neither the flag nor the key was given ({@link
  *     #readAheadBytesOn})
+ * @param wholeFileBytes an adapter whose weights file (as listed) is at most this long is not
+ *     opened before planning: its layer task reads its config and the whole file, one request
+ *     each, and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
+ *     every header before it starts); 0 opens every adapter first
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -77,7 +81,8 @@ public record JobOptions(
     long maxReadBytes,
     int lockLeaseSeconds,
     BudgetSettings budget,
-    long readAheadBytes) {
+    long readAheadBytes,
+    long wholeFileBytes) {
 
   /**
    * The read-ahead of a run whose input is on the file system of {@code scheme}: what the run set,
@@ -204,7 +209,8 @@ public record JobOptions(
         budget,
         flags.has(JobSetting.READ_AHEAD_BYTES.flag()) || file.has(JobSetting.READ_AHEAD_BYTES.flag())
             ? JobSetting.READ_AHEAD_BYTES.number(flags, file)
-            : READ_AHEAD_BY_FILE_SYSTEM);
+            : READ_AHEAD_BY_FILE_SYSTEM,
+        JobSetting.WHOLE_FILE_BYTES.number(flags, file));
   }
 
   /**

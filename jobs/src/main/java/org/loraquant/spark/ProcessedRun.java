@@ -20,7 +20,8 @@ import org.loraquant.spark.stage.OutputState;
  * @param skipped adapters whose output was already current
  * @param outcomes what happened to every other adapter, without the layer reports ({@link
  *     AdapterOutcome#withoutLayers}), so the driver's memory does not grow with the layers
- * @param tasks the layer tasks the run planned
+ * @param tasks the layer tasks the run planned: a small adapter read whole in its task is one entry
+ *     there ({@code LayerWork.wholeAdapter}, its file's length), its layers found by the task
  * @param layerRows the layers rows of the adapters compressed now, computed on the executors from
  *     {@code assembled}
  * @param assembled the assembly stage's outcomes with their layer reports, persisted on the

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
@@ -16,8 +17,12 @@ import org.loraquant.fleet.AdapterSpec;
 import org.loraquant.fleet.FleetGenerator;
 import org.loraquant.fleet.ModelShape;
 import org.loraquant.io.LocalFileIO;
+import org.loraquant.peft.LoraModule;
+import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.DType;
 import org.loraquant.safetensors.SafetensorsWriter;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterStatus;
 
 /** Fleets and runs for the job tests. Runs get explicit start times, one day apart by default. */
 final class JobFixtures {
@@ -92,6 +97,28 @@ final class JobFixtures {
     Files.writeString(
         dir.resolve("adapter_config.json"),
         "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"]}");
+  }
+
+  /**
+   * The LoRA layers of input adapters (relative paths under {@code root}), read from their
+   * headers: what a run compresses of them. (The plan no longer lists them all: a small adapter is
+   * one entry there, its task finds its layers.)
+   */
+  static List<LoraModule> modules(Path root, Collection<String> adapters) {
+    List<LoraModule> modules = new ArrayList<>();
+    for (String adapter : adapters) {
+      modules.addAll(
+          PeftAdapterReader.open(new LocalFileIO(), root.resolve(adapter).toString()).modules());
+    }
+    return modules;
+  }
+
+  /** The adapters a run compressed, by relative path. */
+  static List<String> compressed(ProcessedRun run) {
+    return run.outcomes().stream()
+        .filter(o -> o.status() == AdapterStatus.COMPRESSED)
+        .map(AdapterOutcome::adapter)
+        .toList();
   }
 
   static JobOptions options(Path in, Path out, Path stats, Instant start, String... flags) {

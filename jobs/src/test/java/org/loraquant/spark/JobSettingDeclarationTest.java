@@ -49,7 +49,8 @@ class JobSettingDeclarationTest {
             + " [--levels uniform|lloyd-max] [--refit N]]"
             + " [--force]"
             + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
-            + " [--max-read-bytes N] [--read-ahead-bytes N] [--lock-lease-seconds N] [--report URI]");
+            + " [--max-read-bytes N] [--read-ahead-bytes N]"
+            + " [--whole-file-bytes N] [--lock-lease-seconds N] [--report URI]");
     for (JobSetting s : JobSetting.values()) {
       assertThat(JobOptions.USAGE).contains(s.usage());
     }

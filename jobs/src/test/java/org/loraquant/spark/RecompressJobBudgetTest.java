@@ -214,7 +214,7 @@ class RecompressJobBudgetTest extends SparkTestBase {
     JobOptions killed =
         JobFixtures.options(fleet, out, stats, day(0), "--budget", BUDGET, "--levels", "uniform");
     ProcessedRun written = CompressionPhase.run(spark(), killed);
-    long layers = written.tasks().stream().mapToLong(t -> t.layers().size()).sum();
+    long layers = JobFixtures.modules(fleet, JobFixtures.compressed(written)).size();
     written.release();
 
     RunSummary next =

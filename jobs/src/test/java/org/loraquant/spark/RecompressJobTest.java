@@ -20,6 +20,7 @@ import org.loraquant.cli.Main;
 import org.loraquant.format.CompressedFormat;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.peft.LoraModule;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.SyntheticAdapter;
@@ -119,7 +120,9 @@ class RecompressJobTest extends SparkTestBase {
             .collectAsList();
     assertThat(byStatus.stream().map(Row::toString).toList())
         .containsExactly("[compressed," + (SMALL + 1) + ",1,run,run]", "[incomplete,1,1,run,run]");
-    long layerCount = processed.tasks().stream().mapToLong(t -> t.layers().size()).sum();
+    List<LoraModule> compressedLayers =
+        JobFixtures.modules(fleet, JobFixtures.compressed(processed));
+    long layerCount = compressedLayers.size();
     Row sums =
         spark()
             .sql(
@@ -136,7 +139,7 @@ class RecompressJobTest extends SparkTestBase {
     assertThat(adapterSums.getLong(0)).isEqualTo(layerCount);
     assertThat(sums.getLong(1)).isEqualTo(adapterSums.getLong(1));
     assertThat(sums.getLong(2))
-        .isEqualTo(processed.tasks().stream().mapToLong(LayerTask::bytes).sum());
+        .isEqualTo(compressedLayers.stream().mapToLong(LoraModule::bytes).sum());
     assertThat(sums.getLong(4)).isEqualTo(adapterSums.getLong(2));
     assertThat(sums.getString(5)).isEqualTo("2026-03-01");
     assertThat(sums.getString(6)).isEqualTo(options.runId()).isEqualTo(sums.getString(7));
@@ -314,7 +317,7 @@ class RecompressJobTest extends SparkTestBase {
     Path stats = temp.resolve("stats");
     JobOptions killed = JobFixtures.options(fleet, out, stats, day(0));
     ProcessedRun written = CompressionPhase.run(spark(), killed);
-    long layers = written.tasks().stream().mapToLong(t -> t.layers().size()).sum();
+    long layers = JobFixtures.modules(fleet, JobFixtures.compressed(written)).size();
     // The layers rows made it, the adapters rows did not (the order StatsPhase appends in).
     new StatsTables(spark(), HadoopFileIO.of(spark().sparkContext()), killed.stats())
         .append(StatsTables.LAYERS, StatsSchema.LAYERS, List.of(), written.layerRows());
@@ -343,14 +346,10 @@ class RecompressJobTest extends SparkTestBase {
     Path stats = temp.resolve("stats");
     JobOptions killed = JobFixtures.options(fleet, out, stats, day(0));
     ProcessedRun written = CompressionPhase.run(spark(), killed);
-    long layers = written.tasks().stream().mapToLong(t -> t.layers().size()).sum();
+    long layers = JobFixtures.modules(fleet, JobFixtures.compressed(written)).size();
     // One adapter's write was cut short: its folder is there, its manifest is not.
     String cut = written.inputs().get(0).relativePath();
-    long cutLayers =
-        written.tasks().stream()
-            .flatMap(t -> t.layers().stream())
-            .filter(l -> l.adapter().equals(cut))
-            .count();
+    long cutLayers = JobFixtures.modules(fleet, List.of(cut)).size();
     Files.delete(out.resolve(cut).resolve(CompressedFormat.MANIFEST_FILE));
 
     RunSummary next = JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(1)));

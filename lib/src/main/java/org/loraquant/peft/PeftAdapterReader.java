@@ -7,6 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import org.loraquant.codec.LoraFactors;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.errors.InvalidAdapterException;
@@ -59,6 +60,18 @@ public final class PeftAdapterReader {
    */
   public static PeftAdapter open(FileIO io, String dir, Map<String, Long> listed) {
     String folder = FolderPaths.withoutTrailingSlash(dir);
+    return open(io, folder, listed, name -> io.newInputFile(folder + "/" + name, listed.get(name)));
+  }
+
+  /**
+   * As {@link #open(FileIO, String, Map)}, the config and weights file read through {@code
+   * files} (by file name): e.g. views that serve their reads from bytes already read. The checks,
+   * the refusals and their messages are the same; {@code io} is asked only when the weights file
+   * is not listed.
+   */
+  public static PeftAdapter open(
+      FileIO io, String dir, Map<String, Long> listed, Function<String, InputFile> files) {
+    String folder = FolderPaths.withoutTrailingSlash(dir);
     String configPath = folder + "/" + AdapterConfig.FILE_NAME;
     String weightsPath = folder + "/" + WEIGHTS_FILE;
     if (!listed.containsKey(AdapterConfig.FILE_NAME)) {
@@ -73,7 +86,7 @@ public final class PeftAdapterReader {
               : "not a PEFT adapter folder: no " + AdapterConfig.FILE_NAME);
     }
     byte[] configBytes =
-        readConfigBytes(io.newInputFile(configPath, listed.get(AdapterConfig.FILE_NAME)));
+        readConfigBytes(files.apply(AdapterConfig.FILE_NAME));
     checkPeftType(configPath, AdapterConfig.parse(configPath, configBytes));
     if (!listed.containsKey(WEIGHTS_FILE)) {
       if (listed.containsKey(PICKLE_WEIGHTS_FILE)) {
@@ -98,7 +111,7 @@ public final class PeftAdapterReader {
           null,
           "missing, but " + AdapterConfig.FILE_NAME + " is there (upload in progress?)");
     }
-    InputFile weights = io.newInputFile(weightsPath, listed.get(WEIGHTS_FILE));
+    InputFile weights = files.apply(WEIGHTS_FILE);
     byte[] headerBytes = SafetensorsHeader.readHeaderBytes(weights);
     long weightsLength;
     try {

@@ -23,6 +23,7 @@ import org.loraquant.io.FileIO;
 import org.loraquant.io.FolderPaths;
 import org.loraquant.io.ListedFile;
 import org.loraquant.peft.AdapterConfig;
+import org.loraquant.peft.PeftAdapterReader;
 
 /**
  * What a run decides before it reads a byte, and the one check it makes after: which folders of
@@ -467,5 +468,32 @@ public final class RunPlanner {
       }
     }
     return new Decisions(upToDate, toCompress);
+  }
+
+  // ---- Small adapters: read whole inside their task ----
+
+  /**
+   * The adapters of {@code toCompress} whose weights file, as listed, holds at most {@code
+   * wholeFileBytes} (0: none), each as a {@link LayerWork#wholeAdapter} entry of that length, in
+   * input order. Such an adapter is not opened before planning: its task reads its config and its
+   * whole weights file with one request each and finds its layers there, so the header is never
+   * read apart from the tensors (on object storage, a small adapter's cost is its requests, not
+   * its bytes). Its place in the plan comes from the listed length alone, so the driver holds
+   * nothing of its content. An adapter without a listed weights file is opened as usual, which
+   * refuses it.
+   */
+  public static List<LayerWork> readWhole(
+      Map<String, DiscoveredAdapter> toCompress, long wholeFileBytes) {
+    List<LayerWork> whole = new ArrayList<>();
+    if (wholeFileBytes <= 0) {
+      return whole; // off, even for an empty weights file
+    }
+    for (DiscoveredAdapter adapter : toCompress.values()) {
+      DiscoveredAdapter.AdapterFile weights = adapter.file(PeftAdapterReader.WEIGHTS_FILE);
+      if (weights != null && weights.size() >= 0 && weights.size() <= wholeFileBytes) {
+        whole.add(LayerWork.wholeAdapter(adapter.relativePath(), weights.size()));
+      }
+    }
+    return whole;
   }
 }

@@ -179,6 +179,47 @@ class PeftAdapterReaderTest {
     assertThat(adapter.opened().weightsLength()).isEqualTo(weightsLength);
   }
 
+  /**
+   * Opened through files given by name (the job's small adapters: views of their whole files read
+   * ahead), the adapter reads through them only: one whole read of each file, then the header and
+   * every tensor from those bytes.
+   */
+  @Test
+  void openingThroughGivenFilesReadsOnlyThroughThem() throws IOException {
+    write(LORA_CONFIG, everyLayout());
+    long configLength = Files.size(Path.of(config));
+    long weightsLength = Files.size(Path.of(weights));
+    java.util.Map<String, Long> listed =
+        java.util.Map.of(
+            "adapter_config.json", configLength, "adapter_model.safetensors", weightsLength);
+    RecordingFileIO unused = new RecordingFileIO();
+    RecordingFileIO storage = new RecordingFileIO();
+
+    PeftAdapter adapter =
+        PeftAdapterReader.open(
+            unused,
+            dir.toString(),
+            listed,
+            name ->
+                new org.loraquant.io.ChunkedInputFile(
+                    storage.newInputFile(dir + "/" + name, listed.get(name)),
+                    java.util.List.of(new org.loraquant.io.ByteSpan(0, listed.get(name)))));
+    for (LoraModule module : adapter.modules()) {
+      PeftAdapterReader.readFactors(adapter, module);
+    }
+    for (TensorInfo t : adapter.passThrough()) {
+      PeftAdapterReader.readTensorBytes(adapter, t);
+    }
+
+    assertThat(unused.reads()).isEmpty();
+    assertThat(storage.reads())
+        .containsExactly(
+            new ByteRange(config, 0, (int) configLength),
+            new ByteRange(weights, 0, (int) weightsLength));
+    assertThat(adapter.opened())
+        .isEqualTo(PeftAdapterReader.open(new LocalFileIO(), dir.toString()).opened());
+  }
+
   @Test
   void aReopenedAdapterEqualsTheOpenedOneAndReadsNothingUntilAskedForTensors() throws IOException {
     write(LORA_CONFIG, everyLayout());

@@ -244,4 +244,37 @@ class LayerPlannerTest {
         .containsExactly("a/m1", "a/m2", "b/m1");
     assertThat(new LayerPlanner(3, 1, 1).plan(List.of())).isEmpty();
   }
+
+  /**
+   * 200 small adapters read whole (about 150 KB each, one entry each) beside two opened adapters:
+   * the small ones are packed several to a task by their file length, never cut, and the tasks
+   * stay balanced by bytes.
+   */
+  @Test
+  void smallAdaptersReadWholeArePackedSeveralToATaskByTheirFileLength() {
+    List<LayerWork> work = new ArrayList<>();
+    Random random = new Random(5);
+    for (int a = 0; a < 200; a++) {
+      work.add(LayerWork.wholeAdapter("tiny-" + a, 140_000 + random.nextInt(20_000)));
+    }
+    for (int l = 0; l < 64; l++) {
+      work.add(new LayerWork("opened-0", "layers." + l, 200_000, l * 200_000L));
+      work.add(new LayerWork("opened-1", "layers." + l, 100_000, l * 100_000L));
+    }
+    long total = work.stream().mapToLong(LayerWork::bytes).sum();
+
+    List<LayerTask> tasks =
+        new LayerPlanner(12, 256, 256L << 20, LayerPlanner.DEFAULT_MIN_PIECE_BYTES).plan(work);
+
+    assertEveryLayerOnce(work, tasks);
+    // About 49 MB in pieces of at least 4 MiB: a dozen tasks, not one per small adapter.
+    assertThat(tasks).hasSize((int) ((total + LayerPlanner.DEFAULT_MIN_PIECE_BYTES - 1)
+        / LayerPlanner.DEFAULT_MIN_PIECE_BYTES));
+    for (LayerTask task : tasks) {
+      assertThat(task.layers().stream().filter(LayerWork::isWholeAdapter).count())
+          .as("small adapters in task %d", task.id())
+          .isGreaterThan(1);
+      assertThat(task.bytes()).isLessThanOrEqualTo(total / tasks.size() * 4 / 3);
+    }
+  }
 }

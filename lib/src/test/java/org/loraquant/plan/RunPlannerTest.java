@@ -172,6 +172,33 @@ class RunPlannerTest {
         .extracting(ExistingOutput::relativePath).containsExactly("a");
   }
 
+  /**
+   * Small adapters are chosen by their listed weights file alone (no read), each as one entry of
+   * that length; 0 chooses none, and a folder without listed weights is left to be opened (and
+   * refused) as usual.
+   */
+  @Test
+  void smallAdaptersAreReadWholeByTheirListedWeightsLength() {
+    file("tiny/adapter_config.json", 20, null);
+    file("tiny/adapter_model.safetensors", 150_000, null);
+    file("edge/adapter_config.json", 20, null);
+    file("edge/adapter_model.safetensors", 1L << 20, null);
+    file("over/adapter_config.json", 20, null);
+    file("over/adapter_model.safetensors", (1L << 20) + 1, null);
+    file("uploading/adapter_config.json", 20, null);
+    Map<String, DiscoveredAdapter> toCompress = new java.util.LinkedHashMap<>();
+    RunPlanner.adapters(INPUT, listing).forEach(a -> toCompress.put(a.relativePath(), a));
+
+    List<LayerWork> whole = RunPlanner.readWhole(toCompress, 1L << 20);
+
+    assertThat(whole)
+        .containsExactly(
+            LayerWork.wholeAdapter("edge", 1L << 20), LayerWork.wholeAdapter("tiny", 150_000));
+    assertThat(whole).allMatch(LayerWork::isWholeAdapter);
+    assertThat(new LayerWork("tiny", "layers.0.q_proj", 10).isWholeAdapter()).isFalse();
+    assertThat(RunPlanner.readWhole(toCompress, 0)).isEmpty();
+  }
+
   private record Summary(boolean readable, boolean committedByARun, String inputFingerprint,
       String settingsFingerprint) implements RunPlanner.ManifestSummary {}
 }

@@ -23,6 +23,7 @@ import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.IoErrors;
 import org.loraquant.io.ByteSpan;
 import org.loraquant.io.ChunkedInputFile;
+import org.loraquant.io.HeldRanges;
 import org.loraquant.io.InputFile;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
@@ -42,9 +43,12 @@ import org.loraquant.stats.LayerFigures;
  * been read from it, and a changed listing makes it incomplete instead of written.
  *
  * <p>Reads: the config and header come with the adapter's {@link OpenedAdapter} (the open stage
- * read them); only pass-through tensors, if any, are read here, merged into as few ranges as the
- * layer stage's. With the listing and the output's files that is what the adapter's outcome adds
- * to the requests its open stage and layers counted.
+ * read them, or, for a small adapter, its layer task: {@link LayerOutcome#openedInTask}); only
+ * pass-through tensors, if any, are read here, merged into as few ranges as the layer stage's, and
+ * not those of a small adapter, whose task read them with the rest of its file. With the listing
+ * and the output's files that is what the adapter's outcome adds to the requests its open stage
+ * and layers counted. A small adapter its task could not open comes with that refusal alone and
+ * is reported as the open stage reports one: no listing, nothing written.
  */
 public final class AssembleStage {
   private AssembleStage() {}
@@ -68,10 +72,24 @@ public final class AssembleStage {
       JobContext context,
       String relativePath,
       Iterable<LayerOutcome> layers,
-      OpenedAdapter opened,
+      OpenedAdapter openedBefore,
       LongAccumulator adaptersDone,
       RequestCounter counter) {
     long start = System.nanoTime();
+    // Opened before planning, or a small adapter opened by its layer task.
+    OpenedAdapter opened = openedBefore;
+    HeldRanges held = null; // a small adapter's pass-through tensors, read by its task
+    for (LayerOutcome layer : layers) {
+      if (layer.isAdapterOutcome()) {
+        if (layer.error() != null) {
+          // Opened in its task and refused there: reported as the open stage reports it.
+          adaptersDone.add(1);
+          return AdapterOutcome.notCompressed(relativePath, layer.errorStatus(), layer.error(), 0);
+        }
+        opened = layer.openedInTask().opened();
+        held = layer.openedInTask().passThrough();
+      }
+    }
     Map<String, CompressedLayerResult> byModule = new TreeMap<>();
     Map<String, BudgetLayerResult> budgetByModule = new TreeMap<>();
     // The failure reported is that of the first module in name order, so reruns say the same.
@@ -81,6 +99,9 @@ public final class AssembleStage {
     boolean incomplete = false;
     double layerSeconds = 0;
     for (LayerOutcome layer : layers) {
+      if (layer.isAdapterOutcome()) {
+        continue;
+      }
       if (layer.error() != null) {
         errors++;
         incomplete |= layer.errorStatus() == AdapterStatus.INCOMPLETE;
@@ -116,7 +137,15 @@ public final class AssembleStage {
       }
       try {
         return write(
-            context, relativePath, opened, byModule, budgetByModule, layerSeconds, start, counter);
+            context,
+            relativePath,
+            opened,
+            held,
+            byModule,
+            budgetByModule,
+            layerSeconds,
+            start,
+            counter);
       } catch (RuntimeException e) {
         return AdapterOutcome.notCompressed(
             relativePath,
@@ -133,6 +162,7 @@ public final class AssembleStage {
       JobContext context,
       String relativePath,
       OpenedAdapter opened,
+      HeldRanges held, // null: pass-through tensors are read here
       Map<String, CompressedLayerResult> byModule,
       Map<String, BudgetLayerResult> budgetByModule,
       double layerSeconds,
@@ -147,15 +177,21 @@ public final class AssembleStage {
         throw new IllegalStateException("no header travelled with adapter '" + relativePath + "'");
       }
       InputFile weights = opened.weightsFile(context.io().counting(counter));
-      PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
-      List<ByteSpan> passThrough = new ArrayList<>();
-      for (TensorInfo t : layout.passThrough()) {
-        passThrough.add(new ByteSpan(t.absoluteBegin(), t.absoluteBegin() + t.byteLength()));
+      PeftAdapter adapter;
+      if (held != null) {
+        adapter = PeftAdapterReader.reopen(opened, held.over(weights));
+      } else {
+        PeftAdapter layout = PeftAdapterReader.reopen(opened, weights);
+        List<ByteSpan> passThrough = new ArrayList<>();
+        for (TensorInfo t : layout.passThrough()) {
+          passThrough.add(new ByteSpan(t.absoluteBegin(), t.absoluteBegin() + t.byteLength()));
+        }
+        adapter =
+            PeftAdapterReader.reopen(
+                opened,
+                new ChunkedInputFile(
+                    weights, ByteSpan.merge(passThrough, context.maxReadBytes())));
       }
-      PeftAdapter adapter =
-          PeftAdapterReader.reopen(
-              opened,
-              new ChunkedInputFile(weights, ByteSpan.merge(passThrough, context.maxReadBytes())));
       if (context.budget() != null) {
         BudgetCompressionResult result =
             AdapterCompressor.assembleBudget(adapter, context.budget(), budgetByModule);

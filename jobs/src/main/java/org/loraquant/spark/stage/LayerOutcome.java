@@ -5,6 +5,9 @@ import org.loraquant.codec.BudgetLayerResult;
 import org.loraquant.codec.CompressedLayerResult;
 import org.loraquant.codec.MeasuredLayer;
 import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.io.HeldRanges;
+import org.loraquant.peft.OpenedAdapter;
+import org.loraquant.plan.LayerWork;
 import org.loraquant.stats.AdapterStatus;
 
 /**
@@ -22,6 +25,9 @@ import org.loraquant.stats.AdapterStatus;
  * @param measured the budget mode's scope {@code fleet} before the allocation: the layer measured
  *     (thin SVD and table), persisted until it is encoded at its widths
  *     ({@link LayerStage#encodeMeasured}); null otherwise
+ * @param openedInTask on the adapter's own outcome ({@link #isAdapterOutcome}) of a small adapter
+ *     its task opened: what assembly needs of it; null otherwise, and when it could not be opened
+ *     ({@code error} says why)
  */
 public record LayerOutcome(
     String adapter,
@@ -31,9 +37,52 @@ public record LayerOutcome(
     AdapterStatus errorStatus,
     StorageRequests requests,
     BudgetLayerResult budgetResult,
-    MeasuredLayer measured)
+    MeasuredLayer measured,
+    OpenedInTask openedInTask)
     implements Serializable {
-  private static final long serialVersionUID = 4L;
+  private static final long serialVersionUID = 5L;
+
+  /**
+   * A small adapter that a layer task opened itself ({@link TaskReads}): its config and header,
+   * and the bytes of its pass-through tensors, which that task read with the rest of the file, so
+   * assembly reads nothing of the adapter again.
+   */
+  public record OpenedInTask(OpenedAdapter opened, HeldRanges passThrough)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /**
+   * The own outcome of a small adapter opened in its task ({@link LayerWork#wholeAdapter}), one per
+   * such adapter whatever its layers: it carries the adapter to assembly, or why it could not be
+   * opened (then it has no layers), and the requests of opening it.
+   */
+  static LayerOutcome ofAdapter(
+      String adapter,
+      OpenedInTask opened,
+      String error,
+      AdapterStatus errorStatus,
+      StorageRequests requests) {
+    return new LayerOutcome(adapter, LayerWork.WHOLE_ADAPTER, null, error, errorStatus, requests,
+        null, null, opened);
+  }
+
+  /** Whether this is an adapter's own outcome, not a layer's: see {@link #ofAdapter}. */
+  public boolean isAdapterOutcome() {
+    return LayerWork.WHOLE_ADAPTER.equals(module);
+  }
+
+  public LayerOutcome(
+      String adapter,
+      String module,
+      CompressedLayerResult result,
+      String error,
+      AdapterStatus errorStatus,
+      StorageRequests requests,
+      BudgetLayerResult budgetResult,
+      MeasuredLayer measured) {
+    this(adapter, module, result, error, errorStatus, requests, budgetResult, measured, null);
+  }
 
   public LayerOutcome(
       String adapter,

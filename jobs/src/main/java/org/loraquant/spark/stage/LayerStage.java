@@ -25,6 +25,7 @@ import org.loraquant.linalg.LinearAlgebra;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.LayerPlanner;
 import org.loraquant.plan.LayerWork;
 import org.loraquant.stats.AdapterStatus;
 
@@ -35,7 +36,10 @@ import org.loraquant.stats.AdapterStatus;
  *
  * <p>Reads: nothing but tensors, planned for the whole task by {@link TaskReads}: merged byte
  * ranges of at most {@link JobContext#maxReadBytes}, one request each, the next read on a
- * background thread while the current layer compresses.
+ * background thread while the current layer compresses. A small adapter the task holds whole
+ * ({@link LayerWork#wholeAdapter}) is opened here from one read of its config and one of its whole
+ * weights file; it then yields its own outcome ({@link LayerOutcome#isAdapterOutcome}: the adapter
+ * for assembly, or why it cannot be opened) before its layers.
  *
  * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
  * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
@@ -52,7 +56,8 @@ public final class LayerStage {
       PlannedTask planned,
       LongAccumulator layersDone,
       LongAccumulator bytesDone) {
-    List<LayerWork> planLayers = planned.task().layers();
+    // The plan's layers; a whole small adapter's layers go in after it once the task opened it.
+    List<LayerWork> planLayers = new ArrayList<>(planned.task().layers());
     return new Iterator<>() {
       private int position; // the next layer's index in planLayers
       private TaskReads reads;
@@ -80,6 +85,9 @@ public final class LayerStage {
           reads = TaskReads.open(context, planned);
         }
         LayerWork work = planLayers.get(position++);
+        if (work.isWholeAdapter()) {
+          return openWhole(work);
+        }
         LayerOutcome outcome = compressOne(work);
         layersDone.add(1);
         bytesDone.add(work.bytes());
@@ -95,6 +103,35 @@ public final class LayerStage {
       private boolean isLastOfItsAdapter(int index) {
         return index + 1 == planLayers.size()
             || !planLayers.get(index + 1).adapter().equals(planLayers.get(index).adapter());
+      }
+
+      /**
+       * A small adapter held whole: opened from the task's reads of its files, its layers put in
+       * its place in the plan (in file order), and its own outcome returned, which carries it to
+       * assembly, or why it cannot be opened (it then has no layers).
+       */
+      private LayerOutcome openWhole(LayerWork work) {
+        List<LayerWork> mine = List.of();
+        LayerOutcome.OpenedInTask opened = null;
+        String error = null;
+        AdapterStatus status = null;
+        try {
+          opened = reads.openWhole(work.adapter());
+          mine = new ArrayList<>(OpenStage.layers(work.adapter(), adapterOf(work.adapter())));
+          mine.sort(LayerPlanner.FILE_ORDER);
+        } catch (RuntimeException e) {
+          error = AdapterErrors.message(e);
+          status = AdapterErrors.classify(e);
+        }
+        planLayers.addAll(position, mine);
+        // Progress counts the file's bytes: its layers' now, the rest (header, pass-through) here.
+        bytesDone.add(Math.max(0, work.bytes() - mine.stream().mapToLong(LayerWork::bytes).sum()));
+        return LayerOutcome.ofAdapter(
+            work.adapter(),
+            opened,
+            error,
+            status,
+            reads.requestsOfLayer(work.adapter(), mine.isEmpty()));
       }
 
       private PeftAdapter adapterOf(String relativePath) {
@@ -164,8 +201,8 @@ public final class LayerStage {
             long start = System.nanoTime();
             PeftAdapter source = adapterOf(work.adapter());
             List<String> modules = new ArrayList<>();
-            for (LayerWork w : planned.task().layers()) {
-              if (w.adapter().equals(work.adapter())) {
+            for (LayerWork w : planLayers) {
+              if (w.adapter().equals(work.adapter()) && !w.isWholeAdapter()) {
                 modules.add(w.module());
               }
             }

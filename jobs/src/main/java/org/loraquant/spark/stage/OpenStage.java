@@ -16,7 +16,8 @@ import org.loraquant.stats.AdapterStatus;
  * First executor stage: opens an adapter (config and safetensors header, no tensor data) and lists
  * its layers with their sizes and places in the file, the input of the layer planner. The folder's
  * files and lengths come from discovery's listing, so opening costs two reads: the config, and the
- * header with its length prefix (one more for a header over 128 KB).
+ * header with its length prefix (one more for a header over 128 KB). Small adapters are not opened
+ * here but in their layer task, with the rest of their file ({@code RunPlanner.readWhole}).
  */
 public final class OpenStage {
   private OpenStage() {}
@@ -28,11 +29,7 @@ public final class OpenStage {
       PeftAdapter adapter =
           PeftAdapterReader.open(
               context.io().counting(counter), discovered.location(), listed(discovered));
-      List<LayerWork> layers = new ArrayList<>(adapter.modules().size());
-      for (LoraModule module : adapter.modules()) {
-        long position = Math.min(module.a().absoluteBegin(), module.b().absoluteBegin());
-        layers.add(new LayerWork(relativePath, module.module(), module.bytes(), position));
-      }
+      List<LayerWork> layers = layers(relativePath, adapter);
       return new OpenOutcome(
           relativePath,
           AdapterStatus.COMPRESSED,
@@ -49,6 +46,16 @@ public final class OpenStage {
           null,
           counter.snapshot());
     }
+  }
+
+  /** The layers of {@code adapter}, placed where their factors start in its weights file. */
+  static List<LayerWork> layers(String relativePath, PeftAdapter adapter) {
+    List<LayerWork> layers = new ArrayList<>(adapter.modules().size());
+    for (LoraModule module : adapter.modules()) {
+      long position = Math.min(module.a().absoluteBegin(), module.b().absoluteBegin());
+      layers.add(new LayerWork(relativePath, module.module(), module.bytes(), position));
+    }
+    return layers;
   }
 
   /** The folder's files by name with their lengths, as discovery listed them. */

@@ -1,6 +1,7 @@
 package org.loraquant.spark.stage;
 
 import java.io.Closeable;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,13 +15,21 @@ import org.apache.spark.util.TaskCompletionListener;
 import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.ByteSpan;
+import org.loraquant.io.FileIO;
+import org.loraquant.io.FolderPaths;
+import org.loraquant.io.HeldRanges;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.IoErrors;
+import org.loraquant.io.JsonFiles;
 import org.loraquant.io.ReadAhead;
+import org.loraquant.peft.AdapterConfig;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
 import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.LayerWork;
+import org.loraquant.safetensors.SafetensorsHeader;
 import org.loraquant.safetensors.TensorInfo;
 
 /**
@@ -29,7 +38,11 @@ import org.loraquant.safetensors.TensorInfo;
  * JobContext#maxReadBytes} (a range never ends between a layer's two factors), all of them read in
  * order through one {@link ReadAhead}, so the next read is under way while a layer compresses
  * (at most {@link JobContext#readAheadBytes} ahead). The config and header came with the task (the
- * open stage read them): the task reads nothing but tensors.
+ * open stage read them): the task reads nothing but tensors. A small adapter the task holds whole
+ * ({@link LayerWork#wholeAdapter}) was not opened before: its reads are its config and its whole
+ * weights file, in that order, one request each, and {@link #openWhole} opens it from their
+ * bytes when the layer stage gets to it; its layers and pass-through tensors are then read from
+ * the same bytes, so none is read twice.
  *
  * <p>Each adapter's requests are counted apart ({@link #requestsOfLayer}), so the stats give each
  * adapter what it cost even when its first read was made while the previous adapter's last layer
@@ -60,7 +73,13 @@ final class TaskReads implements Closeable {
     InputFile weights;
     PeftAdapter adapter;
     RuntimeException openFailure;
+    /** A small adapter read whole and opened by this task: see {@link #openWhole}. */
+    WholeAdapter whole;
   }
+
+  /** A small adapter this task opens itself, from its listing; its two files' reads planned. */
+  private record WholeAdapter(
+      String folder, Map<String, Long> listed, FileIO io, InputFile config, InputFile weights) {}
 
   private final Map<String, AdapterReads> adapters;
   private final ReadAhead readAhead;
@@ -74,12 +93,18 @@ final class TaskReads implements Closeable {
   static TaskReads open(JobContext context, PlannedTask planned) {
     Map<String, AdapterReads> adapters = new LinkedHashMap<>();
     Map<String, List<ByteSpan>> spans = new LinkedHashMap<>();
+    List<ReadAhead.Read> plannedReads = new ArrayList<>();
     for (LayerWork work : planned.task().layers()) {
       AdapterReads reads = adapters.get(work.adapter());
       if (reads == null) {
         reads = new AdapterReads();
         adapters.put(work.adapter(), reads);
         spans.put(work.adapter(), new ArrayList<>());
+        if (work.isWholeAdapter()) {
+          reads.whole = whole(context, work.adapter(), reads.counter);
+          reads.weights = reads.whole.weights();
+          continue;
+        }
         try {
           OpenedAdapter opened = planned.adapter(work.adapter());
           reads.weights = opened.weightsFile(context.io().counting(reads.counter));
@@ -94,12 +119,15 @@ final class TaskReads implements Closeable {
         spans.get(work.adapter()).addAll(spans(module));
       }
     }
-    List<ReadAhead.Read> plannedReads = new ArrayList<>();
     spans.forEach(
         (name, mine) -> {
-          InputFile weights = adapters.get(name).weights;
+          AdapterReads reads = adapters.get(name);
+          if (reads.whole != null) {
+            plannedReads.addAll(wholeReads(reads.whole));
+            return;
+          }
           for (ByteSpan read : ByteSpan.merge(mine, context.maxReadBytes())) {
-            plannedReads.add(new ReadAhead.Read(weights, read));
+            plannedReads.add(new ReadAhead.Read(reads.weights, read));
           }
         });
     ReadAhead readAhead = new ReadAhead(plannedReads, context.readAheadBytes(), BACKGROUND);
@@ -122,6 +150,98 @@ final class TaskReads implements Closeable {
       }
     }
     return reads;
+  }
+
+  /** The files of a small adapter, from its listing (their lengths known: no HEAD). */
+  private static WholeAdapter whole(JobContext context, String relativePath, RequestCounter counter) {
+    DiscoveredAdapter discovered = context.adapter(relativePath);
+    String folder = FolderPaths.withoutTrailingSlash(discovered.location());
+    Map<String, Long> listed = OpenStage.listed(discovered);
+    FileIO io = context.io().counting(counter);
+    Long configLength = listed.get(AdapterConfig.FILE_NAME);
+    InputFile config =
+        configLength == null
+            ? null
+            : io.newInputFile(folder + "/" + AdapterConfig.FILE_NAME, configLength);
+    InputFile weights =
+        io.newInputFile(
+            folder + "/" + PeftAdapterReader.WEIGHTS_FILE,
+            listed.getOrDefault(PeftAdapterReader.WEIGHTS_FILE, -1L));
+    return new WholeAdapter(folder, listed, io, config, weights);
+  }
+
+  /**
+   * A small adapter's reads: its config whole, then its weights file whole (what opening reads
+   * first, then what its layers and pass-through tensors need, all inside it). Opening refuses
+   * without reading them a folder without a config (an upload in progress), a config over the
+   * JSON bound and a file too short for a safetensors length prefix, so those are not planned.
+   */
+  private static List<ReadAhead.Read> wholeReads(WholeAdapter whole) {
+    List<ReadAhead.Read> reads = new ArrayList<>(2);
+    Long configLength = whole.listed().get(AdapterConfig.FILE_NAME);
+    if (whole.config() == null || configLength > JsonFiles.MAX_JSON_FILE_BYTES) {
+      return reads;
+    }
+    reads.add(new ReadAhead.Read(whole.config(), new ByteSpan(0, configLength)));
+    long weightsLength = whole.listed().getOrDefault(PeftAdapterReader.WEIGHTS_FILE, -1L);
+    if (weightsLength >= SafetensorsHeader.LENGTH_PREFIX_BYTES) {
+      reads.add(new ReadAhead.Read(whole.weights(), new ByteSpan(0, weightsLength)));
+    }
+    return reads;
+  }
+
+  /**
+   * Opens the small adapter at {@code relativePath} ({@link LayerWork#wholeAdapter}) from the
+   * reads planned for it: its config and whole weights file, one request each, the header parsed
+   * from the file's bytes with the same checks and refusals as the open stage's. Returns what
+   * assembly needs of it, pass-through tensors' bytes included (read from the same bytes);
+   * afterwards {@link #adapter} gives it. Throws the reason it cannot be opened, which then stays
+   * its failure.
+   */
+  LayerOutcome.OpenedInTask openWhole(String relativePath) {
+    AdapterReads reads = adapters.get(relativePath);
+    if (reads == null || reads.whole == null) {
+      throw new IllegalArgumentException(
+          "this task does not hold '" + relativePath + "' as a whole adapter");
+    }
+    if (reads.openFailure != null) {
+      throw reads.openFailure;
+    }
+    WholeAdapter whole = reads.whole;
+    try {
+      reads.adapter =
+          PeftAdapterReader.open(
+              whole.io(), whole.folder(), whole.listed(), name -> file(whole, name));
+      List<ByteSpan> passThrough = new ArrayList<>();
+      for (TensorInfo t : reads.adapter.passThrough()) {
+        passThrough.add(span(t));
+      }
+      HeldRanges held =
+          passThrough.isEmpty()
+              ? HeldRanges.NONE
+              : HeldRanges.read(reads.adapter.weightsFile(), passThrough);
+      return new LayerOutcome.OpenedInTask(reads.adapter.opened(), held);
+    } catch (IOException e) {
+      reads.adapter = null;
+      reads.openFailure = IoErrors.cannotRead(whole.weights().location(), e);
+      throw reads.openFailure;
+    } catch (RuntimeException e) {
+      reads.adapter = null;
+      reads.openFailure = e;
+      throw e;
+    }
+  }
+
+  /** A file of a small adapter, its planned read served through the read-ahead. */
+  private InputFile file(WholeAdapter whole, String name) {
+    if (name.equals(AdapterConfig.FILE_NAME) && whole.config() != null) {
+      return readAhead.file(whole.config());
+    }
+    if (name.equals(PeftAdapterReader.WEIGHTS_FILE)) {
+      return readAhead.file(whole.weights());
+    }
+    return whole.io().newInputFile(
+        whole.folder() + "/" + name, whole.listed().getOrDefault(name, -1L));
   }
 
   /** The adapter at {@code relativePath}, read through this task's reads; throws its failure. */
@@ -148,6 +268,9 @@ final class TaskReads implements Closeable {
     }
     if (last && reads.weights != null) {
       readAhead.release(reads.weights);
+    }
+    if (last && reads.whole != null && reads.whole.config() != null) {
+      readAhead.release(reads.whole.config());
     }
     StorageRequests now = reads.counter.snapshot();
     StorageRequests before = reads.countedSoFar;

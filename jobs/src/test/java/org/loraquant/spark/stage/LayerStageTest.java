@@ -31,6 +31,7 @@ import org.loraquant.hadoop.AdapterDiscovery;
 import org.loraquant.spark.JobOptions;
 import org.loraquant.hadoop.OutputFileIO;
 import org.loraquant.plan.LayerWork;
+import org.loraquant.plan.RunPlanner;
 
 /**
  * The open and layer stages without Spark, counting their requests: an adapter is opened with two
@@ -160,21 +161,101 @@ class LayerStageTest {
         again.stream().filter(o -> o.adapter().equals(first.adapter())).toList());
   }
 
+  /**
+   * A small adapter held whole is opened by its task: one read of its config, one of its whole
+   * weights file, nothing else and no byte twice; its own outcome comes first and carries what
+   * the open stage would have read, and its layers are the command line's.
+   */
+  @Test
+  void aSmallAdapterIsOpenedInItsTaskWithOneReadOfItsConfigAndOneOfItsWholeFile()
+      throws IOException {
+    Fixture f = new Fixture(temp, JobOptions.DEFAULT_MAX_READ_BYTES, 2);
+
+    List<LayerOutcome> outcomes = f.compressWhole(f.wholeTask());
+
+    for (DiscoveredAdapter adapter : f.adapters) {
+      List<LayerOutcome> mine =
+          outcomes.stream().filter(o -> o.adapter().equals(adapter.relativePath())).toList();
+      LayerOutcome own = mine.get(0);
+      assertThat(own.isAdapterOutcome()).isTrue();
+      assertThat(own.error()).isNull();
+      assertThat(own.openedInTask().opened())
+          .isEqualTo(f.open(f.adapters.indexOf(adapter)).openedAdapter());
+      assertThat(mine.subList(1, mine.size())).noneMatch(LayerOutcome::isAdapterOutcome);
+      StorageRequests reads =
+          mine.stream().map(LayerOutcome::requests).reduce(StorageRequests.NONE, StorageRequests::plus);
+      long fileBytes =
+          adapter.file("adapter_config.json").size()
+              + adapter.file(PeftAdapterReader.WEIGHTS_FILE).size();
+      assertThat(reads).isEqualTo(new StorageRequests(0, 2, 0, 0, fileBytes));
+      f.assertSameAsCompressingAlone(adapter, mine.subList(1, mine.size()));
+    }
+  }
+
+  /**
+   * Bad input in a small adapter fails that adapter alone, in its task, with the open stage's
+   * message and status: a header length over the cap, a file cut short inside its header, a
+   * config that is not JSON. Its task's other adapter is compressed as if alone.
+   */
+  @Test
+  void aBrokenSmallAdapterFailsAloneWithTheOpenStagesMessageAndStatus() throws IOException {
+    Fixture f = new Fixture(temp, JobOptions.DEFAULT_MAX_READ_BYTES, 4);
+    Path hugeHeader = f.folder(f.adapters.get(1)).resolve(PeftAdapterReader.WEIGHTS_FILE);
+    byte[] bytes = Files.readAllBytes(hugeHeader);
+    Arrays.fill(bytes, 0, 8, (byte) 0x7f);
+    Files.write(hugeHeader, bytes);
+    Path cut = f.folder(f.adapters.get(2)).resolve(PeftAdapterReader.WEIGHTS_FILE);
+    Files.write(cut, Arrays.copyOf(Files.readAllBytes(cut), 100));
+    Files.writeString(f.folder(f.adapters.get(3)).resolve("adapter_config.json"), "{not json");
+    f.discover();
+
+    List<LayerOutcome> outcomes = f.compressWhole(f.wholeTask());
+
+    for (DiscoveredAdapter broken : f.adapters.subList(1, 4)) {
+      List<LayerOutcome> mine =
+          outcomes.stream().filter(o -> o.adapter().equals(broken.relativePath())).toList();
+      OpenOutcome openStage = OpenStage.open(f.context, broken.relativePath());
+      assertThat(openStage.opened()).as("precondition: the open stage refuses it").isFalse();
+      assertThat(mine).singleElement().satisfies(own -> {
+        assertThat(own.isAdapterOutcome()).isTrue();
+        assertThat(own.openedInTask()).isNull();
+        assertThat(own.error()).isEqualTo(openStage.message());
+        assertThat(own.errorStatus()).isEqualTo(openStage.status());
+        assertThat(own.requests().gets()).isBetween(1L, 2L);
+      });
+    }
+    DiscoveredAdapter good = f.adapters.get(0);
+    List<LayerOutcome> mine =
+        outcomes.stream().filter(o -> o.adapter().equals(good.relativePath())).toList();
+    assertThat(mine.get(0).error()).isNull();
+    f.assertSameAsCompressingAlone(good, mine.subList(1, mine.size()));
+  }
+
   private static final class Fixture {
     final HadoopFileIO io = new HadoopFileIO(new Configuration());
-    final List<DiscoveredAdapter> adapters;
-    final DiscoveredAdapter discovered;
-    final JobContext context;
+    final Path inputRoot;
+    final long maxReadBytes;
+    final Path temp;
+    List<DiscoveredAdapter> adapters;
+    DiscoveredAdapter discovered;
+    JobContext context;
 
     Fixture(Path temp, long maxReadBytes) throws IOException {
       this(temp, maxReadBytes, 1);
     }
 
     Fixture(Path temp, long maxReadBytes, int adapterCount) throws IOException {
-      Path inputRoot = temp.resolve("in");
+      this.temp = temp;
+      this.maxReadBytes = maxReadBytes;
+      inputRoot = temp.resolve("in");
       new FleetGenerator(
               new LocalFileIO(), new FleetGenerator.Options(adapterCount, ModelShape.TINY, 8, 5))
           .generate(inputRoot.toString());
+      discover();
+    }
+
+    /** Lists the input (again: after a test changed it) and makes the run's context from it. */
+    void discover() throws IOException {
       adapters = AdapterDiscovery.discover(io, inputRoot.toUri().toString());
       discovered = adapters.get(0);
       Map<String, DiscoveredAdapter> byPath = new java.util.TreeMap<>();
@@ -189,6 +270,28 @@ class LayerStageTest {
               LocalDate.of(2026, 12, 6),
               byPath,
               maxReadBytes);
+    }
+
+    /** The small adapters of the input, each whole, all in one task. */
+    LayerTask wholeTask() {
+      List<LayerWork> whole = RunPlanner.readWhole(context.adapters(), 1L << 20);
+      assertThat(whole).as("precondition: every adapter is small").hasSize(adapters.size());
+      List<LayerTask> tasks = new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(whole);
+      assertThat(tasks).hasSize(1);
+      return tasks.get(0);
+    }
+
+    /** A task's outcomes, its small adapters opened by itself (no header comes with it). */
+    List<LayerOutcome> compressWhole(LayerTask task) {
+      List<LayerOutcome> outcomes = new ArrayList<>();
+      LayerStage.compress(
+              context, PlannedTask.of(task, Map.of()), new LongAccumulator(), new LongAccumulator())
+          .forEachRemaining(outcomes::add);
+      return outcomes;
+    }
+
+    Path folder(DiscoveredAdapter d) {
+      return Path.of(temp(d));
     }
 
     OpenOutcome open() {

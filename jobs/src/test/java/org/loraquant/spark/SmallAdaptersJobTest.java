@@ -1,0 +1,132 @@
+package org.loraquant.spark;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.loraquant.cli.Main;
+import org.loraquant.format.CompressedFormat;
+import org.loraquant.hadoop.StorageRequests;
+import org.loraquant.peft.AdapterConfig;
+import org.loraquant.peft.PeftAdapterReader;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.LayerWork;
+import org.loraquant.safetensors.DType;
+import org.loraquant.stats.AdapterOutcome;
+import org.loraquant.stats.AdapterStatus;
+import org.loraquant.testing.SyntheticAdapter;
+
+/**
+ * Small adapters (weights file at most {@code --whole-file-bytes}) are opened inside their layer
+ * task. The job counts each adapter's requests on any Hadoop file system, so a local one shows
+ * what S3 would be asked: a tiny adapter's input is its config and its whole weights file, one
+ * read each, no byte read twice; the outputs, refusals and messages are those of the adapters
+ * opened first ({@code --whole-file-bytes 0}, the previous path) and of {@code compress}.
+ */
+class SmallAdaptersJobTest extends SparkTestBase {
+  @TempDir Path temp;
+
+  @Test
+  void aSmallAdapterIsReadWithOneRequestPerFileAndEachBrokenOneFailsAlone() throws Exception {
+    Path in = temp.resolve("in");
+    JobFixtures.generateFleet(in, 3, 8, 21);
+    // Pass-through tensors (a modules_to_save head) come to assembly from the task's one read.
+    new SyntheticAdapter(7, 4)
+        .linear("base_model.model.layers.0.self_attn.q_proj", 12, 10, 4, DType.F32, false)
+        .passThrough("base_model.model.lm_head.weight", DType.F16, 6, 12)
+        .linear("base_model.model.layers.0.self_attn.v_proj", 12, 10, 4, DType.BF16, false)
+        .writeTo(in.resolve("heads/with-head"));
+    JobFixtures.writeNanAdapter(in.resolve("broken/nan"));
+    Path badHeader =
+        new SyntheticAdapter(8, 4)
+            .linear("base_model.model.layers.0.self_attn.q_proj", 12, 10, 4, DType.F32, false)
+            .writeTo(in.resolve("broken/header"))
+            .resolve(PeftAdapterReader.WEIGHTS_FILE);
+    byte[] bytes = Files.readAllBytes(badHeader);
+    Arrays.fill(bytes, 0, 8, (byte) 0x7f);
+    Files.write(badHeader, bytes);
+
+    ProcessedRun whole =
+        CompressionPhase.run(
+            spark(),
+            JobFixtures.options(
+                in, temp.resolve("out"), temp.resolve("stats"), JobFixtures.DAY_ONE));
+    whole.release();
+    ProcessedRun openedFirst =
+        CompressionPhase.run(
+            spark(),
+            JobFixtures.options(
+                in,
+                temp.resolve("out-opened"),
+                temp.resolve("stats-opened"),
+                JobFixtures.DAY_ONE,
+                "--whole-file-bytes",
+                "0"));
+    openedFirst.release();
+
+    // Every adapter is small: each is one entry of the plan, the tasks hold no layer list.
+    assertThat(whole.tasks().stream().flatMap(t -> t.layers().stream()))
+        .hasSize(6)
+        .allMatch(LayerWork::isWholeAdapter);
+    assertThat(whole.tasks()).hasSizeLessThan(6);
+    Map<String, AdapterOutcome> now = byAdapter(whole);
+    Map<String, AdapterOutcome> before = byAdapter(openedFirst);
+    assertThat(now.keySet()).hasSize(6).isEqualTo(before.keySet());
+    for (DiscoveredAdapter input : whole.inputs()) {
+      String name = input.relativePath();
+      AdapterOutcome o = now.get(name);
+      AdapterOutcome b = before.get(name);
+      assertThat(o.status()).as(name).isEqualTo(b.status());
+      assertThat(o.message()).as(name).isEqualTo(b.message());
+      if (o.status() != AdapterStatus.COMPRESSED) {
+        continue;
+      }
+      long fileBytes =
+          input.file(AdapterConfig.FILE_NAME).size()
+              + input.file(PeftAdapterReader.WEIGHTS_FILE).size();
+      StorageRequests reads = o.requests();
+      assertThat(reads.gets()).as(name + ": input reads").isEqualTo(2);
+      assertThat(reads.bytesRead()).as(name + ": bytes read").isEqualTo(fileBytes);
+      // The change check and the output's requests are as they were.
+      assertThat(List.of(reads.lists(), reads.heads(), reads.writes()))
+          .as(name)
+          .isEqualTo(List.of(b.requests().lists(), b.requests().heads(), b.requests().writes()));
+      // Opened first, it took a header read (and assembly one for a pass-through tensor) and read
+      // the header's bytes twice.
+      assertThat(b.requests().gets()).as(name).isGreaterThanOrEqualTo(3);
+      assertThat(b.requests().bytesRead()).as(name).isGreaterThan(fileBytes);
+
+      Path cli = temp.resolve("cli").resolve(name);
+      int code =
+          Main.run(
+              List.of("compress", in.resolve(name).toString(), cli.toString()),
+              JobFixtures.discard(),
+              JobFixtures.discard());
+      assertThat(code).isZero();
+      for (String file : List.of(CompressedFormat.MODEL_FILE, CompressedFormat.CONFIG_FILE)) {
+        byte[] written = Files.readAllBytes(temp.resolve("out").resolve(name).resolve(file));
+        assertThat(written).as(name + "/" + file).isEqualTo(Files.readAllBytes(cli.resolve(file)));
+        assertThat(written)
+            .as(name + "/" + file)
+            .isEqualTo(Files.readAllBytes(temp.resolve("out-opened").resolve(name).resolve(file)));
+      }
+    }
+    assertThat(now.get("broken/header").status()).isEqualTo(AdapterStatus.FAILED);
+    assertThat(now.get("broken/header").message()).contains("header length");
+    assertThat(now.get("broken/nan").status()).isEqualTo(AdapterStatus.FAILED);
+    assertThat(now.get("broken/nan").message()).contains("NaN");
+    assertThat(now.values()).filteredOn(o -> o.status() == AdapterStatus.COMPRESSED).hasSize(4);
+  }
+
+  private static Map<String, AdapterOutcome> byAdapter(ProcessedRun run) {
+    Map<String, AdapterOutcome> out = new TreeMap<>();
+    run.outcomes().forEach(o -> out.put(o.adapter(), o));
+    return out;
+  }
+}
