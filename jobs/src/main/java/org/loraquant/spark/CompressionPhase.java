@@ -250,24 +250,32 @@ final class CompressionPhase {
           jsc.setJobDescription(
               "loraquant: read and measure " + layers.size() + " layers for the fleet budget");
           FleetStage.Widths widths = FleetStage.allocate(measured, options.budget(), fleetShare);
+          // The share without the adapters a failed layer left out of the allocation.
+          FleetShare allocated = widths.share();
           LOG.info(
               "run {}: fleet budget {} bits, {} stored by {} unchanged adapters, {} shared:"
-                  + " lambda {}, {} bits allocated",
+                  + " lambda {}, {} bits allocated, {} failed adapters left out",
               options.runId(),
-              fleetShare.budgetBits(),
-              fleetShare.storedBits(),
-              fleetShare.skipped().size(),
-              fleetShare.sharedBits(),
+              allocated.budgetBits(),
+              allocated.storedBits(),
+              allocated.skipped().size(),
+              allocated.sharedBits(),
               widths.allocation().lambda(),
-              widths.allocation().spentBits());
+              widths.allocation().spentBits(),
+              allocated.leftOut().size());
           Broadcast<Map<String, int[]>> fleetWidths = jsc.broadcast(widths.byLayer());
-          fleet = new FleetRun(options.budget(), fleetShare, widths.allocation().lambda(),
-              widths.allocation().spentBits());
+          fleet = new FleetRun(options.budget(), allocated, widths.allocation().lambda(),
+              widths.allocation().spentBits(), widths.allocation().capRounds(),
+              widths.allocation().overCap());
+          if (!fleet.capNote().isEmpty()) {
+            LOG.warn("run {}: fleet budget, weight adapter{}", options.runId(), fleet.capNote());
+          }
+          Set<String> leftOut = Set.copyOf(allocated.leftOut());
           layerOutcomes =
               measured.map(
                   layer ->
                       LayerStage.encodeMeasured(
-                          contextBroadcast.value(), layer, fleetWidths.value()));
+                          contextBroadcast.value(), layer, fleetWidths.value(), leftOut));
           jsc.setJobDescription(
               "loraquant: encode "
                   + layers.size()

@@ -34,6 +34,7 @@ import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 import org.loraquant.stats.AdapterOutcome;
 import org.loraquant.spark.stage.AdapterToAssemble;
+import org.loraquant.spark.stage.FleetStage;
 import org.loraquant.stats.AdapterTotals;
 import org.loraquant.spark.stage.JobContext;
 import org.loraquant.stats.LayerFigures;
@@ -98,6 +99,7 @@ public final class LoraQuantKryoRegistrator implements KryoRegistrator {
           // the fleet budget (issue 20): measured tables, the aggregations' zero values and
           // partial results, the allocation in the widths' closure
           FleetLayer.class,
+          FleetStage.Table.class,
           FleetTotals.class,
           FleetSums.class,
           FleetProposals.class,

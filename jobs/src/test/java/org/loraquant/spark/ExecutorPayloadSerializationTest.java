@@ -48,6 +48,7 @@ import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerTask;
 import org.loraquant.plan.LayerWork;
 import org.loraquant.spark.stage.AdapterToAssemble;
+import org.loraquant.spark.stage.FleetStage;
 import org.loraquant.spark.stage.JobContext;
 import org.loraquant.spark.stage.LayerOutcome;
 import org.loraquant.spark.stage.OpenOutcome;
@@ -309,6 +310,11 @@ class ExecutorPayloadSerializationTest {
     FleetLayer layer = FleetLayer.measure("team-a/adapter-1", "q_proj", new LoraFactors(m, n, r, b, a),
         BudgetSettings.of(1.4).levels(), 128, LinearAlgebra.current());
     assertThat(roundTrip(serializer, layer)).isEqualTo(layer);
+    // What the allocation keeps of the layer stage: the table, or only the adapter of a failure.
+    FleetStage.Table table = new FleetStage.Table(layer.adapter(), layer);
+    assertThat(roundTrip(serializer, table)).isEqualTo(table);
+    FleetStage.Table failed = new FleetStage.Table("team-a/adapter-2", null);
+    assertThat(roundTrip(serializer, failed)).isEqualTo(failed);
     FleetTotals totals = FleetTotals.of(layer);
     assertThat(roundTrip(serializer, totals)).isEqualTo(totals);
     assertThat(roundTrip(serializer, FleetTotals.ZERO)).isEqualTo(FleetTotals.ZERO);

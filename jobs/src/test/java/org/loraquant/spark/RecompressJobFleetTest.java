@@ -218,10 +218,202 @@ class RecompressJobFleetTest extends SparkTestBase {
   }
 
   /**
+   * A failing adapter takes no bits (docs/ALGORITHM.md, "Fleet budget"): an adapter whose layers
+   * are healthy but one (a NaN) fails and will not be written, so its healthy layers take no part
+   * in the allocation and its parameters leave the budget. The others get what a run over them
+   * alone gets: the same lambda and bits, the same model files byte for byte, within their budget.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"energy", "adapter"})
+  void aFailingAdapterTakesNoBits(String weight) throws Exception {
+    Path in = temp.resolve("in");
+    JobFixtures.copyTree(fleet, in);
+    String broken = writeAdapterWithOneNanLayer(in.resolve("broken"));
+    String[] flags = {"--budget", "1.4", "--budget-scope", "fleet", "--budget-weight", weight};
+    Path out = temp.resolve("out");
+    Path stats = temp.resolve("stats");
+    RunSummary withBroken =
+        JobFixtures.run(spark(), JobFixtures.options(in, out, stats, day(0), flags));
+    Path outAlone = temp.resolve("out-alone");
+    RunSummary alone = JobFixtures.run(spark(),
+        JobFixtures.options(fleet, outAlone, temp.resolve("stats-alone"), day(0), flags));
+
+    assertThat(withBroken.compressed()).isEqualTo(4);
+    assertThat(withBroken.failed()).isEqualTo(1);
+    assertThat(alone.compressed()).isEqualTo(4);
+    assertThat(out.resolve(broken)).doesNotExist();
+    // Its failure is the NaN layer's, alone: its healthy layers were not encoded, not failed.
+    assertThat(withBroken.failures().get(broken))
+        .doesNotContain("no widths", "more layers failed");
+    assertThat(withBroken.fleet().share().leftOut()).containsExactly(broken);
+    assertThat(withBroken.fleet().share().sharedBits())
+        .isEqualTo(alone.fleet().share().sharedBits());
+    assertThat(Double.doubleToRawLongBits(withBroken.fleet().lambda()))
+        .isEqualTo(Double.doubleToRawLongBits(alone.fleet().lambda()));
+    assertThat(withBroken.fleet().spentBits()).isEqualTo(alone.fleet().spentBits());
+    Map<String, PeftAdapter> others = adapters(fleet);
+    assertThat(others).hasSize(4);
+    for (String adapter : others.keySet()) {
+      assertThat(Files.readAllBytes(out.resolve(adapter).resolve(CompressedFormat.MODEL_FILE)))
+          .as(adapter)
+          .isEqualTo(
+              Files.readAllBytes(outAlone.resolve(adapter).resolve(CompressedFormat.MODEL_FILE)));
+    }
+
+    List<Row> written =
+        spark().read().schema(StatsSchema.ADAPTERS).parquet(stats.resolve("adapters").toString())
+            .filter("status = 'compressed'").collectAsList();
+    assertThat(written).hasSize(4);
+    long params = written.stream().mapToLong(r -> (long) r.getAs("params")).sum();
+    long bits = written.stream().mapToLong(r -> (long) r.getAs("tensor_bits")).sum();
+    assertThat(bits).isEqualTo(withBroken.fleet().spentBits())
+        .isLessThanOrEqualTo((long) Math.floor(1.4 * params));
+    assertThat(withBroken.lines()).anyMatch(l -> l.startsWith("fleet budget")
+        && l.contains("skipped adapters); 1 failed adapters left out of the allocation"));
+  }
+
+  /**
+   * A generated adapter (tiny shape, rank 8) with a NaN in one layer's factors, the others
+   * healthy; its relative path under the input root of {@code dir}'s parent.
+   */
+  private static String writeAdapterWithOneNanLayer(Path dir) throws IOException {
+    JobFixtures.generateFleet(dir, 1, 8, 11);
+    Map<String, PeftAdapter> generated = adapters(dir);
+    assertThat(generated).hasSize(1);
+    Map.Entry<String, PeftAdapter> adapter = generated.entrySet().iterator().next();
+    List<LoraModule> modules = adapter.getValue().modules();
+    assertThat(modules).hasSizeGreaterThan(2);
+    // The last layer's A starts with 0xFFFFFFFF: a NaN whatever the dtype (F32, BF16, F16).
+    LoraModule last = modules.get(modules.size() - 1);
+    org.loraquant.safetensors.TensorInfo a = adapter.getValue().header().tensors()
+        .stream().filter(t -> t.name().contains(last.module()) && t.name().contains("lora_A"))
+        .findFirst().orElseThrow();
+    Path weights = dir.resolve(adapter.getKey()).resolve("adapter_model.safetensors");
+    try (java.nio.channels.FileChannel file =
+        java.nio.channels.FileChannel.open(weights, java.nio.file.StandardOpenOption.WRITE)) {
+      file.write(java.nio.ByteBuffer.wrap(new byte[] {-1, -1, -1, -1}), a.absoluteBegin());
+    }
+    return dir.getFileName() + "/" + adapter.getKey();
+  }
+
+  /**
+   * The local file system, except that opening one file (a test's adapter weights) moves its
+   * modification time a minute past what discovery saw: a new upload of the same bytes during
+   * the run, which only the assembly's listing sees.
+   */
+  public static final class ReplacingLocalFileSystem extends org.apache.hadoop.fs.LocalFileSystem {
+    static volatile java.nio.file.Path replaced;
+    static volatile java.nio.file.attribute.FileTime uploadedAt;
+
+    @Override
+    public org.apache.hadoop.fs.FSDataInputStream open(org.apache.hadoop.fs.Path f, int bufferSize)
+        throws IOException {
+      java.nio.file.Path target = replaced;
+      if (target != null && pathToFile(f).toPath().toAbsolutePath().equals(target)) {
+        Files.setLastModifiedTime(target, uploadedAt);
+      }
+      return super.open(f, bufferSize);
+    }
+  }
+
+  /**
+   * An adapter replaced during the run (the same bytes uploaded again after discovery, seen by
+   * the assembly's listing after the allocation): it is reported incomplete and nothing of it is
+   * written; the others are written within the budget, which is the whole fleet's (the change
+   * came too late to give its bits back, so they are under it by its share). The next run
+   * compresses the new version and skips the others, and the fleet is within the budget.
+   */
+  @Test
+  void anAdapterReplacedDuringTheRunIsIncompleteAndTheOthersStayWithinTheBudget() throws Exception {
+    Path in = temp.resolve("in");
+    JobFixtures.copyTree(fleet, in);
+    Path out = temp.resolve("out");
+    Path stats = temp.resolve("stats");
+    String[] flags = {"--budget", "1.4", "--budget-scope", "fleet"};
+    String changed = adapters(in).keySet().iterator().next();
+    Path weights = in.resolve(changed).resolve("adapter_model.safetensors").toAbsolutePath();
+    org.apache.hadoop.conf.Configuration conf = spark().sparkContext().hadoopConfiguration();
+    RunSummary first;
+    try {
+      ReplacingLocalFileSystem.uploadedAt = java.nio.file.attribute.FileTime.fromMillis(
+          Files.getLastModifiedTime(weights).toMillis() + 60_000);
+      ReplacingLocalFileSystem.replaced = weights;
+      conf.set("fs.file.impl", ReplacingLocalFileSystem.class.getName());
+      conf.setBoolean("fs.file.impl.disable.cache", true);
+      first = JobFixtures.run(spark(), JobFixtures.options(in, out, stats, day(0), flags));
+    } finally {
+      conf.unset("fs.file.impl");
+      conf.unset("fs.file.impl.disable.cache");
+      ReplacingLocalFileSystem.replaced = null;
+    }
+    assertThat(Files.getLastModifiedTime(weights)).as("the run read the adapter")
+        .isEqualTo(ReplacingLocalFileSystem.uploadedAt);
+    assertThat(first.compressed()).isEqualTo(3);
+    assertThat(first.incomplete()).isEqualTo(1);
+    assertThat(first.failed()).isZero();
+    // Nothing of it under the output root, no staging left behind.
+    assertThat(snapshot(out).keySet())
+        .noneMatch(f -> f.startsWith(changed) || f.contains("loraquant-staging"));
+
+    List<Row> rows =
+        spark().read().schema(StatsSchema.ADAPTERS).parquet(stats.resolve("adapters").toString())
+            .collectAsList();
+    Row incomplete = rows.stream().filter(r -> r.getAs("adapter").equals(changed)).findFirst()
+        .orElseThrow();
+    assertThat((String) incomplete.getAs("status")).isEqualTo("incomplete");
+    assertThat((String) incomplete.getAs("message"))
+        .contains("adapter_model.safetensors was rewritten", "while this run was reading");
+    List<Row> written = rows.stream().filter(r -> "compressed".equals(r.getAs("status"))).toList();
+    assertThat(written).hasSize(3);
+    long bits = written.stream().mapToLong(r -> (long) r.getAs("tensor_bits")).sum();
+    long params = 0;
+    for (PeftAdapter a : adapters(in).values()) {
+      for (LoraModule m : a.modules()) {
+        params += m.params();
+      }
+    }
+    // Allocated over the four; the changed one's bits are not in the files.
+    assertThat(first.fleet().share().budgetBits()).isEqualTo((long) Math.floor(1.4 * params));
+    assertThat(bits).isLessThan(first.fleet().spentBits())
+        .isLessThanOrEqualTo(first.fleet().share().budgetBits());
+
+    RunSummary second =
+        JobFixtures.run(spark(), JobFixtures.options(in, out, stats, day(1), flags));
+    assertThat(second.compressed()).isEqualTo(1);
+    assertThat(second.skipped()).isEqualTo(3);
+    assertThat(second.fleet().share().toCompress()).containsExactly(changed);
+    // What the fleet stores now: three outputs of the first run, one of the second.
+    List<Row> stored =
+        spark().read().schema(StatsSchema.ADAPTERS).parquet(stats.resolve("adapters").toString())
+            .filter("status = 'compressed'").collectAsList();
+    assertThat(stored).hasSize(4);
+    assertThat(stored.stream().mapToLong(r -> (long) r.getAs("tensor_bits")).sum())
+        .isLessThanOrEqualTo((long) Math.floor(1.4 * params));
+  }
+
+  /**
+   * Weight adapter's rounds that stop at their limit with adapters above their cap say so in the
+   * run summary (FleetAllocation.overCap; the allocator's case is in FleetAllocatorTest).
+   */
+  @Test
+  void aCapTheRoundsDidNotMeetIsInTheSummaryLine() {
+    BudgetSettings budget = BudgetSettings.of(1.4).withScope(BudgetScope.FLEET);
+    FleetShare share = FleetStage.share(budget, Map.of(), Map.of("a", 100L, "b", 100L), false);
+    FleetRun stopped = new FleetRun(budget, share, 1e-6, 270, FleetAllocator.MAX_CAP_ROUNDS,
+        Map.of("a", 1.25, "b", 1.5));
+    assertThat(stopped.summaryLine()).endsWith("(280 budget - 0 stored by 0 skipped adapters);"
+        + " weight adapter's cap NOT met: the rounds stopped at their limit of 60 with 2 adapters"
+        + " above their cap (1.1x their own adapter-scope error; worst b at 1.500x its cap)");
+    FleetRun met = new FleetRun(budget, share, 1e-6, 270, 12, Map.of());
+    assertThat(met.summaryLine()).endsWith("(280 budget - 0 stored by 0 skipped adapters)");
+  }
+
+  /**
    * The fleet scope as it was before the input was read once, in memory: each layer measured
-   * ({@link FleetLayer#measure}; a layer that cannot be is left out), the weighted fleet
-   * allocated within the whole budget, each layer measured again from its factors and encoded at
-   * its widths, each adapter assembled. The model file of each adapter, by relative path.
+   * ({@link FleetLayer#measure}; an adapter with a layer that cannot be is left out, its
+   * parameters too), the weighted fleet allocated within the budget of the rest, each layer
+   * measured again from its factors and encoded at its widths, each adapter assembled. The model
+   * file of each adapter, by relative path.
    */
   private static Map<String, byte[]> twoPassModelFiles(Path in, BudgetSettings budget)
       throws IOException {
@@ -231,16 +423,20 @@ class RecompressJobFleetTest extends SparkTestBase {
     List<FleetLayer> measured = new ArrayList<>();
     long params = 0;
     for (Map.Entry<String, PeftAdapter> a : adapters.entrySet()) {
-      for (LoraModule m : a.getValue().modules()) {
-        params += m.params();
-        try {
-          measured.add(FleetLayer.measure(a.getKey(), m.module(),
+      List<FleetLayer> itsLayers = new ArrayList<>();
+      long itsParams = 0;
+      try {
+        for (LoraModule m : a.getValue().modules()) {
+          itsParams += m.params();
+          itsLayers.add(FleetLayer.measure(a.getKey(), m.module(),
               PeftAdapterReader.readFactors(a.getValue(), m), budget.levels(),
               budget.groupSize(), linalg));
-        } catch (RuntimeException e) {
-          // Left out, as the measuring pass did.
         }
+      } catch (RuntimeException e) {
+        continue; // the adapter fails: no bits, no parameters
       }
+      measured.addAll(itsLayers);
+      params += itsParams;
     }
     List<FleetLayer> weighted = FleetAllocator.weighted(measured, budget.weight());
     FleetAllocation allocation = FleetAllocator.allocate(LocalFleet.of(weighted),

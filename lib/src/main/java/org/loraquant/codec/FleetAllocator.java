@@ -82,8 +82,11 @@ public final class FleetAllocator {
    * #MAX_EVEN_PASSES}, in 40% of the passes.
    */
   static final int CAP_EVEN_PASSES = 4;
-  /** Rounds of the cap at most; each is one allocation with raised factors. */
-  static final int MAX_CAP_ROUNDS = 60;
+  /**
+   * Rounds of the cap at most; each is one allocation with raised factors. An allocation that
+   * reaches it says so ({@link FleetAllocation#overCap}).
+   */
+  public static final int MAX_CAP_ROUNDS = 60;
 
   private FleetAllocator() {}
 
@@ -143,15 +146,20 @@ public final class FleetAllocator {
       FleetAllocation allocation = solver.solve(factors, CAP_EVEN_PASSES);
       Map<String, Double> errors = passes.adapterErrors(allocation).byAdapter();
       Map<String, Double> raised = new TreeMap<>(factors);
+      // Error over cap of every adapter above its cap.
+      Map<String, Double> overCap = new TreeMap<>();
       for (Map.Entry<String, Double> e : errors.entrySet()) {
         double cap = cap(own.get(e.getKey()));
         if (e.getValue() > cap) {
           raised.put(e.getKey(), FleetAllocation.factor(factors, e.getKey()) * e.getValue()
               / (cap * (ADAPTER_AIM / ADAPTER_CAP)));
+          overCap.put(e.getKey(), e.getValue() / cap);
         }
       }
+      // At the limit the adapters still above their cap go with the allocation, for the caller
+      // to report: the rounds are a search, and one that failed must not pass for a met cap.
       if (raised.equals(factors) || round == MAX_CAP_ROUNDS) {
-        return allocation;
+        return allocation.afterCapRounds(round, overCap);
       }
       factors = raised;
     }

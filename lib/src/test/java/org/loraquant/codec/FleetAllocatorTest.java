@@ -129,6 +129,48 @@ class FleetAllocatorTest {
     }
   }
 
+  /**
+   * The cap's rounds are a search, not a proof. When the budget cannot hold every adapter's own
+   * adapter-scope allocation (here 60% of it, as when the skipped adapters of an incremental run
+   * store more than B bits per parameter), adapters stay above their cap, the rounds stop at
+   * their limit, and the allocation says which adapters and by how much instead of passing for a
+   * met cap. A cap the rounds meet says so too.
+   */
+  @Test
+  void capRoundsThatStopAtTheirLimitNameTheAdaptersAboveTheirCap() {
+    List<FleetLayer> weighted =
+        FleetAllocator.weighted(GeneratedFleetTables.fleet(22, 8, 3, true), FleetWeight.ADAPTER);
+    double b = 2.0;
+    long short60 = (long) Math.floor(0.6 * b * params(weighted));
+    LocalFleet fleet = LocalFleet.of(weighted);
+    FleetAllocation stopped = FleetAllocator.allocate(fleet, short60, FleetWeight.ADAPTER, b);
+
+    assertThat(stopped.capRounds()).isEqualTo(FleetAllocator.MAX_CAP_ROUNDS);
+    assertThat(stopped.overCap()).isNotEmpty();
+    assertThat(spent(weighted, stopped)).isEqualTo(stopped.spentBits())
+        .isLessThanOrEqualTo(short60);
+    java.util.Map<String, Double> errors = fleet.adapterErrors(stopped).byAdapter();
+    java.util.Map<String, FleetAdapterScope> own = fleet.adapterScope(b);
+    for (String adapter : errors.keySet()) {
+      double overCap = errors.get(adapter) / FleetAllocator.cap(own.get(adapter));
+      if (overCap > 1) {
+        assertThat(stopped.overCap()).as(adapter).containsEntry(adapter, overCap);
+      } else {
+        assertThat(stopped.overCap()).as(adapter).doesNotContainKey(adapter);
+      }
+    }
+    assertThat(stopped.toString()).endsWith(stopped.overCap().size()
+        + " adapters above their cap after 60 rounds");
+
+    FleetAllocation met = FleetAllocator.allocate(fleet, (long) Math.floor(b * params(weighted)),
+        FleetWeight.ADAPTER, b);
+    assertThat(met.overCap()).isEmpty();
+    assertThat(met.capRounds()).isPositive().isLessThan(FleetAllocator.MAX_CAP_ROUNDS);
+    FleetAllocation energy = FleetAllocator.allocate(fleet, short60, FleetWeight.ENERGY, b);
+    assertThat(energy.capRounds()).isZero();
+    assertThat(energy.overCap()).isEmpty();
+  }
+
   /** The cap's rounds see each adapter's error exactly: split or not, the same figures. */
   @Test
   void adapterErrorsAreTheSameWhateverTheSplit() {

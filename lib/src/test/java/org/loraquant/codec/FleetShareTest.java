@@ -84,4 +84,47 @@ class FleetShareTest {
     assertThat(share.storedBits() + a.spentBits()).isLessThanOrEqualTo(share.budgetBits())
         .isGreaterThanOrEqualTo((long) (0.995 * share.budgetBits()));
   }
+
+  /**
+   * Adapters that failed before the allocation leave the fleet: their parameters leave the
+   * budget, so the share is exactly that of the fleet without them, with or without --force.
+   */
+  @Test
+  void failedAdaptersLeaveTheBudgetAsIfTheyWereNeverInTheFleet() {
+    for (boolean force : new boolean[] {false, true}) {
+      FleetShare share = FleetShare.of(FLEET, 1.4, force).without(List.of("d"), 1.4);
+      FleetShare alone = FleetShare.of(FLEET.subList(0, 3), 1.4, force);
+      assertThat(share.params()).isEqualTo(6000);
+      assertThat(share.budgetBits()).isEqualTo(alone.budgetBits()).isEqualTo(8400);
+      assertThat(share.storedBits()).isEqualTo(alone.storedBits());
+      assertThat(share.sharedBits()).isEqualTo(alone.sharedBits());
+      assertThat(share.toCompress()).isEqualTo(alone.toCompress()).doesNotContain("d");
+      assertThat(share.skipped()).isEqualTo(alone.skipped());
+      assertThat(share.leftOut()).containsExactly("d");
+      assertThat(alone.leftOut()).isEmpty();
+    }
+    FleetShare share = FleetShare.of(FLEET, 1.4, false);
+    assertThat(share.without(List.of(), 1.4)).isSameAs(share);
+    assertThat(share.without(List.of("b"), 1.4).without(List.of("d"), 1.4).leftOut())
+        .containsExactly("b", "d");
+    // Only an adapter to compress can fail: a skipped one was not read.
+    assertThatThrownBy(() -> share.without(List.of("a"), 1.4))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a is not an adapter");
+  }
+
+  /** Without a failed adapter the skipped ones can store more than what is left of the budget. */
+  @Test
+  void aFailedAdapterCanLeaveTheSkippedOnesOverTheBudget() {
+    // 1.0 x 6500 = 6500 holds a and c's 5600; without b, 1.0 x 4500 does not.
+    FleetShare share = FleetShare.of(FLEET, 1.0, false);
+    assertThat(share.sharedBits()).isEqualTo(900);
+    assertThatThrownBy(() -> share.without(List.of("b"), 1.0))
+        .isInstanceOf(FleetBudgetTooSmallException.class)
+        .hasMessageContaining("(4500 bits over 4500 parameters) is 1100 bits");
+    // With every adapter to compress failed nothing is allocated, and nothing refused.
+    FleetShare none = share.without(List.of("b", "d"), 1.0);
+    assertThat(none.toCompress()).isEmpty();
+    assertThat(none.sharedBits()).isZero();
+    assertThat(FleetAllocator.allocate(List.of(), none.sharedBits()).spentBits()).isZero();
+  }
 }

@@ -1,12 +1,15 @@
 package org.loraquant.spark.stage;
 
+import java.io.Serializable;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.storage.StorageLevel;
 import org.loraquant.codec.BudgetSettings;
@@ -125,34 +128,68 @@ public final class FleetStage {
    * Allocates the shared bits over the measured layers ({@link LayerStage#compress} in scope
    * fleet; the caller persists them, DISK_ONLY, and keeps them until they are encoded) and
    * returns each layer's widths. A layer that could not be read or measured is a failed outcome
-   * with its message and takes no part.
+   * with its message; its adapter will not be written, so it takes no part at all: its other
+   * layers' tables are left out and its parameters leave the budget ({@link FleetShare#without}),
+   * and the others get what a run over them alone gets. The share returned is that one.
    *
    * @throws UsageException when the shared bits cannot hold the smallest storable form
    */
   public static Widths allocate(JavaRDD<LayerOutcome> measured, BudgetSettings budget, FleetShare share) {
-    JavaRDD<FleetLayer> tables = measured.filter(o -> o.measured() != null)
-        .map(o -> o.measured().fleetLayer());
     // Persisted: the allocator's 10 to 30 passes go over the tables only (k x 9 doubles a layer),
-    // not over the persisted factors beside them.
-    JavaRDD<FleetLayer> weighted =
-        SparkFleet.weighted(tables, budget.weight()).persist(StorageLevel.MEMORY_AND_DISK());
+    // not over the persisted factors beside them. The first action (the failed adapters) is the
+    // measuring pass.
+    JavaRDD<Table> tables = measured.map(Table::of).persist(StorageLevel.MEMORY_AND_DISK());
+    JavaRDD<FleetLayer> weighted = null;
     try {
+      // A few names: the failed layers are the exception.
+      Set<String> failed =
+          new TreeSet<>(tables.filter(t -> t.layer() == null).map(Table::adapter).collect());
+      FleetShare written;
+      try {
+        written = share.without(failed, budget.budgetBits());
+      } catch (FleetBudgetTooSmallException e) {
+        throw new UsageException(refusal(budget, failed) + e.getMessage());
+      }
+      JavaRDD<FleetLayer> kept =
+          tables.filter(t -> t.layer() != null && !failed.contains(t.adapter())).map(Table::layer);
+      weighted = SparkFleet.weighted(kept, budget.weight()).persist(StorageLevel.MEMORY_AND_DISK());
       FleetAllocation allocation;
       try {
-        allocation = FleetAllocator.allocate(new SparkFleet(weighted), share.sharedBits(),
+        allocation = FleetAllocator.allocate(new SparkFleet(weighted), written.sharedBits(),
             budget.weight(), budget.budgetBits());
       } catch (FleetBudgetTooSmallException e) {
-        throw new UsageException("--budget " + budget.budgetBits() + " --budget-scope fleet: "
-            + e.getMessage());
+        throw new UsageException(refusal(budget, failed) + e.getMessage());
       }
       Map<String, int[]> widths =
           new TreeMap<>(
               weighted
                   .mapToPair(l -> new Tuple2<>(key(l.adapter(), l.module()), allocation.widths(l)))
                   .collectAsMap());
-      return new Widths(widths, allocation, share);
+      return new Widths(widths, allocation, written);
     } finally {
-      weighted.unpersist();
+      if (weighted != null) {
+        weighted.unpersist();
+      }
+      tables.unpersist();
+    }
+  }
+
+  private static String refusal(BudgetSettings budget, Set<String> failed) {
+    return "--budget " + budget.budgetBits() + " --budget-scope fleet: "
+        + (failed.isEmpty() ? "" : "with the " + failed.size() + " adapters that failed left out ("
+            + String.join(", ", failed) + "), ");
+  }
+
+  /**
+   * A measured layer's table for the allocation, or only its adapter when the layer failed
+   * ({@code layer} null): what the allocation needs of the layer stage, small enough to keep
+   * apart from the persisted factors.
+   */
+  public record Table(String adapter, FleetLayer layer) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    static Table of(LayerOutcome o) {
+      return new Table(o.adapter(), o.measured() == null ? null : o.measured().fleetLayer());
     }
   }
 }

@@ -11,7 +11,9 @@ import org.loraquant.plan.LayerWork;
 import org.loraquant.stats.AdapterStatus;
 
 /**
- * One layer after the layer stage: compressed, or the reason it could not be (e.g. NaN factors).
+ * One layer after the layer stage: compressed, or the reason it could not be (e.g. NaN factors);
+ * in the budget mode's scope {@code fleet} also neither, for a healthy layer of an adapter that
+ * another layer's failure left out of the allocation ({@link LayerStage#encodeMeasured}).
  *
  * @param result the compressed layer of the paper mode; null when {@code error} is set or in the
  *     budget mode

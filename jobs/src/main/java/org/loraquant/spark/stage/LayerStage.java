@@ -238,12 +238,19 @@ public final class LayerStage {
    * encoded at its widths from {@code fleetWidths} (key {@link FleetStage#key}) from the persisted
    * measurement, with no read and no decomposition. A failed layer stays as it is; so do the
    * requests of the read that measured it. The stats' time covers reading, measuring and encoding.
+   * A healthy layer of an adapter in {@code leftOut} (another of its layers failed, so it was left
+   * out of the allocation; {@link FleetStage#allocate}) is not encoded: it comes back with neither
+   * result nor error, and its adapter fails by the layer that did.
    */
   public static LayerOutcome encodeMeasured(
-      JobContext context, LayerOutcome layer, Map<String, int[]> fleetWidths) {
+      JobContext context, LayerOutcome layer, Map<String, int[]> fleetWidths,
+      java.util.Set<String> leftOut) {
     MeasuredLayer measured = layer.measured();
     if (measured == null) {
       return layer;
+    }
+    if (leftOut.contains(layer.adapter())) {
+      return new LayerOutcome(layer.adapter(), layer.module(), null, null, null, layer.requests());
     }
     try {
       int[] widths = fleetWidths.get(FleetStage.key(layer.adapter(), layer.module()));
