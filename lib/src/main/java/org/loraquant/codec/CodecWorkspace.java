@@ -28,6 +28,8 @@ final class CodecWorkspace {
   private byte[] scratchCodes = new byte[0];
   private short[] scratchScales = new short[0];
   private byte[] scratchZeros = new byte[0];
+  private double[] tableB = new double[0];
+  private double[] tableA = new double[0];
   private LloydMaxCoder lloydMaxCoder;
 
   private CodecWorkspace() {}
@@ -97,6 +99,19 @@ final class CodecWorkspace {
 
   byte[] scratchZeros(int groups) {
     return scratchZeros = scratchZeros.length >= groups ? scratchZeros : new byte[groups];
+  }
+
+  /**
+   * The decoded values of one component's B' column and A' row while a rate-distortion table
+   * measures it ({@link LazyRateDistortion#extend}): scratch, read only until the next call.
+   * They do not overlap any array above.
+   */
+  double[] tableB(int m) {
+    return tableB = atLeast(tableB, m);
+  }
+
+  double[] tableA(int n) {
+    return tableA = atLeast(tableA, n);
   }
 
   /** A Lloyd-Max group coder for groups of up to {@code groupSize} values. */

@@ -119,8 +119,9 @@ final class LazyRateDistortion {
     if (target <= known(i)) {
       return;
     }
-    double[] bRecon = new double[layer.m()];
-    double[] aRecon = new double[layer.n()];
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    double[] bRecon = work.tableB(layer.m());
+    double[] aRecon = work.tableA(layer.n());
     double[] row = Arrays.copyOf(rows[i], target + 1);
     VectorCode[] kept = new VectorCode[2];
     // Codes and scales of one component at one width, about a byte per value.

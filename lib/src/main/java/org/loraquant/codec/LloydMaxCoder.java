@@ -12,8 +12,9 @@ package org.loraquant.codec;
  *
  * <p>Comparisons pay at 2 and 3 bits (3 and 7 per value; 2 bits measured 1.6 times faster than
  * the division, docs/BENCHMARKS.md, "Budget mode"); from 4 bits on, 15 comparisons or a search
- * measured no faster than the division, which those widths keep. Both paths sum the least-squares
- * fit in the same loop as the codes (the coder before had a second loop for it).
+ * measured no faster than the division, which those widths keep. The first candidate's loop sums
+ * the least-squares fit with its codes and writes no values; the second's writes codes and values
+ * and sums only the error (docs/BENCHMARKS.md, "Third pass").
  *
  * <p>One coder holds scratch arrays for the widest width and a group; it is not thread-safe
  * ({@link CodecWorkspace} keeps one per thread).
@@ -25,17 +26,16 @@ final class LloydMaxCoder {
   private final double[] bounds = new double[(1 << WIDEST_BY_COMPARISON) - 1];
   /** The group's decoded value of each code, at the widths coded by comparisons. */
   private final double[] values = new double[1 << WIDEST_BY_COMPARISON];
-  /** The squared error, sum x L(q) and sum L(q)^2 of the last group coded by comparisons. */
+  /** The squared error, sum x L(q) and sum L(q)^2 of the last first candidate coded by comparisons. */
   private final double[] sums = new double[3];
+  /** The first candidate's codes. */
   private final byte[] scratchCodes;
-  private final double[] scratchRecon;
-  /** Sum x L(q) and sum L(q)^2 of the last group coded with the fit sums asked for. */
+  /** Sum x L(q) and sum L(q)^2 of the last first candidate. */
   private double xl;
   private double ll;
 
   LloydMaxCoder(int groupSize) {
     scratchCodes = new byte[groupSize];
-    scratchRecon = new double[groupSize];
   }
 
   int groupSize() {
@@ -48,9 +48,13 @@ final class LloydMaxCoder {
    * RMS (the scale the levels were designed for, a Gaussian's sigma), and the least-squares scale
    * sum x L(q) / sum L(q)^2 given the codes chosen with the RMS scale (which repairs groups far
    * from Gaussian, e.g. a tail group of one value). Codes go to {@code codes[codeOff..]}, decoded
-   * values to {@code recon[reconOff..]}; returns the binary16 scale bits. The second candidate is
-   * coded into scratch and copied over the first only if it wins. {@code len} is at most the
-   * coder's group size.
+   * values to {@code recon[reconOff..]}; returns the binary16 scale bits. {@code len} is at most
+   * the coder's group size.
+   *
+   * <p>The second candidate usually wins (it is the least-squares scale of the first's codes,
+   * and nearest codes can only do better at it, but for the binary16 rounding), so the first is
+   * coded into scratch without its values, which are needed only when it wins and are then
+   * decoded from its codes (the same values).
    */
   short encode(double[] x, int off, int len, int bits, byte[] codes, int codeOff, double[] recon,
       int reconOff) {
@@ -59,28 +63,37 @@ final class LloydMaxCoder {
       sumSquares += x[off + i] * x[off + i];
     }
     short rms = Binary16.scaleBits(Math.sqrt(sumSquares / len));
-    double rmsError = code(x, off, len, bits, rms, codes, codeOff, recon, reconOff, true);
+    double rmsError = code(x, off, len, bits, rms, scratchCodes, 0, null, 0);
     short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
-    if (fitted == rms
-        || code(x, off, len, bits, fitted, scratchCodes, 0, scratchRecon, 0, false) >= rmsError) {
-      return rms;
+    if (fitted != rms
+        && code(x, off, len, bits, fitted, codes, codeOff, recon, reconOff) < rmsError) {
+      return fitted;
     }
     System.arraycopy(scratchCodes, 0, codes, codeOff, len);
-    System.arraycopy(scratchRecon, 0, recon, reconOff, len);
-    return fitted;
+    float scale = Binary16.toFloat(rms);
+    for (int i = 0; i < len; i++) {
+      recon[reconOff + i] = VectorQuantizer.lloydMaxValue(bits, codes[codeOff + i] & 0xff, scale);
+    }
+    return rms;
   }
 
   /**
-   * Nearest-level codes and decoded values of the group at the given binary16 scale; returns the
-   * squared error, and with {@code fitSums} leaves sum x L(q) and sum L(q)^2 in {@link #xl} and
-   * {@link #ll} (each sum in value order, as a plain loop over the codes gives). A zero scale
-   * (an all-zero group) decodes every value to 0.
+   * Nearest-level codes of the group at the given binary16 scale; returns the squared error.
+   * With {@code recon} null (the first candidate) it leaves sum x L(q) and sum L(q)^2 in
+   * {@link #xl} and {@link #ll} and writes no values; else it writes the decoded values to
+   * {@code recon[reconOff..]}. Every sum is in value order, as a plain loop over the codes gives.
+   * A zero scale (an all-zero group) decodes every value to 0.
    */
   private double code(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
-      int codeOff, double[] recon, int reconOff, boolean fitSums) {
+      int codeOff, double[] recon, int reconOff) {
     float scale = Binary16.toFloat(scaleBits);
-    if (scale == 0 || bits > WIDEST_BY_COMPARISON) {
-      return codeByDivision(x, off, len, bits, scale, codes, codeOff, recon, reconOff, fitSums);
+    boolean fit = recon == null;
+    if (scale == 0) {
+      return codeAtZeroScale(x, off, len, bits, codes, codeOff, recon, reconOff);
+    }
+    if (bits > WIDEST_BY_COMPARISON) {
+      return fit ? fitWide(x, off, len, bits, scale, codes, codeOff)
+          : codeWide(x, off, len, bits, scale, codes, codeOff, recon, reconOff);
     }
     for (int q = 0; q < 1 << bits; q++) {
       values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
@@ -89,27 +102,29 @@ final class LloydMaxCoder {
     for (int j = 0; j < t.length; j++) {
       bounds[j] = smallestReaching(t[j], scale);
     }
-    double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
-    if (bits == 2) {
-      code2(x, off, len, codes, codeOff, recon, reconOff, levels);
-    } else {
-      code3(x, off, len, codes, codeOff, recon, reconOff, levels);
-    }
-    if (fitSums) {
+    if (fit) {
+      double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
+      if (bits == 2) {
+        fit2(x, off, len, codes, codeOff, levels);
+      } else {
+        fit3(x, off, len, codes, codeOff, levels);
+      }
       xl = sums[1];
       ll = sums[2];
+      return sums[0];
     }
-    return sums[0];
+    return bits == 2 ? code2(x, off, len, codes, codeOff, recon, reconOff)
+        : code3(x, off, len, codes, codeOff, recon, reconOff);
   }
 
-  // One loop per width, each small enough for the JIT to compile with its comparisons inline
-  // (one shared loop with a switch per value ran 2-3 times slower: the switch was not inlined).
-  // Each leaves the squared error, sum x L(q) and sum L(q)^2 in sums[0..2], each summed in value
-  // order. The code is the number of bounds at most x, counted without branches (a branch per
-  // comparison would mispredict on about every other value).
+  // One loop per width and candidate, each small enough for the JIT to compile with its
+  // comparisons inline (one shared loop with a switch per value ran 2-3 times slower: the switch
+  // was not inlined). The fit loops leave the squared error, sum x L(q) and sum L(q)^2 in
+  // sums[0..2]; the code loops return the squared error; each sum in value order. The code is the
+  // number of bounds at most x, counted without branches (a branch per comparison would
+  // mispredict on about every other value).
 
-  private void code2(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
-      int reconOff, double[] levels) {
+  private void fit2(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
     double b0 = bounds[0];
     double b1 = bounds[1];
     double b2 = bounds[2];
@@ -121,7 +136,6 @@ final class LloydMaxCoder {
       int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
-      recon[reconOff + i] = value;
       error += (xi - value) * (xi - value);
       double level = levels[q];
       sumXl += xi * level;
@@ -132,8 +146,24 @@ final class LloydMaxCoder {
     sums[2] = sumLl;
   }
 
-  private void code3(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
-      int reconOff, double[] levels) {
+  private double code2(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
+      int reconOff) {
+    double b0 = bounds[0];
+    double b1 = bounds[1];
+    double b2 = bounds[2];
+    double error = 0;
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0);
+      codes[codeOff + i] = (byte) q;
+      double value = values[q];
+      recon[reconOff + i] = value;
+      error += (xi - value) * (xi - value);
+    }
+    return error;
+  }
+
+  private void fit3(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
     double b0 = bounds[0];
     double b1 = bounds[1];
     double b2 = bounds[2];
@@ -150,7 +180,6 @@ final class LloydMaxCoder {
           + (xi >= b4 ? 1 : 0) + (xi >= b5 ? 1 : 0) + (xi >= b6 ? 1 : 0);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
-      recon[reconOff + i] = value;
       error += (xi - value) * (xi - value);
       double level = levels[q];
       sumXl += xi * level;
@@ -159,6 +188,28 @@ final class LloydMaxCoder {
     sums[0] = error;
     sums[1] = sumXl;
     sums[2] = sumLl;
+  }
+
+  private double code3(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
+      int reconOff) {
+    double b0 = bounds[0];
+    double b1 = bounds[1];
+    double b2 = bounds[2];
+    double b3 = bounds[3];
+    double b4 = bounds[4];
+    double b5 = bounds[5];
+    double b6 = bounds[6];
+    double error = 0;
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0) + (xi >= b3 ? 1 : 0)
+          + (xi >= b4 ? 1 : 0) + (xi >= b5 ? 1 : 0) + (xi >= b6 ? 1 : 0);
+      codes[codeOff + i] = (byte) q;
+      double value = values[q];
+      recon[reconOff + i] = value;
+      error += (xi - value) * (xi - value);
+    }
+    return error;
   }
 
   /**
@@ -176,24 +227,66 @@ final class LloydMaxCoder {
     return x;
   }
 
-  /** {@link #code} by a division per value ({@link LloydMaxLevels#nearestCode}). */
-  private double codeByDivision(double[] x, int off, int len, int bits, float scale,
-      byte[] codes, int codeOff, double[] recon, int reconOff, boolean fitSums) {
+  // From 4 bits on, a division per value (LloydMaxLevels.nearestCode): x times the reciprocal of
+  // the scale, with the grid and a step either way and the division only where the product lies
+  // within 1e-15 of a threshold, was exact too but measured slower (11.6 against 9.0 ns per
+  // value for both candidates, docs/BENCHMARKS.md).
+
+  private double fitWide(double[] x, int off, int len, int bits, float scale, byte[] codes,
+      int codeOff) {
+    double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
     double error = 0;
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = scale == 0 ? 1 << (bits - 1) : LloydMaxLevels.nearestCode(bits, xi / scale);
+      int q = LloydMaxLevels.nearestCode(bits, xi / scale);
       codes[codeOff + i] = (byte) q;
       double value = VectorQuantizer.lloydMaxValue(bits, q, scale);
-      double level = LloydMaxLevels.level(bits, q);
+      error += (xi - value) * (xi - value);
+      double level = levels[q];
+      sumXl += xi * level;
+      sumLl += level * level;
+    }
+    xl = sumXl;
+    ll = sumLl;
+    return error;
+  }
+
+  private static double codeWide(double[] x, int off, int len, int bits, float scale,
+      byte[] codes, int codeOff, double[] recon, int reconOff) {
+    double error = 0;
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      int q = LloydMaxLevels.nearestCode(bits, xi / scale);
+      codes[codeOff + i] = (byte) q;
+      double value = VectorQuantizer.lloydMaxValue(bits, q, scale);
       recon[reconOff + i] = value;
+      error += (xi - value) * (xi - value);
+    }
+    return error;
+  }
+
+  /** {@link #code} at scale 0: every value gets the middle code and decodes to 0. */
+  private double codeAtZeroScale(double[] x, int off, int len, int bits, byte[] codes,
+      int codeOff, double[] recon, int reconOff) {
+    int q = 1 << (bits - 1);
+    double value = VectorQuantizer.lloydMaxValue(bits, q, 0f);
+    double level = LloydMaxLevels.level(bits, q);
+    double error = 0;
+    double sumXl = 0;
+    double sumLl = 0;
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      codes[codeOff + i] = (byte) q;
+      if (recon != null) {
+        recon[reconOff + i] = value;
+      }
       error += (xi - value) * (xi - value);
       sumXl += xi * level;
       sumLl += level * level;
     }
-    if (fitSums) {
+    if (recon == null) {
       xl = sumXl;
       ll = sumLl;
     }

@@ -70,19 +70,24 @@ final class VectorQuantizer {
   static void decode(LevelFamily family, VectorCode code, int groupSize, int len, float[] out,
       int outOff) {
     int bits = code.bits();
-    for (int i = 0; i < len; i++) {
-      int g = i / groupSize;
+    byte[] codes = code.codes();
+    for (int g = 0, start = 0; start < len; g++, start += groupSize) {
+      int end = Math.min(len, start + groupSize);
       float scale = Binary16.toFloat(code.scales()[g]);
-      int q = code.codes()[i] & 0xff;
-      float value;
       if (bits == 1) {
-        value = GroupEncoding.signValue(q, scale);
+        for (int i = start; i < end; i++) {
+          out[outOff + i] = GroupEncoding.signValue(codes[i] & 0xff, scale);
+        }
       } else if (family == LevelFamily.UNIFORM) {
-        value = GroupEncoding.affineValue(q, code.zeros()[g] & 0xff, scale);
+        int zero = code.zeros()[g] & 0xff;
+        for (int i = start; i < end; i++) {
+          out[outOff + i] = GroupEncoding.affineValue(codes[i] & 0xff, zero, scale);
+        }
       } else {
-        value = lloydMaxValue(bits, q, scale);
+        for (int i = start; i < end; i++) {
+          out[outOff + i] = lloydMaxValue(bits, codes[i] & 0xff, scale);
+        }
       }
-      out[outOff + i] = value;
     }
   }
 
@@ -92,10 +97,25 @@ final class VectorQuantizer {
    */
   static void decode(LevelFamily family, VectorCode code, int groupSize, int len, double[] out,
       int outOff) {
-    float[] values = new float[len];
-    decode(family, code, groupSize, len, values, 0);
-    for (int i = 0; i < len; i++) {
-      out[outOff + i] = values[i];
+    int bits = code.bits();
+    byte[] codes = code.codes();
+    for (int g = 0, start = 0; start < len; g++, start += groupSize) {
+      int end = Math.min(len, start + groupSize);
+      float scale = Binary16.toFloat(code.scales()[g]);
+      if (bits == 1) {
+        for (int i = start; i < end; i++) {
+          out[outOff + i] = GroupEncoding.signValue(codes[i] & 0xff, scale);
+        }
+      } else if (family == LevelFamily.UNIFORM) {
+        int zero = code.zeros()[g] & 0xff;
+        for (int i = start; i < end; i++) {
+          out[outOff + i] = GroupEncoding.affineValue(codes[i] & 0xff, zero, scale);
+        }
+      } else {
+        for (int i = start; i < end; i++) {
+          out[outOff + i] = lloydMaxValue(bits, codes[i] & 0xff, scale);
+        }
+      }
     }
   }
 
