@@ -13,7 +13,8 @@ import org.loraquant.linalg.LinearAlgebra;
  * encoding. It holds the factors, not their thin SVD: {@link CompactFactors}, 2 bytes a value for
  * bfloat16 or float16 input (4 for float32), plus k x 9 doubles of table; the balanced factors
  * in doubles would be 8 (m + n) k bytes, four times a bfloat16 layer, and writing and reading
- * them back cost a fleet more than decomposing the layer again. The encoding decomposes the
+ * them back cost a fleet more CPU and memory than decomposing the layer again
+ * (docs/BENCHMARKS.md). The encoding decomposes the
  * factors again: the same floats, code and LAPACK backend give the same thin SVD bit for bit, so
  * it stores the bytes that encoding the decomposition made while measuring would
  * ({@code MeasuredLayerTest}). Read-only: encoding does not change it.

@@ -35,7 +35,8 @@ import org.loraquant.stats.AdapterTotals;
  * stays persisted on the executors' disks (DISK_ONLY) until it is encoded at its widths
  * ({@link LayerStage#encodeMeasured}, which decomposes the factors again), never read again from
  * the input. Persisting the thin SVDs instead (doubles, four times a bfloat16 input) cost the
- * fleet scope more in writing and reading them back than the second decomposition costs, and in
+ * fleet scope more CPU and memory in writing and reading them back than the second
+ * decomposition costs, and in
  * memory (MEMORY_AND_DISK, _SER) they ran a task out of heap (docs/BENCHMARKS.md).
  */
 public final class FleetStage {
