@@ -36,8 +36,8 @@ import org.loraquant.stats.AdapterTotals;
  * ({@link LayerStage#encodeMeasured}, which decomposes the factors again), never read again from
  * the input. Persisting the thin SVDs instead (doubles, four times a bfloat16 input) cost the
  * fleet scope more CPU and memory in writing and reading them back than the second
- * decomposition costs, and in
- * memory (MEMORY_AND_DISK, _SER) they ran a task out of heap (docs/BENCHMARKS.md).
+ * decomposition costs, and in memory (MEMORY_AND_DISK, _SER) they ran a task out of heap
+ * (docs/BENCHMARKS.md).
  */
 public final class FleetStage {
   private FleetStage() {}
