@@ -244,8 +244,8 @@ final class CompressionPhase {
                     task ->
                         LayerStage.compress(contextBroadcast.value(), task, layersDone, bytesDone));
         if (fleetShare != null) {
-          // Read once: the measurements (thin SVD and table) stay on the executors' disks until
-          // they are encoded; in memory they ran tasks out of heap (FleetStage).
+          // Read once: the measurements (table and factors) stay on the executors' disks until
+          // they are encoded (FleetStage).
           measured = layerOutcomes.persist(StorageLevel.DISK_ONLY());
           jsc.setJobDescription(
               "loraquant: read and measure " + layers.size() + " layers for the fleet budget");

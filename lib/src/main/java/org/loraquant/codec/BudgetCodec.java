@@ -160,10 +160,10 @@ public final class BudgetCodec {
   }
 
   /**
-   * One layer's rate-distortion table and thin SVD, kept together (fleet scope: docs/ALGORITHM.md,
+   * One layer's rate-distortion table and factors, kept together (fleet scope: docs/ALGORITHM.md,
    * "Fleet budget"): {@link MeasuredLayer#fleetLayer} is what the allocator needs, and
    * {@link #encode(MeasuredLayer, int[], BudgetSettings, LinearAlgebra)} encodes from it without
-   * the factors. The table equals {@link #measure}'s and {@link FleetLayer#measure}'s.
+   * reading the layer again. The table equals {@link #measure}'s and {@link FleetLayer#measure}'s.
    *
    * @throws org.loraquant.errors.InvalidAdapterException if a factor holds NaN or infinity
    */
@@ -175,8 +175,9 @@ public final class BudgetCodec {
   /**
    * Encodes a measured layer at the given widths: byte for byte what
    * {@link #encode(LoraFactors, RateDistortionTable, int[], BudgetSettings, LinearAlgebra)} gives
-   * from the layer's factors, with no read and no decomposition. The stats' time counts the
-   * measuring ({@link MeasuredLayer#nanos}) and the encoding.
+   * from the layer's factors (it decomposes the held factors again, the same thin SVD as when
+   * measuring), with no read. The stats' time counts the measuring ({@link MeasuredLayer#nanos})
+   * and the encoding.
    *
    * @param widths one per component of the layer, each within its allowed widths
    * @throws IllegalArgumentException if the widths do not fit the layer, or the settings' levels
@@ -191,7 +192,7 @@ public final class BudgetCodec {
       throw new IllegalArgumentException(layer + ": " + widths.length + " widths for "
           + table.components() + " components");
     }
-    return encode(layer.balanced(), table, null, widths, settings, linalg, started);
+    return encode(layer.balanced(linalg), table, null, widths, settings, linalg, started);
   }
 
   private static long params(LoraFactors f) {

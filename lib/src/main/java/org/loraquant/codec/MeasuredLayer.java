@@ -6,46 +6,40 @@ import org.loraquant.linalg.LinearAlgebra;
 /**
  * One layer measured for a fleet budget (docs/ALGORITHM.md, "Fleet budget"): its table as the
  * allocator sees it ({@link #fleetLayer}) and what encoding it at the allocated widths needs, its
- * thin SVD as balanced factors, so that {@link BudgetCodec#encode(MeasuredLayer, int[],
- * BudgetSettings, LinearAlgebra)} neither reads the layer again nor decomposes it again.
+ * factors, so that {@link BudgetCodec#encode(MeasuredLayer, int[], BudgetSettings, LinearAlgebra)}
+ * does not read the layer again.
  *
  * <p>Serializable so that an engine can persist it between the allocation's passes and the
- * encoding: about 8 (m + n) k bytes, twice the layer's float32 factors (four times bfloat16's),
- * plus k x 9 doubles of table. The arrays are kept as measured, padding included, so that the
- * encoding takes the same blocked paths and stores the same bytes as from the factors.
- * Read-only: encoding does not change them.
+ * encoding. It holds the factors, not their thin SVD: {@link CompactFactors}, 2 bytes a value for
+ * bfloat16 or float16 input (4 for float32), plus k x 9 doubles of table; the balanced factors
+ * in doubles would be 8 (m + n) k bytes, four times a bfloat16 layer, and writing and reading
+ * them back cost a fleet more CPU and memory than decomposing the layer again
+ * (docs/BENCHMARKS.md). The encoding decomposes the
+ * factors again: the same floats, code and LAPACK backend give the same thin SVD bit for bit, so
+ * it stores the bytes that encoding the decomposition made while measuring would
+ * ({@code MeasuredLayerTest}). Read-only: encoding does not change it.
  */
 public final class MeasuredLayer implements Serializable {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   private final FleetLayer table;
   private final LevelFamily levels;
   private final int groupSize;
-  private final int m;
-  private final int n;
-  private final int rank;
-  private final double[] s;
-  private final double[] bp;
-  private final double[] ap;
+  private final CompactFactors factors;
   private final long nanos;
 
-  private MeasuredLayer(FleetLayer table, LevelFamily levels, int groupSize, BalancedLayer layer,
-      long nanos) {
+  private MeasuredLayer(FleetLayer table, LevelFamily levels, int groupSize,
+      CompactFactors factors, long nanos) {
     this.table = table;
     this.levels = levels;
     this.groupSize = groupSize;
-    this.m = layer.m();
-    this.n = layer.n();
-    this.rank = layer.rank();
-    this.s = layer.s();
-    this.bp = layer.bp();
-    this.ap = layer.ap();
+    this.factors = factors;
     this.nanos = nanos;
   }
 
   /**
-   * The layer's thin SVD and its complete rate-distortion table, as {@link FleetLayer#measure}
-   * computes them, kept together.
+   * The layer's complete rate-distortion table, as {@link FleetLayer#measure} computes it, with
+   * the factors it was measured from.
    *
    * @throws org.loraquant.errors.InvalidAdapterException if a factor holds NaN or infinity
    */
@@ -55,8 +49,8 @@ public final class MeasuredLayer implements Serializable {
     BalancedLayer layer = BalancedLayer.of(factors, linalg);
     FleetLayer table = FleetLayer.of(adapter, module, factors.m(), factors.n(),
         RateDistortionTable.measure(layer, settings.levels(), settings.groupSize()));
-    return new MeasuredLayer(table, settings.levels(), settings.groupSize(), layer,
-        System.nanoTime() - started);
+    return new MeasuredLayer(table, settings.levels(), settings.groupSize(),
+        CompactFactors.of(factors), System.nanoTime() - started);
   }
 
   /** What the fleet allocator needs of the layer: its table, weight 1. */
@@ -82,16 +76,20 @@ public final class MeasuredLayer implements Serializable {
 
   /** The same layer with another measuring time, e.g. one that includes reading it. */
   public MeasuredLayer withNanos(long value) {
-    return new MeasuredLayer(table, levels, groupSize, balanced(), value);
+    return new MeasuredLayer(table, levels, groupSize, factors, value);
   }
 
-  /** Bytes of the held factors and singular values (the table is small beside them). */
+  /**
+   * Bytes of the held factors (the table is small beside them): 2 a value for bfloat16 or
+   * float16 factors, 4 for float32 ones.
+   */
   public long factorBytes() {
-    return 8L * (s.length + bp.length + ap.length);
+    return factors.bytes();
   }
 
-  BalancedLayer balanced() {
-    return new BalancedLayer(m, n, rank, s, bp, ap);
+  /** The layer's thin SVD as balanced factors, decomposed again from the held factors. */
+  BalancedLayer balanced(LinearAlgebra linalg) {
+    return BalancedLayer.of(factors.factors(), linalg);
   }
 
   /** @throws IllegalArgumentException if the settings quantize unlike the ones measured with */
@@ -105,6 +103,6 @@ public final class MeasuredLayer implements Serializable {
 
   @Override
   public String toString() {
-    return adapter() + ":" + module() + " (" + m + " x " + n + ", rank " + rank + ")";
+    return adapter() + ":" + module() + " (" + factors.shape() + ")";
   }
 }

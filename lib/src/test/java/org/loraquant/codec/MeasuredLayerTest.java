@@ -18,13 +18,17 @@ import org.loraquant.linalg.LinearAlgebra;
 
 /**
  * The fleet scope's one-read path: a layer measured once ({@link MeasuredLayer}, persisted by the
- * job between the allocation and the encoding) encodes to the same bytes as the two-step path
- * from its factors.
+ * job between the allocation and the encoding, holding its factors and decomposing them again to
+ * encode) encodes to the same bytes as the two-step path from its factors, and holds them in 2
+ * bytes a value when they came from bfloat16 or float16.
  */
 class MeasuredLayerTest {
   private static final LinearAlgebra LINALG = LinearAlgebra.javaOnly();
 
-  /** Tall, wide, square, a rank above both sides (fewer components than r), 1 x 1, all zero. */
+  /**
+   * Tall, wide, square, a rank above both sides (fewer components than r), 1 x 1, rank-deficient,
+   * all zero, and factors that came from bfloat16 and float16 tensors (the last two).
+   */
   private static List<LoraFactors> layers() {
     List<LoraFactors> layers = new ArrayList<>(List.of(
         TestFactors.decaying(1, 300, 40, 8), TestFactors.gaussian(2, 33, 257, 5),
@@ -38,7 +42,16 @@ class MeasuredLayerTest {
     System.arraycopy(f.a(), 2 * f.n(), f.a(), 3 * f.n(), f.n());
     layers.add(f);
     layers.add(new LoraFactors(20, 24, 3, new float[60], new float[72]));
+    layers.add(CompactFactorsTest.rounded(TestFactors.decaying(8, 120, 72, 10),
+        CompactFactorsTest::bfloat16, CompactFactorsTest::bfloat16));
+    layers.add(CompactFactorsTest.rounded(TestFactors.gaussian(9, 48, 96, 7),
+        CompactFactorsTest::float16, CompactFactorsTest::float16));
     return layers;
+  }
+
+  /** Bytes a value {@link MeasuredLayer} holds of each of {@link #layers}: float32 but the last 3. */
+  private static int bytesPerValue(int layer, int layers) {
+    return layer >= layers - 3 ? 2 : 4;
   }
 
   @ParameterizedTest
@@ -62,6 +75,8 @@ class MeasuredLayerTest {
           roundTrip(BudgetCodec.measureForEncoding("a", module, f, settings, LINALG));
       assertThat(measured.fleetLayer())
           .isEqualTo(FleetLayer.measure("a", module, f, levels, 16, LINALG));
+      assertThat(measured.factorBytes()).as(module)
+          .isEqualTo((long) bytesPerValue(l, layers.size()) * f.r() * (f.m() + f.n()));
       assertThat(measured.fleetLayer().minimumBits()).as(module)
           .isEqualTo(FleetLayer.smallestStorableBits(
               List.of(new FleetLayer.Shape(f.m(), f.n(), f.r())), levels, 16));

@@ -33,10 +33,14 @@ import org.loraquant.stats.AdapterTotals;
  * share below their smallest storable form, both from the headers; then the allocation over the
  * layer stage's measured layers ({@link SparkFleet}) and each layer's widths.
  *
- * <p>The input is read once: the layer stage measures each layer and the measurement (thin SVD
- * and table, {@link org.loraquant.codec.MeasuredLayer}) stays persisted on the executors' disks (DISK_ONLY; in memory, a fleet's 4x its bfloat16 input
- * ran a task out of heap) until it is encoded at its widths ({@link LayerStage#encodeMeasured}),
- * never read again from the input.
+ * <p>The input is read once: the layer stage measures each layer and the measurement (table and
+ * the layer's factors, {@link org.loraquant.codec.MeasuredLayer}: about the input's own bytes)
+ * stays persisted on the executors' disks (DISK_ONLY) until it is encoded at its widths
+ * ({@link LayerStage#encodeMeasured}, which decomposes the factors again), never read again from
+ * the input. Persisting the thin SVDs instead (doubles, four times a bfloat16 input) cost the
+ * fleet scope more CPU and memory in writing and reading them back than the second
+ * decomposition costs, and in memory (MEMORY_AND_DISK, _SER) they ran a task out of heap
+ * (docs/BENCHMARKS.md).
  */
 public final class FleetStage {
   private FleetStage() {}

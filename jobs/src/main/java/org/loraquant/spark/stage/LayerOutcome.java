@@ -25,7 +25,7 @@ import org.loraquant.stats.AdapterStatus;
  * @param requests the reads this layer caused: the read of the chunk it was the first layer of, or
  *     none when an earlier layer's chunk held it
  * @param measured the budget mode's scope {@code fleet} before the allocation: the layer measured
- *     (thin SVD and table), persisted until it is encoded at its widths
+ *     (table and factors), persisted until it is encoded at its widths
  *     ({@link LayerStage#encodeMeasured}); null otherwise
  * @param openedInTask on the adapter's own outcome ({@link #isAdapterOutcome}) of a small adapter
  *     its task opened: what assembly needs of it; null otherwise, and when it could not be opened

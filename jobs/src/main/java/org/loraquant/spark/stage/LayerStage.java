@@ -44,8 +44,8 @@ import org.loraquant.stats.AdapterStatus;
  * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
  * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
  * each at its first layer, holding all of that adapter's factors at once (as {@code compress}
- * does). In scope {@code fleet} this stage only measures each layer ({@link MeasuredLayer}: thin
- * SVD and table, persisted by {@link CompressionPhase}); once the fleet's widths are known,
+ * does). In scope {@code fleet} this stage only measures each layer ({@link MeasuredLayer}: table
+ * and factors, persisted by {@link CompressionPhase}); once the fleet's widths are known,
  * {@link #encodeMeasured} encodes it from there, so each layer is read once.
  */
 public final class LayerStage {
@@ -236,7 +236,8 @@ public final class LayerStage {
   /**
    * The budget mode's scope {@code fleet}, second half: a layer that {@link #compress} measured,
    * encoded at its widths from {@code fleetWidths} (key {@link FleetStage#key}) from the persisted
-   * measurement, with no read and no decomposition. A failed layer stays as it is; so do the
+   * measurement, with no read (its factors are decomposed again, the same thin SVD as when
+   * measured). A failed layer stays as it is; so do the
    * requests of the read that measured it. The stats' time covers reading, measuring and encoding.
    * A healthy layer of an adapter in {@code leftOut} (another of its layers failed, so it was left
    * out of the allocation; {@link FleetStage#allocate}) is not encoded: it comes back with neither
