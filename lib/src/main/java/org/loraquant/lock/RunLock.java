@@ -29,7 +29,10 @@ import java.util.regex.Pattern;
  *       created holds someone else's lease (a store without a create-if-absent, where the last
  *       writer wins), step back: delete one's own file and refuse. Of two runs that create at
  *       the same moment at least one steps back, and the one that proceeds has seen every lease
- *       created before its re-check: two runs never both hold the lock.
+ *       created before its re-check: where the create-if-absent is atomic (HDFS, local disks),
+ *       two runs never both hold the lock. Where it is a check then a write (S3A in Hadoop 3.4.1:
+ *       a HEAD, then a PUT), both could, if one run's write and re-check fell between the other's
+ *       check and its write (README, "What a rerun does").
  *   <li><b>Takeover.</b> A lease past its expiry belongs to a run that was killed or stalled: it
  *       is never deleted to make room (the holder may be renewing it this instant), a new number
  *       is created over it. Expired leases with lower numbers are deleted after a successful
