@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * A small HTTP/1.1 forwarding proxy on 127.0.0.1 that can make an S3 store look flaky.
@@ -47,6 +48,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private final Map<String, AtomicInteger> requestsByKind = new ConcurrentHashMap<>();
   private final java.util.Queue<String> requestLines = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private volatile long responseDelayNanos;
+  private volatile Predicate<String> downAfter; // null: no outage armed
+  private volatile boolean down;
   private volatile boolean closed;
 
   private FaultInjectingProxy(URI upstream, ServerSocket server) {
@@ -88,10 +91,27 @@ public final class FaultInjectingProxy implements AutoCloseable {
     failUntilNanos = System.nanoTime() + window.toNanos();
   }
 
-  /** Cancels pending failures. */
+  /**
+   * Once a request whose line ({@code METHOD /bucket/key?query}) matches has been answered, the
+   * store is gone: every later request's connection is closed unanswered, as a store that went
+   * away leaves it, until {@link #heal()}. Unlike stopping the store from a test thread that polls
+   * for the moment, this cannot miss a job that finishes between two polls.
+   */
+  public void goDownAfter(Predicate<String> requestLine) {
+    downAfter = requestLine;
+  }
+
+  /** Whether an outage armed by {@link #goDownAfter} has begun. */
+  public boolean isDown() {
+    return down;
+  }
+
+  /** Cancels pending failures and ends an outage. */
   public void heal() {
     failuresLeft.set(0);
     failUntilNanos = null;
+    downAfter = null;
+    down = false;
   }
 
   /** Each forwarded response waits {@code delay} before its first byte goes to the client. */
@@ -171,7 +191,12 @@ public final class FaultInjectingProxy implements AutoCloseable {
         requestsByKind
             .computeIfAbsent(kindOf(request), k -> new AtomicInteger())
             .incrementAndGet();
-        requestLines.add(request.method() + " " + request.target());
+        String requestLine = request.method() + " " + request.target();
+        requestLines.add(requestLine);
+        if (down) {
+          injected.incrementAndGet();
+          return; // hang up unanswered: the store is gone
+        }
         if (shouldFail()) {
           injected.incrementAndGet();
           answerSlowDown(request, fromClient, toClient);
@@ -180,7 +205,12 @@ public final class FaultInjectingProxy implements AutoCloseable {
         if (upstreamSocket == null || upstreamSocket.isClosed()) {
           upstreamSocket = connectUpstream();
         }
-        if (!forward(request, fromClient, toClient, upstreamSocket)) {
+        boolean keepAlive = forward(request, fromClient, toClient, upstreamSocket);
+        Predicate<String> trigger = downAfter;
+        if (trigger != null && trigger.test(requestLine)) {
+          down = true;
+        }
+        if (!keepAlive) {
           return;
         }
       }
