@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.fs.BulkDelete;
 import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FileAlreadyExistsException;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocalFileSystem;
@@ -26,15 +25,12 @@ import org.loraquant.lock.LocalLeaseStore;
 /**
  * Lease files of the run lock ({@link org.loraquant.lock.RunLock}) on a Hadoop file system.
  *
- * <p>Create-if-absent is {@code FileSystem.create(path, overwrite = false)}: one atomic namenode
- * operation on HDFS. S3A in Hadoop 3.4.1 has no conditional PUT: its own {@code create} checks for
- * the object (a HEAD, then a LIST asking whether a directory sits there) and then PUTs it. Here,
- * on S3A, the check is a HEAD alone and the PUT skips S3A's checks ({@code fs.s3a.create.performance},
- * which also ignores {@code overwrite = false}, so the HEAD is what makes it "if absent"): the same
- * check-then-PUT, one request fewer. Two runs whose check and PUT interleave could both write the
- * same lease file, the last PUT wins, and the lock's re-check (it reads the file back) makes the
- * one whose lease was overwritten step back. Local disks go through {@link LocalLeaseStore}
- * (Hadoop's local create is not exclusive).
+ * <p>The lock writes only files of its own (nothing conditional): on S3A a write is one PUT that
+ * skips S3A's checks of the path ({@code fs.s3a.create.performance}: no HEAD or LIST before it),
+ * visible to every listing once it returns (S3's list-after-write consistency); on HDFS it is
+ * {@code create(path, overwrite = true)}, listed from the moment it is created (a listing that
+ * catches it being written reads no lease in it, which the lock counts as live). Local disks go
+ * through {@link LocalLeaseStore}.
  *
  * <p>Requests saved on object stores, without weakening a check: a lease this store wrote is read
  * back by one GET of the length it wrote (no HEAD), and only bytes equal to what it wrote are taken
@@ -42,8 +38,7 @@ import org.loraquant.lock.LocalLeaseStore;
  * read with its listed status (length and ETag: no HEAD; if it changed since, S3A's change
  * detection fails the GET and it is read again the usual way; with {@code
  * fs.s3a.change.detection.mode=none} a lease renewed in between may be read cut short, which the
- * lock counts as a live lease it cannot read, so it refuses rather than take it); a renewal is one
- * PUT; on S3A a
+ * lock counts as a live lease it cannot read, so it refuses rather than take it); on S3A a
  * deletion is one DELETE, through Hadoop's bulk-delete API with one path (S3A's {@code delete}
  * adds a HEAD before it and a LIST and a folder-marker PUT after; the lock folder needs no marker:
  * a missing folder lists empty). Throttling is retried as for any S3A request.
@@ -146,38 +141,7 @@ public final class HadoopLeaseStore implements LeaseStore {
   }
 
   @Override
-  public boolean createIfAbsent(String name, byte[] content) throws IOException {
-    Path path = new Path(folder, name);
-    if (s3a) {
-      if (existsByHead(path)) {
-        return false;
-      }
-      put(path, content);
-    } else {
-      try (OutputStream out = fs.create(path, false)) {
-        out.write(content);
-      } catch (FileAlreadyExistsException e) {
-        return false;
-      }
-    }
-    written.put(name, content.clone());
-    return true;
-  }
-
-  /** On S3A: one HEAD (S3A's open probes the object only, not for a directory of that name). */
-  private boolean existsByHead(Path path) throws IOException {
-    FSDataInputStream opened;
-    try {
-      opened = FutureIO.awaitFuture(fs.openFile(path).build());
-    } catch (FileNotFoundException e) {
-      return false;
-    }
-    opened.close(); // nothing was read: S3A's GET waits for the first read
-    return true;
-  }
-
-  @Override
-  public void replace(String name, byte[] content) throws IOException {
+  public void write(String name, byte[] content) throws IOException {
     Path path = new Path(folder, name);
     if (s3a) {
       put(path, content);

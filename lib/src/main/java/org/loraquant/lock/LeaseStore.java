@@ -8,9 +8,9 @@ import java.util.List;
  * The folder of lease files a {@link RunLock} lives in. Implementations: {@link LocalLeaseStore}
  * (local disks), the Hadoop one in jobs/ (HDFS, S3A), an in-memory one in the tests.
  *
- * <p>What the protocol needs from the store: {@link #createIfAbsent} creates a file only when no
- * file of that name exists, in one step where the store can (local disks, HDFS); and a listing
- * that shows every file created before it started (true of local disks, HDFS and, since 2020, S3).
+ * <p>What the protocol needs from the store: a listing that shows every file whose {@link #write}
+ * finished before the listing started (true of local disks, HDFS and, since 2020, S3). Nothing
+ * conditional: each run writes only files of its own.
  */
 public interface LeaseStore {
   /** A lease file as listed: its name and when the store last wrote it. */
@@ -26,14 +26,10 @@ public interface LeaseStore {
   byte[] read(String name) throws IOException;
 
   /**
-   * Creates {@code name} with {@code content} unless a file of that name exists.
-   *
-   * @return false when the file already existed (nothing written)
+   * Writes {@code name} with {@code content}, creating it or replacing what it held (a renewal
+   * of one's own lease). When it returns, listings show the file.
    */
-  boolean createIfAbsent(String name, byte[] content) throws IOException;
-
-  /** Replaces the content of an existing file (renewal of one's own lease). */
-  void replace(String name, byte[] content) throws IOException;
+  void write(String name, byte[] content) throws IOException;
 
   /** Deletes the file; no error when it is already gone. */
   void delete(String name) throws IOException;

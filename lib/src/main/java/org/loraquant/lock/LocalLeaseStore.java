@@ -3,12 +3,10 @@ package org.loraquant.lock;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,8 +14,8 @@ import java.util.UUID;
 
 /**
  * Lease files on a local disk. A file appears complete or not at all: it is written under a
- * temporary name, then hard-linked to its name, which fails if the name exists (create-if-absent
- * in one step); a renewal replaces it with an atomic rename.
+ * temporary name (hidden from listings), then renamed to its name atomically, which also replaces
+ * it on a renewal.
  */
 public final class LocalLeaseStore implements LeaseStore {
   private final Path folder;
@@ -65,35 +63,7 @@ public final class LocalLeaseStore implements LeaseStore {
   }
 
   @Override
-  public boolean createIfAbsent(String name, byte[] content) throws IOException {
-    Path temporary = writeTemporary(content);
-    try {
-      Files.createLink(folder.resolve(name), temporary);
-      return true;
-    } catch (FileAlreadyExistsException e) {
-      return false;
-    } catch (UnsupportedOperationException noHardLinks) {
-      return createExclusively(folder.resolve(name), content);
-    } finally {
-      Files.deleteIfExists(temporary);
-    }
-  }
-
-  /**
-   * Without hard links: an exclusive create, then the content. A run that lists in between reads
-   * an empty file, which counts as a live lease (never taken over early).
-   */
-  private static boolean createExclusively(Path file, byte[] content) throws IOException {
-    try {
-      Files.write(file, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      return true;
-    } catch (FileAlreadyExistsException e) {
-      return false;
-    }
-  }
-
-  @Override
-  public void replace(String name, byte[] content) throws IOException {
+  public void write(String name, byte[] content) throws IOException {
     Path temporary = writeTemporary(content);
     try {
       Files.move(
@@ -103,7 +73,7 @@ public final class LocalLeaseStore implements LeaseStore {
           StandardCopyOption.REPLACE_EXISTING);
     } catch (AtomicMoveNotSupportedException e) {
       Files.deleteIfExists(temporary);
-      throw new IOException("cannot replace " + folder.resolve(name) + " atomically", e);
+      throw new IOException("cannot write " + folder.resolve(name) + " atomically", e);
     }
   }
 

@@ -1,47 +1,59 @@
 package org.loraquant.lock;
 
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A lease-based lock over one root, built only from creating a file if absent, listing, reading
- * and deleting, so that it works on object stores where nothing can be renamed or replaced
- * atomically.
+ * A lease-based lock over one root, built only from writing a whole file, listing, reading and
+ * deleting, so that it works on object stores where nothing can be created-if-absent, renamed or
+ * replaced atomically (S3A in Hadoop 3.4.1 has no conditional PUT).
  *
- * <p>Leases are numbered files, {@code lease-000000000001.json}, ... (a {@link Lease} each). The
- * rules:
+ * <p>Each run writes a lease file of its own, named after the run and a random suffix ({@code
+ * lease-20261122T013000Z-3f9a1c2e-5d1e07aa.json}, a {@link Lease} in it), so no two runs ever write
+ * the same file. The rules:
  *
  * <ol>
- *   <li><b>Acquire.</b> List the folder. If any lease is live (not past its expiry), the lock is
- *       held: refuse ({@link LockHeldException} naming the holder). Otherwise create the next
- *       number, one above the highest listed, if absent; losing that race means another run just
- *       took it: list again (it is now live, so refuse).
- *   <li><b>Re-check.</b> After creating, list and read again: if another live lease exists (a run
- *       that took an expired lease at the same time under another number), or the file just
- *       created holds someone else's lease (a store without a create-if-absent, where the last
- *       writer wins), step back: delete one's own file and refuse. Of two runs that create at
- *       the same moment at least one steps back, and the one that proceeds has seen every lease
- *       created before its re-check: where the create-if-absent is atomic (HDFS, local disks),
- *       two runs never both hold the lock. Where it is a check then a write (S3A in Hadoop 3.4.1:
- *       a HEAD, then a PUT), both could, if one run's write and re-check fell between the other's
- *       check and its write (README, "What a rerun does").
+ *   <li><b>Acquire.</b> Write one's own lease file, then list the folder. If the listing shows
+ *       another live lease (not past its expiry), the lock is held: delete one's own file and
+ *       refuse ({@link LockHeldException} naming the holder). Otherwise the lock is this run's.
+ *       On S3 that is one PUT and one LIST, plus one GET per other lease file listed (to read its
+ *       expiry), and none when the folder held nothing else.
+ *   <li><b>Why two runs never both hold it.</b> Say runs X and Y both hold. Each listed after its
+ *       own write had finished. Of the two writes, one finished first, say Y's; X's listing
+ *       started after X's write finished, so after Y's: it shows Y's lease, because the store
+ *       lists every file written before the listing started (local disks, HDFS, and S3 since
+ *       2020: strong list-after-write consistency). Y's lease was there and live (Y holds:
+ *       it deletes its file only when it releases the lock, and a lease just written expires a
+ *       whole lease duration later), so X stepped back: a contradiction. Nothing here is a check then a write; the one thing the store must do is
+ *       list what was written before the listing.
+ *   <li><b>What it can do instead: both step back.</b> Two runs whose writes both land before
+ *       either one's listing see each other and both refuse: each exits as any refused run does
+ *       (exit code 2, one line naming the other run as the holder), having written nothing but
+ *       its own lease, which it deletes. Started again, one of them gets the lock.
  *   <li><b>Takeover.</b> A lease past its expiry belongs to a run that was killed or stalled: it
- *       is never deleted to make room (the holder may be renewing it this instant), a new number
- *       is created over it. Expired leases with lower numbers are deleted after a successful
- *       acquisition, as housekeeping.
+ *       does not stop a run from taking the lock, and the run that takes it deletes it
+ *       afterwards, as housekeeping (the stalled holder, should it wake up, finds its lease past
+ *       its expiry or gone, and stops: {@link Held#checkOwn}). A run that itself stalled past its
+ *       own lease's expiry between its write and its listing tries again with a new file.
  *   <li><b>Renew</b> while the run lasts, well before the expiry (the job renews every third of
  *       the lease), after checking that the file is still one's own; if it is not, the lease was
  *       lost ({@link LeaseLostException}) and the run must stop writing.
- *   <li><b>Release</b> at the end, also on failure: delete one's own file.
+ *   <li><b>Release</b> at the end, also on failure: delete one's own file (its name is the
+ *       run's alone, so no read first).
  * </ol>
+ *
+ * <p>Lease files of the earlier numbered form ({@code lease-000000000001.json}), left by a previous
+ * version, are read like any other: live until their expiry, deleted as housekeeping after it. (A
+ * previous version's run lists only numbered files: do not start one next to this version's.)
  *
  * <p>A file that cannot be read as a lease (being written, or truncated by a crash) counts as a
  * lease that expires one lease duration after its modification time: never taken over early.
@@ -52,8 +64,11 @@ public final class RunLock {
   /** The lock's folder under the root it guards. */
   public static final String FOLDER = "_loraquant_lock";
 
-  private static final Pattern LEASE_FILE = Pattern.compile("lease-(\\d{12})\\.json");
+  /** Lease files: this version's {@code lease-RUN-SUFFIX.json} and older numbered ones. */
+  private static final Pattern LEASE_FILE = Pattern.compile("lease-.+\\.json");
+
   private static final int ATTEMPTS = 3;
+  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final LeaseStore store;
   private final Clock clock;
@@ -72,8 +87,8 @@ public final class RunLock {
     return ttl;
   }
 
-  /** A listed lease: its number, its file, and what it says (or what an unreadable one counts as). */
-  private record Numbered(long number, String file, Lease lease) {}
+  /** A listed lease: its file, and what it says (or what an unreadable one counts as). */
+  private record Listed(String file, Lease lease) {}
 
   /**
    * Takes the lock for the given holder.
@@ -82,35 +97,43 @@ public final class RunLock {
    */
   public Held acquire(String runId, String host, long pid) throws IOException {
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-      List<Numbered> leases = leases();
-      Optional<Numbered> live = newestLive(leases, clock.instant(), null);
+      String file = fileName(runId);
+      Lease mine = Lease.start(runId, host, pid, clock.instant(), ttl);
+      store.write(file, mine.toJson());
+      List<Listed> others = new ArrayList<>();
+      boolean ownListed = false;
+      for (LeaseStore.Entry entry : store.list()) {
+        if (entry.name().equals(file)) {
+          ownListed = true;
+        } else if (LEASE_FILE.matcher(entry.name()).matches()) {
+          Listed other = read(entry);
+          if (other != null) {
+            others.add(other);
+          }
+        }
+      }
+      if (!ownListed) {
+        store.delete(file);
+        throw new IOException(
+            store.location()
+                + " did not list the lease file "
+                + file
+                + " just written: the run lock needs a store that lists what was written before");
+      }
+      Instant now = clock.instant();
+      Optional<Listed> live = newestLive(others, now);
       if (live.isPresent()) {
+        store.delete(file);
         throw new LockHeldException(store.location(), live.get().lease());
       }
-      long number = leases.stream().mapToLong(Numbered::number).max().orElse(0) + 1;
-      String file = fileName(number);
-      Lease mine = Lease.start(runId, host, pid, clock.instant(), ttl);
-      if (!store.createIfAbsent(file, mine.toJson())) {
-        continue; // another run created this number first: the next listing shows its lease
-      }
-      List<Numbered> after = leases();
-      Numbered own = after.stream().filter(n -> n.file().equals(file)).findFirst().orElse(null);
-      if (own == null || !own.lease().sameHolder(mine)) {
-        // The store let another writer replace the file (no create-if-absent): it is theirs.
-        if (own != null) {
-          throw new LockHeldException(store.location(), own.lease());
-        }
+      if (mine.expiredAt(now)) {
+        // This run stalled past its own lease before listing: another run may have judged it
+        // stale and taken the lock. Try again with a fresh file.
+        store.delete(file);
         continue;
       }
-      Optional<Numbered> rival = newestLive(after, clock.instant(), file);
-      if (rival.isPresent()) {
-        store.delete(file);
-        throw new LockHeldException(store.location(), rival.get().lease());
-      }
-      for (Numbered old : after) {
-        if (old.number() < number && old.lease().expiredAt(clock.instant())) {
-          store.delete(old.file());
-        }
+      for (Listed stale : others) {
+        store.delete(stale.file());
       }
       return new Held(file, mine);
     }
@@ -119,46 +142,47 @@ public final class RunLock {
             + store.location()
             + " in "
             + ATTEMPTS
-            + " attempts: other runs keep creating leases there");
+            + " attempts: this run kept stalling past its lease before it could list the folder");
   }
 
-  /** The lease files in the folder, in number order; other files are ignored. */
-  private List<Numbered> leases() throws IOException {
-    List<Numbered> leases = new ArrayList<>();
-    for (LeaseStore.Entry entry : store.list()) {
-      Matcher m = LEASE_FILE.matcher(entry.name());
-      if (!m.matches()) {
-        continue;
-      }
-      byte[] bytes = store.read(entry.name());
-      if (bytes == null) {
-        continue; // released since the listing
-      }
-      Lease lease;
-      try {
-        lease = Lease.parse(store.location() + "/" + entry.name(), bytes);
-      } catch (IllegalArgumentException unreadable) {
-        lease = new Lease("(unreadable lease file " + entry.name() + ")", "unknown", -1,
-            entry.modified(), entry.modified().plus(ttl));
-      }
-      leases.add(new Numbered(Long.parseLong(m.group(1)), entry.name(), lease));
+  /** The listed lease file as a lease; null when it was deleted since the listing. */
+  private Listed read(LeaseStore.Entry entry) throws IOException {
+    byte[] bytes = store.read(entry.name());
+    if (bytes == null) {
+      return null;
     }
-    leases.sort(Comparator.comparingLong(Numbered::number));
-    return leases;
-  }
-
-  private static Optional<Numbered> newestLive(List<Numbered> leases, Instant now, String except) {
-    Numbered newest = null;
-    for (Numbered n : leases) {
-      if (!n.file().equals(except) && !n.lease().expiredAt(now)) {
-        newest = n;
-      }
+    Lease lease;
+    try {
+      lease = Lease.parse(store.location() + "/" + entry.name(), bytes);
+    } catch (IllegalArgumentException unreadable) {
+      lease =
+          new Lease(
+              "(unreadable lease file " + entry.name() + ")",
+              "unknown",
+              -1,
+              entry.modified(),
+              entry.modified().plus(ttl));
     }
-    return Optional.ofNullable(newest);
+    return new Listed(entry.name(), lease);
   }
 
-  static String fileName(long number) {
-    return String.format(java.util.Locale.ROOT, "lease-%012d.json", number);
+  /** The live lease that expires last, if any. */
+  private static Optional<Listed> newestLive(List<Listed> leases, Instant now) {
+    return leases.stream()
+        .filter(l -> !l.lease().expiredAt(now))
+        .max(Comparator.comparing((Listed l) -> l.lease().expiresAt()));
+  }
+
+  /** A lease file name no other run writes: the run id (file-name safe) and a random suffix. */
+  static String fileName(String runId) {
+    String safe = runId.replaceAll("[^A-Za-z0-9._-]", "_");
+    return "lease-" + safe + "-" + HexFormat.of().formatHex(randomBytes(4)) + ".json";
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] bytes = new byte[n];
+    RANDOM.nextBytes(bytes);
+    return bytes;
   }
 
   /** The lock as held by this run: renew it while the run lasts, release it at the end. */
@@ -192,7 +216,7 @@ public final class RunLock {
       }
       checkOwn();
       Lease renewed = lease.renewedAt(clock.instant(), ttl);
-      store.replace(file, renewed.toJson());
+      store.write(file, renewed.toJson());
       lease = renewed;
     }
 
@@ -231,23 +255,15 @@ public final class RunLock {
       }
     }
 
-    /** Deletes the lease file if it is still this run's; idempotent. */
+    /**
+     * Deletes the lease file; idempotent. One request: the file's name is this run's alone, so
+     * whatever is there is this run's (or nothing, when the lease was lost and cleaned up).
+     */
     public synchronized void release() throws IOException {
       if (released) {
         return;
       }
       released = true;
-      byte[] bytes = store.read(file);
-      if (bytes == null) {
-        return;
-      }
-      try {
-        if (!Lease.parse(location(), bytes).sameHolder(lease)) {
-          return; // taken over by another run: its lease now, not ours to delete
-        }
-      } catch (IllegalArgumentException unreadable) {
-        return;
-      }
       store.delete(file);
     }
 

@@ -48,12 +48,12 @@ class RunLockTest {
     }
   }
 
-  /** Lease files in memory; {@code afterCreate} lets a test play a rival at the worst moment. */
+  /** Lease files in memory; {@code afterWrite} lets a test play a rival at the worst moment. */
   private static final class MemoryStore implements LeaseStore {
     final Map<String, byte[]> files = new TreeMap<>();
     final Map<String, Instant> modified = new TreeMap<>();
     final ManualClock clock;
-    Consumer<String> afterCreate = name -> {};
+    Consumer<String> afterWrite = name -> {};
 
     MemoryStore(ManualClock clock) {
       this.clock = clock;
@@ -65,39 +65,30 @@ class RunLockTest {
     }
 
     @Override
-    public List<Entry> list() {
+    public synchronized List<Entry> list() {
       List<Entry> entries = new ArrayList<>();
       files.keySet().forEach(name -> entries.add(new Entry(name, modified.get(name))));
       return entries;
     }
 
     @Override
-    public byte[] read(String name) {
+    public synchronized byte[] read(String name) {
       return files.get(name);
     }
 
     @Override
-    public boolean createIfAbsent(String name, byte[] content) {
-      if (files.containsKey(name)) {
-        return false;
-      }
+    public void write(String name, byte[] content) {
       put(name, content);
-      afterCreate.accept(name);
-      return true;
+      afterWrite.accept(name);
     }
 
     @Override
-    public void replace(String name, byte[] content) {
-      put(name, content);
-    }
-
-    @Override
-    public void delete(String name) {
+    public synchronized void delete(String name) {
       files.remove(name);
       modified.remove(name);
     }
 
-    void put(String name, byte[] content) {
+    synchronized void put(String name, byte[] content) {
       files.put(name, content);
       modified.put(name, clock.now);
     }
@@ -118,7 +109,8 @@ class RunLockTest {
                 + " 2026-11-22T01:30:00Z, lease expires at 2026-11-22T01:40:00Z: another run is"
                 + " writing there; wait for it to finish, or if it was killed, for the lease to"
                 + " expire (or delete the lease file once no run is alive)");
-    assertThat(store.files).containsOnlyKeys("lease-000000000001.json");
+    // The refused run wrote its own lease and deleted it again.
+    assertThat(store.files.keySet()).singleElement().asString().startsWith("lease-run-a-");
     first.release();
     assertThat(store.files).isEmpty();
     assertThat(lock.acquire("run-b", "host-b", 202).lease().runId()).isEqualTo("run-b");
@@ -133,9 +125,9 @@ class RunLockTest {
 
     clock.now = T0.plus(TTL).plusMillis(1);
     RunLock.Held taker = lock.acquire("run-b", "host-b", 202);
-    // A new number over the stale one; the stale file is housekeeping once the new one holds.
-    assertThat(taker.location()).endsWith("lease-000000000002.json");
-    assertThat(store.files).containsOnlyKeys("lease-000000000002.json");
+    // The stale file is housekeeping once the new one holds.
+    assertThat(store.files.keySet()).singleElement().asString().startsWith("lease-run-b-");
+    assertThat(taker.location()).endsWith(store.files.keySet().iterator().next());
 
     // The stalled holder wakes up: it learns it lost the lock and cannot delete the new lease.
     assertThatThrownBy(killed::renew)
@@ -143,7 +135,7 @@ class RunLockTest {
         .hasMessageContaining("run run-a lost its lock")
         .hasMessageContaining("lease file is gone");
     killed.release();
-    assertThat(store.files).containsOnlyKeys("lease-000000000002.json");
+    assertThat(store.files.keySet()).singleElement().asString().startsWith("lease-run-b-");
   }
 
   @Test
@@ -177,41 +169,122 @@ class RunLockTest {
         .isInstanceOf(LockHeldException.class)
         .hasMessageContaining("unreadable lease file lease-000000000007.json");
     clock.now = T0.plus(TTL).plusSeconds(1);
-    assertThat(lock.acquire("run-b", "host-b", 202).location())
-        .endsWith("lease-000000000008.json");
+    assertThat(lock.acquire("run-b", "host-b", 202).lease().runId()).isEqualTo("run-b");
+    assertThat(store.files.keySet()).singleElement().asString().startsWith("lease-run-b-");
+  }
+
+  @Test
+  void aNumberedLeaseOfThePreviousVersionIsLiveUntilItsExpiryThenCleanedUp() throws IOException {
+    store.put("lease-000000000003.json", Lease.start("run-old", "host-o", 9, T0, TTL).toJson());
+    clock.now = T0.plus(TTL);
+    assertThatThrownBy(() -> lock.acquire("run-b", "host-b", 202))
+        .isInstanceOf(LockHeldException.class)
+        .hasMessageContaining("locked by run run-old (host host-o, pid 9)");
+    assertThat(store.files).containsOnlyKeys("lease-000000000003.json");
+    clock.now = T0.plus(TTL).plusSeconds(1);
+    lock.acquire("run-b", "host-b", 202);
+    assertThat(store.files.keySet()).singleElement().asString().startsWith("lease-run-b-");
   }
 
   @Test
   void filesThatAreNotLeasesAreIgnored() throws IOException {
     store.put("README", "not a lease".getBytes(StandardCharsets.UTF_8));
-    assertThat(lock.acquire("run-a", "host-a", 101).location()).endsWith("lease-000000000001.json");
+    assertThat(lock.acquire("run-a", "host-a", 101).location()).contains("/lease-run-a-");
+    assertThat(store.files).containsKey("README");
   }
 
   @Test
-  void aRunThatSeesARivalLeaseAfterCreatingItsOwnStepsBack() throws IOException {
-    // Both found the same stale lease; the rival took it over under another number meanwhile.
-    lock.acquire("run-old", "host-x", 1);
-    clock.now = T0.plus(TTL).plusSeconds(5);
-    store.afterCreate =
+  void eachRunWritesALeaseFileOfItsOwn() {
+    assertThat(RunLock.fileName("20261122T013000Z-3f9a1c2e"))
+        .matches("lease-20261122T013000Z-3f9a1c2e-[0-9a-f]{8}\\.json");
+    assertThat(RunLock.fileName("nightly/2026 11")).matches("lease-nightly_2026_11-[0-9a-f]{8}\\.json");
+    assertThat(RunLock.fileName("r")).isNotEqualTo(RunLock.fileName("r"));
+  }
+
+  @Test
+  void aRunThatSeesARivalLeaseAfterWritingItsOwnStepsBack() throws IOException {
+    // The rival's write landed between this run's write and its listing.
+    store.afterWrite =
         name ->
             store.put(
-                "lease-000000000003.json",
+                "lease-run-rival-00000000.json",
                 Lease.start("run-rival", "host-r", 303, clock.now, TTL).toJson());
     assertThatThrownBy(() -> lock.acquire("run-b", "host-b", 202))
         .isInstanceOf(LockHeldException.class)
         .hasMessageContaining("run run-rival (host host-r, pid 303)");
-    assertThat(store.files).doesNotContainKey("lease-000000000002.json");
+    assertThat(store.files).containsOnlyKeys("lease-run-rival-00000000.json");
   }
 
   @Test
-  void aLeaseFileOverwrittenByAnotherWriterBelongsToThatWriter() throws IOException {
-    // A store without create-if-absent: the rival's PUT lands after ours, the last writer wins.
-    store.afterCreate =
-        name -> store.put(name, Lease.start("run-rival", "host-r", 303, clock.now, TTL).toJson());
-    assertThatThrownBy(() -> lock.acquire("run-b", "host-b", 202))
-        .isInstanceOf(LockHeldException.class)
-        .hasMessageContaining("run run-rival");
-    assertThat(store.files).containsOnlyKeys("lease-000000000001.json");
+  void aRunThatStalledPastItsOwnLeaseBeforeListingTriesAgainWithANewFile() throws IOException {
+    List<String> written = new ArrayList<>();
+    store.afterWrite =
+        name -> {
+          written.add(name);
+          if (written.size() == 1) {
+            clock.now = clock.now.plus(TTL).plusSeconds(1);
+          }
+        };
+    RunLock.Held held = lock.acquire("run-a", "host-a", 101);
+    assertThat(written).hasSize(2).doesNotHaveDuplicates();
+    assertThat(store.files).containsOnlyKeys(written.get(1));
+    assertThat(held.lease().expiresAt()).isEqualTo(T0.plus(TTL).plusSeconds(1).plus(TTL));
+  }
+
+  /**
+   * Two runs take the lock at once, their writes, listings and deletions in every order (the
+   * order a store with list-after-write consistency may put them in: S3, HDFS, local disks).
+   */
+  @Test
+  void inEveryInterleavingOfTwoTakersAtMostOneHoldsInMemory() throws Exception {
+    for (String order : Interleaving.allOrders()) {
+      MemoryStore shared = new MemoryStore(clock);
+      checkInterleaving(order, shared, () -> List.copyOf(shared.files.keySet()));
+    }
+    // Both wrote, then both listed before either stepped back: both step back, nobody holds.
+    Interleaving.Outcome both = Interleaving.run("ABABAB", new MemoryStore(clock), clock, TTL);
+    assertThat(both.holders()).isEmpty();
+    assertThat(both.refused()).containsExactly("run-A", "run-B");
+  }
+
+  @Test
+  void inEveryInterleavingOfTwoTakersAtMostOneHoldsOnALocalDisk(@TempDir Path root)
+      throws Exception {
+    for (String order : Interleaving.allOrders()) {
+      Path folder = root.resolve(order).resolve(RunLock.FOLDER);
+      LocalLeaseStore shared = new LocalLeaseStore(folder);
+      checkInterleaving(
+          order,
+          shared,
+          () -> {
+            try (var files = Files.list(folder)) {
+              return files.map(f -> f.getFileName().toString()).toList();
+            }
+          });
+    }
+  }
+
+  /** The names of the files a store holds, read behind the lock's back. */
+  interface FileNames {
+    java.util.Collection<String> get() throws IOException;
+  }
+
+  private void checkInterleaving(String order, LeaseStore shared, FileNames files)
+      throws Exception {
+    Interleaving.Outcome outcome = Interleaving.run(order, shared, clock, TTL);
+    assertThat(outcome.holders()).as("holders in order %s", order).hasSizeLessThanOrEqualTo(1);
+    if (order.startsWith("AA") || order.startsWith("BB")) {
+      // One run wrote and listed before the other wrote: that one holds.
+      assertThat(outcome.holders())
+          .as("holders in order %s", order)
+          .containsExactly("run-" + order.charAt(0));
+    }
+    // Only the holder's lease is left; a run that stepped back deleted its own.
+    List<String> left = new ArrayList<>(files.get());
+    assertThat(left).as("lease files left in order %s", order).hasSize(outcome.holders().size());
+    for (String holder : outcome.holders()) {
+      assertThat(left.get(0)).startsWith("lease-" + holder + "-");
+    }
   }
 
   @Test
@@ -271,15 +344,13 @@ class RunLockTest {
   }
 
   @Test
-  void theLocalStoreCreatesOnlyIfAbsentAndReplacesWholeFiles(@TempDir Path root)
-      throws IOException {
+  void theLocalStoreWritesWholeFiles(@TempDir Path root) throws IOException {
     LocalLeaseStore local = new LocalLeaseStore(root.resolve("lock"));
     assertThat(local.list()).isEmpty();
     assertThat(local.read("lease-000000000001.json")).isNull();
-    assertThat(local.createIfAbsent("lease-000000000001.json", new byte[] {1})).isTrue();
-    assertThat(local.createIfAbsent("lease-000000000001.json", new byte[] {2})).isFalse();
+    local.write("lease-000000000001.json", new byte[] {1});
     assertThat(local.read("lease-000000000001.json")).containsExactly(1);
-    local.replace("lease-000000000001.json", new byte[] {3, 4});
+    local.write("lease-000000000001.json", new byte[] {3, 4});
     assertThat(local.read("lease-000000000001.json")).containsExactly(3, 4);
     assertThat(local.list()).extracting(LeaseStore.Entry::name)
         .containsExactly("lease-000000000001.json");
