@@ -8,20 +8,25 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.hadoop.HadoopLeaseStore;
 import org.loraquant.lock.LeaseLostException;
+import org.loraquant.lock.LeaseStore;
 import org.loraquant.lock.RunLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The run locks one run holds: on its output root and on its stats root (one lock when they are
- * the same), taken before anything is listed or written, renewed every third of the lease on a
- * daemon thread, released at the end, also when the run fails. The rules are {@link RunLock}'s.
+ * the same), taken together before anything is listed or written, renewed every third of the
+ * lease on a daemon thread, released together at the end, also when the run fails. The rules are
+ * {@link RunLock}'s.
  */
 final class RunLocks implements AutoCloseable {
   // The job's logger: operators follow one logger name for the whole run.
@@ -45,32 +50,127 @@ final class RunLocks implements AutoCloseable {
   }
 
   /**
-   * Takes the locks of the run's output and stats roots, in that order.
+   * Takes the locks of the run's output and stats roots, both at once (on S3 each take is a PUT and
+   * a LIST: taken one after the other, the second would wait for the first).
    *
-   * @throws org.loraquant.lock.LockHeldException when another run holds one (those already taken
-   *     are released)
+   * @throws org.loraquant.lock.LockHeldException when another run holds one (the other, if taken,
+   *     is released before this returns)
    */
   static RunLocks acquire(HadoopFileIO io, JobOptions options) throws IOException {
-    Duration lease = Duration.ofSeconds(options.lockLeaseSeconds());
     Set<String> roots = new LinkedHashSet<>();
     roots.add(CompressionPhase.qualifiedRoot(io, options.output()));
     roots.add(CompressionPhase.qualifiedRoot(io, options.stats()));
-    String host = hostName();
-    long pid = ProcessHandle.current().pid();
+    List<LeaseStore> stores = new ArrayList<>();
+    for (String root : roots) {
+      stores.add(HadoopLeaseStore.under(io, root));
+    }
+    return acquire(
+        stores,
+        options.runId(),
+        hostName(),
+        ProcessHandle.current().pid(),
+        Duration.ofSeconds(options.lockLeaseSeconds()));
+  }
+
+  /**
+   * Takes one lock in each store, all at once, and waits for every take to end: either all are
+   * held, or none is (those taken are released) and the failure of the first store in the list
+   * that failed is thrown, the others' added to it as suppressed.
+   */
+  static RunLocks acquire(
+      List<LeaseStore> stores, String runId, String host, long pid, Duration lease)
+      throws IOException {
+    List<Outcome<RunLock.Held>> taken =
+        atOnce(stores, store -> new RunLock(store, Clock.systemUTC(), lease).acquire(runId, host, pid));
     List<RunLock.Held> held = new ArrayList<>();
-    try {
-      for (String root : roots) {
-        RunLock lock = new RunLock(HadoopLeaseStore.under(io, root), Clock.systemUTC(), lease);
-        RunLock.Held h = lock.acquire(options.runId(), host, pid);
-        held.add(h);
-        LOG.info("run {}: holds the lock {} until {}", options.runId(), h.location(),
-            h.lease().expiresAt());
+    Exception failure = null;
+    for (Outcome<RunLock.Held> outcome : taken) {
+      if (outcome.failure() == null) {
+        held.add(outcome.value());
+      } else if (failure == null) {
+        failure = outcome.failure();
+      } else {
+        failure.addSuppressed(outcome.failure());
       }
-    } catch (IOException | RuntimeException e) {
-      releaseQuietly(held, options.runId());
-      throw e;
+    }
+    if (failure != null) {
+      releaseQuietly(held, runId);
+      if (failure instanceof IOException e) {
+        throw e;
+      }
+      throw (RuntimeException) failure;
+    }
+    for (RunLock.Held h : held) {
+      LOG.info("run {}: holds the lock {} until {}", runId, h.location(), h.lease().expiresAt());
     }
     return new RunLocks(held, lease);
+  }
+
+  /** What one of the calls {@link #atOnce} makes returned or threw. */
+  private record Outcome<T>(T value, Exception failure) {}
+
+  private interface StoreCall<I, T> {
+    T apply(I item) throws IOException;
+  }
+
+  /**
+   * Calls {@code call} on each item, each on its own thread (the caller's for the last), and
+   * returns when every call has ended, with what each returned or threw, in the items' order.
+   */
+  private static <I, T> List<Outcome<T>> atOnce(List<I> items, StoreCall<I, T> call) {
+    List<Outcome<T>> outcomes = new ArrayList<>();
+    if (items.isEmpty()) {
+      return outcomes;
+    }
+    ExecutorService others =
+        Executors.newCachedThreadPool(
+            task -> {
+              Thread thread = new Thread(task, "loraquant-lock");
+              thread.setDaemon(true);
+              return thread;
+            });
+    try {
+      List<Future<Outcome<T>>> started = new ArrayList<>();
+      for (I item : items.subList(0, items.size() - 1)) {
+        started.add(others.submit(() -> outcome(call, item)));
+      }
+      Outcome<T> last = outcome(call, items.get(items.size() - 1));
+      for (Future<Outcome<T>> future : started) {
+        outcomes.add(awaitUninterruptibly(future));
+      }
+      outcomes.add(last);
+      return outcomes;
+    } finally {
+      others.shutdown();
+    }
+  }
+
+  private static <I, T> Outcome<T> outcome(StoreCall<I, T> call, I item) {
+    try {
+      return new Outcome<>(call.apply(item), null);
+    } catch (IOException | RuntimeException e) {
+      return new Outcome<>(null, e);
+    }
+  }
+
+  /** The call's outcome; an interrupt waits for it all the same (no lock may be left half-held). */
+  private static <T> T awaitUninterruptibly(Future<T> future) {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return future.get();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          throw new IllegalStateException("a lock call threw past its outcome", e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /**
@@ -114,13 +214,21 @@ final class RunLocks implements AutoCloseable {
     releaseQuietly(held, held.isEmpty() ? "" : held.get(0).lease().runId());
   }
 
+  /** Releases the locks, all at once (on S3 one DELETE each). */
   private static void releaseQuietly(List<RunLock.Held> held, String runId) {
-    for (RunLock.Held h : held) {
-      try {
-        h.release();
-      } catch (IOException | RuntimeException e) {
+    List<Outcome<Void>> released =
+        atOnce(
+            held,
+            h -> {
+              h.release();
+              return null;
+            });
+    for (int i = 0; i < held.size(); i++) {
+      Exception e = released.get(i).failure();
+      if (e != null) {
         // Harmless: the lease expires by itself; until then the next run is told who holds it.
-        LOG.warn("run {}: cannot release the lock {}: {}", runId, h.location(), e.toString());
+        LOG.warn("run {}: cannot release the lock {}: {}", runId, held.get(i).location(),
+            e.toString());
       }
     }
   }

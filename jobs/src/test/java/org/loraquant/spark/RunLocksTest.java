@@ -1,8 +1,10 @@
 package org.loraquant.spark;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,10 +12,16 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.lock.LeaseStore;
 import org.loraquant.lock.LocalLeaseStore;
+import org.loraquant.lock.LockHeldException;
 import org.loraquant.lock.RunLock;
 import org.loraquant.stats.StatsTables;
 
@@ -62,6 +70,114 @@ class RunLocksTest extends SparkTestBase {
         .isEqualTo(RecompressJob.EXIT_FAILED);
     try (var leases = Files.list(out.resolve(RunLock.FOLDER))) {
       assertThat(leases).as("released at the end, also when the run fails").isEmpty();
+    }
+  }
+
+  /**
+   * A store whose writes and deletes each wait until the other root's store has reached its own:
+   * taken or released one after the other, the first would wait in vain and fail.
+   */
+  private static final class Meeting implements LeaseStore {
+    private final LeaseStore store;
+    private final CyclicBarrier writes;
+    private final CyclicBarrier deletes;
+
+    Meeting(LeaseStore store, CyclicBarrier writes, CyclicBarrier deletes) {
+      this.store = store;
+      this.writes = writes;
+      this.deletes = deletes;
+    }
+
+    private static void meet(CyclicBarrier barrier) throws IOException {
+      try {
+        barrier.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException | BrokenBarrierException | TimeoutException e) {
+        throw new IOException("the other root's lock call did not come at the same time", e);
+      }
+    }
+
+    @Override
+    public String location() {
+      return store.location();
+    }
+
+    @Override
+    public List<Entry> list() throws IOException {
+      return store.list();
+    }
+
+    @Override
+    public byte[] read(String name) throws IOException {
+      return store.read(name);
+    }
+
+    @Override
+    public void write(String name, byte[] content) throws IOException {
+      meet(writes);
+      store.write(name, content);
+    }
+
+    @Override
+    public void delete(String name) throws IOException {
+      meet(deletes);
+      store.delete(name);
+    }
+  }
+
+  @Test
+  void theTwoRootsLocksAreTakenAndReleasedAtOnce() throws Exception {
+    CyclicBarrier writes = new CyclicBarrier(2);
+    CyclicBarrier deletes = new CyclicBarrier(2);
+    Path out = temp.resolve("out").resolve(RunLock.FOLDER);
+    Path stats = temp.resolve("stats").resolve(RunLock.FOLDER);
+    RunLocks locks =
+        RunLocks.acquire(
+            List.of(
+                new Meeting(new LocalLeaseStore(out), writes, deletes),
+                new Meeting(new LocalLeaseStore(stats), writes, deletes)),
+            "run-a",
+            "host-a",
+            1,
+            Duration.ofMinutes(10));
+    locks.checkHeld();
+    assertThat(leaseFiles(out)).singleElement().asString().startsWith("lease-run-a-");
+    assertThat(leaseFiles(stats)).singleElement().asString().startsWith("lease-run-a-");
+    locks.close();
+    assertThat(leaseFiles(out)).isEmpty();
+    assertThat(leaseFiles(stats)).isEmpty();
+  }
+
+  @Test
+  void whenOneRootIsLockedTheOtherRootsLockTakenMeanwhileIsReleased() throws Exception {
+    Path out = temp.resolve("out").resolve(RunLock.FOLDER);
+    Path stats = temp.resolve("stats").resolve(RunLock.FOLDER);
+    RunLock.Held other =
+        new RunLock(new LocalLeaseStore(stats), Clock.systemUTC(), Duration.ofMinutes(10))
+            .acquire("run-other", "etl-7", 4242);
+    CyclicBarrier writes = new CyclicBarrier(2);
+    assertThatThrownBy(
+            () ->
+                RunLocks.acquire(
+                    List.of(
+                        new Meeting(new LocalLeaseStore(out), writes, new CyclicBarrier(1)),
+                        new Meeting(new LocalLeaseStore(stats), writes, new CyclicBarrier(1))),
+                    "run-a",
+                    "host-a",
+                    1,
+                    Duration.ofMinutes(10)))
+        .isInstanceOf(LockHeldException.class)
+        .hasMessageContaining("locked by run run-other");
+    assertThat(leaseFiles(out)).as("the output's lock, taken meanwhile, given back").isEmpty();
+    assertThat(leaseFiles(stats)).singleElement().asString().startsWith("lease-run-other-");
+    other.release();
+  }
+
+  private static List<String> leaseFiles(Path folder) throws IOException {
+    if (!Files.isDirectory(folder)) {
+      return List.of();
+    }
+    try (var files = Files.list(folder)) {
+      return files.map(f -> f.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
     }
   }
 
