@@ -221,28 +221,49 @@ public final class StatsTables {
    * {@code __magic*} folders of those older writes. Readers never see either (docs/STATS.md). Call
    * only under the run lock: a running writer's own {@code _temporary} looks the same.
    *
+   * <p>They are found by one flat listing of the whole root (on S3 one LIST per 1,000 objects; the
+   * root holds the run lock's lease by now, so an otherwise empty root costs no existence probe),
+   * where listing each table's folder cost one LIST each and, for a table not there yet, S3A's
+   * HEAD and LIST probing for it. A leftover folder holding no file at all holds no rows and is
+   * not seen: it stays, as harmless as before.
+   *
    * @return the folders deleted
    */
   public List<String> removeLeftovers() throws IOException {
-    List<String> removed = new ArrayList<>();
-    for (String table : List.of(LAYERS, ADAPTERS)) {
-      Path location = new Path(location(table));
-      org.apache.hadoop.fs.FileSystem fs = io.fileSystem(location);
-      org.apache.hadoop.fs.FileStatus[] children;
-      try {
-        children = fs.listStatus(location);
-      } catch (java.io.FileNotFoundException e) {
-        continue;
-      }
-      for (org.apache.hadoop.fs.FileStatus child : children) {
-        String name = child.getPath().getName();
-        if (name.equals(STAGING_FOLDER) || name.startsWith("__magic")) {
-          fs.delete(child.getPath(), true);
-          removed.add(child.getPath().toString());
+    Path rootPath = new Path(root);
+    org.apache.hadoop.fs.FileSystem fs = io.fileSystem(rootPath);
+    Path qualified = fs.makeQualified(rootPath);
+    String rootPrefix = qualified.toUri().getPath();
+    rootPrefix = rootPrefix.endsWith("/") ? rootPrefix : rootPrefix + "/";
+    Set<Path> leftovers = new java.util.LinkedHashSet<>();
+    try {
+      org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> files =
+          fs.listFiles(qualified, true);
+      while (files.hasNext()) {
+        String path = files.next().getPath().toUri().getPath();
+        if (!path.startsWith(rootPrefix)) {
+          continue;
+        }
+        String[] parts = path.substring(rootPrefix.length()).split("/", 3);
+        if (parts.length >= 2 && isLeftover(parts[0], parts[1])) {
+          leftovers.add(new Path(new Path(qualified, parts[0]), parts[1]));
         }
       }
+    } catch (java.io.FileNotFoundException e) {
+      return List.of();
+    }
+    List<String> removed = new ArrayList<>();
+    for (Path leftover : leftovers) {
+      fs.delete(leftover, true);
+      removed.add(leftover.toString());
     }
     return removed;
+  }
+
+  /** True for {@code name} directly inside a table's folder when a killed write left it. */
+  private static boolean isLeftover(String table, String name) {
+    return (table.equals(LAYERS) || table.equals(ADAPTERS))
+        && (name.equals(STAGING_FOLDER) || name.startsWith("__magic"));
   }
 
   private boolean exists(String table) throws IOException {

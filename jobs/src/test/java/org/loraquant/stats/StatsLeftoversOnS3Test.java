@@ -1,0 +1,131 @@
+package org.loraquant.stats;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.loraquant.hadoop.HadoopFileIO;
+import org.loraquant.lock.RunLock;
+import org.loraquant.spark.SparkTestBase;
+import org.loraquant.testing.FaultInjectingProxy;
+import org.loraquant.testing.S3ProxyServer;
+import org.loraquant.testing.S3aSettings;
+
+/**
+ * The stats root's leftovers check on S3 (issue 17): one LIST of the whole root, where listing
+ * each table took a LIST and, for a table not there yet, S3A's HEAD and LIST probing for it.
+ */
+class StatsLeftoversOnS3Test extends SparkTestBase {
+  private static S3ProxyServer s3;
+  private static FaultInjectingProxy proxy;
+
+  @BeforeAll
+  static void startStore() {
+    s3 = S3ProxyServer.start();
+    proxy = FaultInjectingProxy.start(s3.endpoint());
+  }
+
+  @AfterAll
+  static void stopStore() {
+    if (proxy != null) {
+      proxy.close();
+    }
+    if (s3 != null) {
+      s3.close();
+    }
+  }
+
+  private static HadoopFileIO io() {
+    Configuration conf = new Configuration();
+    S3aSettings.hadoop(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
+        .forEach(conf::set);
+    return new HadoopFileIO(conf);
+  }
+
+  private static void put(HadoopFileIO io, String root, String file) throws IOException {
+    Path path = new Path(root + "/" + file);
+    FileSystem fs = io.fileSystem(path);
+    try (OutputStream out = fs.create(path, true)) {
+      out.write('x');
+    }
+  }
+
+  @Test
+  void aFreshRootHoldingOnlyTheLockIsCheckedByOneList() throws IOException {
+    String bucket = S3aSettings.uniqueBucket("leftovers");
+    s3.createBucket(bucket);
+    String root = "s3a://" + bucket + "/stats";
+    HadoopFileIO io = io();
+    put(io, root, RunLock.FOLDER + "/lease-run-a-00000000.json");
+    StatsTables tables = new StatsTables(spark(), io, root);
+    proxy.resetCounts();
+    assertThat(tables.removeLeftovers()).isEmpty();
+    assertThat(kinds()).as("requests: %s", proxy.requestLines()).containsExactly("LIST");
+  }
+
+  @Test
+  void aRootWithBothTablesAndNoLeftoversIsCheckedByOneList() throws IOException {
+    String bucket = S3aSettings.uniqueBucket("leftovers");
+    s3.createBucket(bucket);
+    String root = "s3a://" + bucket + "/stats";
+    HadoopFileIO io = io();
+    put(io, root, RunLock.FOLDER + "/lease-run-a-00000000.json");
+    put(io, root, "layers/run_date=2026-03-01/part-0.parquet");
+    put(io, root, "adapters/run_date=2026-03-01/part-0.parquet");
+    put(io, root, "adapters/_SUCCESS");
+    StatsTables tables = new StatsTables(spark(), io, root);
+    proxy.resetCounts();
+    assertThat(tables.removeLeftovers()).isEmpty();
+    assertThat(kinds()).as("requests: %s", proxy.requestLines()).containsExactly("LIST");
+  }
+
+  @Test
+  void leftoversOnS3AreFoundByTheOneListAndRemovedAndNothingElse() throws IOException {
+    String bucket = S3aSettings.uniqueBucket("leftovers");
+    s3.createBucket(bucket);
+    String root = "s3a://" + bucket + "/stats";
+    HadoopFileIO io = io();
+    List<String> kept =
+        List.of(
+            "layers/run_date=2026-03-01/part-0.parquet",
+            "layers/_SUCCESS",
+            "adapters/run_date=2026-03-01/part-0.parquet",
+            "adapters/run_date=2026-03-01/_temporary-not-a-leftover.parquet");
+    for (String file : kept) {
+      put(io, root, file);
+    }
+    put(io, root, "layers/_temporary/0/task_1/run_date=2026-03-01/part-0.parquet");
+    put(io, root, "adapters/__magic_job-1234/part-0.parquet.pending");
+    put(io, root, "adapters/__magic_job-1234/more/part-1.parquet.pending");
+    StatsTables tables = new StatsTables(spark(), io, root);
+    proxy.resetCounts();
+    assertThat(tables.removeLeftovers())
+        .containsExactlyInAnyOrder(
+            root + "/layers/_temporary", root + "/adapters/__magic_job-1234");
+    assertThat(kinds().get(0)).isEqualTo("LIST");
+    FileSystem fs = io.fileSystem(new Path(root));
+    for (String file : kept) {
+      assertThat(fs.exists(new Path(root + "/" + file))).as(file).isTrue();
+    }
+    assertThat(fs.exists(new Path(root + "/layers/_temporary"))).isFalse();
+    assertThat(fs.exists(new Path(root + "/adapters/__magic_job-1234"))).isFalse();
+  }
+
+  /** Each request the proxy saw as LIST (a bucket listing) or its HTTP method. */
+  private static List<String> kinds() {
+    return proxy.requestLines().stream()
+        .map(
+            line ->
+                line.startsWith("GET ") && line.contains("list-type=")
+                    ? "LIST"
+                    : line.substring(0, line.indexOf(' ')))
+        .toList();
+  }
+}
