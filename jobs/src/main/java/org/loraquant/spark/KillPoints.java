@@ -23,7 +23,8 @@ import org.loraquant.stats.StatsTables;
  * outputs only), {@code layers-file-open} / {@code adapters-file-open} (one of the table's new files
  * was created, staged or in place, and holds no row; the first halts), {@code layers-files-written} / {@code
  * adapters-files-written} (every row and footer of the table's new files written, none committed),
- * {@code between-tables} (layers written, adapters not).
+ * {@code between-tables} (the layers' files written, none committed; the adapters' not
+ * written yet).
  */
 public final class KillPoints {
   public static final String HALT_AT = "loraquant.test.halt-at";

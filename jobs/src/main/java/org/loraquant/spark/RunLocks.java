@@ -8,12 +8,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.loraquant.hadoop.AtOnce;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.hadoop.HadoopLeaseStore;
 import org.loraquant.lock.LeaseLostException;
@@ -80,97 +78,24 @@ final class RunLocks implements AutoCloseable {
   static RunLocks acquire(
       List<LeaseStore> stores, String runId, String host, long pid, Duration lease)
       throws IOException {
-    List<Outcome<RunLock.Held>> taken =
-        atOnce(stores, store -> new RunLock(store, Clock.systemUTC(), lease).acquire(runId, host, pid));
+    List<AtOnce.Outcome<RunLock.Held>> taken =
+        AtOnce.call(
+            stores,
+            store -> new RunLock(store, Clock.systemUTC(), lease).acquire(runId, host, pid));
     List<RunLock.Held> held = new ArrayList<>();
-    Exception failure = null;
-    for (Outcome<RunLock.Held> outcome : taken) {
+    for (AtOnce.Outcome<RunLock.Held> outcome : taken) {
       if (outcome.failure() == null) {
         held.add(outcome.value());
-      } else if (failure == null) {
-        failure = outcome.failure();
-      } else {
-        failure.addSuppressed(outcome.failure());
       }
     }
-    if (failure != null) {
+    if (held.size() < stores.size()) {
       releaseQuietly(held, runId);
-      if (failure instanceof IOException e) {
-        throw e;
-      }
-      throw (RuntimeException) failure;
+      AtOnce.throwFirstFailure(taken);
     }
     for (RunLock.Held h : held) {
       LOG.info("run {}: holds the lock {} until {}", runId, h.location(), h.lease().expiresAt());
     }
     return new RunLocks(held, lease);
-  }
-
-  /** What one of the calls {@link #atOnce} makes returned or threw. */
-  private record Outcome<T>(T value, Exception failure) {}
-
-  private interface StoreCall<I, T> {
-    T apply(I item) throws IOException;
-  }
-
-  /**
-   * Calls {@code call} on each item, each on its own thread (the caller's for the last), and
-   * returns when every call has ended, with what each returned or threw, in the items' order.
-   */
-  private static <I, T> List<Outcome<T>> atOnce(List<I> items, StoreCall<I, T> call) {
-    List<Outcome<T>> outcomes = new ArrayList<>();
-    if (items.isEmpty()) {
-      return outcomes;
-    }
-    ExecutorService others =
-        Executors.newCachedThreadPool(
-            task -> {
-              Thread thread = new Thread(task, "loraquant-lock");
-              thread.setDaemon(true);
-              return thread;
-            });
-    try {
-      List<Future<Outcome<T>>> started = new ArrayList<>();
-      for (I item : items.subList(0, items.size() - 1)) {
-        started.add(others.submit(() -> outcome(call, item)));
-      }
-      Outcome<T> last = outcome(call, items.get(items.size() - 1));
-      for (Future<Outcome<T>> future : started) {
-        outcomes.add(awaitUninterruptibly(future));
-      }
-      outcomes.add(last);
-      return outcomes;
-    } finally {
-      others.shutdown();
-    }
-  }
-
-  private static <I, T> Outcome<T> outcome(StoreCall<I, T> call, I item) {
-    try {
-      return new Outcome<>(call.apply(item), null);
-    } catch (IOException | RuntimeException e) {
-      return new Outcome<>(null, e);
-    }
-  }
-
-  /** The call's outcome; an interrupt waits for it all the same (no lock may be left half-held). */
-  private static <T> T awaitUninterruptibly(Future<T> future) {
-    boolean interrupted = false;
-    try {
-      while (true) {
-        try {
-          return future.get();
-        } catch (InterruptedException e) {
-          interrupted = true;
-        } catch (ExecutionException e) {
-          throw new IllegalStateException("a lock call threw past its outcome", e.getCause());
-        }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
-    }
   }
 
   /**
@@ -216,8 +141,8 @@ final class RunLocks implements AutoCloseable {
 
   /** Releases the locks, all at once (on S3 one DELETE each). */
   private static void releaseQuietly(List<RunLock.Held> held, String runId) {
-    List<Outcome<Void>> released =
-        atOnce(
+    List<AtOnce.Outcome<Void>> released =
+        AtOnce.call(
             held,
             h -> {
               h.release();

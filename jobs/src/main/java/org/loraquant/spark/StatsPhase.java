@@ -127,12 +127,21 @@ final class StatsPhase {
     }
 
     jsc.setJobDescription("loraquant: append stats to " + options.stats());
-    // Layers first: a run killed in between leaves the adapters rows to the next run's
-    // reconciliation, which checks each table on its own.
+    // Both tables' files written first, then committed at once (on S3 two PUTs that wait
+    // together). A run killed or failing between the two commits leaves one table's rows
+    // without the other's: the next run's reconciliation checks each table on its own.
     JavaRDD<Row> layerRows = reconciled.layerRows().union(processed.layerRows());
-    tables.append(StatsTables.LAYERS, StatsSchema.LAYERS, List.of(), layerRows);
-    KillPoints.reached(KillPoints.BETWEEN_TABLES);
-    tables.append(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows);
+    StatsTables.Written layers =
+        tables.write(StatsTables.LAYERS, StatsSchema.LAYERS, List.of(), layerRows);
+    StatsTables.Written adapters;
+    try {
+      KillPoints.reached(KillPoints.BETWEEN_TABLES);
+      adapters = tables.write(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows, null);
+    } catch (IOException | RuntimeException e) {
+      layers.abort();
+      throw e;
+    }
+    StatsTables.commitAtOnce(List.of(layers, adapters));
     if (reconciled.sidecars() != null) {
       reconciled.sidecars().unpersist(false);
     }

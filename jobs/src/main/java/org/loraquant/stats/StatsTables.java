@@ -18,6 +18,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.loraquant.hadoop.AtOnce;
 import org.loraquant.hadoop.AtomicFile;
 import org.loraquant.hadoop.HadoopFileIO;
 
@@ -118,27 +119,35 @@ public final class StatsTables {
 
   /**
    * Appends rows built on the driver and rows built on the executors (may be null) to {@code
-   * table}: one new {@link StatsFile} per run_date among them, written by the driver, each
-   * appearing whole or not at all ({@link AtomicFile}); nothing at all when both are empty. The
-   * executors' rows come to the driver a few thousand at a time, never all at once.
-   *
-   * <p>The files are committed together at the end, after every row is written; a failure before
-   * that leaves none of them. (A failure between two commits, with rows of several dates, leaves
-   * the dates committed so far: each date's file holds whole adapters, and the next run's
-   * reconciliation appends exactly what is missing.)
+   * table}: {@link #write}, then {@link Written#commit}.
    */
   public void append(String table, StructType schema, List<Row> rows, JavaRDD<Row> executorRows)
       throws IOException {
+    write(table, schema, rows, executorRows).commit();
+  }
+
+  /**
+   * Writes rows built on the driver and rows built on the executors (may be null) for {@code
+   * table}: one new {@link StatsFile} per run_date among them, written by the driver, none
+   * committed yet (each will appear whole or not at all, {@link AtomicFile}); no file at all when
+   * both are empty. The executors' rows come to the driver a few thousand at a time, never all at
+   * once. A failure leaves none of the files.
+   *
+   * @return the files, to be committed together ({@link Written#commit}, or {@link
+   *     #commitAtOnce} with another table's) or aborted
+   */
+  public Written write(String table, StructType schema, List<Row> rows, JavaRDD<Row> executorRows)
+      throws IOException {
     Iterator<Row> all = concat(rows.iterator(), fromExecutors(executorRows));
-    if (!all.hasNext()) {
-      return;
-    }
-    StatsFile.Rows converter = new StatsFile.Rows(schema);
-    Map<String, String> settings = StatsFile.sparkSettings(spark);
     String location = location(table);
     String staging = location + "/" + STAGING_FOLDER;
     Map<LocalDate, StatsFile.Writer> files = new TreeMap<>();
-    boolean committed = false;
+    if (!all.hasNext()) {
+      return new Written(staging, files.values());
+    }
+    StatsFile.Rows converter = new StatsFile.Rows(schema);
+    Map<String, String> settings = StatsFile.sparkSettings(spark);
+    boolean written = false;
     try {
       while (all.hasNext()) {
         StatsFile.Split row = converter.split(table, all.next());
@@ -157,18 +166,83 @@ public final class StatsTables {
         file.finish();
       }
       moments.reached(table + FILES_WRITTEN);
-      for (StatsFile.Writer file : files.values()) {
-        file.file().commit();
-      }
-      committed = true;
+      written = true;
     } finally {
-      if (!committed) {
-        files.values().forEach(StatsFile.Writer::abort);
+      if (!written) {
+        new Written(staging, files.values()).abort();
       }
-      if (files.values().stream().anyMatch(file -> file.file().staged())) {
+    }
+    return new Written(staging, files.values());
+  }
+
+  /**
+   * A table's new files, every row written, none committed: {@link #commit} or {@link #abort}
+   * them.
+   */
+  public final class Written implements Commit {
+    private final String staging;
+    private final List<StatsFile.Writer> files;
+
+    private Written(String staging, Collection<StatsFile.Writer> files) {
+      this.staging = staging;
+      this.files = List.copyOf(files);
+    }
+
+    /**
+     * Commits the files (on S3, one PUT each). A failure before the first commit leaves none of
+     * them; a failure between two commits, with rows of several dates, leaves the dates committed
+     * so far: each date's file holds whole adapters, and the next run's reconciliation appends
+     * exactly what is missing.
+     */
+    public void commit() throws IOException {
+      boolean committed = false;
+      try {
+        for (StatsFile.Writer file : files) {
+          file.file().commit();
+        }
+        committed = true;
+      } finally {
+        if (!committed) {
+          files.forEach(StatsFile.Writer::abort);
+        }
+        removeStagingIfUsed();
+      }
+    }
+
+    /** Deletes the files, none of which is committed. */
+    public void abort() {
+      files.forEach(StatsFile.Writer::abort);
+      removeStagingIfUsed();
+    }
+
+    private void removeStagingIfUsed() {
+      if (files.stream().anyMatch(file -> file.file().staged())) {
         removeEmptyStaging(staging);
       }
     }
+  }
+
+  /**
+   * Commits tables' written files, each table's on its own thread (on S3 the PUTs wait at once,
+   * not one after another), and returns when every commit has ended.
+   *
+   * @throws IOException the first table's failure, the others' suppressed in it: a table whose
+   *     commit failed has none of its files (as {@link Written#commit}); the others' stand, and
+   *     the next run's reconciliation, which checks each table on its own, appends what is missing
+   */
+  public static void commitAtOnce(List<? extends Commit> tables) throws IOException {
+    AtOnce.throwFirstFailure(
+        AtOnce.call(
+            tables,
+            table -> {
+              table.commit();
+              return null;
+            }));
+  }
+
+  /** Something {@link #commitAtOnce} commits: a table's {@link Written} files. */
+  public interface Commit {
+    void commit() throws IOException;
   }
 
   /**

@@ -99,7 +99,7 @@ class KillAndConcurrencyIT {
             KillPoints.OUTPUT_COMMITTED, // one output written, no stats
             "layers" + KillPoints.FILE_OPEN, // the first-ever stats write: a staged file, empty
             "layers" + KillPoints.FILES_WRITTEN, // every row written, no file renamed into place
-            KillPoints.BETWEEN_TABLES); // layers written, adapters not
+            KillPoints.BETWEEN_TABLES); // layers' files written, adapters' not; none committed
     int step = 0;
     for (String moment : moments) {
       Child killed = recompress(temp, "kill-" + (++step) + "-" + moment, out, stats, moment);

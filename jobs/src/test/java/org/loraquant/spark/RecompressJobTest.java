@@ -382,6 +382,30 @@ class RecompressJobTest extends SparkTestBase {
     }
   }
 
+  /**
+   * The two tables are committed at once: a run killed or failing between the two commits leaves
+   * one table's rows without the other's, in either order. The next run completes the missing
+   * table from the sidecars.
+   */
+  @Test
+  void oneTableCommittedWithoutTheOtherIsCompletedByTheNextRun() throws Exception {
+    for (String lost : List.of(StatsTables.LAYERS, StatsTables.ADAPTERS)) {
+      Path out = temp.resolve(lost + "-out");
+      Path stats = temp.resolve(lost + "-stats");
+      RunSummary first = JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(0)));
+      try (Stream<Path> files = Files.walk(stats.resolve(lost))) {
+        for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.delete(file);
+        }
+      }
+      RunSummary next = JobFixtures.run(spark(), JobFixtures.options(fleet, out, stats, day(1)));
+      assertThat(next.reconciled()).as("reconciled, %s lost", lost).isEqualTo(first.compressed());
+      try (StatsCheck duck = new StatsCheck(stats)) {
+        duck.assertInvariants();
+      }
+    }
+  }
+
   @Test
   void refusesAnOutputThatWouldLandAmongTheInputs() {
     java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();

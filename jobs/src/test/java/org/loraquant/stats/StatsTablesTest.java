@@ -262,6 +262,58 @@ class StatsTablesTest extends SparkTestBase {
   }
 
   @Test
+  void bothTablesWrittenThenCommittedAtOnce() throws Exception {
+    Path root = temp.resolve("stats");
+    StatsTables tables = tables(root);
+    StatsTables.Written layers =
+        tables.write(StatsTables.LAYERS, StatsSchema.LAYERS, layerRows(), null);
+    StatsTables.Written adapters =
+        tables.write(StatsTables.ADAPTERS, StatsSchema.ADAPTERS, adapterRows(), null);
+    assertThat(dataFiles(root.resolve(StatsTables.LAYERS))).as("before the commit").isEmpty();
+    assertThat(dataFiles(root.resolve(StatsTables.ADAPTERS))).as("before the commit").isEmpty();
+    StatsTables.commitAtOnce(List.of(layers, adapters));
+    assertThat(dataFiles(root.resolve(StatsTables.LAYERS))).hasSize(2);
+    assertThat(dataFiles(root.resolve(StatsTables.ADAPTERS))).hasSize(2);
+    assertThat(root.resolve(StatsTables.LAYERS).resolve(StatsTables.STAGING_FOLDER))
+        .doesNotExist();
+  }
+
+  /**
+   * The commits wait for each other: made one after the other, the first would wait in vain for
+   * the second. A failing one is reported once the other has ended, the other's files standing.
+   */
+  @Test
+  void commitsAreMadeAtOnceAndAFailureIsReportedAfterTheOthersEnd() throws Exception {
+    java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+    List<String> ended = java.util.Collections.synchronizedList(new ArrayList<>());
+    StatsTables.Commit meets =
+        () -> {
+          try {
+            together.await(30, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (Exception e) {
+            throw new IOException("the other commit did not come at the same time", e);
+          }
+          ended.add("meets");
+        };
+    StatsTables.Commit fails =
+        () -> {
+          try {
+            together.await(30, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (Exception e) {
+            throw new IOException("the other commit did not come at the same time", e);
+          }
+          throw new IOException("PUT refused");
+        };
+    StatsTables.commitAtOnce(List.of(meets, meets));
+    assertThat(ended).containsExactly("meets", "meets");
+    ended.clear();
+    assertThatThrownBy(() -> StatsTables.commitAtOnce(List.of(fails, meets)))
+        .isInstanceOf(IOException.class)
+        .hasMessage("PUT refused");
+    assertThat(ended).containsExactly("meets");
+  }
+
+  @Test
   void aWriteThatFailsMidwayLeavesNothing() throws Exception {
     Path root = temp.resolve("stats");
     Path table = root.resolve(StatsTables.LAYERS);
