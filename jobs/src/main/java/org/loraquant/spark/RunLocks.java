@@ -109,9 +109,14 @@ final class RunLocks implements AutoCloseable {
     if (e != null) {
       throw e;
     }
-    for (RunLock.Held h : held) {
-      h.checkOwn();
-    }
+    // All at once: on S3 one GET each.
+    AtOnce.throwFirstFailure(
+        AtOnce.call(
+            held,
+            h -> {
+              h.checkOwn();
+              return null;
+            }));
   }
 
   private void renewAll() {

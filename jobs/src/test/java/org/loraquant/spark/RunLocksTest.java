@@ -74,17 +74,20 @@ class RunLocksTest extends SparkTestBase {
   }
 
   /**
-   * A store whose writes and deletes each wait until the other root's store has reached its own:
-   * taken or released one after the other, the first would wait in vain and fail.
+   * A store whose writes, reads and deletes each wait until the other root's store has reached
+   * its own: taken, checked or released one after the other, the first would wait in vain and
+   * fail.
    */
   private static final class Meeting implements LeaseStore {
     private final LeaseStore store;
     private final CyclicBarrier writes;
+    private final CyclicBarrier reads;
     private final CyclicBarrier deletes;
 
-    Meeting(LeaseStore store, CyclicBarrier writes, CyclicBarrier deletes) {
+    Meeting(LeaseStore store, CyclicBarrier writes, CyclicBarrier reads, CyclicBarrier deletes) {
       this.store = store;
       this.writes = writes;
+      this.reads = reads;
       this.deletes = deletes;
     }
 
@@ -108,6 +111,7 @@ class RunLocksTest extends SparkTestBase {
 
     @Override
     public byte[] read(String name) throws IOException {
+      meet(reads);
       return store.read(name);
     }
 
@@ -125,16 +129,17 @@ class RunLocksTest extends SparkTestBase {
   }
 
   @Test
-  void theTwoRootsLocksAreTakenAndReleasedAtOnce() throws Exception {
+  void theTwoRootsLocksAreTakenCheckedAndReleasedAtOnce() throws Exception {
     CyclicBarrier writes = new CyclicBarrier(2);
+    CyclicBarrier reads = new CyclicBarrier(2);
     CyclicBarrier deletes = new CyclicBarrier(2);
     Path out = temp.resolve("out").resolve(RunLock.FOLDER);
     Path stats = temp.resolve("stats").resolve(RunLock.FOLDER);
     RunLocks locks =
         RunLocks.acquire(
             List.of(
-                new Meeting(new LocalLeaseStore(out), writes, deletes),
-                new Meeting(new LocalLeaseStore(stats), writes, deletes)),
+                new Meeting(new LocalLeaseStore(out), writes, reads, deletes),
+                new Meeting(new LocalLeaseStore(stats), writes, reads, deletes)),
             "run-a",
             "host-a",
             1,
@@ -159,8 +164,10 @@ class RunLocksTest extends SparkTestBase {
             () ->
                 RunLocks.acquire(
                     List.of(
-                        new Meeting(new LocalLeaseStore(out), writes, new CyclicBarrier(1)),
-                        new Meeting(new LocalLeaseStore(stats), writes, new CyclicBarrier(1))),
+                        new Meeting(new LocalLeaseStore(out), writes, new CyclicBarrier(1),
+                            new CyclicBarrier(1)),
+                        new Meeting(new LocalLeaseStore(stats), writes, new CyclicBarrier(1),
+                            new CyclicBarrier(1))),
                     "run-a",
                     "host-a",
                     1,
