@@ -32,9 +32,10 @@ import java.util.regex.Pattern;
  *       started after X's write finished, so after Y's: it shows Y's lease, because the store
  *       lists every file written before the listing started (local disks, HDFS, and S3 since
  *       2020: strong list-after-write consistency). Y's lease was there and live (Y holds:
- *       it deletes its file only when it releases the lock, and a lease just written expires a
- *       whole lease duration later), so X stepped back: a contradiction. Nothing here is a check then a write; the one thing the store must do is
- *       list what was written before the listing.
+ *       it deletes its file only when it releases the lock, and it renews the lease well before
+ *       its expiry), so X stepped back: a contradiction. (Unless Y stalled past its lease without
+ *       renewing it: then Y no longer holds the lock, see Takeover.) Nothing here is a check then
+ *       a write; the one thing the store must do is list what was written before the listing.
  *   <li><b>What it can do instead: both step back.</b> Two runs whose writes both land before
  *       either one's listing see each other and both refuse: each exits as any refused run does
  *       (exit code 2, one line naming the other run as the holder), having written nothing but
