@@ -197,7 +197,8 @@ class RunLockTest {
   void eachRunWritesALeaseFileOfItsOwn() {
     assertThat(RunLock.fileName("20261122T013000Z-3f9a1c2e"))
         .matches("lease-20261122T013000Z-3f9a1c2e-[0-9a-f]{8}\\.json");
-    assertThat(RunLock.fileName("nightly/2026 11")).matches("lease-nightly_2026_11-[0-9a-f]{8}\\.json");
+    assertThat(RunLock.fileName("nightly/2026 11"))
+        .matches("lease-nightly_2026_11-[0-9a-f]{8}\\.json");
     assertThat(RunLock.fileName("r")).isNotEqualTo(RunLock.fileName("r"));
   }
 
