@@ -6,8 +6,9 @@ import org.loraquant.linalg.SkinnyProducts;
 import org.loraquant.linalg.ThinSvd;
 
 /**
- * Steps 1 and 2 of docs/ALGORITHM.md for the budget mode, in arrays of its own (the paper mode's
- * per-thread workspace is reused from call to call and cannot be held across layers): the singular
+ * Steps 1 and 2 of docs/ALGORITHM.md for the budget mode, in arrays of its own (the per-thread
+ * {@link CodecWorkspace} is reused from call to call and cannot be held across layers; only the
+ * decomposition's inputs, read and done with inside {@link #of}, come from it): the singular
  * values s (descending) and the balanced factors B' = U sqrt(S) ({@code bp}, m x k column-major)
  * and A'^T = V sqrt(S) ({@code ap}, n x k column-major), by the same routes and sign rule as
  * {@link LoraQuantCodec}, so both modes see the same components. The arrays may be longer than
@@ -34,11 +35,11 @@ record BalancedLayer(int m, int n, int rank, double[] s, double[] bp, double[] a
     int m = factors.m();
     int n = factors.n();
     int r = factors.r();
-    // Padded as the paper mode's work arrays, so the skinny products take the same blocked path.
-    double[] bRows = LoraQuantCodec.toDoubles(factors.b(),
-        new double[SkinnyProducts.paddedLength(m, r)]);
-    double[] at = LoraQuantCodec.toDoubles(factors.a(),
-        new double[SkinnyProducts.paddedLength(n, r)]);
+    // The paper mode's work arrays (padded, so the skinny products take the same blocked path):
+    // no result below refers to them, and no caller of this is inside a paper-mode call.
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    double[] bRows = LoraQuantCodec.toDoubles(factors.b(), work.bRows(m, r));
+    double[] at = LoraQuantCodec.toDoubles(factors.a(), work.at(n, r));
     int kMax = Math.min(r, Math.min(m, n));
     GramFactoredSvd routes = new GramFactoredSvd(linalg);
     ThinSvd.Balanced svd = routes.balancedGramRoute(m, n, r, bRows, at,

@@ -1,10 +1,10 @@
 package org.loraquant.codec;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.loraquant.linalg.LinearAlgebra;
-import org.loraquant.linalg.SkinnyProducts;
 
 /**
  * The budget mode of the codec (docs/ALGORITHM.md, "Budget mode"; issue 18): per layer the thin
@@ -219,11 +219,18 @@ public final class BudgetCodec {
     int m = layer.m();
     int n = layer.n();
     int k = layer.k();
-    double[] bh = new double[SkinnyProducts.paddedLength(m, k)];
-    double[] ah = new double[SkinnyProducts.paddedLength(n, k)];
+    // The reconstruction is scratch (the result keeps the codes only): this thread's workspace,
+    // every column written below, a dropped component's as zeros.
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    double[] bh = work.bh(m, k);
+    double[] ah = work.ah(n, k);
     VectorCode[] bCodes = new VectorCode[k];
     VectorCode[] aCodes = new VectorCode[k];
     for (int i = 0; i < k; i++) {
+      if (widths[i] == 0) {
+        Arrays.fill(bh, i * m, (i + 1) * m, 0.0);
+        Arrays.fill(ah, i * n, (i + 1) * n, 0.0);
+      }
       VectorCode keptB = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 0);
       VectorCode keptA = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 1);
       if (keptB != null && keptA != null) {

@@ -4,15 +4,18 @@ import java.lang.ref.SoftReference;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
- * The large work arrays of one {@link LoraQuantCodec#compress} call, and the scratch of the budget
- * mode's vector quantizer ({@link VectorQuantizer}), kept per thread and reused from layer to
- * layer. Allocating them fresh cost about a tenth of the codec's time at 4096 x 4096
- * rank 16 (the JVM zeroes each one and it arrives cold in cache). Arrays only grow, to the largest
- * layer the thread has seen; the thread holds them through a soft reference, so memory pressure
- * can reclaim them between calls. Nothing returned by the codec refers to them.
+ * The large work arrays of one {@link LoraQuantCodec#compress} call, of the budget mode's
+ * decomposition inputs, encoding and refit ({@link BalancedLayer}, {@link BudgetCodec},
+ * {@link LeastSquaresRefit}), and the scratch of its vector quantizer ({@link VectorQuantizer}),
+ * kept per thread and reused from layer to layer. Allocating them fresh cost about a tenth of the
+ * codec's time at 4096 x 4096 rank 16 (the JVM zeroes each one and it arrives cold in cache).
+ * Arrays only grow, to the largest layer the thread has seen; the thread holds them through a soft
+ * reference, so memory pressure can reclaim them between calls. Nothing returned by the codec
+ * refers to them, and every user writes what it reads: an array arrives holding the previous
+ * layer's numbers.
  *
- * <p>Every double array is at least {@link SkinnyProducts#paddedLength} long for its matrix, so the
- * codec's skinny products run in row blocks.
+ * <p>Every double array but {@link #fitQuantized} is at least {@link SkinnyProducts#paddedLength}
+ * long for its matrix, so the codec's skinny products run in row blocks.
  */
 final class CodecWorkspace {
   private static final ThreadLocal<SoftReference<CodecWorkspace>> PER_THREAD = new ThreadLocal<>();
@@ -30,6 +33,10 @@ final class CodecWorkspace {
   private byte[] scratchZeros = new byte[0];
   private double[] tableB = new double[0];
   private double[] tableA = new double[0];
+  private double[] spareB = new double[0];
+  private double[] spareA = new double[0];
+  private double[] fitQuantized = new double[0];
+  private double[] fitted = new double[0];
   private LloydMaxCoder lloydMaxCoder;
 
   private CodecWorkspace() {}
@@ -112,6 +119,32 @@ final class CodecWorkspace {
 
   double[] tableA(int n) {
     return tableA = atLeast(tableA, n);
+  }
+
+  /**
+   * The budget mode's refit ({@link LeastSquaresRefit}): a candidate reconstruction of B' (m x k)
+   * and of A'^T (n x k), each the other half of a pair with {@link #bh} / {@link #ah}, which the
+   * budget mode's encoding uses for the layer's reconstruction (the paper mode's use of those ends
+   * with its call; the two are never nested).
+   */
+  double[] spareB(int m, int k) {
+    return spareB = atLeast(spareB, SkinnyProducts.paddedLength(m, k));
+  }
+
+  double[] spareA(int n, int k) {
+    return spareA = atLeast(spareA, SkinnyProducts.paddedLength(n, k));
+  }
+
+  /**
+   * The refit's kept columns of the quantized side (rows x p, not padded: its products are single
+   * BLAS calls) and its least-squares factor (rows x p); they do not overlap any array above.
+   */
+  double[] fitQuantized(int rows, int p) {
+    return fitQuantized = atLeast(fitQuantized, rows * p);
+  }
+
+  double[] fitted(int rows, int p) {
+    return fitted = atLeast(fitted, SkinnyProducts.paddedLength(rows, p));
   }
 
   /** A Lloyd-Max group coder for groups of up to {@code groupSize} values. */
