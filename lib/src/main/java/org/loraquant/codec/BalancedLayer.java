@@ -32,6 +32,17 @@ record BalancedLayer(int m, int n, int rank, double[] s, double[] bp, double[] a
    * @throws org.loraquant.errors.InvalidAdapterException if a factor holds NaN or infinity
    */
   static BalancedLayer of(LoraFactors factors, LinearAlgebra linalg) {
+    return of(factors, linalg, null);
+  }
+
+  /**
+   * As {@link #of(LoraFactors, LinearAlgebra)}, B' and A' in spare arrays of this thread's
+   * workspace where it has some ({@link CodecWorkspace#factorArray}, the same lengths as new
+   * ones); {@link #release} gives them back once the layer is done with.
+   *
+   * @param spares this thread's workspace, or null for new arrays
+   */
+  static BalancedLayer of(LoraFactors factors, LinearAlgebra linalg, CodecWorkspace spares) {
     int m = factors.m();
     int n = factors.n();
     int r = factors.r();
@@ -42,14 +53,32 @@ record BalancedLayer(int m, int n, int rank, double[] s, double[] bp, double[] a
     double[] at = LoraQuantCodec.toDoubles(factors.a(), work.at(n, r));
     int kMax = Math.min(r, Math.min(m, n));
     GramFactoredSvd routes = new GramFactoredSvd(linalg);
-    ThinSvd.Balanced svd = routes.balancedGramRoute(m, n, r, bRows, at,
-        new double[SkinnyProducts.paddedLength(m, kMax)],
-        new double[SkinnyProducts.paddedLength(n, kMax)]);
+    int bpLength = SkinnyProducts.paddedLength(m, kMax);
+    int apLength = SkinnyProducts.paddedLength(n, kMax);
+    // Every value a reader looks at is written: the route writes all m k / n k values of B' and
+    // A', and the spare column (the padding) is never read.
+    double[] bpOut = spares == null ? new double[bpLength] : spares.factorArray(bpLength);
+    double[] apOut = spares == null ? new double[apLength] : spares.factorArray(apLength);
+    ThinSvd.Balanced svd = routes.balancedGramRoute(m, n, r, bRows, at, bpOut, apOut);
+    if (spares != null && (svd == null || svd.bp() != bpOut)) {
+      spares.giveBack(bpOut);
+      spares.giveBack(apOut);
+    }
     if (svd == null) {
       LoraQuantCodec.requireFinite(factors.b(), r, "B");
       LoraQuantCodec.requireFinite(factors.a(), n, "A");
       svd = routes.balancedHouseholderRoute(m, n, r, bRows, at);
     }
     return new BalancedLayer(m, n, r, svd.s(), svd.bp(), svd.ap());
+  }
+
+  /**
+   * Gives B' and A' to this thread's workspace for a later layer ({@link #of(LoraFactors,
+   * LinearAlgebra, CodecWorkspace)}); the caller holds no reference to this layer or its arrays
+   * any more.
+   */
+  void release(CodecWorkspace spares) {
+    spares.giveBack(bp);
+    spares.giveBack(ap);
   }
 }

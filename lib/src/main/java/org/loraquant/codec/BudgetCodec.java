@@ -46,17 +46,21 @@ public final class BudgetCodec {
   public static List<BudgetLayerResult> compress(List<LoraFactors> layers,
       BudgetSettings settings, LinearAlgebra linalg) {
     List<BudgetLayerResult> results = new ArrayList<>(layers.size());
+    // A layer's balanced factors go back to this thread's spares once it is encoded (or, in
+    // scope adapter, once its table is made if it is not held), for the next layer of its shape.
+    CodecWorkspace spares = CodecWorkspace.forCurrentThread();
     if (settings.scope() == BudgetScope.LAYER) {
       for (int l = 0; l < layers.size(); l++) {
         LoraFactors f = layers.get(l);
         long started = System.nanoTime();
-        BalancedLayer layer = BalancedLayer.of(f, linalg);
+        BalancedLayer layer = BalancedLayer.of(f, linalg, spares);
         LazyRateDistortion table = new LazyRateDistortion(layer, settings.levels(),
             settings.groupSize(), LazyAllocation.INITIAL_WIDTH,
             new LazyRateDistortion.CodeAllowance(HELD_CODE_BYTES));
         int[] widths = allocate(List.of(table), settings.budgetBitsFor(params(f)), same -> layer,
             "layer " + l + " (" + f.m() + " x " + f.n() + ", rank " + f.r() + ")")[0];
         results.add(encode(layer, table.relaxed(), table, widths, settings, linalg, started));
+        layer.release(spares);
       }
       return results;
     }
@@ -71,7 +75,7 @@ public final class BudgetCodec {
         new LazyRateDistortion.CodeAllowance(HELD_CODE_BYTES);
     for (int l = 0; l < layers.size(); l++) {
       long started = System.nanoTime();
-      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
+      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg, spares);
       long bytes = 8L * (layer.bp().length + layer.ap().length);
       if (heldBytes + bytes <= HELD_FACTOR_BYTES) {
         held[l] = layer;
@@ -79,6 +83,9 @@ public final class BudgetCodec {
       }
       tables.add(new LazyRateDistortion(layer, settings.levels(), settings.groupSize(),
           LazyAllocation.INITIAL_WIDTH, heldCodes));
+      if (held[l] == null) {
+        layer.release(spares);
+      }
       params += params(layers.get(l));
       measureNanos[l] = System.nanoTime() - started;
     }
@@ -90,6 +97,7 @@ public final class BudgetCodec {
       held[l] = null;
       results.add(encode(layer, tables.get(l).relaxed(), tables.get(l), widths[l], settings,
           linalg, started));
+      layer.release(spares);
       tables.set(l, null);
     }
     return results;

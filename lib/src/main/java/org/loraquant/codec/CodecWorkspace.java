@@ -1,6 +1,8 @@
 package org.loraquant.codec;
 
 import java.lang.ref.SoftReference;
+import java.util.ArrayDeque;
+import java.util.Iterator;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
@@ -18,6 +20,11 @@ import org.loraquant.linalg.SkinnyProducts;
  * long for its matrix, so the codec's skinny products run in row blocks.
  */
 final class CodecWorkspace {
+  /**
+   * Bytes of spare factor arrays ({@link #factorArray}) a thread keeps between layers: the B' and
+   * A' of two 4096 x 11008 rank-64 layers.
+   */
+  static final long SPARE_FACTOR_BYTES = 32L << 20;
   private static final ThreadLocal<SoftReference<CodecWorkspace>> PER_THREAD = new ThreadLocal<>();
 
   private double[] bRows = new double[0];
@@ -38,6 +45,9 @@ final class CodecWorkspace {
   private double[] fitQuantized = new double[0];
   private double[] fitted = new double[0];
   private LloydMaxCoder lloydMaxCoder;
+  /** Given back by {@link #giveBack}, the most recent first. */
+  private final ArrayDeque<double[]> spareFactors = new ArrayDeque<>();
+  private long spareFactorBytes;
 
   private CodecWorkspace() {}
 
@@ -153,6 +163,41 @@ final class CodecWorkspace {
       lloydMaxCoder = new LloydMaxCoder(groupSize);
     }
     return lloydMaxCoder;
+  }
+
+  /**
+   * An array of exactly {@code length} values for a budget-mode layer's balanced factors
+   * ({@link BalancedLayer}), which outlive one call (scope {@code adapter} holds every layer's
+   * until it is encoded): a spare one given back earlier, holding its last layer's numbers, or a
+   * new one. The length is exactly what a new array would have, so everything that looks at it
+   * (the blocked products, the held bytes) sees what it would see with a new one.
+   */
+  double[] factorArray(int length) {
+    for (Iterator<double[]> it = spareFactors.iterator(); it.hasNext(); ) {
+      double[] spare = it.next();
+      if (spare.length == length) {
+        it.remove();
+        spareFactorBytes -= 8L * length;
+        return spare;
+      }
+    }
+    return new double[length];
+  }
+
+  /**
+   * Keeps an array nothing refers to any more for {@link #factorArray}, within
+   * {@link #SPARE_FACTOR_BYTES} (the oldest spares make room).
+   */
+  void giveBack(double[] array) {
+    long bytes = 8L * array.length;
+    if (bytes > SPARE_FACTOR_BYTES) {
+      return;
+    }
+    while (spareFactorBytes + bytes > SPARE_FACTOR_BYTES) {
+      spareFactorBytes -= 8L * spareFactors.removeLast().length;
+    }
+    spareFactors.addFirst(array);
+    spareFactorBytes += bytes;
   }
 
   private static double[] atLeast(double[] current, int length) {

@@ -1,6 +1,7 @@
 package org.loraquant.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,22 +14,29 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.loraquant.linalg.GramFactoredSvd;
 import org.loraquant.linalg.LinearAlgebra;
+import org.loraquant.linalg.SkinnyProducts;
 
 /**
- * The budget mode takes its decomposition inputs, reconstruction and refit arrays from the
- * per-thread {@link CodecWorkspace}, which arrives holding another layer's numbers: what it
- * encodes must be byte for byte what a fresh thread (fresh, zeroed arrays) encodes, whatever the
- * workspace held and whichever layers of other shapes went before.
+ * The budget mode takes its decomposition inputs, balanced factors, reconstruction and refit
+ * arrays from the per-thread {@link CodecWorkspace}, which arrives holding another layer's
+ * numbers: what it encodes must be byte for byte what a fresh thread (fresh, zeroed arrays)
+ * encodes, whatever the workspace held and whichever layers of other shapes went before.
  */
 class BudgetCodecWorkspaceTest {
   private static final LinearAlgebra LINALG = LinearAlgebra.javaOnly();
 
-  /** Shapes in an order that grows and shrinks the arrays; dropped components under low budgets. */
+  /**
+   * Shapes in an order that grows and shrinks the arrays, by both decomposition routes (the Gram
+   * route from {@link GramFactoredSvd#DEFAULT_MIN_ROWS} rows and columns), the first one twice
+   * (in scope adapter both are held at once, each in arrays of its own); dropped components
+   * under low budgets.
+   */
   private static List<LoraFactors> layers() {
-    return List.of(TestFactors.decaying(11, 300, 200, 8), TestFactors.decaying(12, 64, 700, 16),
-        TestFactors.gaussian(13, 129, 257, 5), TestFactors.decaying(14, 600, 90, 12),
-        TestFactors.decaying(15, 230, 150, 6));
+    return List.of(TestFactors.decaying(11, 300, 280, 8), TestFactors.decaying(12, 64, 700, 16),
+        TestFactors.gaussian(13, 129, 257, 5), TestFactors.decaying(14, 600, 300, 12),
+        TestFactors.decaying(16, 300, 280, 8), TestFactors.decaying(15, 230, 150, 6));
   }
 
   @ParameterizedTest
@@ -54,11 +62,19 @@ class BudgetCodecWorkspaceTest {
       // Another adapter first, then every budget-mode array poisoned with NaN, larger than any
       // layer below needs (arrays only grow, so the codec gets these very arrays back).
       BudgetCodec.compress(List.of(TestFactors.decaying(99, 700, 650, 20)), settings, LINALG);
-      poison(CodecWorkspace.forCurrentThread(), 800, 800, 24);
+      poison(CodecWorkspace.forCurrentThread(), 800, 800, 24, layers);
       List<byte[]> out = new ArrayList<>();
       out.addAll(outputs(BudgetCodec.compress(layers, settings, LINALG)));
-      // Again, over the arrays the first pass left behind.
-      out.addAll(outputs(BudgetCodec.compress(layers, settings, LINALG)));
+      // Again, over the arrays the first pass left behind; and each layer's error measured
+      // against its own factors (two layers sharing arrays would fail this on the fresh thread
+      // too).
+      List<BudgetLayerResult> again = BudgetCodec.compress(layers, settings, LINALG);
+      for (int l = 0; l < layers.size(); l++) {
+        double dense = TestFactors.denseRelativeError(layers.get(l), again.get(l).decode());
+        assertThat(again.get(l).stats().relError()).as("layer %d", l)
+            .isCloseTo(dense, within(1e-7 + 1e-7 * dense));
+      }
+      out.addAll(outputs(again));
       return out;
     });
 
@@ -82,11 +98,25 @@ class BudgetCodecWorkspaceTest {
     assertThat(bothSides).as("some layer kept two refit steps").isTrue();
   }
 
-  private static void poison(CodecWorkspace work, int m, int n, int k) {
+  /**
+   * NaN in every array of the workspace, those the budget mode grows to at most m x n rank k, and
+   * spare factor arrays of the lengths these layers' balanced factors take.
+   */
+  private static void poison(CodecWorkspace work, int m, int n, int k, List<LoraFactors> layers) {
     for (double[] a : List.of(work.bRows(m, k), work.at(n, k), work.bh(m, k), work.ah(n, k),
         work.spareB(m, k), work.spareA(n, k), work.fitQuantized(Math.max(m, n), k),
         work.fitted(Math.max(m, n), k), work.tableB(m), work.tableA(n))) {
       Arrays.fill(a, Double.NaN);
+    }
+    List<double[]> spares = new ArrayList<>();
+    for (LoraFactors f : layers) {
+      int kMax = Math.min(f.r(), Math.min(f.m(), f.n()));
+      spares.add(work.factorArray(SkinnyProducts.paddedLength(f.m(), kMax)));
+      spares.add(work.factorArray(SkinnyProducts.paddedLength(f.n(), kMax)));
+    }
+    for (double[] a : spares) {
+      Arrays.fill(a, Double.NaN);
+      work.giveBack(a);
     }
   }
 
