@@ -1,10 +1,10 @@
 package org.loraquant.codec;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.loraquant.linalg.LinearAlgebra;
-import org.loraquant.linalg.SkinnyProducts;
 
 /**
  * The budget mode of the codec (docs/ALGORITHM.md, "Budget mode"; issue 18): per layer the thin
@@ -46,17 +46,21 @@ public final class BudgetCodec {
   public static List<BudgetLayerResult> compress(List<LoraFactors> layers,
       BudgetSettings settings, LinearAlgebra linalg) {
     List<BudgetLayerResult> results = new ArrayList<>(layers.size());
+    // A layer's balanced factors go back to this thread's spares once it is encoded (or, in
+    // scope adapter, once its table is made if it is not held), for the next layer of its shape.
+    CodecWorkspace spares = CodecWorkspace.forCurrentThread();
     if (settings.scope() == BudgetScope.LAYER) {
       for (int l = 0; l < layers.size(); l++) {
         LoraFactors f = layers.get(l);
         long started = System.nanoTime();
-        BalancedLayer layer = BalancedLayer.of(f, linalg);
+        BalancedLayer layer = BalancedLayer.of(f, linalg, spares);
         LazyRateDistortion table = new LazyRateDistortion(layer, settings.levels(),
             settings.groupSize(), LazyAllocation.INITIAL_WIDTH,
             new LazyRateDistortion.CodeAllowance(HELD_CODE_BYTES));
         int[] widths = allocate(List.of(table), settings.budgetBitsFor(params(f)), same -> layer,
             "layer " + l + " (" + f.m() + " x " + f.n() + ", rank " + f.r() + ")")[0];
         results.add(encode(layer, table.relaxed(), table, widths, settings, linalg, started));
+        layer.release(spares);
       }
       return results;
     }
@@ -71,7 +75,7 @@ public final class BudgetCodec {
         new LazyRateDistortion.CodeAllowance(HELD_CODE_BYTES);
     for (int l = 0; l < layers.size(); l++) {
       long started = System.nanoTime();
-      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg);
+      BalancedLayer layer = BalancedLayer.of(layers.get(l), linalg, spares);
       long bytes = 8L * (layer.bp().length + layer.ap().length);
       if (heldBytes + bytes <= HELD_FACTOR_BYTES) {
         held[l] = layer;
@@ -79,6 +83,9 @@ public final class BudgetCodec {
       }
       tables.add(new LazyRateDistortion(layer, settings.levels(), settings.groupSize(),
           LazyAllocation.INITIAL_WIDTH, heldCodes));
+      if (held[l] == null) {
+        layer.release(spares);
+      }
       params += params(layers.get(l));
       measureNanos[l] = System.nanoTime() - started;
     }
@@ -90,6 +97,7 @@ public final class BudgetCodec {
       held[l] = null;
       results.add(encode(layer, tables.get(l).relaxed(), tables.get(l), widths[l], settings,
           linalg, started));
+      layer.release(spares);
       tables.set(l, null);
     }
     return results;
@@ -219,11 +227,18 @@ public final class BudgetCodec {
     int m = layer.m();
     int n = layer.n();
     int k = layer.k();
-    double[] bh = new double[SkinnyProducts.paddedLength(m, k)];
-    double[] ah = new double[SkinnyProducts.paddedLength(n, k)];
+    // The reconstruction is scratch (the result keeps the codes only): this thread's workspace,
+    // every column written below, a dropped component's as zeros.
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    double[] bh = work.bh(m, k);
+    double[] ah = work.ah(n, k);
     VectorCode[] bCodes = new VectorCode[k];
     VectorCode[] aCodes = new VectorCode[k];
     for (int i = 0; i < k; i++) {
+      if (widths[i] == 0) {
+        Arrays.fill(bh, i * m, (i + 1) * m, 0.0);
+        Arrays.fill(ah, i * n, (i + 1) * n, 0.0);
+      }
       VectorCode keptB = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 0);
       VectorCode keptA = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 1);
       if (keptB != null && keptA != null) {

@@ -1,20 +1,30 @@
 package org.loraquant.codec;
 
 import java.lang.ref.SoftReference;
+import java.util.ArrayDeque;
+import java.util.Iterator;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
- * The large work arrays of one {@link LoraQuantCodec#compress} call, and the scratch of the budget
- * mode's vector quantizer ({@link VectorQuantizer}), kept per thread and reused from layer to
- * layer. Allocating them fresh cost about a tenth of the codec's time at 4096 x 4096
- * rank 16 (the JVM zeroes each one and it arrives cold in cache). Arrays only grow, to the largest
- * layer the thread has seen; the thread holds them through a soft reference, so memory pressure
- * can reclaim them between calls. Nothing returned by the codec refers to them.
+ * The large work arrays of one {@link LoraQuantCodec#compress} call, of the budget mode's
+ * decomposition inputs, encoding and refit ({@link BalancedLayer}, {@link BudgetCodec},
+ * {@link LeastSquaresRefit}), and the scratch of its vector quantizer ({@link VectorQuantizer}),
+ * kept per thread and reused from layer to layer. Allocating them fresh cost about a tenth of the
+ * codec's time at 4096 x 4096 rank 16 (the JVM zeroes each one and it arrives cold in cache).
+ * Arrays only grow, to the largest layer the thread has seen; the thread holds them through a soft
+ * reference, so memory pressure can reclaim them between calls. Nothing returned by the codec
+ * refers to them, and every user writes what it reads: an array arrives holding the previous
+ * layer's numbers.
  *
- * <p>Every double array is at least {@link SkinnyProducts#paddedLength} long for its matrix, so the
- * codec's skinny products run in row blocks.
+ * <p>Every double array but {@link #fitQuantized} is at least {@link SkinnyProducts#paddedLength}
+ * long for its matrix, so the codec's skinny products run in row blocks.
  */
 final class CodecWorkspace {
+  /**
+   * Bytes of spare factor arrays ({@link #factorArray}) a thread keeps between layers: the B' and
+   * A' of two 4096 x 11008 rank-64 layers.
+   */
+  static final long SPARE_FACTOR_BYTES = 32L << 20;
   private static final ThreadLocal<SoftReference<CodecWorkspace>> PER_THREAD = new ThreadLocal<>();
 
   private double[] bRows = new double[0];
@@ -30,7 +40,14 @@ final class CodecWorkspace {
   private byte[] scratchZeros = new byte[0];
   private double[] tableB = new double[0];
   private double[] tableA = new double[0];
+  private double[] spareB = new double[0];
+  private double[] spareA = new double[0];
+  private double[] fitQuantized = new double[0];
+  private double[] fitted = new double[0];
   private LloydMaxCoder lloydMaxCoder;
+  /** Given back by {@link #giveBack}, the most recent first. */
+  private final ArrayDeque<double[]> spareFactors = new ArrayDeque<>();
+  private long spareFactorBytes;
 
   private CodecWorkspace() {}
 
@@ -114,12 +131,73 @@ final class CodecWorkspace {
     return tableA = atLeast(tableA, n);
   }
 
+  /**
+   * The budget mode's refit ({@link LeastSquaresRefit}): a candidate reconstruction of B' (m x k)
+   * and of A'^T (n x k), each the other half of a pair with {@link #bh} / {@link #ah}, which the
+   * budget mode's encoding uses for the layer's reconstruction (the paper mode's use of those ends
+   * with its call; the two are never nested).
+   */
+  double[] spareB(int m, int k) {
+    return spareB = atLeast(spareB, SkinnyProducts.paddedLength(m, k));
+  }
+
+  double[] spareA(int n, int k) {
+    return spareA = atLeast(spareA, SkinnyProducts.paddedLength(n, k));
+  }
+
+  /**
+   * The refit's kept columns of the quantized side (rows x p, not padded: its products are single
+   * BLAS calls) and its least-squares factor (rows x p); they do not overlap any array above.
+   */
+  double[] fitQuantized(int rows, int p) {
+    return fitQuantized = atLeast(fitQuantized, rows * p);
+  }
+
+  double[] fitted(int rows, int p) {
+    return fitted = atLeast(fitted, SkinnyProducts.paddedLength(rows, p));
+  }
+
   /** A Lloyd-Max group coder for groups of up to {@code groupSize} values. */
   LloydMaxCoder lloydMaxCoder(int groupSize) {
     if (lloydMaxCoder == null || lloydMaxCoder.groupSize() < groupSize) {
       lloydMaxCoder = new LloydMaxCoder(groupSize);
     }
     return lloydMaxCoder;
+  }
+
+  /**
+   * An array of exactly {@code length} values for a budget-mode layer's balanced factors
+   * ({@link BalancedLayer}), which outlive one call (scope {@code adapter} holds every layer's
+   * until it is encoded): a spare one given back earlier, holding its last layer's numbers, or a
+   * new one. The length is exactly what a new array would have, so everything that looks at it
+   * (the blocked products, the held bytes) sees what it would see with a new one.
+   */
+  double[] factorArray(int length) {
+    for (Iterator<double[]> it = spareFactors.iterator(); it.hasNext(); ) {
+      double[] spare = it.next();
+      if (spare.length == length) {
+        it.remove();
+        spareFactorBytes -= 8L * length;
+        return spare;
+      }
+    }
+    return new double[length];
+  }
+
+  /**
+   * Keeps an array nothing refers to any more for {@link #factorArray}, within
+   * {@link #SPARE_FACTOR_BYTES} (the oldest spares make room).
+   */
+  void giveBack(double[] array) {
+    long bytes = 8L * array.length;
+    if (bytes > SPARE_FACTOR_BYTES) {
+      return;
+    }
+    while (spareFactorBytes + bytes > SPARE_FACTOR_BYTES) {
+      spareFactorBytes -= 8L * spareFactors.removeLast().length;
+    }
+    spareFactors.addFirst(array);
+    spareFactorBytes += bytes;
   }
 
   private static double[] atLeast(double[] current, int length) {

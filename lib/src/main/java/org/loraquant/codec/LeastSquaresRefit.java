@@ -1,6 +1,7 @@
 package org.loraquant.codec;
 
 import dev.ludovic.netlib.blas.BLAS;
+import java.util.Arrays;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
@@ -21,10 +22,16 @@ final class LeastSquaresRefit {
 
   /**
    * Runs up to {@code steps} refit steps (A first) on the layer's reconstruction {@code bh} /
-   * {@code ah} and codes {@code bCodes} / {@code aCodes}, which it replaces where a step is kept.
-   * {@code model} is the error model of {@code bh} / {@code ah}; a step's candidate model reuses
-   * the products of the side it does not change ({@link ComponentErrorModel#withSide}). Returns
-   * the number of steps kept; {@code error[0]} holds the squared error before and is updated.
+   * {@code ah} and codes {@code bCodes} / {@code aCodes}; the codes are replaced where a step is
+   * kept. {@code model} is the error model of {@code bh} / {@code ah}; a step's candidate model
+   * reuses the products of the side it does not change ({@link ComponentErrorModel#withSide}).
+   * Returns the number of steps kept; {@code error[0]} holds the squared error before and is
+   * updated.
+   *
+   * <p>The reconstruction is scratch to the caller, which reads neither {@code bh} nor {@code ah}
+   * afterwards: a candidate is written to a spare array of this thread's {@link CodecWorkspace}
+   * and a kept one takes the current one's place (the arrays swap, no copy), so the caller's
+   * arrays may be overwritten. They must not be the spares.
    */
   static int refit(BLAS blas, BalancedLayer layer, int[] widths, LevelFamily levels,
       int groupSize, int steps, double[] bh, double[] ah, VectorCode[] bCodes,
@@ -36,6 +43,11 @@ final class LeastSquaresRefit {
     if (kept.length == 0 || layer.energy() == 0) {
       return 0;
     }
+    CodecWorkspace work = CodecWorkspace.forCurrentThread();
+    double[] currentB = bh;
+    double[] currentA = ah;
+    double[] spareB = work.spareB(m, k);
+    double[] spareA = work.spareA(n, k);
     int keptSteps = 0;
     ComponentErrorModel current = model;
     for (int step = 0; step < steps; step++) {
@@ -43,24 +55,35 @@ final class LeastSquaresRefit {
       // Refit side S (rows x k) against the quantized other side Q, whose exact factor is P.
       int rows = refitA ? n : m;
       int otherRows = refitA ? m : n;
-      double[] fitted = fit(blas, kept, k, otherRows, refitA ? bh : ah,
+      double[] fitted = fit(blas, work, kept, k, otherRows, refitA ? currentB : currentA,
           refitA ? layer.bp() : layer.ap(), rows, refitA ? layer.ap() : layer.bp());
       if (fitted == null) {
         return keptSteps;
       }
-      double[] recon = new double[SkinnyProducts.paddedLength(rows, k)];
+      double[] recon = refitA ? spareA : spareB;
       VectorCode[] codes = new VectorCode[k];
-      for (int c = 0; c < kept.length; c++) {
-        int i = kept[c];
-        codes[i] = VectorQuantizer.quantize(levels, widths[i], groupSize, fitted, c * rows, rows,
-            recon, i * rows);
+      int c = 0;
+      for (int i = 0; i < k; i++) {
+        if (widths[i] > 0) {
+          codes[i] = VectorQuantizer.quantize(levels, widths[i], groupSize, fitted, c * rows,
+              rows, recon, i * rows);
+          c++;
+        } else {
+          Arrays.fill(recon, i * rows, (i + 1) * rows, 0.0);
+        }
       }
       ComponentErrorModel candidateModel = current.withSide(blas, !refitA, recon);
       double candidate = candidateModel.squaredError(0, k);
       if (candidate < error[0]) {
         error[0] = candidate;
         current = candidateModel;
-        System.arraycopy(recon, 0, refitA ? ah : bh, 0, recon.length);
+        if (refitA) {
+          spareA = currentA;
+          currentA = recon;
+        } else {
+          spareB = currentB;
+          currentB = recon;
+        }
         System.arraycopy(codes, 0, refitA ? aCodes : bCodes, 0, k);
         keptSteps++;
       }
@@ -84,20 +107,25 @@ final class LeastSquaresRefit {
   }
 
   /**
-   * The least-squares factor (rows x p, column-major, padded) of the refitted side: S X^T with
-   * X = (Q_K^T Q_K)^-1 Q_K^T P; null when Q_K^T Q_K is not safely positive definite.
+   * The least-squares factor (rows x p, column-major, in this thread's workspace) of the refitted
+   * side: S X^T with X = (Q_K^T Q_K)^-1 Q_K^T P; null when Q_K^T Q_K is not safely positive
+   * definite. Q_K^T Q_K and Q_K^T P are one BLAS call each over all rows (Q_K unpadded, the
+   * unblocked path of {@link SkinnyProducts#crossOfColumns}), the same sums whatever the length
+   * of the workspace's array.
    */
-  private static double[] fit(BLAS blas, int[] kept, int k, int otherRows, double[] quantized,
-      double[] exactOther, int rows, double[] exactThis) {
+  private static double[] fit(BLAS blas, CodecWorkspace work, int[] kept, int k, int otherRows,
+      double[] quantized, double[] exactOther, int rows, double[] exactThis) {
     int p = kept.length;
-    double[] qk = new double[otherRows * p];
+    double[] qk = work.fitQuantized(otherRows, p);
     for (int c = 0; c < p; c++) {
       System.arraycopy(quantized, kept[c] * otherRows, qk, c * otherRows, otherRows);
     }
     double[] gram = new double[p * p];
-    SkinnyProducts.crossOfColumns(blas, otherRows, p, qk, p, qk, gram);
+    blas.dgemm("T", "N", p, p, otherRows, 1.0, qk, 0, otherRows, qk, 0, otherRows, 0.0, gram,
+        0, p);
     double[] cross = new double[p * k];
-    SkinnyProducts.crossOfColumns(blas, otherRows, p, qk, k, exactOther, cross);
+    blas.dgemm("T", "N", p, k, otherRows, 1.0, qk, 0, otherRows, exactOther, 0, otherRows, 0.0,
+        cross, 0, p);
     if (!choleskySolve(gram, p, cross, k)) {
       return null;
     }
@@ -108,7 +136,7 @@ final class LeastSquaresRefit {
         xt[j + c * k] = cross[c + j * p];
       }
     }
-    double[] out = new double[SkinnyProducts.paddedLength(rows, p)];
+    double[] out = work.fitted(rows, p);
     SkinnyProducts.productOfColumns(blas, rows, k, exactThis, p, xt, out);
     return out;
   }
