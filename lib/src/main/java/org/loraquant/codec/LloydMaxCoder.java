@@ -100,7 +100,7 @@ final class LloydMaxCoder {
     }
     double[] t = LloydMaxLevels.thresholds(bits);
     for (int j = 0; j < t.length; j++) {
-      bounds[j] = smallestReaching(t[j], scale);
+      bounds[j] = Math.nextDown(smallestReaching(t[j], scale));
     }
     if (fit) {
       double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
@@ -133,7 +133,7 @@ final class LloydMaxCoder {
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0);
+      int q = above(b0, xi) + above(b1, xi) + above(b2, xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       error += (xi - value) * (xi - value);
@@ -154,7 +154,7 @@ final class LloydMaxCoder {
     double error = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0);
+      int q = above(b0, xi) + above(b1, xi) + above(b2, xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       recon[reconOff + i] = value;
@@ -176,8 +176,8 @@ final class LloydMaxCoder {
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0) + (xi >= b3 ? 1 : 0)
-          + (xi >= b4 ? 1 : 0) + (xi >= b5 ? 1 : 0) + (xi >= b6 ? 1 : 0);
+      int q = above(b0, xi) + above(b1, xi) + above(b2, xi) + above(b3, xi)
+          + above(b4, xi) + above(b5, xi) + above(b6, xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       error += (xi - value) * (xi - value);
@@ -202,14 +202,25 @@ final class LloydMaxCoder {
     double error = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0) + (xi >= b3 ? 1 : 0)
-          + (xi >= b4 ? 1 : 0) + (xi >= b5 ? 1 : 0) + (xi >= b6 ? 1 : 0);
+      int q = above(b0, xi) + above(b1, xi) + above(b2, xi) + above(b3, xi)
+          + above(b4, xi) + above(b5, xi) + above(b6, xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       recon[reconOff + i] = value;
       error += (xi - value) * (xi - value);
     }
     return error;
+  }
+
+  /**
+   * 1 if x > below, else 0, from the sign of below - x and without a branch (a branch per
+   * comparison, which the JIT compiles a conditional to here, mispredicts on about every other
+   * value). Exact for finite values: a difference of two unequal doubles is never zero (subnormals
+   * keep it), rounding never changes its sign, and equal values give +0.0. With below the largest
+   * double under a bound, x > below is x >= bound.
+   */
+  private static int above(double below, double x) {
+    return (int) (Double.doubleToRawLongBits(below - x) >>> 63);
   }
 
   /**
