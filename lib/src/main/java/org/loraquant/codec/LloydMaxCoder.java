@@ -98,10 +98,7 @@ final class LloydMaxCoder {
     for (int q = 0; q < 1 << bits; q++) {
       values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
     }
-    double[] t = LloydMaxLevels.thresholds(bits);
-    for (int j = 0; j < t.length; j++) {
-      bounds[j] = Math.nextDown(smallestReaching(t[j], scale));
-    }
+    setBounds(bits, scale);
     if (fit) {
       double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
       if (bits == 2) {
@@ -221,6 +218,72 @@ final class LloydMaxCoder {
    */
   private static int above(double below, double x) {
     return (int) (Double.doubleToRawLongBits(below - x) >>> 63);
+  }
+
+  /**
+   * Per width coded by comparisons, the bounds at every scale 1 + f / 1024 (f = 0..1023, row f),
+   * each the largest double x with x / scale below the threshold: see {@link #setBounds}. Widths
+   * 0 and 1 are empty.
+   */
+  private static final double[][] UNIT_SCALE_BOUNDS = new double[WIDEST_BY_COMPARISON + 1][];
+  /** Fraction bits of a binary16 value: its significand is 1 + f / 2^10. */
+  private static final int SCALE_FRACTION_BITS = 10;
+
+  static {
+    for (int bits = 2; bits <= WIDEST_BY_COMPARISON; bits++) {
+      double[] t = LloydMaxLevels.thresholds(bits);
+      double[] table = new double[(t.length) << SCALE_FRACTION_BITS];
+      for (int f = 0; f < 1 << SCALE_FRACTION_BITS; f++) {
+        float scale = 1 + f / (float) (1 << SCALE_FRACTION_BITS);
+        for (int j = 0; j < t.length; j++) {
+          table[f * t.length + j] = t[j] == 0 ? 0 : Math.nextDown(smallestReaching(t[j], scale));
+        }
+      }
+      UNIT_SCALE_BOUNDS[bits] = table;
+    }
+  }
+
+  /**
+   * {@link #bounds}[j] = the largest double x with x / scale < t_j, for a binary16 scale: what
+   * {@code nextDown(smallestReaching(t_j, scale))} gives, read from a table instead of found by
+   * its loops (each bound a few dependent divisions and unpredictable branches, about a fifth of
+   * a 2-bit group's time). A positive binary16 value is (1 + f / 1024) 2^e, and x / scale is the
+   * quotient of x 2^-e by 1 + f / 1024, exactly (a power of 2 scales a normal double exactly and
+   * every x near a non-zero bound is normal: at least 0.06 x 2^-24), so that bound is the table's
+   * for f times 2^e. The middle threshold, 0, has its own form. {@code LloydMaxCoderTest} checks
+   * every bound against its definition at every binary16 scale.
+   */
+  private void setBounds(int bits, float scale) {
+    int scaleBits = Float.floatToRawIntBits(scale);
+    int f = (scaleBits >>> (23 - SCALE_FRACTION_BITS)) & ((1 << SCALE_FRACTION_BITS) - 1);
+    // A binary16 value is a normal float: the float's exponent is e.
+    double power = Double.longBitsToDouble((long) ((scaleBits >>> 23) - 127 + 1023) << 52);
+    double[] t = LloydMaxLevels.thresholds(bits);
+    double[] table = UNIT_SCALE_BOUNDS[bits];
+    int row = f * t.length;
+    for (int j = 0; j < t.length; j++) {
+      bounds[j] = t[j] == 0 ? belowZero(scale) : table[row + j] * power;
+    }
+  }
+
+  /**
+   * The largest double x with x / scale < 0 (scale > 0): x / scale rounds to -0.0, which is not
+   * below 0, exactly when |x| / scale is at most half the smallest double (a tie rounds to the
+   * even 0), so x is the negative of the least multiple of Double.MIN_VALUE above scale / 2 times
+   * it.
+   */
+  static double belowZero(float scale) {
+    return -(Math.floor(scale / 2.0) + 1) * Double.MIN_VALUE;
+  }
+
+  /**
+   * The bound {@link #setBounds} gives for threshold j of this width at this scale: what the
+   * comparisons count (x counts when x > it), for tests.
+   */
+  static double boundBelow(int bits, int j, float scale) {
+    LloydMaxCoder coder = new LloydMaxCoder(1);
+    coder.setBounds(bits, scale);
+    return coder.bounds[j];
   }
 
   /**
