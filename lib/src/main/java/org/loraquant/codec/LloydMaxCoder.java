@@ -3,18 +3,19 @@ package org.loraquant.codec;
 /**
  * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 and 3 bits without
  * a division per value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
- * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x >= X_j, X_j being
- * the smallest double whose quotient by c reaches t_j; the coder finds each X_j once per group
- * and scale (from t_j * c, stepping an ulp or two with the very division), and then codes every
- * value by comparisons alone. The codes, values and errors are bit for bit those of the division
- * ({@link LloydMaxLevels#nearestCode}; the values are finite, the codec refuses NaN and infinity
- * in its input); {@code LloydMaxCoderTest} compares the two.
+ * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x > Y_j, Y_j being
+ * the largest double whose quotient by c stays below t_j; the coder reads each Y_j once per group
+ * and scale from a table ({@link #setBounds}), and then codes every value by comparisons alone,
+ * each from the sign of a difference, without a branch ({@link #above}). The codes, values and
+ * errors are bit for bit those of the division ({@link LloydMaxLevels#nearestCode}; the values
+ * are finite, the codec refuses NaN and infinity in its input); {@code LloydMaxCoderTest}
+ * compares the two.
  *
- * <p>Comparisons pay at 2 and 3 bits (3 and 7 per value; 2 bits measured 1.6 times faster than
- * the division, docs/BENCHMARKS.md, "Budget mode"); from 4 bits on, 15 comparisons or a search
- * measured no faster than the division, which those widths keep. The first candidate's loop sums
- * the least-squares fit with its codes and writes no values; the second's writes codes and values
- * and sums only the error (docs/BENCHMARKS.md, "Third pass").
+ * <p>Comparisons pay at 2 and 3 bits (3 per value at 2 bits, a search of 3 at 3 bits); from 4
+ * bits on, the division, which those widths keep, measured as fast as comparisons or a search
+ * (docs/BENCHMARKS.md, "Budget mode", "Fourth pass"). The first candidate's loop sums the
+ * least-squares fit with its codes and writes no values; the second's writes codes and values and
+ * sums only the error (docs/BENCHMARKS.md, "Third pass").
  *
  * <p>One coder holds scratch arrays for the widest width and a group; it is not thread-safe
  * ({@link CodecWorkspace} keeps one per thread).
@@ -118,8 +119,11 @@ final class LloydMaxCoder {
   // comparisons inline (one shared loop with a switch per value ran 2-3 times slower: the switch
   // was not inlined). The fit loops leave the squared error, sum x L(q) and sum L(q)^2 in
   // sums[0..2]; the code loops return the squared error; each sum in value order. The code is the
-  // number of bounds at most x, counted without branches (a branch per comparison would
-  // mispredict on about every other value).
+  // number of bounds below x, counted without branches: a conditional per comparison, which the
+  // JIT compiled to a branch, mispredicted on about every other value (2-bit groups took three
+  // times as long on data the branch predictor could not learn). At 3 bits a binary search over
+  // the 7 bounds (3 steps, each a comparison with the bound the previous steps select) does less
+  // work per value than 7 comparisons.
 
   private void fit2(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
     double b0 = bounds[0];
@@ -161,20 +165,16 @@ final class LloydMaxCoder {
   }
 
   private void fit3(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
-    double b0 = bounds[0];
-    double b1 = bounds[1];
-    double b2 = bounds[2];
-    double b3 = bounds[3];
-    double b4 = bounds[4];
-    double b5 = bounds[5];
-    double b6 = bounds[6];
+    double[] b = bounds;
+    double middle = b[3];
     double error = 0;
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = above(b0, xi) + above(b1, xi) + above(b2, xi) + above(b3, xi)
-          + above(b4, xi) + above(b5, xi) + above(b6, xi);
+      int q = above(middle, xi) << 2;
+      q += above(b[q + 1], xi) << 1;
+      q += above(b[q], xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       error += (xi - value) * (xi - value);
@@ -189,18 +189,14 @@ final class LloydMaxCoder {
 
   private double code3(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
       int reconOff) {
-    double b0 = bounds[0];
-    double b1 = bounds[1];
-    double b2 = bounds[2];
-    double b3 = bounds[3];
-    double b4 = bounds[4];
-    double b5 = bounds[5];
-    double b6 = bounds[6];
+    double[] b = bounds;
+    double middle = b[3];
     double error = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = above(b0, xi) + above(b1, xi) + above(b2, xi) + above(b3, xi)
-          + above(b4, xi) + above(b5, xi) + above(b6, xi);
+      int q = above(middle, xi) << 2;
+      q += above(b[q + 1], xi) << 1;
+      q += above(b[q], xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       recon[reconOff + i] = value;
