@@ -9,12 +9,12 @@ import java.util.Random;
  * 128, at 2..6 bits: the best of 10 batches, three rounds (the last is the figure). Arguments:
  * passes over the data per width and round (default 30) and the number of distinct 4096-value
  * Gaussian vectors the passes cover (default 32, as many values as a 4096 x 4096 rank-16 layer's
- * B' and A'). docs/BENCHMARKS.md, "Budget mode".
+ * B' and A'). docs/BENCHMARKS.md, "Budget mode", "Fourth pass".
  *
  * <p>The data must not be one short vector coded again and again: the CPU's branch predictor
- * then learns the data's branch outcomes and hides every mispredicted branch (one 4096-value
- * vector timed 5.4 ns per value at 2 bits where the codec, coding each vector once per width,
- * spent about 16).
+ * then learns the data's branch outcomes and hides every mispredicted branch (while the coder
+ * compared with branches, one 4096-value vector timed 5.4 ns per value at 2 bits where the codec,
+ * coding each vector once per width, spent about 16).
  */
 public final class LloydMaxCoderCpuTime {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
