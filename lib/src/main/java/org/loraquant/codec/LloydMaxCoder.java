@@ -244,9 +244,9 @@ final class LloydMaxCoder {
    * {@code nextDown(smallestReaching(t_j, scale))} gives, read from a table instead of found by
    * its loops (each bound a few dependent divisions and unpredictable branches, about a fifth of
    * a 2-bit group's time). A positive binary16 value is (1 + f / 1024) 2^e, and x / scale is the
-   * quotient of x 2^-e by 1 + f / 1024, exactly (a power of 2 scales a normal double exactly and
-   * every x near a non-zero bound is normal: at least 0.06 x 2^-24), so that bound is the table's
-   * for f times 2^e. The middle threshold, 0, has its own form. {@code LloydMaxCoderTest} checks
+   * quotient of x 2^-e by 1 + f / 1024, exactly (a power of 2 scales a normal double exactly, and
+   * the bound of a non-zero threshold t is about |t| 2^-24 or more, far from the subnormals), so
+   * that bound is the table's for f times 2^e. The middle threshold, 0, has its own form. {@code LloydMaxCoderTest} checks
    * every bound against its definition at every binary16 scale.
    */
   private void setBounds(int bits, float scale) {
