@@ -3,18 +3,19 @@ package org.loraquant.codec;
 /**
  * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 and 3 bits without
  * a division per value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
- * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x >= X_j, X_j being
- * the smallest double whose quotient by c reaches t_j; the coder finds each X_j once per group
- * and scale (from t_j * c, stepping an ulp or two with the very division), and then codes every
- * value by comparisons alone. The codes, values and errors are bit for bit those of the division
- * ({@link LloydMaxLevels#nearestCode}; the values are finite, the codec refuses NaN and infinity
- * in its input); {@code LloydMaxCoderTest} compares the two.
+ * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x > Y_j, Y_j being
+ * the largest double whose quotient by c stays below t_j; the coder reads each Y_j once per group
+ * and scale from a table ({@link #setBounds}), and then codes every value by comparisons alone,
+ * each from the sign of a difference, without a branch ({@link #above}). The codes, values and
+ * errors are bit for bit those of the division ({@link LloydMaxLevels#nearestCode}; the values
+ * are finite, the codec refuses NaN and infinity in its input); {@code LloydMaxCoderTest}
+ * compares the two.
  *
- * <p>Comparisons pay at 2 and 3 bits (3 and 7 per value; 2 bits measured 1.6 times faster than
- * the division, docs/BENCHMARKS.md, "Budget mode"); from 4 bits on, 15 comparisons or a search
- * measured no faster than the division, which those widths keep. The first candidate's loop sums
- * the least-squares fit with its codes and writes no values; the second's writes codes and values
- * and sums only the error (docs/BENCHMARKS.md, "Third pass").
+ * <p>Comparisons pay at 2 and 3 bits (3 per value at 2 bits, a search of 3 at 3 bits); from 4
+ * bits on, the division, which those widths keep, measured as fast as comparisons or a search
+ * (docs/BENCHMARKS.md, "Budget mode", "Fourth pass"). The first candidate's loop sums the
+ * least-squares fit with its codes and writes no values; the second's writes codes and values and
+ * sums only the error (docs/BENCHMARKS.md, "Third pass").
  *
  * <p>One coder holds scratch arrays for the widest width and a group; it is not thread-safe
  * ({@link CodecWorkspace} keeps one per thread).
@@ -98,10 +99,7 @@ final class LloydMaxCoder {
     for (int q = 0; q < 1 << bits; q++) {
       values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
     }
-    double[] t = LloydMaxLevels.thresholds(bits);
-    for (int j = 0; j < t.length; j++) {
-      bounds[j] = smallestReaching(t[j], scale);
-    }
+    setBounds(bits, scale);
     if (fit) {
       double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
       if (bits == 2) {
@@ -121,8 +119,11 @@ final class LloydMaxCoder {
   // comparisons inline (one shared loop with a switch per value ran 2-3 times slower: the switch
   // was not inlined). The fit loops leave the squared error, sum x L(q) and sum L(q)^2 in
   // sums[0..2]; the code loops return the squared error; each sum in value order. The code is the
-  // number of bounds at most x, counted without branches (a branch per comparison would
-  // mispredict on about every other value).
+  // number of bounds below x, counted without branches: a conditional per comparison, which the
+  // JIT compiled to a branch, mispredicted on about every other value (2-bit groups took three
+  // times as long on data the branch predictor could not learn). At 3 bits a binary search over
+  // the 7 bounds (3 steps, each a comparison with the bound the previous steps select) does less
+  // work per value than 7 comparisons.
 
   private void fit2(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
     double b0 = bounds[0];
@@ -133,7 +134,7 @@ final class LloydMaxCoder {
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0);
+      int q = above(b0, xi) + above(b1, xi) + above(b2, xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       error += (xi - value) * (xi - value);
@@ -154,7 +155,7 @@ final class LloydMaxCoder {
     double error = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0);
+      int q = above(b0, xi) + above(b1, xi) + above(b2, xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       recon[reconOff + i] = value;
@@ -164,20 +165,16 @@ final class LloydMaxCoder {
   }
 
   private void fit3(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
-    double b0 = bounds[0];
-    double b1 = bounds[1];
-    double b2 = bounds[2];
-    double b3 = bounds[3];
-    double b4 = bounds[4];
-    double b5 = bounds[5];
-    double b6 = bounds[6];
+    double[] b = bounds;
+    double middle = b[3];
     double error = 0;
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0) + (xi >= b3 ? 1 : 0)
-          + (xi >= b4 ? 1 : 0) + (xi >= b5 ? 1 : 0) + (xi >= b6 ? 1 : 0);
+      int q = above(middle, xi) << 2;
+      q += above(b[q + 1], xi) << 1;
+      q += above(b[q], xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       error += (xi - value) * (xi - value);
@@ -192,24 +189,97 @@ final class LloydMaxCoder {
 
   private double code3(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
       int reconOff) {
-    double b0 = bounds[0];
-    double b1 = bounds[1];
-    double b2 = bounds[2];
-    double b3 = bounds[3];
-    double b4 = bounds[4];
-    double b5 = bounds[5];
-    double b6 = bounds[6];
+    double[] b = bounds;
+    double middle = b[3];
     double error = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
-      int q = (xi >= b0 ? 1 : 0) + (xi >= b1 ? 1 : 0) + (xi >= b2 ? 1 : 0) + (xi >= b3 ? 1 : 0)
-          + (xi >= b4 ? 1 : 0) + (xi >= b5 ? 1 : 0) + (xi >= b6 ? 1 : 0);
+      int q = above(middle, xi) << 2;
+      q += above(b[q + 1], xi) << 1;
+      q += above(b[q], xi);
       codes[codeOff + i] = (byte) q;
       double value = values[q];
       recon[reconOff + i] = value;
       error += (xi - value) * (xi - value);
     }
     return error;
+  }
+
+  /**
+   * 1 if x > below, else 0, from the sign of below - x and without a branch (a branch per
+   * comparison, which the JIT compiles a conditional to here, mispredicts on about every other
+   * value). Exact for finite values: a difference of two unequal doubles is never zero (subnormals
+   * keep it), rounding never changes its sign, and equal values give +0.0. With below the largest
+   * double under a bound, x > below is x >= bound.
+   */
+  private static int above(double below, double x) {
+    return (int) (Double.doubleToRawLongBits(below - x) >>> 63);
+  }
+
+  /**
+   * Per width coded by comparisons, the bounds at every scale 1 + f / 1024 (f = 0..1023, row f),
+   * each the largest double x with x / scale below the threshold: see {@link #setBounds}. Widths
+   * 0 and 1 are empty.
+   */
+  private static final double[][] UNIT_SCALE_BOUNDS = new double[WIDEST_BY_COMPARISON + 1][];
+  /** Fraction bits of a binary16 value: its significand is 1 + f / 2^10. */
+  private static final int SCALE_FRACTION_BITS = 10;
+
+  static {
+    for (int bits = 2; bits <= WIDEST_BY_COMPARISON; bits++) {
+      double[] t = LloydMaxLevels.thresholds(bits);
+      double[] table = new double[(t.length) << SCALE_FRACTION_BITS];
+      for (int f = 0; f < 1 << SCALE_FRACTION_BITS; f++) {
+        float scale = 1 + f / (float) (1 << SCALE_FRACTION_BITS);
+        for (int j = 0; j < t.length; j++) {
+          table[f * t.length + j] = t[j] == 0 ? 0 : Math.nextDown(smallestReaching(t[j], scale));
+        }
+      }
+      UNIT_SCALE_BOUNDS[bits] = table;
+    }
+  }
+
+  /**
+   * {@link #bounds}[j] = the largest double x with x / scale < t_j, for a binary16 scale: what
+   * {@code nextDown(smallestReaching(t_j, scale))} gives, read from a table instead of found by
+   * its loops (each bound a few dependent divisions and unpredictable branches, about a fifth of
+   * a 2-bit group's time). A positive binary16 value is (1 + f / 1024) 2^e, and x / scale is the
+   * quotient of x 2^-e by 1 + f / 1024, exactly (a power of 2 scales a normal double exactly, and
+   * the bound of a non-zero threshold t is about |t| 2^-24 or more, far from the subnormals), so
+   * that bound is the table's for f times 2^e. The middle threshold, 0, has its own form. {@code LloydMaxCoderTest} checks
+   * every bound against its definition at every binary16 scale.
+   */
+  private void setBounds(int bits, float scale) {
+    int scaleBits = Float.floatToRawIntBits(scale);
+    int f = (scaleBits >>> (23 - SCALE_FRACTION_BITS)) & ((1 << SCALE_FRACTION_BITS) - 1);
+    // A binary16 value is a normal float: the float's exponent is e.
+    double power = Double.longBitsToDouble((long) ((scaleBits >>> 23) - 127 + 1023) << 52);
+    double[] t = LloydMaxLevels.thresholds(bits);
+    double[] table = UNIT_SCALE_BOUNDS[bits];
+    int row = f * t.length;
+    for (int j = 0; j < t.length; j++) {
+      bounds[j] = t[j] == 0 ? belowZero(scale) : table[row + j] * power;
+    }
+  }
+
+  /**
+   * The largest double x with x / scale < 0 (scale > 0): x / scale rounds to -0.0, which is not
+   * below 0, exactly when |x| / scale is at most half the smallest double (a tie rounds to the
+   * even 0), so x is the negative of the least multiple of Double.MIN_VALUE above scale / 2 times
+   * it.
+   */
+  static double belowZero(float scale) {
+    return -(Math.floor(scale / 2.0) + 1) * Double.MIN_VALUE;
+  }
+
+  /**
+   * The bound {@link #setBounds} gives for threshold j of this width at this scale: what the
+   * comparisons count (x counts when x > it), for tests.
+   */
+  static double boundBelow(int bits, int j, float scale) {
+    LloydMaxCoder coder = new LloydMaxCoder(1);
+    coder.setBounds(bits, scale);
+    return coder.bounds[j];
   }
 
   /**

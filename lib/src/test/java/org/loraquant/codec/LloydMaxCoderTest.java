@@ -105,6 +105,33 @@ class LloydMaxCoderTest {
     }
   }
 
+  /**
+   * Each bound the comparisons use is, by its definition, the largest double whose quotient by
+   * the scale is below the threshold: its quotient is below and the next double's is not. At every
+   * threshold of the widths coded by comparisons and every scale a group can store (every
+   * positive finite binary16 value): the whole domain.
+   */
+  @Test
+  void everyBoundIsTheLargestValueWhoseQuotientIsBelowTheThresholdAtEveryScale() {
+    long checked = 0;
+    for (int bits = 2; bits <= LloydMaxCoder.WIDEST_BY_COMPARISON; bits++) {
+      double[] thresholds = LloydMaxLevels.thresholds(bits);
+      for (short h = Binary16.MIN_POSITIVE_BITS; h <= Binary16.MAX_FINITE_BITS; h++) {
+        float scale = Binary16.toFloat(h);
+        for (int j = 0; j < thresholds.length; j++) {
+          double below = LloydMaxCoder.boundBelow(bits, j, scale);
+          double t = thresholds[j];
+          if (!(below / scale < t && Math.nextUp(below) / scale >= t)) {
+            throw new AssertionError(bits + " bits, threshold " + t + ", scale " + scale
+                + ": bound " + below);
+          }
+          checked++;
+        }
+      }
+    }
+    assertThat(checked).isEqualTo(10L * Binary16.MAX_FINITE_BITS);
+  }
+
   /** Gaussian groups of many sizes, heavy tails, zero and constant runs, one huge value. */
   private static double[] sample(Random random, int len, int trial) {
     double sigma = Math.pow(10, -7 + trial);
