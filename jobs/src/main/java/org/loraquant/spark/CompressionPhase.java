@@ -180,15 +180,15 @@ final class CompressionPhase {
       }
     }
 
+    LayerPlanner planner =
+        new LayerPlanner(
+            3 * parallelism,
+            options.maxLayersPerTask(),
+            options.targetTaskBytes(),
+            LayerPlanner.DEFAULT_MIN_PIECE_BYTES);
+    // Scope adapter encodes whole adapters: none cut, small ones still packed several to a task.
     List<LayerTask> tasks =
-        wholeAdapters(options)
-            ? LayerPlanner.wholeAdapters(layers)
-            : new LayerPlanner(
-                    3 * parallelism,
-                    options.maxLayersPerTask(),
-                    options.targetTaskBytes(),
-                    LayerPlanner.DEFAULT_MIN_PIECE_BYTES)
-                .plan(layers);
+        wholeAdapters(options) ? planner.planWholeAdapters(layers) : planner.plan(layers);
     List<PlannedTask> planned = new ArrayList<>(tasks.size());
     for (LayerTask task : tasks) {
       planned.add(PlannedTask.of(task, opened));

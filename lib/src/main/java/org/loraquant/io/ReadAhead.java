@@ -200,6 +200,27 @@ public final class ReadAhead implements Closeable {
     }
   }
 
+  /**
+   * Waits until every read handed to the background so far has ended (none queued or under way),
+   * without cancelling any: whatever counts requests then sees each of them, made exactly once,
+   * whatever the timing (the reader may still have taken one over and read it itself).
+   */
+  public void awaitBackground() {
+    synchronized (lock) {
+      boolean interrupted = false;
+      while (chunks.stream().anyMatch(c -> c.state == State.QUEUED || c.state == State.READING)) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Bytes read ahead and not taken, with the read under way (for tests and metrics). */
   public long bytesAhead() {
     synchronized (lock) {

@@ -237,6 +237,25 @@ class ReadAheadTest {
   }
 
   @Test
+  void awaitBackgroundReturnsOnceEveryReadHandedOutHasBeenMade() throws Exception {
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      RecordingFile f = new RecordingFile("f", 300);
+      ReadAhead ahead =
+          new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300)), 200, 3,
+              threads);
+      ahead.awaitBackground();
+      // Two fit the cap and were handed out: both made, none cancelled; the third waits.
+      assertThat(f.reads())
+          .containsExactlyInAnyOrder(new ByteRange("f", 0, 100), new ByteRange("f", 100, 100));
+      assertThat(ahead.bytesAhead()).isEqualTo(200);
+      ahead.close();
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
   void closeInterruptsEveryReadUnderWay() throws Exception {
     ExecutorService threads = Executors.newCachedThreadPool();
     try {

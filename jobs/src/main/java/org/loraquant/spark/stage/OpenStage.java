@@ -101,18 +101,26 @@ public final class OpenStage {
       reads.add(new ReadAhead.Read(weights, new ByteSpan(0, first)));
       aheadBytes += first;
     }
+    // Both fit the cap and the threads: both are handed out now, so each is made exactly once.
     try (ReadAhead ahead =
         new ReadAhead(reads, aheadBytes, context.storageThreads(), StorageThreads.SHARED)) {
-      return PeftAdapterReader.open(
-          io,
-          folder,
-          listed,
-          name -> {
-            InputFile planned = files.get(name);
-            return planned != null
-                ? ahead.file(planned)
-                : io.newInputFile(folder + "/" + name, listed.get(name));
-          });
+      try {
+        return PeftAdapterReader.open(
+            io,
+            folder,
+            listed,
+            name -> {
+              InputFile planned = files.get(name);
+              return planned != null
+                  ? ahead.file(planned)
+                  : io.newInputFile(folder + "/" + name, listed.get(name));
+            });
+      } catch (RuntimeException refused) {
+        // Refused before the header was looked at, say: its read still ends first, so that the
+        // adapter's requests are the same on every run.
+        ahead.awaitBackground();
+        throw refused;
+      }
     }
   }
 

@@ -165,6 +165,9 @@ class StorageThreadsTest {
     List<OpenOutcome> alone = openAll(f.context(new HadoopFileIO(new Configuration()), 1));
     List<OpenOutcome> together = openAll(f.context(new HadoopFileIO(new Configuration()), 8));
     assertThat(together.get(1).status()).isEqualTo(AdapterStatus.FAILED);
+    // Its header was read beside the config, always (the same requests on every run).
+    assertThat(alone.get(1).requests().gets()).isEqualTo(1);
+    assertThat(together.get(1).requests().gets()).isEqualTo(2);
     for (int i = 0; i < 3; i++) {
       assertThat(together.get(i).status()).isEqualTo(alone.get(i).status());
       assertThat(together.get(i).message()).isEqualTo(alone.get(i).message());
