@@ -41,6 +41,16 @@ public enum JobSetting {
   WHOLE_FILE_BYTES(Kind.NUMBER, "whole-file-bytes", "N", 1L << 20, 0, Long.MAX_VALUE,
       "an adapter whose weights file is at most this many bytes is read whole, one request, in"
           + " its layer task; 0: never"),
+  /**
+   * On object storage a request waits a round trip (30 ms or so) whatever its size, so a task
+   * that has several requests to make (several adapters to open or write, several small files to
+   * read) makes them together: 8 cut that wait eightfold and, with 4 tasks an executor, stay far
+   * inside S3A's connection pool ({@code fs.s3a.connection.maximum}: 200 in the S3 example, 500
+   * by default); the bytes held stay bounded by read-ahead-bytes, and the CPU's work by the tasks.
+   */
+  STORAGE_THREADS(Kind.NUMBER, "storage-threads", "N", 8, 1, 64,
+      "the most storage requests a task has under way at once (opening, writing and reading"
+          + " ahead several adapters or files together); 1: one after another"),
   LOCK_LEASE_SECONDS(Kind.NUMBER, "lock-lease-seconds", "N", 600, 1, Integer.MAX_VALUE,
       "how long the run lock's lease lasts unless renewed (renewed every third of that)"),
   /** Taken off the command line before the others ({@code report.NightlyReport.Request}). */

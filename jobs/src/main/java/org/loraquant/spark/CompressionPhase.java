@@ -130,7 +130,8 @@ final class CompressionPhase {
             options.maxReadBytes(),
             options.budget(),
             outputFolders,
-            options.readAheadBytesOn(io.fileSystem(new Path(options.input())).getScheme()));
+            options.readAheadBytesOn(io.fileSystem(new Path(options.input())).getScheme()),
+            options.storageThreads());
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
     List<AdapterOutcome> outcomes = new ArrayList<>();
@@ -161,8 +162,9 @@ final class CompressionPhase {
     if (!names.isEmpty()) {
       jsc.setJobDescription("loraquant: open " + names.size() + " adapters");
       for (OpenOutcome open :
-          jsc.parallelize(names, Partitions.slices(names.size(), parallelism))
-              .map(name -> OpenStage.open(contextBroadcast.value(), name))
+          jsc.parallelize(
+                  names, Partitions.slices(names.size(), parallelism, options.storageThreads()))
+              .mapPartitions(them -> OpenStage.openAll(contextBroadcast.value(), them))
               .collect()) {
         if (!open.opened()) {
           outcomes.add(
@@ -178,15 +180,15 @@ final class CompressionPhase {
       }
     }
 
+    LayerPlanner planner =
+        new LayerPlanner(
+            3 * parallelism,
+            options.maxLayersPerTask(),
+            options.targetTaskBytes(),
+            LayerPlanner.DEFAULT_MIN_PIECE_BYTES);
+    // Scope adapter encodes whole adapters: none cut, small ones still packed several to a task.
     List<LayerTask> tasks =
-        wholeAdapters(options)
-            ? LayerPlanner.wholeAdapters(layers)
-            : new LayerPlanner(
-                    3 * parallelism,
-                    options.maxLayersPerTask(),
-                    options.targetTaskBytes(),
-                    LayerPlanner.DEFAULT_MIN_PIECE_BYTES)
-                .plan(layers);
+        wholeAdapters(options) ? planner.planWholeAdapters(layers) : planner.plan(layers);
     List<PlannedTask> planned = new ArrayList<>(tasks.size());
     for (LayerTask task : tasks) {
       planned.add(PlannedTask.of(task, opened));
@@ -237,7 +239,8 @@ final class CompressionPhase {
                 + " small adapters, write "
                 + (toProcess.size() - outcomes.size())
                 + " adapters");
-        int assemblyPartitions = Partitions.slices(toAssemble.size(), parallelism);
+        int assemblyPartitions =
+            Partitions.slices(toAssemble.size(), parallelism, options.storageThreads());
         JavaRDD<LayerOutcome> layerOutcomes =
             jsc.parallelize(planned, Math.max(1, planned.size()))
                 .flatMap(
@@ -291,19 +294,12 @@ final class CompressionPhase {
                 .cogroup(compressedLayers, assemblyPartitions);
         // Kept on the executors for the stats phase, which writes the layers rows from them, so
         // the driver collects only the outcomes without their layer reports.
+        // A task writes its adapters together (JobContext.storageThreads), outcomes in order.
         assembled =
             byAdapter
-                .map(
-                    group -> {
-                      AdapterToAssemble adapter = group._2()._1().iterator().next();
-                      return AssembleStage.assemble(
-                              contextBroadcast.value(),
-                              group._1(),
-                              group._2()._2(),
-                              adapter.opened(),
-                              adaptersDone)
-                          .plusRequests(adapter.openRequests());
-                    })
+                .mapPartitions(
+                    groups ->
+                        AssembleStage.assembleAll(contextBroadcast.value(), groups, adaptersDone))
                 .persist(StorageLevel.MEMORY_AND_DISK());
         outcomes.addAll(assembled.map(AdapterOutcome::withoutLayers).collect());
         LOG.info(progress.line());

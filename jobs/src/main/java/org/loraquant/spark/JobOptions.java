@@ -60,6 +60,9 @@ import org.loraquant.options.UsageException;
  *     opened before planning: its layer task reads its config and the whole file, one request
  *     each, and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
  *     every header before it starts); 0 opens every adapter first
+ * @param storageThreads the most storage requests a task has under way at once: its adapters
+ *     opened together, its outputs written together, its small files read ahead together (within
+ *     {@code readAheadBytes}); 1 makes them one after another
  * @param lockLeaseSeconds how long the run lock's lease lasts unless renewed (the run renews it
  *     every third of that); a run killed outright blocks others until then (README, "What a rerun
  *     does")
@@ -82,7 +85,8 @@ public record JobOptions(
     int lockLeaseSeconds,
     BudgetSettings budget,
     long readAheadBytes,
-    long wholeFileBytes) {
+    long wholeFileBytes,
+    int storageThreads) {
 
   /**
    * The read-ahead of a run whose input is on the file system of {@code scheme}: what the run set,
@@ -210,7 +214,8 @@ public record JobOptions(
         flags.has(JobSetting.READ_AHEAD_BYTES.flag()) || file.has(JobSetting.READ_AHEAD_BYTES.flag())
             ? JobSetting.READ_AHEAD_BYTES.number(flags, file)
             : READ_AHEAD_BY_FILE_SYSTEM,
-        JobSetting.WHOLE_FILE_BYTES.number(flags, file));
+        JobSetting.WHOLE_FILE_BYTES.number(flags, file),
+        (int) JobSetting.STORAGE_THREADS.number(flags, file));
   }
 
   /**

@@ -127,10 +127,12 @@ public final class S3JobBenchmark {
           }
           System.out.printf(
               Locale.ROOT,
-              "   requests: %d in all, %d on the input (%.1f per adapter): %s%n",
+              "   requests: %d in all, %d on the input (%.1f per adapter), at most %d under way at"
+                  + " once: %s%n",
               proxy.requestCount(),
               input,
               (double) input / adapters,
+              proxy.mostUnderWay(),
               kinds);
         }
       }

@@ -79,6 +79,22 @@ class JobOptionsTest {
   }
 
   @Test
+  void storageThreadsDefaultToEightComeFromTheFileOrAFlagAndAreAtLeastOne() throws Exception {
+    assertThat(JobOptions.parse(required(), NOW).storageThreads()).isEqualTo(8);
+    Path file = temp.resolve("threads.properties");
+    Files.writeString(file, "storage-threads = 1\n");
+    assertThat(JobOptions.parse(required("--settings", file.toString()), NOW).storageThreads())
+        .isEqualTo(1);
+    assertThat(
+            JobOptions.parse(required("--settings", file.toString(), "--storage-threads", "3"), NOW)
+                .storageThreads())
+        .isEqualTo(3);
+    assertThatThrownBy(() -> JobOptions.parse(required("--storage-threads", "0"), NOW))
+        .isInstanceOf(UsageException.class)
+        .hasMessageContaining("--storage-threads");
+  }
+
+  @Test
   void runIdsSortByStartTimeAndDifferWithinASecond() {
     JobOptions earlier = JobOptions.parse(required(), NOW);
     JobOptions later = JobOptions.parse(required(), NOW.plusSeconds(1));

@@ -50,7 +50,8 @@ class JobSettingDeclarationTest {
             + " [--force]"
             + " [--max-failed N] [--max-layers-per-task N] [--target-task-bytes N]"
             + " [--max-read-bytes N] [--read-ahead-bytes N]"
-            + " [--whole-file-bytes N] [--lock-lease-seconds N] [--report URI]");
+            + " [--whole-file-bytes N] [--storage-threads N] [--lock-lease-seconds N]"
+            + " [--report URI]");
     for (JobSetting s : JobSetting.values()) {
       assertThat(JobOptions.USAGE).contains(s.usage());
     }

@@ -47,6 +47,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private final AtomicInteger injected = new AtomicInteger();
   private final Map<String, AtomicInteger> requestsByKind = new ConcurrentHashMap<>();
   private final java.util.Queue<String> requestLines = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final AtomicInteger underWay = new AtomicInteger();
+  private final AtomicInteger mostUnderWay = new AtomicInteger();
   private volatile long responseDelayNanos;
   private volatile Predicate<String> downAfter; // null: no outage armed
   private volatile boolean down;
@@ -142,7 +144,13 @@ public final class FaultInjectingProxy implements AutoCloseable {
   public void resetCounts() {
     requestLines.clear();
     requestsByKind.clear();
+    mostUnderWay.set(0);
     requests.set(0);
+  }
+
+  /** The most requests forwarded at once (sent to the store and not yet answered in full). */
+  public int mostUnderWay() {
+    return mostUnderWay.get();
   }
 
   /** Requests seen, failed or forwarded. */
@@ -205,7 +213,13 @@ public final class FaultInjectingProxy implements AutoCloseable {
         if (upstreamSocket == null || upstreamSocket.isClosed()) {
           upstreamSocket = connectUpstream();
         }
-        boolean keepAlive = forward(request, fromClient, toClient, upstreamSocket);
+        mostUnderWay.accumulateAndGet(underWay.incrementAndGet(), Math::max);
+        boolean keepAlive;
+        try {
+          keepAlive = forward(request, fromClient, toClient, upstreamSocket);
+        } finally {
+          underWay.decrementAndGet();
+        }
         Predicate<String> trigger = downAfter;
         if (trigger != null && trigger.test(requestLine)) {
           down = true;

@@ -118,12 +118,25 @@ public final class CompressedAdapterWriter {
   public static long write(
       FileIO io, String dir, CompressedAdapter adapter, byte[] manifest, OwnedFolder.Contents known)
       throws IOException {
+    return write(io, dir, adapter, manifest, known, null);
+  }
+
+  /**
+   * As {@link #write(FileIO, String, CompressedAdapter, byte[], OwnedFolder.Contents)}, the model
+   * and config written together on {@code together} where the folder is written in place (see
+   * {@link OwnedFolder#write(FileIO, String, OwnedFolder.Layout, Map, OwnedFolder.Contents,
+   * java.util.concurrent.Executor)}); null: one after another.
+   */
+  public static long write(
+      FileIO io, String dir, CompressedAdapter adapter, byte[] manifest, OwnedFolder.Contents known,
+      java.util.concurrent.Executor together)
+      throws IOException {
     byte[] model = modelBytes(adapter);
     byte[] config = configBytes(adapter);
     OwnedFolder.write(io, dir, LAYOUT, Map.of(
         CompressedFormat.MODEL_FILE, model,
         CompressedFormat.CONFIG_FILE, config,
-        CompressedFormat.MANIFEST_FILE, manifest), known);
+        CompressedFormat.MANIFEST_FILE, manifest), known, together);
     return (long) model.length + config.length + manifest.length;
   }
 

@@ -1,12 +1,16 @@
 package org.loraquant.io;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.loraquant.errors.LoraQuantException;
 
 /**
@@ -137,6 +141,21 @@ public final class OwnedFolder {
   public static void write(
       FileIO io, String dir, Layout layout, Map<String, byte[]> files, Contents known)
       throws IOException {
+    write(io, dir, layout, files, known, null);
+  }
+
+  /**
+   * As {@link #write(FileIO, String, Layout, Map, Contents)}; where the folder is written in place,
+   * the files before the completion marker are written together, all but one on {@code together}
+   * (on an object store each PUT waits a round trip), the marker still last, once they all are.
+   *
+   * @param together runs those writes (its threads daemons, enough of them free: a cached pool),
+   *     or null to write one after another
+   */
+  public static void write(
+      FileIO io, String dir, Layout layout, Map<String, byte[]> files, Contents known,
+      Executor together)
+      throws IOException {
     if (!files.keySet().equals(Set.copyOf(layout.writeOrder()))) {
       throw new IllegalArgumentException("files " + files.keySet() + " are not the layout " + layout.writeOrder());
     }
@@ -152,7 +171,7 @@ public final class OwnedFolder {
     if (io.atomicDirectoryRename() && contents.others().isEmpty()) {
       writeStaged(io, target, layout, files, contents);
     } else {
-      writeInPlace(io, target, layout, files, contents);
+      writeInPlace(io, target, layout, files, contents, together);
     }
   }
 
@@ -181,13 +200,83 @@ public final class OwnedFolder {
    * store that would cost a few requests and make an empty "folder" visible.
    */
   private static void writeInPlace(
-      FileIO io, String target, Layout layout, Map<String, byte[]> files, Contents contents)
+      FileIO io, String target, Layout layout, Map<String, byte[]> files, Contents contents,
+      Executor together)
       throws IOException {
     if (contents.ours().contains(layout.completionMarker())) {
       io.delete(target + "/" + layout.completionMarker());
     }
-    for (String name : layout.writeOrder()) {
-      FileWrites.write(io, target + "/" + name, files.get(name));
+    List<String> beforeMarker = layout.writeOrder().subList(0, layout.writeOrder().size() - 1);
+    if (together == null) {
+      for (String name : beforeMarker) {
+        FileWrites.write(io, target + "/" + name, files.get(name));
+      }
+    } else {
+      writeTogether(io, target, beforeMarker, files, together);
+    }
+    String marker = layout.completionMarker();
+    FileWrites.write(io, target + "/" + marker, files.get(marker));
+  }
+
+  /**
+   * Writes {@code names} at once: the first on this thread, the others on {@code together}; returns
+   * once every one has ended (none outlives the call), throwing the failure of the first name in
+   * order that failed, as writing them one after another would have (the others are then not
+   * started if they have not been yet).
+   */
+  private static void writeTogether(
+      FileIO io, String target, List<String> names, Map<String, byte[]> files, Executor together)
+      throws IOException {
+    Throwable[] failures = new Throwable[names.size()];
+    AtomicBoolean stop = new AtomicBoolean();
+    CountDownLatch ended = new CountDownLatch(names.size() - 1);
+    for (int i = 1; i < names.size(); i++) {
+      int at = i;
+      together.execute(
+          () -> {
+            try {
+              if (!stop.get()) {
+                FileWrites.write(io, target + "/" + names.get(at), files.get(names.get(at)));
+              }
+            } catch (Throwable t) { // surfaces on the caller's thread, below
+              failures[at] = t;
+            } finally {
+              ended.countDown();
+            }
+          });
+    }
+    try {
+      FileWrites.write(io, target + "/" + names.get(0), files.get(names.get(0)));
+    } catch (IOException | RuntimeException | Error e) {
+      failures[0] = e;
+      stop.set(true);
+    }
+    boolean interrupted = false;
+    while (true) {
+      try {
+        ended.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true; // the writes under way end by themselves; none outlives this call
+        stop.set(true);
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    for (Throwable failure : failures) { // the latch's await orders these reads after the writes
+      if (failure instanceof IOException io2) {
+        throw io2;
+      } else if (failure instanceof RuntimeException runtime) {
+        throw runtime;
+      } else if (failure instanceof Error error) {
+        throw error;
+      } else if (failure != null) {
+        throw new IOException(failure);
+      }
+    }
+    if (interrupted) {
+      throw new InterruptedIOException("interrupted writing " + target);
     }
   }
 
@@ -230,7 +319,7 @@ public final class OwnedFolder {
       }
       if (!placed) {
         io.deleteRecursively(target + "/" + FolderPaths.nameOf(staging));
-        writeInPlace(io, target, layout, files, checkedContents(io, target, layout));
+        writeInPlace(io, target, layout, files, checkedContents(io, target, layout), null);
       }
     } finally {
       io.deleteRecursively(staging);

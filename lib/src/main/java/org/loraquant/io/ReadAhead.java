@@ -4,9 +4,11 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executor;
 
 /**
@@ -16,10 +18,11 @@ import java.util.concurrent.Executor;
  * size, so this hides the wait behind the work instead of adding it.
  *
  * <p>The ranges are given in the order the reader will want them (a layer task's layers, adapter
- * after adapter, as they lie in each file). The background reads them in that order, one at a
- * time, as long as the bytes read ahead and not yet taken, with the read under way, stay within
- * {@code aheadBytes}; a range larger than that is never read ahead, the reader reads it when it
- * gets there. What the reader holds besides is the one range it is reading from (the current one:
+ * after adapter, as they lie in each file). The background starts them in that order, up to
+ * {@code parallelReads} at a time (each its own request, so their round trips overlap: many small
+ * files cost one wait, not one each), as long as the bytes read ahead and not yet taken, with the
+ * reads under way, stay within {@code aheadBytes}; a range larger than that is never read ahead,
+ * the reader reads it when it gets there. What the reader holds besides is the one range it is reading from (the current one:
  * taking the next drops it), so a reader holds at most one range plus {@code aheadBytes}.
  *
  * <p>{@link #file} gives a view of a file whose reads inside a planned range are served from
@@ -78,32 +81,43 @@ public final class ReadAhead implements Closeable {
   private final List<Chunk> chunks = new ArrayList<>();
   private final Map<InputFile, List<Chunk>> byFile = new IdentityHashMap<>();
   private final long aheadBytes;
+  private final int parallelReads;
   private final Executor executor;
   private final Object lock = new Object();
 
   // Guarded by lock.
   private long heldAhead; // bytes of QUEUED, READING, READY and FAILED chunks
   private int next; // the first chunk the background may read
-  private boolean backgroundBusy; // one background read at a time, queued or running
-  private Thread backgroundThread; // while a background read runs, to interrupt it on close
+  private int backgroundReads; // background reads queued or running, at most parallelReads
+  private final Set<Thread> backgroundThreads = new HashSet<>(); // reading now: close interrupts
   private boolean closed;
 
   // The reader's; one thread.
   private Chunk current;
   private byte[] currentBytes;
 
+  /** One background read at a time: see {@link #ReadAhead(List, long, int, Executor)}. */
+  public ReadAhead(List<Read> reads, long aheadBytes, Executor executor) {
+    this(reads, aheadBytes, 1, executor);
+  }
+
   /**
    * @param reads the ranges, in the order the reader will want them; each file is known by
    *     identity (pass the same {@link InputFile} to {@link #file} and {@link #release})
    * @param aheadBytes the most bytes read ahead of the reader at once; 0 reads nothing ahead
-   * @param executor runs the background reads (one at a time per object); its threads should be
-   *     daemons, shared by many readers
+   * @param parallelReads the most background reads of this object under way at once (at least 1)
+   * @param executor runs the background reads; its threads should be daemons, shared by many
+   *     readers, and at least {@code parallelReads} of them free to run at once (a cached pool)
    */
-  public ReadAhead(List<Read> reads, long aheadBytes, Executor executor) {
+  public ReadAhead(List<Read> reads, long aheadBytes, int parallelReads, Executor executor) {
     if (aheadBytes < 0) {
       throw new IllegalArgumentException("negative read-ahead " + aheadBytes);
     }
+    if (parallelReads < 1) {
+      throw new IllegalArgumentException("parallel reads " + parallelReads + " < 1");
+    }
     this.aheadBytes = aheadBytes;
+    this.parallelReads = parallelReads;
     this.executor = executor;
     for (Read read : reads) {
       if (read.span().length() <= MAX_CHUNK) {
@@ -177,12 +191,33 @@ public final class ReadAhead implements Closeable {
       for (Chunk c : chunks) {
         cancel(c);
       }
-      if (backgroundThread != null) {
-        backgroundThread.interrupt();
+      for (Thread reading : backgroundThreads) {
+        reading.interrupt();
       }
       awaitNotReading(chunks);
       current = null;
       currentBytes = null;
+    }
+  }
+
+  /**
+   * Waits until every read handed to the background so far has ended (none queued or under way),
+   * without cancelling any: whatever counts requests then sees each of them, made exactly once,
+   * whatever the timing (the reader may still have taken one over and read it itself).
+   */
+  public void awaitBackground() {
+    synchronized (lock) {
+      boolean interrupted = false;
+      while (chunks.stream().anyMatch(c -> c.state == State.QUEUED || c.state == State.READING)) {
+        try {
+          lock.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -223,36 +258,36 @@ public final class ReadAhead implements Closeable {
     }
   }
 
-  // Guarded by lock: gives the next range that fits to the executor, if none is under way.
+  // Guarded by lock: gives the next ranges that fit to the executor, up to parallelReads at once.
   private void startNext() {
-    if (closed || backgroundBusy) {
-      return;
-    }
-    while (next < chunks.size() && chunks.get(next).state != State.WAITING) {
+    while (!closed && backgroundReads < parallelReads) {
+      while (next < chunks.size() && chunks.get(next).state != State.WAITING) {
+        next++;
+      }
+      if (next == chunks.size()) {
+        return;
+      }
+      Chunk c = chunks.get(next);
+      if (heldAhead + c.length() > aheadBytes) {
+        return;
+      }
+      c.state = State.QUEUED;
+      heldAhead += c.length();
+      backgroundReads++;
       next++;
+      executor.execute(() -> readInBackground(c));
     }
-    if (next == chunks.size()) {
-      return;
-    }
-    Chunk c = chunks.get(next);
-    if (heldAhead + c.length() > aheadBytes) {
-      return;
-    }
-    c.state = State.QUEUED;
-    heldAhead += c.length();
-    backgroundBusy = true;
-    executor.execute(() -> readInBackground(c));
   }
 
   private void readInBackground(Chunk c) {
     synchronized (lock) {
       if (c.state != State.QUEUED) { // taken over by the reader, or cancelled
-        backgroundBusy = false;
+        backgroundReads--;
         startNext();
         return;
       }
       c.state = State.READING;
-      backgroundThread = Thread.currentThread();
+      backgroundThreads.add(Thread.currentThread());
     }
     byte[] bytes = null;
     Throwable failure = null;
@@ -263,8 +298,8 @@ public final class ReadAhead implements Closeable {
       failure = t;
     }
     synchronized (lock) {
-      backgroundThread = null;
-      backgroundBusy = false;
+      backgroundThreads.remove(Thread.currentThread());
+      backgroundReads--;
       if (c.cancelled) {
         heldAhead -= c.length();
         c.state = State.DONE;

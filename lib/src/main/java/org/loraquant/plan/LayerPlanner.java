@@ -102,11 +102,26 @@ public final class LayerPlanner {
    * one adapter in one task are a contiguous run of its file order.
    */
   public List<LayerTask> plan(List<LayerWork> layers) {
+    return plan(layers, true);
+  }
+
+  /**
+   * As {@link #plan}, but no adapter is cut: each is one piece, packed with the others as {@link
+   * #plan} packs them, several small ones to a task; an adapter over a task's bounds has a task of
+   * its own. For the budget mode's scope {@code adapter}, which encodes whole adapters (where
+   * {@link #wholeAdapters} gives a task to each, however small).
+   */
+  public List<LayerTask> planWholeAdapters(List<LayerWork> layers) {
+    return plan(layers, false);
+  }
+
+  private List<LayerTask> plan(List<LayerWork> layers, boolean cutAdapters) {
     long total = layers.stream().mapToLong(LayerWork::bytes).sum();
     int targetTasks = (int) Math.min(this.targetTasks, Math.max(1, ceilDiv(total, minPieceBytes)));
     long fairShare = Math.max(1, ceilDiv(total, targetTasks));
-    long cap = Math.min(maxBytesPerTask, Math.max(minPieceBytes, fairShare));
-    List<Piece> pieces = pieces(layers, cap);
+    long cap =
+        cutAdapters ? Math.min(maxBytesPerTask, Math.max(minPieceBytes, fairShare)) : Long.MAX_VALUE;
+    List<Piece> pieces = pieces(layers, cap, cutAdapters);
     pieces.sort(
         Comparator.comparingLong((Piece p) -> p.bytes)
             .reversed()
@@ -173,8 +188,11 @@ public final class LayerPlanner {
     return found;
   }
 
-  /** Each adapter whole, or cut into contiguous runs when it exceeds {@code cap} or the layers. */
-  private List<Piece> pieces(List<LayerWork> layers, long cap) {
+  /**
+   * Each adapter whole, or (if {@code cut}) cut into contiguous runs when it exceeds {@code cap} or
+   * the layers.
+   */
+  private List<Piece> pieces(List<LayerWork> layers, long cap, boolean cut) {
     Map<String, List<LayerWork>> byAdapter = new TreeMap<>();
     for (LayerWork layer : layers) {
       byAdapter.computeIfAbsent(layer.adapter(), a -> new ArrayList<>()).add(layer);
@@ -183,7 +201,8 @@ public final class LayerPlanner {
     for (List<LayerWork> adapter : byAdapter.values()) {
       adapter.sort(FILE_ORDER);
       long bytes = adapter.stream().mapToLong(LayerWork::bytes).sum();
-      long count = Math.max(ceilDiv(bytes, cap), ceilDiv(adapter.size(), maxLayersPerTask));
+      long count =
+          cut ? Math.max(ceilDiv(bytes, cap), ceilDiv(adapter.size(), maxLayersPerTask)) : 1;
       double share = (double) bytes / Math.max(1, count);
       Piece piece = new Piece();
       long before = 0; // bytes of the adapter's layers before this one
@@ -193,7 +212,7 @@ public final class LayerPlanner {
         // adapter, or when it would break a hard bound; so pieces come out nearly equal.
         boolean pastShare = before + layer.bytes() / 2.0 > share * (closed + 1);
         boolean overBound =
-            piece.bytes + layer.bytes() > cap || piece.layers.size() >= maxLayersPerTask;
+            cut && (piece.bytes + layer.bytes() > cap || piece.layers.size() >= maxLayersPerTask);
         if (!piece.layers.isEmpty() && (pastShare || overBound)) {
           pieces.add(piece);
           piece = new Piece();

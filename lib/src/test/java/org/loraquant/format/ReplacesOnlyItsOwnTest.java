@@ -71,6 +71,44 @@ class ReplacesOnlyItsOwnTest {
     assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
   }
 
+  /**
+   * In place with the model and config written together: the same files and bytes; a failure of
+   * either write surfaces as itself and leaves no completion marker (the manifest waits for both).
+   */
+  @ParameterizedTest(name = "failing create {0}")
+  @ValueSource(ints = {0, 1, 2})
+  void filesWrittenTogetherStillEndWithTheMarkerOrWithout(int failingCreate) throws Exception {
+    Path out = tmp.resolve("out");
+    java.util.concurrent.ExecutorService together =
+        java.util.concurrent.Executors.newCachedThreadPool();
+    try {
+      FileIO io = FailingFileIO.failingOnCreate(failingCreate == 0 ? -1 : failingCreate, false);
+      if (failingCreate == 0) {
+        CompressedAdapterWriter.write(
+            io, out.toString(), result.adapter(), manifest, null, together);
+        assertThat(entries(out)).containsExactly(CompressedFormat.CONFIG_FILE,
+            CompressedFormat.MANIFEST_FILE, CompressedFormat.MODEL_FILE);
+        assertThat(out.resolve(CompressedFormat.MODEL_FILE))
+            .hasBinaryContent(CompressedAdapterWriter.modelBytes(result.adapter()));
+        assertThat(out.resolve(CompressedFormat.CONFIG_FILE))
+            .hasBinaryContent(CompressedAdapterWriter.configBytes(result.adapter()));
+        assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).hasBinaryContent(manifest);
+        assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
+      } else {
+        assertThatThrownBy(
+                () ->
+                    CompressedAdapterWriter.write(
+                        io, out.toString(), result.adapter(), manifest, null, together))
+            .isInstanceOf(IOException.class)
+            .hasMessageStartingWith("injected failure writing ");
+        assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).doesNotExist();
+        assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isFalse();
+      }
+    } finally {
+      together.shutdownNow();
+    }
+  }
+
   @Test
   void replacingAnOutputKeepsTheOutputOfAnAdapterNestedInside() throws IOException {
     Path outer = tmp.resolve("out/a");

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.loraquant.testing.ByteRange;
 
@@ -178,6 +179,100 @@ class ReadAheadTest {
     }
   }
 
+  @Test
+  void startsUpToParallelReadsAtOnceWithinTheCap() throws IOException {
+    RecordingFile f = new RecordingFile("f", 500);
+    ReadAhead ahead =
+        new ReadAhead(
+            List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300), read(f, 300, 400),
+                read(f, 400, 500)),
+            350,
+            3,
+            background);
+    // Three may run at once and three fit in 350 bytes: all three are handed out together.
+    assertThat(background.size()).isEqualTo(3);
+    background.runAll();
+    assertThat(f.reads()).hasSize(3);
+    assertThat(ahead.bytesAhead()).isEqualTo(300);
+
+    InputFile reader = ahead.file(f);
+    assertThat(reader.read(0, 100)).isEqualTo(f.slice(0, 100)); // room for one more, not two
+    assertThat(background.size()).isEqualTo(1);
+    background.runAll();
+    for (int at = 100; at < 500; at += 100) {
+      assertThat(reader.read(at, 100)).isEqualTo(f.slice(at, 100));
+      background.runAll();
+    }
+    assertThat(f.reads())
+        .containsExactly(
+            new ByteRange("f", 0, 100),
+            new ByteRange("f", 100, 100),
+            new ByteRange("f", 200, 100),
+            new ByteRange("f", 300, 100),
+            new ByteRange("f", 400, 100));
+    assertThat(ahead.bytesAhead()).isZero();
+  }
+
+  @Test
+  void parallelReadsAreUnderWayTogetherAndTheFirstIsNotReadAlone() throws Exception {
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      GatedFile f = new GatedFile(300, 3);
+      ReadAhead ahead =
+          new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300)), 1000, 3,
+              threads);
+      // Each read waits at the gate until all three have started: only reads in flight together
+      // get there (one at a time, the first would wait for the others forever).
+      assertThat(f.allStarted.await(60, TimeUnit.SECONDS)).isTrue();
+      f.gate.countDown();
+      InputFile reader = ahead.file(f);
+      assertThat(reader.read(0, 100)).isEqualTo(f.slice(0, 100));
+      assertThat(reader.read(100, 100)).isEqualTo(f.slice(100, 100));
+      assertThat(reader.read(250, 50)).isEqualTo(f.slice(250, 50));
+      ahead.close();
+      assertThat(f.reads.get()).isEqualTo(3);
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void awaitBackgroundReturnsOnceEveryReadHandedOutHasBeenMade() throws Exception {
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      RecordingFile f = new RecordingFile("f", 300);
+      ReadAhead ahead =
+          new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200), read(f, 200, 300)), 200, 3,
+              threads);
+      ahead.awaitBackground();
+      // Two fit the cap and were handed out: both made, none cancelled; the third waits.
+      assertThat(f.reads())
+          .containsExactlyInAnyOrder(new ByteRange("f", 0, 100), new ByteRange("f", 100, 100));
+      assertThat(ahead.bytesAhead()).isEqualTo(200);
+      ahead.close();
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void closeInterruptsEveryReadUnderWay() throws Exception {
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      GatedFile f = new GatedFile(200, 2);
+      ReadAhead ahead = new ReadAhead(List.of(read(f, 0, 100), read(f, 100, 200)), 1000, 2,
+          threads);
+      assertThat(f.allStarted.await(60, TimeUnit.SECONDS)).isTrue();
+
+      ahead.close(); // the gate never opens: only the interrupts end the two reads
+
+      assertThat(f.interrupted.get()).isEqualTo(2);
+      assertThat(ahead.bytesAhead()).isZero();
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
   private static ReadAhead.Read read(InputFile file, long begin, long end) {
     return new ReadAhead.Read(file, new ByteSpan(begin, end));
   }
@@ -248,6 +343,51 @@ class ReadAheadTest {
 
     byte[] slice(int from, int length) {
       return Arrays.copyOfRange(bytes, from, from + length);
+    }
+  }
+
+  /**
+   * Bytes i * 7 + length; each read announces it started, then waits for the gate (or an
+   * interrupt) before it returns its bytes.
+   */
+  private static final class GatedFile implements InputFile {
+    final CountDownLatch allStarted;
+    final CountDownLatch gate = new CountDownLatch(1);
+    final AtomicInteger reads = new AtomicInteger();
+    final AtomicInteger interrupted = new AtomicInteger();
+    private final RecordingFile bytes;
+
+    GatedFile(int length, int readsToWaitFor) {
+      bytes = new RecordingFile("gated", length);
+      allStarted = new CountDownLatch(readsToWaitFor);
+    }
+
+    @Override
+    public String location() {
+      return "gated";
+    }
+
+    @Override
+    public long length() {
+      return bytes.length();
+    }
+
+    @Override
+    public void readFully(long position, byte[] buffer, int offset, int len)
+        throws IOException {
+      reads.incrementAndGet();
+      allStarted.countDown();
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        interrupted.incrementAndGet();
+        throw new InterruptedIOException("stopped");
+      }
+      bytes.readFully(position, buffer, offset, len);
+    }
+
+    byte[] slice(int from, int length) {
+      return bytes.slice(from, length);
     }
   }
 

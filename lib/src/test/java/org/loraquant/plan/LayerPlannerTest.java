@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class LayerPlannerTest {
@@ -59,6 +61,43 @@ class LayerPlannerTest {
     }
     assertThat(tasks.get(0).layers().get(0).adapter()).isEqualTo("giant");
     assertThat(tasks.get(0).layers()).hasSize(224);
+  }
+
+  /** Scope adapter's packed plan: no adapter cut, small ones several to a task, balanced. */
+  @Test
+  void planWholeAdaptersCutsNoAdapterAndPacksSmallOnesTogether() {
+    List<LayerWork> layers = fleetWithOneGiant();
+    List<LayerTask> tasks =
+        new LayerPlanner(6, 10_000, Long.MAX_VALUE, LayerPlanner.DEFAULT_MIN_PIECE_BYTES)
+            .planWholeAdapters(layers);
+
+    assertEveryLayerOnce(layers, tasks);
+    assertThat(tasks).hasSize(6); // not 31, as one task per adapter
+    Map<String, Long> tasksOfAdapter = new TreeMap<>();
+    for (LayerTask task : tasks) {
+      task.layers().stream()
+          .map(LayerWork::adapter)
+          .distinct()
+          .forEach(a -> tasksOfAdapter.merge(a, 1L, Long::sum));
+      List<LayerWork> inFileOrder = new ArrayList<>(task.layers());
+      inFileOrder.sort(LayerPlanner.FILE_ORDER);
+      assertThat(task.layers()).isEqualTo(inFileOrder);
+    }
+    assertThat(tasksOfAdapter).hasSize(31).allSatisfy((adapter, count) -> assertThat(count).isOne());
+    // The giant (3.2 GB) alone; the 30 small ones (about 64 MB each) six a task over the others.
+    LayerTask giant =
+        tasks.stream().filter(t -> t.layers().get(0).adapter().equals("giant")).findFirst()
+            .orElseThrow();
+    assertThat(giant.layers()).hasSize(224);
+    assertThat(tasks.stream().filter(t -> t != giant))
+        .allSatisfy(t -> assertThat(t.layers().size() / 64).isEqualTo(6));
+
+    // Over a task's bounds an adapter is still whole, alone in its task.
+    List<LayerTask> bounded =
+        new LayerPlanner(6, 100, 70_000_000L, LayerPlanner.DEFAULT_MIN_PIECE_BYTES)
+            .planWholeAdapters(layers);
+    assertEveryLayerOnce(layers, bounded);
+    assertThat(bounded).hasSize(31);
   }
 
   @Test

@@ -18,7 +18,8 @@ public final class FailingFileIO implements FileIO {
   private final boolean atomicRename;
   private final int failOnCreate;
   private final String failOnDelete;
-  private int creates;
+  private final java.util.concurrent.atomic.AtomicInteger creates =
+      new java.util.concurrent.atomic.AtomicInteger(); // writers may create files at once
 
   private FailingFileIO(boolean atomicRename, int failOnCreate, String failOnDelete) {
     this.atomicRename = atomicRename;
@@ -51,7 +52,7 @@ public final class FailingFileIO implements FileIO {
       @Override
       public OutputStream create() throws IOException {
         OutputStream out = file.create();
-        if (++creates != failOnCreate) {
+        if (creates.incrementAndGet() != failOnCreate) {
           return out;
         }
         return new OutputStream() {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -34,6 +35,7 @@ import org.loraquant.hadoop.AdapterDiscovery;
 import org.loraquant.stats.AdapterOutcome;
 import org.loraquant.stats.AdapterStatus;
 import org.loraquant.stats.LayerFigures;
+import scala.Tuple2;
 
 /**
  * The assembly stage: all compressed layers of one adapter, gathered by a shuffle, become its
@@ -49,9 +51,48 @@ import org.loraquant.stats.LayerFigures;
  * and the output's files that is what the adapter's outcome adds to the requests its open stage
  * and layers counted. A small adapter its task could not open comes with that refusal alone and
  * is reported as the open stage reports one: no listing, nothing written.
+ *
+ * <p>Waiting: a task assembles its adapters together, up to {@link JobContext#storageThreads} at
+ * once ({@link #assembleAll}), so their listings and writes overlap, and an adapter's files other
+ * than the manifest are written together (the manifest still last: {@code OwnedFolder}).
  */
 public final class AssembleStage {
   private AssembleStage() {}
+
+  /**
+   * {@link #assemble} of each adapter of a task's partition (the open stage's {@link
+   * AdapterToAssemble} cogrouped with its layers), together; outcomes in their order, each with
+   * its open stage's requests added.
+   */
+  public static Iterator<AdapterOutcome> assembleAll(
+      JobContext context,
+      Iterator<Tuple2<String, Tuple2<Iterable<AdapterToAssemble>, Iterable<LayerOutcome>>>> groups,
+      LongAccumulator adaptersDone) {
+    Iterator<AdapterOutcome> outcomes =
+        StorageThreads.inOrder(
+            groups,
+            context.storageThreads(),
+            group -> {
+              AdapterToAssemble adapter = group._2()._1().iterator().next();
+              // Progress is counted below, on the task's thread: an accumulator is not shared.
+              return assembleCounted(
+                      context, group._1(), group._2()._2(), adapter.opened(), () -> {})
+                  .plusRequests(adapter.openRequests());
+            });
+    return new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return outcomes.hasNext();
+      }
+
+      @Override
+      public AdapterOutcome next() {
+        AdapterOutcome outcome = outcomes.next();
+        adaptersDone.add(1);
+        return outcome;
+      }
+    };
+  }
 
   public static AdapterOutcome assemble(
       JobContext context,
@@ -59,21 +100,31 @@ public final class AssembleStage {
       Iterable<LayerOutcome> layers,
       OpenedAdapter opened,
       LongAccumulator adaptersDone) {
+    return assembleCounted(context, relativePath, layers, opened, () -> adaptersDone.add(1));
+  }
+
+  /** {@link #assemble}, with every request it and the adapter's layers made; {@code done} at the end. */
+  private static AdapterOutcome assembleCounted(
+      JobContext context,
+      String relativePath,
+      Iterable<LayerOutcome> layers,
+      OpenedAdapter opened,
+      Runnable done) {
     RequestCounter counter = new RequestCounter();
     StorageRequests layerRequests = StorageRequests.NONE;
     for (LayerOutcome layer : layers) {
       layerRequests = layerRequests.plus(layer.requests());
     }
-    return assembleCounted(context, relativePath, layers, opened, adaptersDone, counter)
+    return assembleOnce(context, relativePath, layers, opened, done, counter)
         .plusRequests(layerRequests.plus(counter.snapshot()));
   }
 
-  private static AdapterOutcome assembleCounted(
+  private static AdapterOutcome assembleOnce(
       JobContext context,
       String relativePath,
       Iterable<LayerOutcome> layers,
       OpenedAdapter openedBefore,
-      LongAccumulator adaptersDone,
+      Runnable done,
       RequestCounter counter) {
     long start = System.nanoTime();
     // Opened before planning, or a small adapter opened by its layer task.
@@ -83,7 +134,7 @@ public final class AssembleStage {
       if (layer.isAdapterOutcome()) {
         if (layer.error() != null) {
           // Opened in its task and refused there: reported as the open stage reports it.
-          adaptersDone.add(1);
+          done.run();
           return AdapterOutcome.notCompressed(relativePath, layer.errorStatus(), layer.error(), 0);
         }
         opened = layer.openedInTask().opened();
@@ -154,7 +205,7 @@ public final class AssembleStage {
             layerSeconds + seconds(start));
       }
     } finally {
-      adaptersDone.add(1);
+      done.run();
     }
   }
 
@@ -233,7 +284,8 @@ public final class AssembleStage {
               context.outputLocation(relativePath),
               compressed,
               manifest,
-              context.outputFolderAtStart(relativePath));
+              context.outputFolderAtStart(relativePath),
+              context.storageThreads() > 1 ? StorageThreads.SHARED : null);
       // fixed_file_bytes (docs/STATS.md): the writer returns only the folder's total, and the
       // config is a few hundred bytes of JSON, so it is rendered again rather than widening the API
       long fixedFileBytes =

@@ -31,6 +31,8 @@ import org.loraquant.hadoop.OutputFileIO;
  *     folder looked at by the writer.
  * @param readAheadBytes the most bytes a layer task reads ahead of the layer it compresses: see
  *     {@link JobSetting#READ_AHEAD_BYTES}
+ * @param storageThreads the most storage requests a task has under way at once (adapters opened
+ *     or written together, files read ahead together): see {@link JobSetting#STORAGE_THREADS}
  */
 public record JobContext(
     HadoopFileIO io,
@@ -43,9 +45,16 @@ public record JobContext(
     long maxReadBytes,
     BudgetSettings budget,
     Map<String, OwnedFolder.Contents> outputFolders,
-    long readAheadBytes)
+    long readAheadBytes,
+    int storageThreads)
     implements Serializable {
-  private static final long serialVersionUID = 5L;
+  private static final long serialVersionUID = 6L;
+
+  public JobContext {
+    if (storageThreads < 1) {
+      throw new IllegalArgumentException("storage threads " + storageThreads + " < 1");
+    }
+  }
 
   /** In the paper mode; writers look at their output folders themselves. */
   public JobContext(
@@ -58,7 +67,14 @@ public record JobContext(
       Map<String, DiscoveredAdapter> adapters,
       long maxReadBytes) {
     this(io, outputIo, settings, outputRoot, runId, runDate, adapters, maxReadBytes, null, Map.of(),
-        JobSetting.READ_AHEAD_BYTES.defaultValue());
+        JobSetting.READ_AHEAD_BYTES.defaultValue(),
+        (int) JobSetting.STORAGE_THREADS.defaultValue());
+  }
+
+  /** This context with {@code threads} storage requests under way at once. */
+  public JobContext withStorageThreads(int threads) {
+    return new JobContext(io, outputIo, settings, outputRoot, runId, runDate, adapters,
+        maxReadBytes, budget, outputFolders, readAheadBytes, threads);
   }
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */

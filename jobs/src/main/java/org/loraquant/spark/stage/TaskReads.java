@@ -6,10 +6,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.TaskContext;
 import org.apache.spark.util.TaskCompletionListener;
 import org.loraquant.hadoop.RequestCounter;
@@ -37,7 +33,9 @@ import org.loraquant.safetensors.TensorInfo;
  * task's order), the byte ranges of those layers' factors merged into reads of at most {@link
  * JobContext#maxReadBytes} (a range never ends between a layer's two factors), all of them read in
  * order through one {@link ReadAhead}, so the next read is under way while a layer compresses
- * (at most {@link JobContext#readAheadBytes} ahead). The config and header came with the task (the
+ * (at most {@link JobContext#readAheadBytes} ahead, up to {@link JobContext#storageThreads} reads
+ * under way at once, so that a task of many small adapters waits for their files together and
+ * its first read does not wait alone). The config and header came with the task (the
  * open stage read them): the task reads nothing but tensors. A small adapter the task holds whole
  * ({@link LayerWork#wholeAdapter}) was not opened before: its reads are its config and its whole
  * weights file, in that order, one request each, and {@link #openWhole} opens it from their
@@ -53,20 +51,6 @@ import org.loraquant.safetensors.TensorInfo;
  * failure through the task's completion listener.
  */
 final class TaskReads implements Closeable {
-  /** Daemon threads shared by the tasks of this JVM; an idle one ends after a minute. */
-  private static final ExecutorService BACKGROUND =
-      Executors.newCachedThreadPool(
-          new ThreadFactory() {
-            private final AtomicInteger count = new AtomicInteger();
-
-            @Override
-            public Thread newThread(Runnable r) {
-              Thread t = new Thread(r, "loraquant-read-ahead-" + count.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            }
-          });
-
   private static final class AdapterReads {
     final RequestCounter counter = new RequestCounter();
     StorageRequests countedSoFar = StorageRequests.NONE;
@@ -130,7 +114,12 @@ final class TaskReads implements Closeable {
             plannedReads.add(new ReadAhead.Read(reads.weights, read));
           }
         });
-    ReadAhead readAhead = new ReadAhead(plannedReads, context.readAheadBytes(), BACKGROUND);
+    ReadAhead readAhead =
+        new ReadAhead(
+            plannedReads,
+            context.readAheadBytes(),
+            context.storageThreads(),
+            StorageThreads.SHARED);
     TaskReads reads = new TaskReads(adapters, readAhead);
     TaskContext task = TaskContext.get();
     if (task != null) {

@@ -255,7 +255,8 @@ class AssembleStageTest {
           context.maxReadBytes(),
           context.budget(),
           Map.of(discovered.relativePath(), contents),
-          context.readAheadBytes());
+          context.readAheadBytes(),
+          context.storageThreads());
     }
 
     List<LayerOutcome> compressLayers() {
