@@ -101,25 +101,13 @@ public final class RunLock {
       String file = fileName(runId);
       Lease mine = Lease.start(runId, host, pid, clock.instant(), ttl);
       store.write(file, mine.toJson());
-      List<Listed> others = new ArrayList<>();
-      boolean ownListed = false;
-      for (LeaseStore.Entry entry : store.list()) {
-        if (entry.name().equals(file)) {
-          ownListed = true;
-        } else if (LEASE_FILE.matcher(entry.name()).matches()) {
-          Listed other = read(entry);
-          if (other != null) {
-            others.add(other);
-          }
-        }
-      }
-      if (!ownListed) {
-        store.delete(file);
-        throw new IOException(
-            store.location()
-                + " did not list the lease file "
-                + file
-                + " just written: the run lock needs a store that lists what was written before");
+      List<Listed> others;
+      try {
+        others = othersListed(file);
+      } catch (IOException | RuntimeException e) {
+        // Not left behind to block every run until its expiry: the lock was never this run's.
+        withdraw(file, e);
+        throw e;
       }
       Instant now = clock.instant();
       Optional<Listed> live = newestLive(others, now);
@@ -134,7 +122,7 @@ public final class RunLock {
         continue;
       }
       for (Listed stale : others) {
-        store.delete(stale.file());
+        deleteStale(stale.file());
       }
       return new Held(file, mine);
     }
@@ -144,6 +132,55 @@ public final class RunLock {
             + " in "
             + ATTEMPTS
             + " attempts: this run kept stalling past its lease before it could list the folder");
+  }
+
+  /**
+   * The other lease files the folder lists, read.
+   *
+   * @throws IOException also when the listing lacks this run's own file, just written
+   */
+  private List<Listed> othersListed(String file) throws IOException {
+    List<Listed> others = new ArrayList<>();
+    boolean ownListed = false;
+    for (LeaseStore.Entry entry : store.list()) {
+      if (entry.name().equals(file)) {
+        ownListed = true;
+      } else if (LEASE_FILE.matcher(entry.name()).matches()) {
+        Listed other = read(entry);
+        if (other != null) {
+          others.add(other);
+        }
+      }
+    }
+    if (!ownListed) {
+      throw new IOException(
+          store.location()
+              + " did not list the lease file "
+              + file
+              + " just written: the run lock needs a store that lists what was written before");
+    }
+    return others;
+  }
+
+  /**
+   * Housekeeping after a take: an expired lease left behind blocks nothing, so failing to delete
+   * it does not fail the take (the next run that takes the lock tries again).
+   */
+  private void deleteStale(String file) {
+    try {
+      store.delete(file);
+    } catch (IOException | RuntimeException e) {
+      // Kept: see above.
+    }
+  }
+
+  /** Deletes this run's own lease file after a failed take, keeping the failure as the error. */
+  private void withdraw(String file, Exception failure) {
+    try {
+      store.delete(file);
+    } catch (IOException | RuntimeException e) {
+      failure.addSuppressed(e);
+    }
   }
 
   /** The listed lease file as a lease; null when it was deleted since the listing. */
