@@ -201,8 +201,8 @@ class ExecutorPayloadSerializationTest {
   @MethodSource("serializers")
   void compressedLayersAndAdapterOutcomesComeBackIntact(String name, Serializer serializer) {
     CompressedLayerResult result = compressedLayer();
-    LayerOutcome layer = new LayerOutcome("team-a/adapter-1", "layers.0.q_proj", result, null, null);
-    LayerOutcome failedLayer = new LayerOutcome("team-a/adapter-1", "layers.0.k_proj", null, "NaN", AdapterStatus.FAILED);
+    LayerOutcome layer = LayerOutcome.paper("team-a/adapter-1", "layers.0.q_proj", result, StorageRequests.NONE);
+    LayerOutcome failedLayer = LayerOutcome.failed("team-a/adapter-1", "layers.0.k_proj", "NaN", AdapterStatus.FAILED, StorageRequests.NONE);
     AdapterOutcome adapter =
         AdapterOutcome.compressed("team-a/adapter-1",
             List.of(LayerFigures.paper(
@@ -251,8 +251,8 @@ class ExecutorPayloadSerializationTest {
     LinearAlgebra linalg = LinearAlgebra.current();
     MeasuredLayer measured = BudgetCodec.measureForEncoding("team-a/adapter-1",
         "layers.0.q_proj", new LoraFactors(m, n, r, b, a), budget, linalg);
-    LayerOutcome layer = new LayerOutcome("team-a/adapter-1", "layers.0.q_proj", null, null,
-        null, StorageRequests.NONE, null, measured);
+    LayerOutcome layer = LayerOutcome.measured("team-a/adapter-1", "layers.0.q_proj", measured,
+        StorageRequests.NONE);
     LayerOutcome copy = roundTrip(serializer, layer);
     assertThat(copy).usingRecursiveComparison().isEqualTo(layer);
     assertThat(roundTrip(serializer, measured.fleetLayer())).isEqualTo(measured.fleetLayer());

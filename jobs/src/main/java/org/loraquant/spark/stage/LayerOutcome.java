@@ -74,46 +74,40 @@ public record LayerOutcome(
     return LayerWork.WHOLE_ADAPTER.equals(module);
   }
 
-  public LayerOutcome(
-      String adapter,
-      String module,
-      CompressedLayerResult result,
-      String error,
-      AdapterStatus errorStatus,
-      StorageRequests requests,
-      BudgetLayerResult budgetResult,
-      MeasuredLayer measured) {
-    this(adapter, module, result, error, errorStatus, requests, budgetResult, measured, null);
+  /** A layer the paper mode compressed. */
+  public static LayerOutcome paper(
+      String adapter, String module, CompressedLayerResult result, StorageRequests requests) {
+    return new LayerOutcome(adapter, module, result, null, null, requests, null, null, null);
   }
 
-  public LayerOutcome(
-      String adapter,
-      String module,
-      CompressedLayerResult result,
-      String error,
-      AdapterStatus errorStatus,
-      StorageRequests requests,
-      BudgetLayerResult budgetResult) {
-    this(adapter, module, result, error, errorStatus, requests, budgetResult, null);
+  /** A layer the budget mode encoded. */
+  public static LayerOutcome budget(
+      String adapter, String module, BudgetLayerResult result, StorageRequests requests) {
+    return new LayerOutcome(adapter, module, null, null, null, requests, result, null, null);
   }
 
-  public LayerOutcome(
-      String adapter,
-      String module,
-      CompressedLayerResult result,
-      String error,
-      AdapterStatus errorStatus) {
-    this(adapter, module, result, error, errorStatus, StorageRequests.NONE);
+  /** A layer of the budget mode's scope {@code fleet}, measured and waiting for its widths. */
+  public static LayerOutcome measured(
+      String adapter, String module, MeasuredLayer measured, StorageRequests requests) {
+    return new LayerOutcome(adapter, module, null, null, null, requests, null, measured, null);
   }
 
-  public LayerOutcome(
+  /** A layer that could not be compressed: {@code error} says why, {@code status} how it counts. */
+  public static LayerOutcome failed(
       String adapter,
       String module,
-      CompressedLayerResult result,
       String error,
-      AdapterStatus errorStatus,
+      AdapterStatus status,
       StorageRequests requests) {
-    this(adapter, module, result, error, errorStatus, requests, null);
+    return new LayerOutcome(adapter, module, null, error, status, requests, null, null, null);
+  }
+
+  /**
+   * A healthy layer of an adapter that another layer's failure left out of the fleet allocation:
+   * neither encoded nor failed itself.
+   */
+  public static LayerOutcome leftOut(String adapter, String module, StorageRequests requests) {
+    return new LayerOutcome(adapter, module, null, null, null, requests, null, null, null);
   }
 
   /**

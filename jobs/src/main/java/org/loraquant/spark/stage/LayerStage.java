@@ -144,8 +144,8 @@ public final class LayerStage {
           BudgetSettings budget = context.budget();
           if (budget != null && budget.scope() == BudgetScope.ADAPTER) {
             BudgetLayerResult result = encodedWithItsAdapter(work);
-            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
-                requestsSinceLastLayer(), result);
+            return LayerOutcome.budget(
+                work.adapter(), work.module(), result, requestsSinceLastLayer());
           }
           PeftAdapter source = adapterOf(work.adapter());
           LoraModule module = moduleOf(source, work.module());
@@ -154,31 +154,27 @@ public final class LayerStage {
             LoraFactors factors = PeftAdapterReader.readFactors(source, module);
             MeasuredLayer measured = BudgetCodec.measureForEncoding(work.adapter(),
                 work.module(), factors, budget, LinearAlgebra.current());
-            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
-                requestsSinceLastLayer(), null,
-                measured.withNanos(System.nanoTime() - start));
+            return LayerOutcome.measured(work.adapter(), work.module(),
+                measured.withNanos(System.nanoTime() - start), requestsSinceLastLayer());
           }
           if (budget != null) {
             LoraFactors factors = PeftAdapterReader.readFactors(source, module);
             BudgetLayerResult result = budgetCodec(source, List.of(factors), budget).get(0);
-            return new LayerOutcome(work.adapter(), work.module(), null, null, null,
-                requestsSinceLastLayer(), withWallTime(result, System.nanoTime() - start));
+            return LayerOutcome.budget(work.adapter(), work.module(),
+                withWallTime(result, System.nanoTime() - start), requestsSinceLastLayer());
           }
           CompressedLayerResult result =
               AdapterCompressor.compressLayer(source, module, context.settings());
-          return new LayerOutcome(
+          return LayerOutcome.paper(
               work.adapter(),
               work.module(),
               withWallTime(result, System.nanoTime() - start),
-              null,
-              null,
               requestsSinceLastLayer());
         } catch (RuntimeException e) {
           AdapterStatus status = AdapterErrors.classify(e);
-          return new LayerOutcome(
+          return LayerOutcome.failed(
               work.adapter(),
               work.module(),
-              null,
               AdapterErrors.message(e),
               status,
               requestsSinceLastLayer());
@@ -251,7 +247,7 @@ public final class LayerStage {
       return layer;
     }
     if (leftOut.contains(layer.adapter())) {
-      return new LayerOutcome(layer.adapter(), layer.module(), null, null, null, layer.requests());
+      return LayerOutcome.leftOut(layer.adapter(), layer.module(), layer.requests());
     }
     try {
       int[] widths = fleetWidths.get(FleetStage.key(layer.adapter(), layer.module()));
@@ -261,10 +257,9 @@ public final class LayerStage {
       }
       BudgetLayerResult result =
           BudgetCodec.encode(measured, widths, context.budget(), LinearAlgebra.current());
-      return new LayerOutcome(layer.adapter(), layer.module(), null, null, null,
-          layer.requests(), result);
+      return LayerOutcome.budget(layer.adapter(), layer.module(), result, layer.requests());
     } catch (RuntimeException e) {
-      return new LayerOutcome(layer.adapter(), layer.module(), null, AdapterErrors.message(e),
+      return LayerOutcome.failed(layer.adapter(), layer.module(), AdapterErrors.message(e),
           AdapterErrors.classify(e), layer.requests());
     }
   }

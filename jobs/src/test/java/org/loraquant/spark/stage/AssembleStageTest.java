@@ -24,6 +24,7 @@ import org.loraquant.fleet.ModelShape;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.io.OwnedFolder;
+import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.peft.LoraModule;
 import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.peft.PeftAdapter;
@@ -180,12 +181,12 @@ class AssembleStageTest {
     LayerOutcome first = layers.get(0);
     layers.set(
         0,
-        new LayerOutcome(
+        LayerOutcome.failed(
             first.adapter(),
             first.module(),
-            null,
             f.discovered.location() + " no longer has module " + first.module() + " (replaced?)",
-            AdapterStatus.FAILED));
+            AdapterStatus.FAILED,
+            StorageRequests.NONE));
 
     AdapterOutcome unchanged = f.assemble(layers);
     assertThat(unchanged.status()).isEqualTo(AdapterStatus.FAILED);
@@ -264,12 +265,11 @@ class AssembleStageTest {
       List<LayerOutcome> layers = new ArrayList<>();
       for (LoraModule module : adapter.modules()) {
         layers.add(
-            new LayerOutcome(
+            LayerOutcome.paper(
                 discovered.relativePath(),
                 module.module(),
                 AdapterCompressor.compressLayer(adapter, module, context.settings()),
-                null,
-                null));
+                StorageRequests.NONE));
       }
       assertThat(layers).isNotEmpty();
       return layers;
