@@ -52,17 +52,10 @@ final class ParetoSearch {
       // (the frontier's costs ascend), cut where the budget ends. Merging the runs visits the
       // candidates by cost; of those of equal cost (at most one per run) only the least error,
       // the lowest s * options + w on ties, can join the frontier, and it does if its error is
-      // below the last entry's: the frontier a stable sort by (cost, error) would give. The
-      // runs' heads are kept in a heap by cost, so each candidate costs a few comparisons, not
-      // a scan of every run (ties are settled by the rule above, whatever order the heap pops
-      // them in).
-      long[] runCost = new long[options];
-      double[] runError = new double[options];
+      // below the last entry's: the frontier a stable sort by (cost, error) would give.
       int[] head = new int[options];
       int[] end = new int[options];
       for (int w = lo; w <= t.maxWidth(i); w++) {
-        runCost[w - lo] = t.cost(w);
-        runError[w - lo] = t.distortion(i, w);
         int e = cost.length;
         while (e > 0 && cost[e - 1] + t.cost(w) + cheapestAfter[c + 1] > budgetBits) {
           e--;
@@ -78,35 +71,29 @@ final class ParetoSearch {
       int[] nextParent = new int[capacity];
       byte[] nextWidth = new byte[capacity];
       int size = 0;
-      RunHeap runs = new RunHeap(options);
-      for (int o = 0; o < options; o++) {
-        if (end[o] > 0) {
-          runs.push(o, cost[0] + runCost[o]);
+      while (true) {
+        long least = Long.MAX_VALUE;
+        for (int o = 0; o < options; o++) {
+          if (head[o] < end[o]) {
+            least = Math.min(least, cost[head[o]] + t.cost(o + lo));
+          }
         }
-      }
-      int[] popped = new int[options];
-      while (!runs.isEmpty()) {
-        long least = runs.leastKey();
+        if (least == Long.MAX_VALUE) {
+          break;
+        }
         int bestState = -1;
         int bestOption = -1;
         double bestError = 0;
-        int count = 0;
-        while (!runs.isEmpty() && runs.leastKey() == least) {
-          int o = runs.pop();
-          popped[count++] = o;
-          int state = head[o]++;
-          double e = error[state] + runError[o];
-          if (bestState < 0 || e < bestError || (e == bestError
-              && state * options + o < bestState * options + bestOption)) {
-            bestState = state;
-            bestOption = o;
-            bestError = e;
-          }
-        }
-        for (int p = 0; p < count; p++) {
-          int o = popped[p];
-          if (head[o] < end[o]) {
-            runs.push(o, cost[head[o]] + runCost[o]);
+        for (int o = 0; o < options; o++) {
+          if (head[o] < end[o] && cost[head[o]] + t.cost(o + lo) == least) {
+            int state = head[o]++;
+            double e = error[state] + t.distortion(i, o + lo);
+            if (bestState < 0 || e < bestError || (e == bestError
+                && state * options + o < bestState * options + bestOption)) {
+              bestState = state;
+              bestOption = o;
+              bestError = e;
+            }
           }
         }
         if (size > 0 && bestError >= nextError[size - 1]) {
@@ -137,58 +124,5 @@ final class ParetoSearch {
       s = parent[c][s];
     }
     return widths;
-  }
-
-  /** A binary min-heap of run indices (0..runs - 1) by a key per run. */
-  private static final class RunHeap {
-    private final int[] heap;
-    private final long[] key;
-    private int size;
-
-    RunHeap(int runs) {
-      heap = new int[runs];
-      key = new long[runs];
-    }
-
-    boolean isEmpty() {
-      return size == 0;
-    }
-
-    long leastKey() {
-      return key[heap[0]];
-    }
-
-    void push(int run, long runKey) {
-      key[run] = runKey;
-      int at = size++;
-      while (at > 0 && key[heap[(at - 1) >> 1]] > runKey) {
-        heap[at] = heap[(at - 1) >> 1];
-        at = (at - 1) >> 1;
-      }
-      heap[at] = run;
-    }
-
-    int pop() {
-      int least = heap[0];
-      int last = heap[--size];
-      long lastKey = key[last];
-      int at = 0;
-      while (true) {
-        int child = 2 * at + 1;
-        if (child >= size) {
-          break;
-        }
-        if (child + 1 < size && key[heap[child + 1]] < key[heap[child]]) {
-          child++;
-        }
-        if (key[heap[child]] >= lastKey) {
-          break;
-        }
-        heap[at] = heap[child];
-        at = child;
-      }
-      heap[at] = last;
-      return least;
-    }
   }
 }
