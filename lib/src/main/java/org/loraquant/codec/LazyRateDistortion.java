@@ -40,6 +40,13 @@ final class LazyRateDistortion {
   private final VectorCode[][] bCodes;
   private final VectorCode[][] aCodes;
   private final CodeAllowance held;
+  /**
+   * Per component, the Lloyd-Max groups' RMS scales of its B' column and A' row, the same at
+   * every width ({@link VectorQuantizer#rmsScales}): computed once, at its first width of 2 bits
+   * or more; null until then and for the uniform family.
+   */
+  private final short[][] bRms;
+  private final short[][] aRms;
 
   /**
    * Bytes of codes the tables of one compression may keep between measuring and encoding (shared
@@ -84,6 +91,8 @@ final class LazyRateDistortion {
     this.maxWidth = new int[k];
     this.bCodes = new VectorCode[k][];
     this.aCodes = new VectorCode[k][];
+    this.bRms = new short[k][];
+    this.aRms = new short[k][];
     Arrays.fill(maxWidth, RateDistortionTable.MAX_WIDTH);
     for (int i = 0; i < k; i++) {
       rows[i] = new double[] {layer.s()[i] * layer.s()[i]};
@@ -128,8 +137,12 @@ final class LazyRateDistortion {
     long bytes = 2L * (layer.m() + layer.n()) + 64;
     for (int w = known(i) + 1; w <= target; w++) {
       boolean keep = held.take(bytes);
-      row[w] = RateDistortionTable.componentError(layer, family, groupSize, i, w, bRecon, aRecon,
-          keep ? kept : null);
+      if (w >= 2 && family == LevelFamily.LLOYD_MAX && bRms[i] == null) {
+        bRms[i] = VectorQuantizer.rmsScales(groupSize, layer.bp(), i * layer.m(), layer.m());
+        aRms[i] = VectorQuantizer.rmsScales(groupSize, layer.ap(), i * layer.n(), layer.n());
+      }
+      row[w] = RateDistortionTable.componentError(layer, family, groupSize, i, w, bRms[i],
+          aRms[i], bRecon, aRecon, keep ? kept : null);
       if (keep) {
         if (bCodes[i] == null) {
           bCodes[i] = new VectorCode[RateDistortionTable.MAX_WIDTH + 1];

@@ -44,9 +44,22 @@ final class LloydMaxCoder {
   }
 
   /**
+   * The first scale candidate of a group ({@link #encode}): its RMS rounded to binary16, the
+   * scale the levels were designed for (a Gaussian's sigma). It depends on the values alone, not
+   * on the width, so a caller coding the same group at several widths computes it once.
+   */
+  static short rmsScale(double[] x, int off, int len) {
+    double sumSquares = 0;
+    for (int i = 0; i < len; i++) {
+      sumSquares += x[off + i] * x[off + i];
+    }
+    return Binary16.scaleBits(Math.sqrt(sumSquares / len));
+  }
+
+  /**
    * One Lloyd-Max group. The scale is the better (smaller squared error, the first on ties) of
    * two candidates, each rounded to binary16 and followed by nearest-level codes: the group's
-   * RMS (the scale the levels were designed for, a Gaussian's sigma), and the least-squares scale
+   * RMS scale {@code rms} ({@link #rmsScale} of these values), and the least-squares scale
    * sum x L(q) / sum L(q)^2 given the codes chosen with the RMS scale (which repairs groups far
    * from Gaussian, e.g. a tail group of one value). Codes go to {@code codes[codeOff..]}, decoded
    * values to {@code recon[reconOff..]}; returns the binary16 scale bits. {@code len} is at most
@@ -59,11 +72,12 @@ final class LloydMaxCoder {
    */
   short encode(double[] x, int off, int len, int bits, byte[] codes, int codeOff, double[] recon,
       int reconOff) {
-    double sumSquares = 0;
-    for (int i = 0; i < len; i++) {
-      sumSquares += x[off + i] * x[off + i];
-    }
-    short rms = Binary16.scaleBits(Math.sqrt(sumSquares / len));
+    return encode(x, off, len, bits, rmsScale(x, off, len), codes, codeOff, recon, reconOff);
+  }
+
+  /** {@link #encode} with the group's {@link #rmsScale} given. */
+  short encode(double[] x, int off, int len, int bits, short rms, byte[] codes, int codeOff,
+      double[] recon, int reconOff) {
     double rmsError = code(x, off, len, bits, rms, scratchCodes, 0, null, 0);
     short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
     if (fitted != rms

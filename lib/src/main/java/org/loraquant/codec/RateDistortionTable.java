@@ -98,18 +98,22 @@ public final class RateDistortionTable implements java.io.Serializable {
   /**
    * D_i(width) for width >= 1: component i quantized at that width; {@code bRecon} (m values) and
    * {@code aRecon} (n values) are scratch. With {@code kept} (two slots), the codes of B' and A'
-   * are kept there; without, only the values are computed.
+   * are kept there; without, only the values are computed. {@code bRms} and {@code aRms} are the
+   * {@link VectorQuantizer#rmsScales} of the component's B' column and A' row, or null (computed
+   * where needed).
    */
   static double componentError(BalancedLayer layer, LevelFamily family, int groupSize, int i,
-      int width, double[] bRecon, double[] aRecon, VectorCode[] kept) {
+      int width, short[] bRms, short[] aRms, double[] bRecon, double[] aRecon, VectorCode[] kept) {
     int m = layer.m();
     int n = layer.n();
+    double[] b = layer.bp();
+    double[] a = layer.ap();
     if (kept != null) {
-      kept[0] = VectorQuantizer.quantize(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
-      kept[1] = VectorQuantizer.quantize(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+      kept[0] = VectorQuantizer.quantize(family, width, groupSize, b, i * m, m, bRms, bRecon, 0);
+      kept[1] = VectorQuantizer.quantize(family, width, groupSize, a, i * n, n, aRms, aRecon, 0);
     } else {
-      VectorQuantizer.reconstruct(family, width, groupSize, layer.bp(), i * m, m, bRecon, 0);
-      VectorQuantizer.reconstruct(family, width, groupSize, layer.ap(), i * n, n, aRecon, 0);
+      VectorQuantizer.reconstruct(family, width, groupSize, b, i * m, m, bRms, bRecon, 0);
+      VectorQuantizer.reconstruct(family, width, groupSize, a, i * n, n, aRms, aRecon, 0);
     }
     return productError(layer.s()[i], layer.bp(), i * m, bRecon, m, layer.ap(), i * n, aRecon, n);
   }

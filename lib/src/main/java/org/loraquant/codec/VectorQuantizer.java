@@ -15,11 +15,20 @@ final class VectorQuantizer {
    */
   static VectorCode quantize(LevelFamily family, int bits, int groupSize, double[] x, int off,
       int len, double[] recon, int reconOff) {
+    return quantize(family, bits, groupSize, x, off, len, null, recon, reconOff);
+  }
+
+  /**
+   * {@link #quantize} with the vector's {@link #rmsScales} given ({@code rms}), or computed where
+   * needed if null: the same codes and values.
+   */
+  static VectorCode quantize(LevelFamily family, int bits, int groupSize, double[] x, int off,
+      int len, short[] rms, double[] recon, int reconOff) {
     int groups = GroupGeometry.groupsPerVector(len, groupSize);
     byte[] codes = new byte[len];
     short[] scales = new short[groups];
     byte[] zeros = new byte[family.hasZeroPoints(bits) ? groups : 0];
-    encode(family, bits, groupSize, x, off, len, codes, scales, zeros, recon, reconOff,
+    encode(family, bits, groupSize, x, off, len, rms, codes, scales, zeros, recon, reconOff,
         CodecWorkspace.forCurrentThread().lloydMaxCoder(groupSize));
     return new VectorCode(bits, codes, scales, zeros);
   }
@@ -30,11 +39,32 @@ final class VectorQuantizer {
    */
   static void reconstruct(LevelFamily family, int bits, int groupSize, double[] x, int off,
       int len, double[] recon, int reconOff) {
+    reconstruct(family, bits, groupSize, x, off, len, null, recon, reconOff);
+  }
+
+  /** {@link #reconstruct} with the vector's {@link #rmsScales} given, as {@link #quantize}. */
+  static void reconstruct(LevelFamily family, int bits, int groupSize, double[] x, int off,
+      int len, short[] rms, double[] recon, int reconOff) {
     CodecWorkspace work = CodecWorkspace.forCurrentThread();
     int groups = GroupGeometry.groupsPerVector(len, groupSize);
-    encode(family, bits, groupSize, x, off, len, work.scratchCodes(len),
+    encode(family, bits, groupSize, x, off, len, rms, work.scratchCodes(len),
         work.scratchScales(groups), work.scratchZeros(groups), recon, reconOff,
         work.lloydMaxCoder(groupSize));
+  }
+
+  /**
+   * Per group of {@code x[off, off + len)}, the Lloyd-Max coder's first scale candidate
+   * ({@link LloydMaxCoder#rmsScale}), which is the same at every width from 2 bits on: a
+   * rate-distortion table, coding one vector at several widths, computes them once.
+   */
+  static short[] rmsScales(int groupSize, double[] x, int off, int len) {
+    // The groups do not depend on the width; 2 is the narrowest width that codes by RMS.
+    GroupGeometry vector = new GroupGeometry(2, groupSize, 1, len);
+    short[] rms = new short[vector.groupsPerVector()];
+    for (int g = 0; g < rms.length; g++) {
+      rms[g] = LloydMaxCoder.rmsScale(x, off + vector.groupStart(g), vector.groupLength(g));
+    }
+    return rms;
   }
 
   /**
@@ -42,8 +72,8 @@ final class VectorQuantizer {
    * {@code scales} and {@code zeros} (read only for the uniform family) at least one per group.
    */
   private static void encode(LevelFamily family, int bits, int groupSize, double[] x, int off,
-      int len, byte[] codes, short[] scales, byte[] zeros, double[] recon, int reconOff,
-      LloydMaxCoder lloydMax) {
+      int len, short[] rms, byte[] codes, short[] scales, byte[] zeros, double[] recon,
+      int reconOff, LloydMaxCoder lloydMax) {
     GroupGeometry vector = new GroupGeometry(bits, groupSize, 1, len);
     int groups = vector.groupsPerVector();
     double[] range = new double[2];
@@ -60,7 +90,8 @@ final class VectorQuantizer {
         scales[g] = (short) packed;
         zeros[g] = (byte) (packed >>> 16);
       } else {
-        scales[g] = lloydMax.encode(x, off + start, glen, bits, codes, start, recon,
+        short groupRms = rms != null ? rms[g] : LloydMaxCoder.rmsScale(x, off + start, glen);
+        scales[g] = lloydMax.encode(x, off + start, glen, bits, groupRms, codes, start, recon,
             reconOff + start);
       }
     }
