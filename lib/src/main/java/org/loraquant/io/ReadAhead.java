@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.function.Predicate;
 
 /**
  * Planned byte ranges of one or more files, read one whole range per request and, on a background
@@ -207,17 +208,7 @@ public final class ReadAhead implements Closeable {
    */
   public void awaitBackground() {
     synchronized (lock) {
-      boolean interrupted = false;
-      while (chunks.stream().anyMatch(c -> c.state == State.QUEUED || c.state == State.READING)) {
-        try {
-          lock.wait();
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
+      awaitNone(chunks, c -> c.state == State.QUEUED || c.state == State.READING);
     }
   }
 
@@ -243,10 +234,15 @@ public final class ReadAhead implements Closeable {
     }
   }
 
-  // Guarded by lock. Waits without giving up on an interrupt, which it keeps for the caller.
+  // Guarded by lock.
   private void awaitNotReading(List<Chunk> which) {
+    awaitNone(which, c -> c.state == State.READING);
+  }
+
+  // Guarded by lock. Waits without giving up on an interrupt, which it keeps for the caller.
+  private void awaitNone(List<Chunk> which, Predicate<Chunk> busy) {
     boolean interrupted = false;
-    while (which.stream().anyMatch(c -> c.state == State.READING)) {
+    while (which.stream().anyMatch(busy)) {
       try {
         lock.wait();
       } catch (InterruptedException e) {

@@ -122,41 +122,30 @@ public final class Interleaving {
   }
 
   /** The shared store, each write, listing and deletion waiting for its turn. */
-  private static final class Gated implements LeaseStore {
-    private final LeaseStore store;
+  private static final class Gated extends ForwardingLeaseStore {
     private final Taker taker;
 
     Gated(LeaseStore store, Taker taker) {
-      this.store = store;
+      super(store);
       this.taker = taker;
-    }
-
-    @Override
-    public String location() {
-      return store.location();
     }
 
     @Override
     public List<Entry> list() throws IOException {
       taker.gate();
-      return store.list();
-    }
-
-    @Override
-    public byte[] read(String name) throws IOException {
-      return store.read(name);
+      return super.list();
     }
 
     @Override
     public void write(String name, byte[] content) throws IOException {
       taker.gate();
-      store.write(name, content);
+      super.write(name, content);
     }
 
     @Override
     public void delete(String name) throws IOException {
       taker.gate();
-      store.delete(name);
+      super.delete(name);
     }
   }
 }

@@ -119,7 +119,7 @@ class RunLockTest {
   @Test
   void aTakeWhoseListingFailsLeavesNoLeaseBehind() {
     LeaseStore failingList =
-        new DelegatingStore(store) {
+        new ForwardingLeaseStore(store) {
           @Override
           public List<Entry> list() throws IOException {
             throw new IOException("listing refused");
@@ -138,7 +138,7 @@ class RunLockTest {
     lock.acquire("run-a", "host-a", 101); // killed: never released
     clock.now = T0.plus(TTL).plusSeconds(1);
     LeaseStore undeletable =
-        new DelegatingStore(store) {
+        new ForwardingLeaseStore(store) {
           @Override
           public void delete(String name) throws IOException {
             if (name.startsWith("lease-run-a-")) {
@@ -150,40 +150,6 @@ class RunLockTest {
     RunLock.Held second = new RunLock(undeletable, clock, TTL).acquire("run-b", "host-b", 202);
     assertThat(second.lease().runId()).isEqualTo("run-b");
     assertThat(store.files).hasSize(2); // the expired lease stays; it blocks nobody
-  }
-
-  /** Passes every call to a store; tests override the one that fails. */
-  private static class DelegatingStore implements LeaseStore {
-    private final LeaseStore inner;
-
-    DelegatingStore(LeaseStore inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public String location() {
-      return inner.location();
-    }
-
-    @Override
-    public List<Entry> list() throws IOException {
-      return inner.list();
-    }
-
-    @Override
-    public byte[] read(String name) throws IOException {
-      return inner.read(name);
-    }
-
-    @Override
-    public void write(String name, byte[] content) throws IOException {
-      inner.write(name, content);
-    }
-
-    @Override
-    public void delete(String name) throws IOException {
-      inner.delete(name);
-    }
   }
 
   @Test
