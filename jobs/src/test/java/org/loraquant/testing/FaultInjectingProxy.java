@@ -52,6 +52,10 @@ public final class FaultInjectingProxy implements AutoCloseable {
   private volatile long responseDelayNanos;
   private volatile Predicate<String> downAfter; // null: no outage armed
   private volatile boolean down;
+  private volatile Duration failWindow; // with failWindowFrom: a window not yet begun
+  private volatile int failWindowFrom;
+  private volatile boolean wentDown;
+  private volatile Runnable whenDown = () -> {};
   private volatile boolean closed;
 
   private FaultInjectingProxy(URI upstream, ServerSocket server) {
@@ -94,23 +98,47 @@ public final class FaultInjectingProxy implements AutoCloseable {
   }
 
   /**
+   * Every request in the {@code window} that begins with the proxy's {@code request}-th request
+   * (counted from now) gets 503 SlowDown: a window the job is sure to meet, however fast it is.
+   */
+  public void failFor(Duration window, int fromRequest) {
+    failWindow = window;
+    failWindowFrom = requests.get() + fromRequest;
+  }
+
+  /**
    * Once a request whose line ({@code METHOD /bucket/key?query}) matches has been answered, the
    * store is gone: every later request's connection is closed unanswered, as a store that went
    * away leaves it, until {@link #heal()}. Unlike stopping the store from a test thread that polls
    * for the moment, this cannot miss a job that finishes between two polls.
    */
   public void goDownAfter(Predicate<String> requestLine) {
+    goDownAfter(requestLine, () -> {});
+  }
+
+  /**
+   * As {@link #goDownAfter(Predicate)}, and then runs {@code whenDown} once, on the thread that
+   * answered the matching request (the outage has begun by then: stop the real store in it, say).
+   */
+  public void goDownAfter(Predicate<String> requestLine, Runnable whenDown) {
+    this.whenDown = whenDown;
     downAfter = requestLine;
   }
 
-  /** Whether an outage armed by {@link #goDownAfter} has begun. */
+  /** Whether an outage armed by {@link #goDownAfter} is under way. */
   public boolean isDown() {
     return down;
+  }
+
+  /** Whether an outage armed by {@link #goDownAfter} has begun, healed since or not. */
+  public boolean wentDown() {
+    return wentDown;
   }
 
   /** Cancels pending failures and ends an outage. */
   public void heal() {
     failuresLeft.set(0);
+    failWindow = null;
     failUntilNanos = null;
     downAfter = null;
     down = false;
@@ -195,7 +223,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
         if (request == null) {
           return;
         }
-        requests.incrementAndGet();
+        int seen = requests.incrementAndGet();
+        openWindowAt(seen);
         requestsByKind
             .computeIfAbsent(kindOf(request), k -> new AtomicInteger())
             .incrementAndGet();
@@ -220,9 +249,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
         } finally {
           underWay.decrementAndGet();
         }
-        Predicate<String> trigger = downAfter;
-        if (trigger != null && trigger.test(requestLine)) {
-          down = true;
+        if (trips(requestLine)) {
+          whenDown.run();
         }
         if (!keepAlive) {
           return;
@@ -312,6 +340,27 @@ public final class FaultInjectingProxy implements AutoCloseable {
     toClient.write(head.getBytes(StandardCharsets.ISO_8859_1));
     toClient.write(body);
     toClient.flush();
+  }
+
+  /** Begins the window armed by {@link #failFor(Duration, int)} at its request. */
+  private synchronized void openWindowAt(int request) {
+    Duration window = failWindow;
+    if (window != null && request >= failWindowFrom) {
+      failWindow = null;
+      failFor(window);
+    }
+  }
+
+  /** Whether this answered request begins the armed outage (only one request does). */
+  private synchronized boolean trips(String requestLine) {
+    Predicate<String> trigger = downAfter;
+    if (trigger == null || !trigger.test(requestLine)) {
+      return false;
+    }
+    downAfter = null;
+    down = true;
+    wentDown = true;
+    return true;
   }
 
   private boolean shouldFail() {
