@@ -79,25 +79,6 @@ public final class LayerPlanner {
   }
 
   /**
-   * One task per adapter, holding all of its layers in file order, tasks in adapter order: for the
-   * budget mode's scope {@code adapter}, which spends one budget over each adapter, so a task
-   * must encode whole adapters (docs/ALGORITHM.md, "Budget mode").
-   */
-  public static List<LayerTask> wholeAdapters(List<LayerWork> layers) {
-    Map<String, List<LayerWork>> byAdapter = new TreeMap<>();
-    for (LayerWork layer : layers) {
-      byAdapter.computeIfAbsent(layer.adapter(), a -> new ArrayList<>()).add(layer);
-    }
-    List<LayerTask> tasks = new ArrayList<>();
-    for (List<LayerWork> adapter : byAdapter.values()) {
-      adapter.sort(FILE_ORDER);
-      long bytes = adapter.stream().mapToLong(LayerWork::bytes).sum();
-      tasks.add(new LayerTask(tasks.size(), adapter, bytes));
-    }
-    return tasks;
-  }
-
-  /**
    * The tasks for {@code layers}; none is empty, every layer is in exactly one, and the layers of
    * one adapter in one task are a contiguous run of its file order.
    */
@@ -108,8 +89,7 @@ public final class LayerPlanner {
   /**
    * As {@link #plan}, but no adapter is cut: each is one piece, packed with the others as {@link
    * #plan} packs them, several small ones to a task; an adapter over a task's bounds has a task of
-   * its own. For the budget mode's scope {@code adapter}, which encodes whole adapters (where
-   * {@link #wholeAdapters} gives a task to each, however small).
+   * its own. For the budget mode's scope {@code adapter}, which encodes whole adapters.
    */
   public List<LayerTask> planWholeAdapters(List<LayerWork> layers) {
     return plan(layers, false);

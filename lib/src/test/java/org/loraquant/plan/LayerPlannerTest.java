@@ -41,28 +41,6 @@ class LayerPlannerTest {
     assertThat(planned).isEqualTo(expected);
   }
 
-  /** Scope adapter's plan: the giant stays whole however large, one task per adapter. */
-  @Test
-  void wholeAdaptersIsOneTaskPerAdapterInFileOrder() {
-    List<LayerWork> layers = fleetWithOneGiant();
-    List<LayerWork> shuffled = new ArrayList<>(layers);
-    Collections.shuffle(shuffled, new Random(3));
-    List<LayerTask> tasks = LayerPlanner.wholeAdapters(shuffled);
-
-    assertEveryLayerOnce(layers, tasks);
-    assertThat(tasks).hasSize(31);
-    for (int i = 0; i < tasks.size(); i++) {
-      LayerTask task = tasks.get(i);
-      assertThat(task.id()).isEqualTo(i);
-      assertThat(task.layers().stream().map(LayerWork::adapter).distinct()).hasSize(1);
-      List<LayerWork> inFileOrder = new ArrayList<>(task.layers());
-      inFileOrder.sort(LayerPlanner.FILE_ORDER);
-      assertThat(task.layers()).isEqualTo(inFileOrder);
-    }
-    assertThat(tasks.get(0).layers().get(0).adapter()).isEqualTo("giant");
-    assertThat(tasks.get(0).layers()).hasSize(224);
-  }
-
   /** Scope adapter's packed plan: no adapter cut, small ones several to a task, balanced. */
   @Test
   void planWholeAdaptersCutsNoAdapterAndPacksSmallOnesTogether() {
