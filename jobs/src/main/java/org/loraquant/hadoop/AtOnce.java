@@ -7,6 +7,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A few storage calls made at once, each on its own thread, for the driver's requests that do not
@@ -34,13 +36,7 @@ public final class AtOnce {
     if (items.isEmpty()) {
       return outcomes;
     }
-    ExecutorService others =
-        Executors.newCachedThreadPool(
-            task -> {
-              Thread thread = new Thread(task, "loraquant-at-once");
-              thread.setDaemon(true);
-              return thread;
-            });
+    ExecutorService others = Executors.newCachedThreadPool(daemons("loraquant-at-once"));
     try {
       List<Future<Outcome<T>>> started = new ArrayList<>();
       for (I item : items.subList(0, items.size() - 1)) {
@@ -55,6 +51,16 @@ public final class AtOnce {
     } finally {
       others.shutdown();
     }
+  }
+
+  /** Daemon threads named {@code prefix-N}: storage calls never keep a JVM alive. */
+  public static ThreadFactory daemons(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
   }
 
   /**

@@ -8,12 +8,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.apache.spark.TaskContext;
 import org.apache.spark.util.TaskCompletionListener;
+import org.loraquant.hadoop.AtOnce;
 
 /**
  * A task's storage requests made together instead of one after another ({@link
@@ -39,7 +38,7 @@ final class StorageThreads {
    * Daemon threads shared by the tasks of this JVM, for requests whose caller waits for them (a
    * read-ahead's reads, an adapter's files written together); an idle one ends after a minute.
    */
-  static final ExecutorService SHARED = Executors.newCachedThreadPool(daemons("loraquant-storage"));
+  static final ExecutorService SHARED = Executors.newCachedThreadPool(AtOnce.daemons("loraquant-storage"));
 
   private StorageThreads() {}
 
@@ -59,15 +58,6 @@ final class StorageThreads {
       };
     }
     return new Window<>(items, threads, work);
-  }
-
-  static ThreadFactory daemons(String prefix) {
-    AtomicInteger count = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + "-" + count.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   /** The work of up to {@code threads} items under way, their results handed out in order. */
@@ -133,7 +123,7 @@ final class StorageThreads {
 
     private ExecutorService pool() {
       if (pool == null) {
-        pool = Executors.newFixedThreadPool(threads, daemons("loraquant-task-storage"));
+        pool = Executors.newFixedThreadPool(threads, AtOnce.daemons("loraquant-task-storage"));
         TaskContext task = TaskContext.get();
         if (task != null) {
           TaskCompletionListener closeAtEnd = done -> close();
