@@ -111,6 +111,8 @@ final class CompressionPhase {
         skipped.size());
 
     String outputRoot = qualifiedRoot(io, options.output());
+    // Read-ahead and reading small adapters whole are for file systems where a read waits.
+    String inputScheme = io.fileSystem(new Path(options.input())).getScheme();
     Map<String, OwnedFolder.Contents> outputFolders = new TreeMap<>();
     for (String adapter : toProcess.keySet()) {
       outputFolders.put(
@@ -130,7 +132,7 @@ final class CompressionPhase {
             options.maxReadBytes(),
             options.budget(),
             outputFolders,
-            options.readAheadBytesOn(io.fileSystem(new Path(options.input())).getScheme()),
+            options.readAheadBytesOn(inputScheme),
             options.storageThreads());
     Broadcast<JobContext> contextBroadcast = jsc.broadcast(context);
 
@@ -145,7 +147,9 @@ final class CompressionPhase {
     List<LayerWork> readWhole =
         fleetScope(options)
             ? List.of()
-            : RunPlanner.readWhole(toProcess, options.wholeFileBytes());
+            : RunPlanner.readWhole(
+                toProcess,
+                options.wholeFileBytesOn(inputScheme));
     for (LayerWork whole : readWhole) {
       toAssemble.add(
           new Tuple2<>(whole.adapter(), new AdapterToAssemble(null, StorageRequests.NONE)));

@@ -59,7 +59,9 @@ import org.loraquant.options.UsageException;
  * @param wholeFileBytes an adapter whose weights file (as listed) is at most this long is not
  *     opened before planning: its layer task reads its config and the whole file, one request
  *     each, and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
- *     every header before it starts); 0 opens every adapter first
+ *     every header before it starts); 0 opens every adapter first; {@link
+ *     #WHOLE_FILE_BY_FILE_SYSTEM} when neither the flag nor the key was given ({@link
+ *     #wholeFileBytesOn}); never above {@code maxReadBytes} (a usage error if set above it)
  * @param storageThreads the most storage requests a task has under way at once: its adapters
  *     opened together, its outputs written together, its small files read ahead together (within
  *     {@code readAheadBytes}); 1 makes them one after another
@@ -102,6 +104,22 @@ public record JobOptions(
     return "file".equals(scheme) ? 0 : DEFAULT_READ_AHEAD_BYTES;
   }
 
+  /**
+   * The largest weights file that a run whose input is on the file system of {@code scheme} reads
+   * whole: what the run set, else one read ({@code maxReadBytes}) on object stores and other
+   * remote file systems, where an adapter's cost is its requests, and {@link
+   * #LOCAL_WHOLE_FILE_BYTES} on the local file system ({@code file}), where a read costs no round
+   * trip and a mid-sized adapter is better cut into pieces for balance. Never more than one read:
+   * a whole file is held as one, within the task's memory bound.
+   */
+  public long wholeFileBytesOn(String scheme) {
+    long whole =
+        wholeFileBytes != WHOLE_FILE_BY_FILE_SYSTEM
+            ? wholeFileBytes
+            : "file".equals(scheme) ? LOCAL_WHOLE_FILE_BYTES : maxReadBytes;
+    return Math.min(whole, maxReadBytes);
+  }
+
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
   public CompressionSettings codec() {
     return budget != null ? budget : settings;
@@ -115,6 +133,10 @@ public record JobOptions(
   public static final long DEFAULT_READ_AHEAD_BYTES = JobSetting.READ_AHEAD_BYTES.defaultValue();
   /** {@link #readAheadBytes} when the run did not set it: the input's file system decides. */
   public static final long READ_AHEAD_BY_FILE_SYSTEM = -1;
+  /** {@link #wholeFileBytes} when the run did not set it: the input's file system decides. */
+  public static final long WHOLE_FILE_BY_FILE_SYSTEM = -1;
+  /** What {@link #wholeFileBytesOn} gives on the local file system when the run did not say. */
+  public static final long LOCAL_WHOLE_FILE_BYTES = 1L << 20;
   public static final int DEFAULT_LOCK_LEASE_SECONDS =
       (int) JobSetting.LOCK_LEASE_SECONDS.defaultValue();
 
@@ -211,11 +233,40 @@ public record JobOptions(
         JobSetting.MAX_READ_BYTES.number(flags, file),
         (int) JobSetting.LOCK_LEASE_SECONDS.number(flags, file),
         budget,
-        flags.has(JobSetting.READ_AHEAD_BYTES.flag()) || file.has(JobSetting.READ_AHEAD_BYTES.flag())
+        given(JobSetting.READ_AHEAD_BYTES, flags, file)
             ? JobSetting.READ_AHEAD_BYTES.number(flags, file)
             : READ_AHEAD_BY_FILE_SYSTEM,
-        JobSetting.WHOLE_FILE_BYTES.number(flags, file),
+        wholeFileBytes(flags, file),
         (int) JobSetting.STORAGE_THREADS.number(flags, file));
+  }
+
+  /** Whether the command line or the settings file gives {@code setting}. */
+  private static boolean given(JobSetting setting, Flags flags, Flags file) {
+    return flags.has(setting.flag()) || file.has(setting.flag());
+  }
+
+  /**
+   * The whole-file threshold as given, or {@link #WHOLE_FILE_BY_FILE_SYSTEM}; a threshold above
+   * the largest read is refused, since a file read whole is one read.
+   */
+  private static long wholeFileBytes(Flags flags, Flags file) {
+    if (!given(JobSetting.WHOLE_FILE_BYTES, flags, file)) {
+      return WHOLE_FILE_BY_FILE_SYSTEM;
+    }
+    long whole = JobSetting.WHOLE_FILE_BYTES.number(flags, file);
+    long maxRead = JobSetting.MAX_READ_BYTES.number(flags, file);
+    if (whole > maxRead) {
+      throw new UsageException(
+          JobSetting.WHOLE_FILE_BYTES.flag()
+              + " "
+              + whole
+              + " is above "
+              + JobSetting.MAX_READ_BYTES.flag()
+              + " "
+              + maxRead
+              + ": a file read whole is one read");
+    }
+    return whole;
   }
 
   /**

@@ -82,7 +82,9 @@ final class FleetInvariants {
   static void assertARerunCompletes(S3DropFolder drop, List<String> adapters)
       throws IOException, SQLException {
     S3DropFolder.Run rerun = drop.recompress();
-    assertThat(rerun.exitCode()).as("rerun exit code; stderr: %s", rerun.err()).isZero();
+    assertThat(rerun.exitCode())
+        .as("rerun exit code; stdout: %s; stderr: %s", rerun.out(), rerun.err())
+        .isZero();
     assertThat(rerun.out()).contains("0 failed, 0 incomplete");
     assertEveryAdapterPresentOnce(drop, adapters);
   }
