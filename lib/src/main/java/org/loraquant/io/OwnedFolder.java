@@ -49,6 +49,11 @@ public final class OwnedFolder {
       if (!writeOrder.containsAll(signatures)) {
         throw new IllegalArgumentException("signatures " + signatures + " not in " + writeOrder);
       }
+      // What is written first must prove the folder ours: see writeInPlace.
+      if (!signatures.contains(writeOrder.get(0))) {
+        throw new IllegalArgumentException(
+            "the first file " + writeOrder.get(0) + " is not a signature " + signatures);
+      }
     }
 
     String completionMarker() {
@@ -147,7 +152,9 @@ public final class OwnedFolder {
   /**
    * As {@link #write(FileIO, String, Layout, Map, Contents)}; where the folder is written in place,
    * the files before the completion marker are written together, all but one on {@code together}
-   * (on an object store each PUT waits a round trip), the marker still last, once they all are.
+   * (on an object store each PUT waits a round trip), the marker still last, once they all are;
+   * into a folder that holds no signature yet, the first file (a signature) is written before
+   * the others, so that no failure leaves only shared names there.
    *
    * @param together runs those writes (its threads daemons, enough of them free: a cached pool),
    *     or null to write one after another
@@ -207,6 +214,13 @@ public final class OwnedFolder {
       io.delete(target + "/" + layout.completionMarker());
     }
     List<String> beforeMarker = layout.writeOrder().subList(0, layout.writeOrder().size() - 1);
+    if (together != null && !signatureStands(contents, layout)) {
+      // Nothing yet proves the folder ours, so the first file (a signature) lands alone first: were
+      // a shared name such as adapter_config.json to land beside a failed signature write, the
+      // folder would hold only a file anyone may write, and every rerun would leave it alone.
+      FileWrites.write(io, target + "/" + beforeMarker.get(0), files.get(beforeMarker.get(0)));
+      beforeMarker = beforeMarker.subList(1, beforeMarker.size());
+    }
     if (together == null) {
       for (String name : beforeMarker) {
         FileWrites.write(io, target + "/" + name, files.get(name));
@@ -216,6 +230,15 @@ public final class OwnedFolder {
     }
     String marker = layout.completionMarker();
     FileWrites.write(io, target + "/" + marker, files.get(marker));
+  }
+
+  /**
+   * Whether a signature file other than the completion marker (which an in-place write deletes
+   * first) is in the folder already: then whatever lands beside it is provably ours.
+   */
+  private static boolean signatureStands(Contents contents, Layout layout) {
+    return contents.ours().stream()
+        .anyMatch(n -> layout.signatures().contains(n) && !n.equals(layout.completionMarker()));
   }
 
   /**

@@ -109,6 +109,168 @@ class ReplacesOnlyItsOwnTest {
     }
   }
 
+  /**
+   * On an object store a failed PUT leaves nothing. Written together into a new folder, the model
+   * could fail while the config lands: a folder holding only adapter_config.json is not provably
+   * ours, and every rerun would refuse it. So the model lands alone first there, and after the
+   * failure a rerun writes the output (here the model's PUT fails once a write of another file has
+   * begun, or after two seconds when none does).
+   */
+  @Test
+  void aFailedModelPutIntoANewFolderLeavesNothingThatARerunRefuses() throws Exception {
+    Path out = tmp.resolve("out");
+    java.util.concurrent.ExecutorService together =
+        java.util.concurrent.Executors.newCachedThreadPool();
+    try {
+      FailingPutFileIO io = new FailingPutFileIO(CompressedFormat.MODEL_FILE);
+      assertThatThrownBy(
+              () ->
+                  CompressedAdapterWriter.write(
+                      io, out.toString(), result.adapter(), manifest, null, together))
+          .isInstanceOf(IOException.class)
+          .hasMessageStartingWith("injected failed PUT of ");
+      assertThat(io.othersStarted()).as("writes begun beside the failing model").isZero();
+      assertThat(out.resolve(CompressedFormat.CONFIG_FILE)).doesNotExist();
+
+      CompressedAdapterWriter.write(
+          new FailingPutFileIO(null), out.toString(), result.adapter(), manifest, null, together);
+      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
+      assertThat(out.resolve(CompressedFormat.MODEL_FILE))
+          .hasBinaryContent(CompressedAdapterWriter.modelBytes(result.adapter()));
+    } finally {
+      together.shutdownNow();
+    }
+  }
+
+  /** Replacing our own output (the old model stands) still writes model and config together. */
+  @Test
+  void replacingOurOutputWritesModelAndConfigTogether() throws Exception {
+    Path out = tmp.resolve("out");
+    java.util.concurrent.ExecutorService together =
+        java.util.concurrent.Executors.newCachedThreadPool();
+    try {
+      CompressedAdapterWriter.write(io(false), out.toString(), result.adapter(), manifest);
+      FailingPutFileIO io = new FailingPutFileIO(CompressedFormat.MODEL_FILE);
+      assertThatThrownBy(
+              () ->
+                  CompressedAdapterWriter.write(
+                      io, out.toString(), result.adapter(), manifest, null, together))
+          .isInstanceOf(IOException.class);
+      assertThat(io.othersStarted()).as("the config's write beside the model's").isOne();
+      assertThat(out.resolve(CompressedFormat.MODEL_FILE)).exists();
+      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isFalse();
+
+      CompressedAdapterWriter.write(
+          new FailingPutFileIO(null), out.toString(), result.adapter(), manifest, null, together);
+      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
+    } finally {
+      together.shutdownNow();
+    }
+  }
+
+  /**
+   * Writes in place like an object store: a file appears whole when its stream closes (its PUT),
+   * and the PUT of {@code failing} fails leaving nothing, once a write of another file has begun
+   * or two seconds have passed.
+   */
+  private static final class FailingPutFileIO implements FileIO {
+    private final FileIO local = new LocalFileIO();
+    private final String failing;
+    private final java.util.concurrent.atomic.AtomicInteger othersStarted =
+        new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.CountDownLatch anotherBegun =
+        new java.util.concurrent.CountDownLatch(1);
+
+    FailingPutFileIO(String failing) {
+      this.failing = failing;
+    }
+
+    int othersStarted() {
+      return othersStarted.get();
+    }
+
+    @Override
+    public org.loraquant.io.OutputFile newOutputFile(String path) {
+      boolean fails = failing != null && path.endsWith("/" + failing);
+      org.loraquant.io.OutputFile file = local.newOutputFile(path);
+      return new org.loraquant.io.OutputFile() {
+        @Override
+        public String location() {
+          return file.location();
+        }
+
+        @Override
+        public java.io.OutputStream create() {
+          if (!fails) {
+            othersStarted.incrementAndGet();
+            anotherBegun.countDown();
+          }
+          return new java.io.ByteArrayOutputStream() {
+            @Override
+            public void close() throws IOException {
+              if (fails) {
+                try {
+                  anotherBegun.await(2, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                throw new IOException("injected failed PUT of " + path);
+              }
+              try (java.io.OutputStream put = file.create()) {
+                put.write(toByteArray());
+              }
+            }
+          };
+        }
+      };
+    }
+
+    @Override
+    public org.loraquant.io.InputFile newInputFile(String path) {
+      return local.newInputFile(path);
+    }
+
+    @Override
+    public boolean exists(String path) throws IOException {
+      return local.exists(path);
+    }
+
+    @Override
+    public List<String> list(String dir) throws IOException {
+      return local.list(dir);
+    }
+
+    @Override
+    public boolean isDirectory(String path) throws IOException {
+      return local.isDirectory(path);
+    }
+
+    @Override
+    public void deleteRecursively(String path) throws IOException {
+      local.deleteRecursively(path);
+    }
+
+    @Override
+    public void delete(String path) throws IOException {
+      local.delete(path);
+    }
+
+    @Override
+    public void renameDirectory(String source, String target) throws IOException {
+      local.renameDirectory(source, target);
+    }
+
+    @Override
+    public void mkdirs(String dir) throws IOException {
+      local.mkdirs(dir);
+    }
+
+    @Override
+    public boolean atomicDirectoryRename() {
+      return false;
+    }
+  }
+
   @Test
   void replacingAnOutputKeepsTheOutputOfAnAdapterNestedInside() throws IOException {
     Path outer = tmp.resolve("out/a");
