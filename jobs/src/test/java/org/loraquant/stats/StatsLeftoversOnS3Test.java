@@ -5,12 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
+import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.RunLock;
 import org.loraquant.spark.SparkTestBase;
@@ -57,40 +61,45 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
     }
   }
 
-  @Test
-  void aFreshRootHoldingOnlyTheLockIsCheckedByOneList() throws IOException {
+  /** A stats root in a bucket of its own, holding {@code files}. */
+  private static String rootWith(HadoopFileIO io, String... files) throws IOException {
     String bucket = S3aSettings.uniqueBucket("leftovers");
     s3.createBucket(bucket);
     String root = "s3a://" + bucket + "/stats";
+    for (String file : files) {
+      put(io, root, file);
+    }
+    return root;
+  }
+
+  /** A root without leftovers, fresh (only the lock) or holding both tables, costs one LIST. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rootsWithoutLeftovers")
+  void aRootWithoutLeftoversIsCheckedByOneList(String what, List<String> files)
+      throws IOException {
     HadoopFileIO io = io();
-    put(io, root, RunLock.FOLDER + "/lease-run-a-00000000.json");
+    String root = rootWith(io, files.toArray(String[]::new));
     StatsTables tables = new StatsTables(spark(), io, root);
     proxy.resetCounts();
     assertThat(tables.removeLeftovers()).isEmpty();
     assertThat(kinds()).as("requests: %s", proxy.requestLines()).containsExactly("LIST");
   }
 
-  @Test
-  void aRootWithBothTablesAndNoLeftoversIsCheckedByOneList() throws IOException {
-    String bucket = S3aSettings.uniqueBucket("leftovers");
-    s3.createBucket(bucket);
-    String root = "s3a://" + bucket + "/stats";
-    HadoopFileIO io = io();
-    put(io, root, RunLock.FOLDER + "/lease-run-a-00000000.json");
-    put(io, root, "layers/run_date=2026-03-01/part-0.parquet");
-    put(io, root, "adapters/run_date=2026-03-01/part-0.parquet");
-    put(io, root, "adapters/_SUCCESS");
-    StatsTables tables = new StatsTables(spark(), io, root);
-    proxy.resetCounts();
-    assertThat(tables.removeLeftovers()).isEmpty();
-    assertThat(kinds()).as("requests: %s", proxy.requestLines()).containsExactly("LIST");
+  static Stream<Arguments> rootsWithoutLeftovers() {
+    String lease = RunLock.FOLDER + "/lease-run-a-00000000.json";
+    return Stream.of(
+        Arguments.of("only the lock", List.of(lease)),
+        Arguments.of(
+            "both tables",
+            List.of(
+                lease,
+                "layers/run_date=2026-03-01/part-0.parquet",
+                "adapters/run_date=2026-03-01/part-0.parquet",
+                "adapters/_SUCCESS")));
   }
 
   @Test
   void leftoversOnS3AreFoundByTheOneListAndRemovedAndNothingElse() throws IOException {
-    String bucket = S3aSettings.uniqueBucket("leftovers");
-    s3.createBucket(bucket);
-    String root = "s3a://" + bucket + "/stats";
     HadoopFileIO io = io();
     List<String> kept =
         List.of(
@@ -98,9 +107,7 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
             "layers/_SUCCESS",
             "adapters/run_date=2026-03-01/part-0.parquet",
             "adapters/run_date=2026-03-01/_temporary-not-a-leftover.parquet");
-    for (String file : kept) {
-      put(io, root, file);
-    }
+    String root = rootWith(io, kept.toArray(String[]::new));
     put(io, root, "layers/_temporary/0/task_1/run_date=2026-03-01/part-0.parquet");
     put(io, root, "adapters/__magic_job-1234/part-0.parquet.pending");
     put(io, root, "adapters/__magic_job-1234/more/part-1.parquet.pending");
