@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.OutputStream;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,9 +26,12 @@ import org.apache.hadoop.util.functional.FutureIO;
 import org.apache.spark.SparkContext;
 import org.loraquant.io.FileIO;
 import org.loraquant.io.InputFile;
+import org.loraquant.io.IoErrors;
 import org.loraquant.io.ListedFile;
 import org.loraquant.io.OutputFile;
 import org.loraquant.io.RegularFiles;
+import org.loraquant.plan.DiscoveredAdapter;
+import org.loraquant.plan.RunPlanner;
 
 /**
  * {@link FileIO} over Hadoop's FileSystem: {@code file:}, {@code s3a:}, {@code hdfs:} and whatever
@@ -52,6 +56,12 @@ import org.loraquant.io.RegularFiles;
  * merged ranges of up to 64 MB ({@code LayerStage}), so few requests are made and keeping streams
  * open would save little and leak connections when a task dies. A {@link #counting} view counts
  * the requests.
+ *
+ * <p><b>Pinned reads.</b> A {@link #pinnedTo} view reads an adapter's files as discovery listed
+ * them: on S3A with change detection on, every read of a listed file is pinned to its listed ETag
+ * from its first request, so a file replaced since the listing is refused ({@link
+ * ChangedSinceDiscovery}) rather than read, and an adapter read only through such a view is known
+ * to come from one version of its files without listing its folder again ({@link #pinsReads}).
  */
 public final class HadoopFileIO implements FileIO, Serializable {
   private static final long serialVersionUID = 1L;
@@ -69,6 +79,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
   private final TreeMap<String, String> settings;
   private transient Configuration conf;
   private transient RequestCounter counter; // null: not counted; never serialised
+  private transient DiscoveredAdapter pinned; // null: reads not pinned; never serialised
 
   /** Uses {@code conf} as is on this JVM and snapshots what executors need from it. */
   public HadoopFileIO(Configuration conf) {
@@ -76,10 +87,11 @@ public final class HadoopFileIO implements FileIO, Serializable {
     this.settings = snapshot(conf);
   }
 
-  private HadoopFileIO(HadoopFileIO io, RequestCounter counter) {
+  private HadoopFileIO(HadoopFileIO io, RequestCounter counter, DiscoveredAdapter pinned) {
     this.conf = io.conf;
     this.settings = io.settings;
     this.counter = counter;
+    this.pinned = pinned;
   }
 
   /**
@@ -88,7 +100,67 @@ public final class HadoopFileIO implements FileIO, Serializable {
    * straight through {@link #fileSystem} are the caller's to count.
    */
   public HadoopFileIO counting(RequestCounter counter) {
-    return new HadoopFileIO(this, counter);
+    return new HadoopFileIO(this, counter, pinned);
+  }
+
+  /**
+   * The same storage, with every read of one of {@code adapter}'s listed files made through the
+   * returned view (and the files it hands out) pinned to the version discovery listed, when {@link
+   * #pinsReads} says the store can; otherwise this view, unpinned. A pinned read of a file
+   * replaced since throws {@link ChangedSinceDiscovery} (an incomplete adapter, never a failed one
+   * or a storage fault to retry), whichever request it is. Counting, if any, goes on.
+   */
+  public HadoopFileIO pinnedTo(DiscoveredAdapter adapter) {
+    try {
+      return pinsReads(adapter) ? new HadoopFileIO(this, counter, adapter) : this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot reach the store of " + adapter.location() + ": " + IoErrors.reason(e), e);
+    }
+  }
+
+  /**
+   * Whether reads of {@code adapter}'s files through {@link #pinnedTo} are pinned to their listed
+   * versions: its folder is on S3A, S3A's change detection compares ETags from the first request
+   * on (mode {@code server} or {@code client}, source {@code etag}: not {@code warn} or {@code
+   * none}), and the listing gave each of its fingerprinted files an ETag. Elsewhere (local disks,
+   * HDFS, other stores) nothing is pinned and only listing the folder again shows a change.
+   * Asks the store nothing.
+   */
+  public boolean pinsReads(DiscoveredAdapter adapter) throws IOException {
+    FileSystem fs = fileSystem(new Path(adapter.location()));
+    if (!isS3A(fs) || !S3APinnedReads.refusesOtherVersions(fs)) {
+      return false;
+    }
+    return adapter.files().stream()
+        .filter(f -> RunPlanner.coveredByFingerprint(f.name()))
+        .allMatch(f -> f.etag() != null);
+  }
+
+  /**
+   * Whether {@code fs} is S3A, under whatever scheme it is bound to, by its class name: so that no
+   * S3A class is loaded (hadoop-aws is provided, and absent from local runs) unless it is.
+   */
+  private static boolean isS3A(FileSystem fs) {
+    for (Class<?> c = fs.getClass(); c != null; c = c.getSuperclass()) {
+      if (c.getName().equals("org.apache.hadoop.fs.s3a.S3AFileSystem")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The listed file of the pinned adapter at {@code path}, or null (not pinned). */
+  private DiscoveredAdapter.AdapterFile pinnedFile(Path path) {
+    if (pinned == null) {
+      return null;
+    }
+    for (DiscoveredAdapter.AdapterFile f : pinned.files()) {
+      if (new Path(pinned.path(f.name())).equals(path)) {
+        return f;
+      }
+    }
+    return null;
   }
 
   private void count(java.util.function.Consumer<RequestCounter> kind) {
@@ -139,7 +211,7 @@ public final class HadoopFileIO implements FileIO, Serializable {
 
   @Override
   public InputFile newInputFile(String path) {
-    return new HadoopInputFile(this, new Path(path), -1);
+    return newInputFile(path, -1);
   }
 
   /**
@@ -148,7 +220,10 @@ public final class HadoopFileIO implements FileIO, Serializable {
    */
   @Override
   public InputFile newInputFile(String path, long length) {
-    return new HadoopInputFile(this, new Path(path), Math.max(-1, length));
+    Path p = new Path(path);
+    DiscoveredAdapter.AdapterFile listed = pinnedFile(p);
+    return new HadoopInputFile(
+        this, p, listed != null ? listed.size() : Math.max(-1, length), listed);
   }
 
   @Override
@@ -294,11 +369,13 @@ public final class HadoopFileIO implements FileIO, Serializable {
     private final HadoopFileIO io;
     private final Path path;
     private long length;
+    private final DiscoveredAdapter.AdapterFile listed; // null: not pinned
 
-    HadoopInputFile(HadoopFileIO io, Path path, long length) {
+    HadoopInputFile(HadoopFileIO io, Path path, long length, DiscoveredAdapter.AdapterFile listed) {
       this.io = io;
       this.path = path;
       this.length = length;
+      this.listed = listed;
     }
 
     @Override
@@ -348,6 +425,9 @@ public final class HadoopFileIO implements FileIO, Serializable {
       if (length >= 0) {
         builder.optLong(OpenFileOptions.FS_OPTION_OPENFILE_LENGTH, length);
       }
+      if (listed != null) {
+        builder.withFileStatus(S3APinnedReads.listed(path, listed));
+      }
       io.count(c -> c.get(len));
       try (FSDataInputStream in = FutureIO.awaitFuture(builder.build())) {
         in.readFully(position, buffer, offset, len);
@@ -364,6 +444,11 @@ public final class HadoopFileIO implements FileIO, Serializable {
                     + ")");
         wrapped.initCause(e);
         throw wrapped;
+      } catch (IOException e) {
+        if (listed != null && S3APinnedReads.refusedAsChanged(e)) {
+          throw ChangedSinceDiscovery.refusedPinnedRead(io.pinned, listed);
+        }
+        throw e;
       }
     }
   }

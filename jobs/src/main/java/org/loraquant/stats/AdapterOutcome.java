@@ -18,7 +18,7 @@ import org.loraquant.hadoop.StorageRequests;
  * @param seconds time spent on the adapter: its layers plus assembly and write
  * @param finishedAt when the output was committed, or the decision made
  * @param requests what the adapter cost in storage requests this run: opening, its layers' reads,
- *     the change check and writing its output
+ *     the change check (where reads were not pinned) and writing its output
  */
 public record AdapterOutcome(
     String adapter,

@@ -1,6 +1,7 @@
 package org.loraquant.plan;
 
 import java.io.Serializable;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -22,7 +23,13 @@ public record DiscoveredAdapter(
    * One file as the listing saw it; {@code etag} is null where the store has none (local, HDFS).
    */
   public record AdapterFile(String name, long size, long modificationTime, String etag)
-      implements Serializable {}
+      implements Serializable {
+    /** This version of the file in words, for messages: "SIZE bytes modified TIME[ etag E]". */
+    public String describe() {
+      return size + " bytes modified " + Instant.ofEpochMilli(modificationTime)
+          + (etag == null ? "" : " etag " + etag);
+    }
+  }
 
   public DiscoveredAdapter {
     files = List.copyOf(files);

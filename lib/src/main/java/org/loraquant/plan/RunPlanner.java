@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -191,15 +190,10 @@ public final class RunPlanner {
         return name + " was removed";
       }
       if (!old.equals(now)) {
-        return name + " was rewritten (was " + describe(old) + ", now " + describe(now) + ")";
+        return name + " was rewritten (was " + old.describe() + ", now " + now.describe() + ")";
       }
     }
     return "the fingerprint changed"; // only if its definition did, which a run cannot see
-  }
-
-  private static String describe(DiscoveredAdapter.AdapterFile f) {
-    return f.size() + " bytes modified " + Instant.ofEpochMilli(f.modificationTime())
-        + (f.etag() == null ? "" : " etag " + f.etag());
   }
 
   private static TreeMap<String, DiscoveredAdapter.AdapterFile> fingerprinted(

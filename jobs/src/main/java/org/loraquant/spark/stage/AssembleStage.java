@@ -19,6 +19,8 @@ import org.loraquant.compress.CompressionResult;
 import org.loraquant.errors.IncompleteAdapterException;
 import org.loraquant.format.CompressedAdapter;
 import org.loraquant.format.CompressedAdapterWriter;
+import org.loraquant.hadoop.ChangedSinceDiscovery;
+import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.hadoop.StorageRequests;
 import org.loraquant.io.IoErrors;
@@ -41,14 +43,29 @@ import scala.Tuple2;
  * The assembly stage: all compressed layers of one adapter, gathered by a shuffle, become its
  * output folder, written once with the stats sidecar as the manifest. An adapter with a failed
  * layer gets no output (an older one is left as it is): half an adapter is no adapter. Nor does an
- * adapter whose files changed since discovery: its folder is listed again once everything has
- * been read from it, and a changed listing makes it incomplete instead of written.
+ * adapter whose files changed since discovery: it is incomplete instead of written.
+ *
+ * <p>Change detection. The output must come from one version of the adapter's files, the one
+ * whose fingerprint its manifest records. Where reads cannot be pinned (local disks, HDFS, S3A
+ * with change detection off), the folder is listed again once every byte the run takes from it
+ * has been read, and an unchanged listing proves that they all came from the discovered version
+ * (free locally, one LIST on a store). Where they are pinned ({@link HadoopFileIO#pinsReads}: S3A
+ * with change detection by ETag, and an ETag listed for each file), that LIST is skipped: every
+ * read of the adapter, in the open stage, the layer tasks and here, went through {@link
+ * JobContext#inputIo} and was made against the listed ETag from its first request, so a read of
+ * any other version was refused ({@link ChangedSinceDiscovery}: incomplete, in whichever stage).
+ * A replacement after the last read is then harmless: the output is the discovered version,
+ * written with the discovered fingerprint, and the next run lists the new ETag, so the
+ * fingerprint differs and the new version is compressed (a file added or removed beside them
+ * changes the fingerprint the same way). The LIST proved no more than that, at one request per
+ * adapter. A failed layer or assembly still lists the folder, to report a change as the change
+ * (failures are rare).
  *
  * <p>Reads: the config and header come with the adapter's {@link OpenedAdapter} (the open stage
  * read them, or, for a small adapter, its layer task: {@link LayerOutcome#openedInTask}); only
  * pass-through tensors, if any, are read here, merged into as few ranges as the layer stage's, and
  * not those of a small adapter, whose task read them with the rest of its file. With the listing
- * and the output's files that is what the adapter's outcome adds to the requests its open stage
+ * (unpinned reads only) and the output's files that is what the adapter's outcome adds to the requests its open stage
  * and layers counted. A small adapter its task could not open comes with that refusal alone and
  * is reported as the open stage reports one: no listing, nothing written.
  *
@@ -227,7 +244,7 @@ public final class AssembleStage {
       if (opened == null) {
         throw new IllegalStateException("no header travelled with adapter '" + relativePath + "'");
       }
-      InputFile weights = opened.weightsFile(context.io().counting(counter));
+      InputFile weights = opened.weightsFile(context.inputIo(relativePath, counter));
       PeftAdapter adapter;
       if (held != null) {
         adapter = PeftAdapterReader.reopen(opened, held.over(weights));
@@ -265,10 +282,13 @@ public final class AssembleStage {
       throw changed != null ? changed : e;
     }
     // Every byte this run takes from the adapter has now been read (layers, header, pass-through
-    // tensors), so an unchanged listing means they all came from one version of its files.
-    IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
-    if (changed != null) {
-      throw changed;
+    // tensors): pinned, each was of the listed version; else an unchanged listing means they all
+    // came from one version of its files (see the class comment).
+    if (!readsPinned(context, discovered)) {
+      IncompleteAdapterException changed = changeSinceDiscovery(context, relativePath, counter);
+      if (changed != null) {
+        throw changed;
+      }
     }
     Instant finishedAt = Instant.now();
     Map<String, String> run =
@@ -308,6 +328,16 @@ public final class AssembleStage {
     byte[] json(Map<String, String> run) throws IOException;
   }
 
+  /** {@link HadoopFileIO#pinsReads}: whether every read of the adapter was pinned. */
+  private static boolean readsPinned(JobContext context, DiscoveredAdapter discovered) {
+    try {
+      return context.io().pinsReads(discovered);
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Cannot reach the store of " + discovered.location() + ": " + IoErrors.reason(e), e);
+    }
+  }
+
   /**
    * Whether the adapter's files changed since discovery (a drop-folder upload during the run), as
    * the error to report, or null. Such an adapter is not written, since its layers may come from
@@ -328,15 +358,7 @@ public final class AssembleStage {
       throw new UncheckedIOException(
           "Cannot list " + discovered.location() + " again: " + IoErrors.reason(e), e);
     }
-    if (change == null) {
-      return null;
-    }
-    return new IncompleteAdapterException(
-        discovered.location(),
-        null,
-        change
-            + " while this run was reading the adapter; nothing was written, and the next run"
-            + " compresses the new version");
+    return change == null ? null : ChangedSinceDiscovery.of(discovered, change);
   }
 
   private static double seconds(long startNanos) {

@@ -7,6 +7,7 @@ import org.loraquant.codec.BudgetSettings;
 import org.loraquant.codec.CodecSettings;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.hadoop.OutputDiscovery;
+import org.loraquant.hadoop.RequestCounter;
 import org.loraquant.options.JobSetting;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.OutputLayout;
@@ -121,5 +122,16 @@ public record JobContext(
       throw new IllegalArgumentException("adapter '" + relativePath + "' is not part of this run");
     }
     return adapter;
+  }
+
+  /**
+   * Storage for reading {@code relativePath}'s input files (config, header, tensors), its requests
+   * counted in {@code counter}, each read pinned to the version discovery listed where the store
+   * allows it ({@link HadoopFileIO#pinnedTo}). Every stage reads an adapter's files through this
+   * and nothing else, which is what lets assembly trust pinned reads instead of listing the
+   * folder again ({@link AssembleStage}).
+   */
+  public HadoopFileIO inputIo(String relativePath, RequestCounter counter) {
+    return io.counting(counter).pinnedTo(adapter(relativePath));
   }
 }

@@ -26,7 +26,9 @@ import org.loraquant.stats.AdapterStatus;
  * its layers with their sizes and places in the file, the input of the layer planner. The folder's
  * files and lengths come from discovery's listing, so opening costs two reads: the config, and the
  * header with its length prefix (one more for a header over 128 KB). Small adapters are not opened
- * here but in their layer task, with the rest of their file ({@code RunPlanner.readWhole}).
+ * here but in their layer task, with the rest of their file ({@code RunPlanner.readWhole}). Both
+ * reads are pinned to the listed versions where the store allows ({@link JobContext#inputIo}): a
+ * file replaced since discovery makes the adapter incomplete here already.
  *
  * <p>Waiting: a task opens its adapters together, up to {@link JobContext#storageThreads} at once
  * ({@link #openAll}), and an adapter's two reads are made together too (the header read planned
@@ -74,7 +76,7 @@ public final class OpenStage {
    */
   private static PeftAdapter openCounted(
       JobContext context, DiscoveredAdapter discovered, RequestCounter counter) {
-    FileIO io = context.io().counting(counter);
+    FileIO io = context.inputIo(discovered.relativePath(), counter);
     Map<String, Long> listed = listed(discovered);
     String folder = FolderPaths.withoutTrailingSlash(discovered.location());
     if (context.storageThreads() <= 1) {

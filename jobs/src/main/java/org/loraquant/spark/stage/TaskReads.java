@@ -42,6 +42,10 @@ import org.loraquant.safetensors.TensorInfo;
  * bytes when the layer stage gets to it; its layers and pass-through tensors are then read from
  * the same bytes, so none is read twice.
  *
+ * <p>Every read of an adapter goes through {@link JobContext#inputIo}, pinned to the listed
+ * version where the store allows: a file replaced since discovery fails its adapter's layers as
+ * incomplete, which assembly reports as the change.
+ *
  * <p>Each adapter's requests are counted apart ({@link #requestsOfLayer}), so the stats give each
  * adapter what it cost even when its first read was made while the previous adapter's last layer
  * compressed. A failure stays with its adapter: an adapter whose header no longer parses, or
@@ -91,7 +95,7 @@ final class TaskReads implements Closeable {
         }
         try {
           OpenedAdapter opened = planned.adapter(work.adapter());
-          reads.weights = opened.weightsFile(context.io().counting(reads.counter));
+          reads.weights = opened.weightsFile(context.inputIo(work.adapter(), reads.counter));
           // Layout only, no reads: which byte ranges this task needs of the adapter.
           reads.adapter = PeftAdapterReader.reopen(opened, reads.weights);
         } catch (RuntimeException e) {
@@ -146,7 +150,7 @@ final class TaskReads implements Closeable {
     DiscoveredAdapter discovered = context.adapter(relativePath);
     String folder = FolderPaths.withoutTrailingSlash(discovered.location());
     Map<String, Long> listed = OpenStage.listed(discovered);
-    FileIO io = context.io().counting(counter);
+    FileIO io = context.inputIo(relativePath, counter);
     Long configLength = listed.get(AdapterConfig.FILE_NAME);
     InputFile config =
         configLength == null
