@@ -25,6 +25,12 @@ public final class ChangedSinceDiscovery extends IncompleteAdapterException {
             + " compresses the new version");
   }
 
+  /** A pinned read of {@code file} found no object: deleted since discovery listed it. */
+  static ChangedSinceDiscovery deleted(
+      DiscoveredAdapter adapter, DiscoveredAdapter.AdapterFile file) {
+    return of(adapter, file.name() + " was deleted (was " + file.describe() + ")");
+  }
+
   /** The store refused a read of {@code file} pinned to the version discovery listed. */
   static ChangedSinceDiscovery refusedPinnedRead(
       DiscoveredAdapter adapter, DiscoveredAdapter.AdapterFile file) {

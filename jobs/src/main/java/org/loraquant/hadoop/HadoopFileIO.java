@@ -444,6 +444,13 @@ public final class HadoopFileIO implements FileIO, Serializable {
                     + ")");
         wrapped.initCause(e);
         throw wrapped;
+      } catch (FileNotFoundException e) {
+        // A listed file gone is a drop-folder change too (the adapter deleted during the run),
+        // not a storage fault to retry until the run fails.
+        if (listed != null) {
+          throw ChangedSinceDiscovery.deleted(io.pinned, listed);
+        }
+        throw e;
       } catch (IOException e) {
         if (listed != null && S3APinnedReads.refusedAsChanged(e)) {
           throw ChangedSinceDiscovery.refusedPinnedRead(io.pinned, listed);

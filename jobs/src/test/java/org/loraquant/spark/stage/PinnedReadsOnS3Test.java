@@ -139,6 +139,31 @@ class PinnedReadsOnS3Test {
     assertThat(opened.openedAdapter()).isNull();
   }
 
+  /** Deleted from the drop folder during the run: incomplete, not a storage fault to retry. */
+  @Test
+  void anAdapterDeletedBetweenTheOpenStageAndItsLayerReadIsIncompleteWithNothingWritten()
+      throws IOException {
+    Store store = new Store("server", false);
+    OpenOutcome opened = store.open();
+    assertThat(opened.status()).isEqualTo(AdapterStatus.COMPRESSED);
+    store.fs.delete(new org.apache.hadoop.fs.Path(store.location() + "/" + WEIGHTS), false);
+
+    List<LayerOutcome> layers = store.compressLayers(opened);
+    AdapterOutcome outcome = store.assemble(opened, layers);
+
+    assertThat(layers).isNotEmpty();
+    assertThat(layers)
+        .allSatisfy(
+            layer -> {
+              assertThat(layer.errorStatus()).isEqualTo(AdapterStatus.INCOMPLETE);
+              assertThat(layer.error())
+                  .startsWith(store.location() + ": " + WEIGHTS + " was deleted (was ");
+            });
+    assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
+    assertThat(outcome.message()).contains(WEIGHTS).endsWith(CHANGED_SUFFIX);
+    assertThat(store.outputObjects()).isEmpty();
+  }
+
   @Test
   void aSmallAdapterReplacedBeforeItsTaskReadsItWholeIsIncomplete() throws IOException {
     Store store = new Store("server", true);
