@@ -35,16 +35,16 @@ public enum JobSetting {
       "the most bytes a layer task reads ahead, while a layer compresses; 0: read when needed;"
           + " unset: 0 on a local file system"),
   /**
-   * On object storage an adapter costs requests, not bytes: read whole it is its config and one
-   * GET, not a header read and then its tensors' reads. The default is one read at most (a
-   * rank-16 q/v adapter of a 7B model is some 17 MB); on the local file system, where a read has
-   * no round trip, only tiny adapters are read whole, so mid-sized ones can still be cut into
-   * pieces for balance.
+   * On object storage an adapter costs requests, not bytes: read whole it is its config and its
+   * file's reads (pieces of max-read-bytes), not a header read and then its tensors' reads. The
+   * default is an adapter of one task's size, which the planner would keep in one task anyway; on
+   * the local file system, where a read has no round trip, only tiny adapters are read whole, so
+   * bigger ones can still be cut into pieces for balance.
    */
-  WHOLE_FILE_BYTES(Kind.NUMBER, "whole-file-bytes", "N", 64L << 20, 0, Long.MAX_VALUE,
-      "an adapter whose weights file is at most this many bytes (and at most max-read-bytes) is"
-          + " read whole, one request, in its layer task; 0: never; unset: max-read-bytes, 1 MiB"
-          + " on a local file system"),
+  WHOLE_FILE_BYTES(Kind.NUMBER, "whole-file-bytes", "N", 256L << 20, 0, Long.MAX_VALUE,
+      "an adapter whose weights file is at most this many bytes is read whole by one task (its"
+          + " config, then its file in reads of max-read-bytes), never cut; 0: never; unset:"
+          + " target-task-bytes, 1 MiB on a local file system"),
   /**
    * On object storage a request waits a round trip (30 ms or so) whatever its size, so a task
    * that has several requests to make (several adapters to open or write, several small files to

@@ -57,11 +57,11 @@ import org.loraquant.options.UsageException;
  *     {@link #READ_AHEAD_BY_FILE_SYSTEM} when neither the flag nor the key was given ({@link
  *     #readAheadBytesOn})
  * @param wholeFileBytes an adapter whose weights file (as listed) is at most this long is not
- *     opened before planning: its layer task reads its config and the whole file, one request
- *     each, and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
+ *     opened before planning, nor cut: its layer task reads its config and the whole file (one
+ *     request, or pieces of {@code maxReadBytes}) and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
  *     every header before it starts); 0 opens every adapter first; {@link
  *     #WHOLE_FILE_BY_FILE_SYSTEM} when neither the flag nor the key was given ({@link
- *     #wholeFileBytesOn}); never above {@code maxReadBytes} (a usage error if set above it)
+ *     #wholeFileBytesOn}); a file longer than {@code maxReadBytes} is read in pieces of that size
  * @param storageThreads the most storage requests a task has under way at once: its adapters
  *     opened together, its outputs written together, its small files read ahead together (within
  *     {@code readAheadBytes}); 1 makes them one after another
@@ -106,18 +106,18 @@ public record JobOptions(
 
   /**
    * The largest weights file that a run whose input is on the file system of {@code scheme} reads
-   * whole: what the run set, else one read ({@code maxReadBytes}) on object stores and other
-   * remote file systems, where an adapter's cost is its requests, and {@link
-   * #LOCAL_WHOLE_FILE_BYTES} on the local file system ({@code file}), where a read costs no round
-   * trip and a mid-sized adapter is better cut into pieces for balance. Never more than one read:
-   * a whole file is held as one, within the task's memory bound.
+   * whole in its task: what the run set, else {@code targetTaskBytes} on object stores and other
+   * remote file systems, where an adapter costs requests (read whole: its config and its file in
+   * reads of up to {@code maxReadBytes}, no header read beforehand) and where the issue's planner
+   * keeps an adapter of one task's size in one task anyway; {@link #LOCAL_WHOLE_FILE_BYTES} on the
+   * local file system ({@code file}), where a read costs no round trip and an adapter is better
+   * cut into pieces for balance.
    */
   public long wholeFileBytesOn(String scheme) {
-    long whole =
-        wholeFileBytes != WHOLE_FILE_BY_FILE_SYSTEM
-            ? wholeFileBytes
-            : "file".equals(scheme) ? LOCAL_WHOLE_FILE_BYTES : maxReadBytes;
-    return Math.min(whole, maxReadBytes);
+    if (wholeFileBytes != WHOLE_FILE_BY_FILE_SYSTEM) {
+      return wholeFileBytes;
+    }
+    return "file".equals(scheme) ? LOCAL_WHOLE_FILE_BYTES : targetTaskBytes;
   }
 
   /** The codec settings of the run: the budget mode's when set, else the paper mode's. */
@@ -245,28 +245,11 @@ public record JobOptions(
     return flags.has(setting.flag()) || file.has(setting.flag());
   }
 
-  /**
-   * The whole-file threshold as given, or {@link #WHOLE_FILE_BY_FILE_SYSTEM}; a threshold above
-   * the largest read is refused, since a file read whole is one read.
-   */
+  /** The whole-file threshold as given, or {@link #WHOLE_FILE_BY_FILE_SYSTEM}. */
   private static long wholeFileBytes(Flags flags, Flags file) {
-    if (!given(JobSetting.WHOLE_FILE_BYTES, flags, file)) {
-      return WHOLE_FILE_BY_FILE_SYSTEM;
-    }
-    long whole = JobSetting.WHOLE_FILE_BYTES.number(flags, file);
-    long maxRead = JobSetting.MAX_READ_BYTES.number(flags, file);
-    if (whole > maxRead) {
-      throw new UsageException(
-          JobSetting.WHOLE_FILE_BYTES.flag()
-              + " "
-              + whole
-              + " is above "
-              + JobSetting.MAX_READ_BYTES.flag()
-              + " "
-              + maxRead
-              + ": a file read whole is one read");
-    }
-    return whole;
+    return given(JobSetting.WHOLE_FILE_BYTES, flags, file)
+        ? JobSetting.WHOLE_FILE_BYTES.number(flags, file)
+        : WHOLE_FILE_BY_FILE_SYSTEM;
   }
 
   /**

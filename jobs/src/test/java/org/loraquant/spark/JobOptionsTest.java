@@ -64,43 +64,21 @@ class JobOptionsTest {
   }
 
   @Test
-  void anUnsetWholeFileThresholdIsOneReadOnObjectStoresAndOneMebibyteOnTheLocalFileSystem() {
+  void anUnsetWholeFileThresholdIsOneTaskOnObjectStoresAndOneMebibyteOnTheLocalFileSystem() {
     JobOptions unset = JobOptions.parse(required(), NOW);
     assertThat(unset.wholeFileBytes()).isEqualTo(JobOptions.WHOLE_FILE_BY_FILE_SYSTEM);
-    assertThat(unset.wholeFileBytesOn("s3a")).isEqualTo(64L << 20);
-    assertThat(unset.wholeFileBytesOn("hdfs")).isEqualTo(64L << 20);
+    assertThat(unset.wholeFileBytesOn("s3a")).isEqualTo(256L << 20);
+    assertThat(unset.wholeFileBytesOn("hdfs")).isEqualTo(256L << 20);
     assertThat(unset.wholeFileBytesOn("file")).isEqualTo(1L << 20);
-    JobOptions smallReads = JobOptions.parse(required("--max-read-bytes", "524288"), NOW);
-    assertThat(smallReads.wholeFileBytesOn("s3a")).isEqualTo(524288);
-    assertThat(smallReads.wholeFileBytesOn("file")).isEqualTo(524288);
+    JobOptions smallTasks = JobOptions.parse(required("--target-task-bytes", "5000000"), NOW);
+    assertThat(smallTasks.wholeFileBytesOn("s3a")).isEqualTo(5_000_000);
+    assertThat(smallTasks.wholeFileBytesOn("file")).isEqualTo(1L << 20);
     JobOptions given = JobOptions.parse(required("--whole-file-bytes", "5000"), NOW);
     assertThat(given.wholeFileBytesOn("s3a")).isEqualTo(5000);
     assertThat(given.wholeFileBytesOn("file")).isEqualTo(5000);
     assertThat(
             JobOptions.parse(required("--whole-file-bytes", "0"), NOW).wholeFileBytesOn("s3a"))
         .isZero();
-  }
-
-  @Test
-  void aWholeFileThresholdAboveTheLargestReadIsAUsageError() throws Exception {
-    assertThatThrownBy(
-            () ->
-                JobOptions.parse(
-                    required("--whole-file-bytes", "2000", "--max-read-bytes", "1000"), NOW))
-        .isInstanceOf(UsageException.class)
-        .hasMessage(
-            "--whole-file-bytes 2000 is above --max-read-bytes 1000: a file read whole is one"
-                + " read");
-    Path file = temp.resolve("whole.properties");
-    Files.writeString(file, "whole-file-bytes = 67108865\n");
-    assertThatThrownBy(() -> JobOptions.parse(required("--settings", file.toString()), NOW))
-        .isInstanceOf(UsageException.class)
-        .hasMessageContaining("--whole-file-bytes 67108865 is above --max-read-bytes 67108864");
-    assertThat(
-            JobOptions.parse(
-                    required("--whole-file-bytes", "1000", "--max-read-bytes", "1000"), NOW)
-                .wholeFileBytesOn("s3a"))
-        .isEqualTo(1000);
   }
 
   @Test

@@ -124,6 +124,76 @@ class SmallAdaptersJobTest extends SparkTestBase {
     assertThat(now.values()).filteredOn(o -> o.status() == AdapterStatus.COMPRESSED).hasSize(4);
   }
 
+  /**
+   * An adapter longer than one read is read whole too, from its start, in reads of up to
+   * max-read-bytes: its header comes with the first, the rest is planned from it, so it costs its
+   * config and ceil(bytes / max-read-bytes) reads, no header read, and no byte read twice beyond
+   * the one layer the first read cuts. Outputs, statuses and messages as when opened first; a
+   * pass-through tensor past the first read is read by assembly.
+   */
+  @Test
+  void anAdapterLongerThanOneReadIsReadFromItsStartInReadsOfThatSize() throws Exception {
+    Path in = temp.resolve("in");
+    SyntheticAdapter plain = new SyntheticAdapter(11, 8);
+    SyntheticAdapter headFirst =
+        new SyntheticAdapter(12, 8).passThrough("base_model.model.embed.weight", DType.F16, 8, 40);
+    SyntheticAdapter headLast = new SyntheticAdapter(13, 8);
+    for (int i = 0; i < 6; i++) {
+      for (SyntheticAdapter a : List.of(plain, headFirst, headLast)) {
+        a.linear("base_model.model.layers." + i + ".self_attn.q_proj", 512, 256, 16, DType.F32, false);
+      }
+    }
+    headLast.passThrough("base_model.model.lm_head.weight", DType.F16, 8, 40);
+    plain.writeTo(in.resolve("plain"));
+    headFirst.writeTo(in.resolve("heads/first"));
+    headLast.writeTo(in.resolve("heads/last"));
+    long maxRead = 128 * 1024; // at least the header's speculative read
+
+    ProcessedRun whole =
+        CompressionPhase.run(
+            spark(),
+            JobFixtures.options(
+                in, temp.resolve("out"), temp.resolve("stats"), JobFixtures.DAY_ONE,
+                "--max-read-bytes", Long.toString(maxRead), "--whole-file-bytes", "1000000"));
+    whole.release();
+    ProcessedRun openedFirst =
+        CompressionPhase.run(
+            spark(),
+            JobFixtures.options(
+                in, temp.resolve("out-opened"), temp.resolve("stats-opened"), JobFixtures.DAY_ONE,
+                "--max-read-bytes", Long.toString(maxRead), "--whole-file-bytes", "0"));
+    openedFirst.release();
+
+    assertThat(whole.tasks().stream().flatMap(t -> t.layers().stream()))
+        .hasSize(3)
+        .allMatch(LayerWork::isWholeAdapter);
+    Map<String, AdapterOutcome> now = byAdapter(whole);
+    Map<String, AdapterOutcome> before = byAdapter(openedFirst);
+    assertThat(now.keySet()).containsExactly("heads/first", "heads/last", "plain");
+    for (DiscoveredAdapter input : whole.inputs()) {
+      String name = input.relativePath();
+      AdapterOutcome o = now.get(name);
+      assertThat(o.status()).as(name).isEqualTo(AdapterStatus.COMPRESSED);
+      assertThat(o.message()).as(name).isEqualTo(before.get(name).message());
+      long weights = input.file(PeftAdapterReader.WEIGHTS_FILE).size();
+      assertThat(weights).as(name + ": precondition, several reads").isGreaterThan(2 * maxRead);
+      long reads = (weights + maxRead - 1) / maxRead;
+      // Its config, its file's reads; the head past the first read, assembly's one more.
+      long passThroughReads = name.equals("heads/last") ? 1 : 0;
+      assertThat(o.requests().gets()).as(name).isEqualTo(1 + reads + passThroughReads);
+      long layer = (512 * 16 + 16 * 256) * 4;
+      assertThat(o.requests().bytesRead())
+          .as(name)
+          .isLessThanOrEqualTo(input.file(AdapterConfig.FILE_NAME).size() + weights + layer);
+      assertThat(before.get(name).requests().gets()).as(name).isGreaterThan(o.requests().gets());
+      for (String file : List.of(CompressedFormat.MODEL_FILE, CompressedFormat.CONFIG_FILE)) {
+        assertThat(Files.readAllBytes(temp.resolve("out").resolve(name).resolve(file)))
+            .as(name + "/" + file)
+            .isEqualTo(Files.readAllBytes(temp.resolve("out-opened").resolve(name).resolve(file)));
+      }
+    }
+  }
+
   private static Map<String, AdapterOutcome> byAdapter(ProcessedRun run) {
     Map<String, AdapterOutcome> out = new TreeMap<>();
     run.outcomes().forEach(o -> out.put(o.adapter(), o));

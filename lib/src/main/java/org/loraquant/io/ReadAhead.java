@@ -57,7 +57,7 @@ public final class ReadAhead implements Closeable {
   }
 
   private static final class Chunk {
-    final int index;
+    int index; // its place in chunks; guarded by lock once the object is built
     final InputFile file;
     final ByteSpan span;
     State state = State.WAITING;
@@ -134,7 +134,7 @@ public final class ReadAhead implements Closeable {
 
   /** {@code file} read through this object: see the class comment. */
   public InputFile file(InputFile file) {
-    List<Chunk> mine = byFile.getOrDefault(file, List.of());
+    List<Chunk> mine = byFile.computeIfAbsent(file, f -> new ArrayList<>()); // planAfter adds
     return new InputFile() {
       @Override
       public String location() {
@@ -149,11 +149,15 @@ public final class ReadAhead implements Closeable {
       @Override
       public void readFully(long position, byte[] buffer, int offset, int len)
           throws IOException {
-        Chunk chunk = null;
-        for (Chunk c : mine) {
-          if (c.span.contains(position, len)) {
-            chunk = c;
-            break;
+        // The range at hand first: ranges may overlap (one planned after a first read starts
+        // with the layer that read cut), and going back to an earlier one would read it again.
+        Chunk chunk =
+            current != null && current.file == file && current.span.contains(position, len)
+                ? current
+                : null;
+        for (int i = 0; chunk == null && i < mine.size(); i++) {
+          if (mine.get(i).span.contains(position, len)) {
+            chunk = mine.get(i);
           }
         }
         if (chunk == null) {
@@ -164,6 +168,40 @@ public final class ReadAhead implements Closeable {
         System.arraycopy(bytes, (int) (position - chunk.span.begin()), buffer, offset, len);
       }
     };
+  }
+
+  /**
+   * Plans more ranges of {@code file}, found by the reader once it read the first (a file's
+   * header tells where the rest of what it needs lies): they come right after that file's last
+   * planned range, before any range of the files planned after it, in the order given, and are
+   * read ahead like the others (when the ranges already read ahead of the later files leave
+   * room; else by the reader when it gets there, one request each as well). Reads through views
+   * of {@code file} handed out before see them. From the reader's thread.
+   */
+  public void planAfter(InputFile file, List<ByteSpan> spans) {
+    List<Chunk> mine = byFile.computeIfAbsent(file, f -> new ArrayList<>());
+    synchronized (lock) {
+      if (closed) {
+        throw new IllegalStateException("ranges of " + file.location() + " planned after close");
+      }
+      int at = mine.isEmpty() ? chunks.size() : mine.get(mine.size() - 1).index + 1;
+      List<Chunk> added = new ArrayList<>();
+      for (ByteSpan span : spans) {
+        if (span.length() <= MAX_CHUNK) {
+          added.add(new Chunk(at + added.size(), file, span));
+        }
+      }
+      chunks.addAll(at, added);
+      for (int i = at + added.size(); i < chunks.size(); i++) {
+        chunks.get(i).index = i;
+      }
+      mine.addAll(added);
+      // The background's next range is among these, unless the reader went past them already.
+      if (next > at && (current == null || current.index < at)) {
+        next = at;
+      }
+      startNext();
+    }
   }
 
   /**

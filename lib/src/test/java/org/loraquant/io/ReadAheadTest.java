@@ -137,6 +137,77 @@ class ReadAheadTest {
     assertThat(ahead.bytesAhead()).isZero();
   }
 
+  /**
+   * Ranges found once the first is read (a header saying where the rest lies) come right after
+   * their file's, before the next file's, one request each, and a view handed out before sees
+   * them; what was read ahead of the next file stays.
+   */
+  @Test
+  void rangesPlannedAfterAFilesFirstAreReadBeforeTheNextFilesAndServedToOldViews()
+      throws IOException {
+    RecordingFile f = new RecordingFile("f", 1000);
+    RecordingFile g = new RecordingFile("g", 100);
+    ReadAhead ahead = new ReadAhead(List.of(read(f, 0, 300), read(g, 0, 100)), 350, background);
+    background.runAll(); // f's first range and g's, 400 bytes: only f's fits at first
+    InputFile fr = ahead.file(f);
+    assertThat(fr.read(8, 100)).isEqualTo(f.slice(8, 100)); // f's first range taken
+    background.runAll(); // now g's is read ahead
+    assertThat(g.reads()).containsExactly(new ByteRange("g", 0, 100));
+
+    ahead.planAfter(f, List.of(new ByteSpan(280, 600), new ByteSpan(600, 1000)));
+    background.runAll(); // g's 100 bytes held: no room beside them for f's 320 under 350
+    assertThat(fr.read(290, 300)).isEqualTo(f.slice(290, 300));
+    background.runAll();
+    assertThat(fr.read(600, 400)).isEqualTo(f.slice(600, 400));
+    assertThat(ahead.file(g).read(0, 100)).isEqualTo(g.slice(0, 100));
+
+    assertThat(f.reads())
+        .containsExactly(
+            new ByteRange("f", 0, 300), new ByteRange("f", 280, 320), new ByteRange("f", 600, 400));
+    assertThat(g.reads()).containsExactly(new ByteRange("g", 0, 100));
+    assertThat(ahead.bytesAhead()).isZero();
+  }
+
+  /**
+   * A layer that the first read cut is read again with the rest, and its part inside the first
+   * read is then served from the range at hand, not by reading the first again.
+   */
+  @Test
+  void aReadInsideTwoOverlappingRangesIsServedFromTheOneAtHand() throws IOException {
+    RecordingFile f = new RecordingFile("f", 1000);
+    ReadAhead ahead = new ReadAhead(List.of(read(f, 0, 300)), 0, background);
+    InputFile fr = ahead.file(f);
+    assertThat(fr.read(0, 8)).isEqualTo(f.slice(0, 8));
+    ahead.planAfter(f, List.of(new ByteSpan(250, 700)));
+
+    assertThat(fr.read(300, 100)).isEqualTo(f.slice(300, 100)); // the layer's part past 300
+    assertThat(fr.read(250, 50)).isEqualTo(f.slice(250, 50)); // its part inside both ranges
+    assertThat(fr.read(400, 300)).isEqualTo(f.slice(400, 300));
+
+    assertThat(f.reads()).containsExactly(new ByteRange("f", 0, 300), new ByteRange("f", 250, 450));
+  }
+
+  @Test
+  void rangesPlannedAfterAreReadAheadWhenThereIsRoomAndReleasedWithTheirFile()
+      throws IOException {
+    RecordingFile f = new RecordingFile("f", 1000);
+    RecordingFile g = new RecordingFile("g", 100);
+    ReadAhead ahead = new ReadAhead(List.of(read(f, 0, 300), read(g, 0, 100)), 1000, background);
+    background.runAll();
+    InputFile fr = ahead.file(f);
+    assertThat(fr.read(0, 10)).isEqualTo(f.slice(0, 10));
+
+    ahead.planAfter(f, List.of(new ByteSpan(300, 600), new ByteSpan(600, 1000)));
+    assertThat(background.size()).as("reads handed to the background").isEqualTo(1);
+    background.runAll(); // both read ahead, one after the other: 800 bytes of 1000
+    assertThat(ahead.bytesAhead()).isEqualTo(100 + 300 + 400);
+    ahead.release(f);
+    assertThat(ahead.bytesAhead()).isEqualTo(100);
+    assertThat(f.reads())
+        .containsExactly(
+            new ByteRange("f", 0, 300), new ByteRange("f", 300, 300), new ByteRange("f", 600, 400));
+  }
+
   @Test
   void releasingAFileCancelsItsRangesNotYetRead() throws IOException {
     RecordingFile f = new RecordingFile("f", 200);

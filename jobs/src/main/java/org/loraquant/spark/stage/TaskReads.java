@@ -36,11 +36,14 @@ import org.loraquant.safetensors.TensorInfo;
  * (at most {@link JobContext#readAheadBytes} ahead, up to {@link JobContext#storageThreads} reads
  * under way at once, so that a task of many small adapters waits for their files together and
  * its first read does not wait alone). The config and header came with the task (the
- * open stage read them): the task reads nothing but tensors. A small adapter the task holds whole
+ * open stage read them): the task reads nothing but tensors. An adapter the task holds whole
  * ({@link LayerWork#wholeAdapter}) was not opened before: its reads are its config and its whole
  * weights file, in that order, one request each, and {@link #openWhole} opens it from their
  * bytes when the layer stage gets to it; its layers and pass-through tensors are then read from
- * the same bytes, so none is read twice.
+ * the same bytes, so none is read twice. A weights file longer than one read is read from its
+ * start, one read's worth, and the header found there tells where its other layers lie: those
+ * are then planned right after it (merged reads; {@link ReadAhead#planAfter}), so such an
+ * adapter costs its config and ceil(length / read) reads or so, and no header read of its own.
  *
  * <p>Every read of an adapter goes through {@link JobContext#inputIo}, pinned to the listed
  * version where the store allows: a file replaced since discovery fails its adapter's layers as
@@ -67,14 +70,20 @@ final class TaskReads implements Closeable {
 
   /** A small adapter this task opens itself, from its listing; its two files' reads planned. */
   private record WholeAdapter(
-      String folder, Map<String, Long> listed, FileIO io, InputFile config, InputFile weights) {}
+      String folder, Map<String, Long> listed, FileIO io, InputFile config, InputFile weights) {
+    long weightsLength() {
+      return listed.getOrDefault(PeftAdapterReader.WEIGHTS_FILE, -1L);
+    }
+  }
 
   private final Map<String, AdapterReads> adapters;
   private final ReadAhead readAhead;
+  private final long maxReadBytes;
 
-  private TaskReads(Map<String, AdapterReads> adapters, ReadAhead readAhead) {
+  private TaskReads(Map<String, AdapterReads> adapters, ReadAhead readAhead, long maxReadBytes) {
     this.adapters = adapters;
     this.readAhead = readAhead;
+    this.maxReadBytes = maxReadBytes;
   }
 
   /** Plans the task's reads and starts reading ahead; closed with the Spark task, if any. */
@@ -111,7 +120,7 @@ final class TaskReads implements Closeable {
         (name, mine) -> {
           AdapterReads reads = adapters.get(name);
           if (reads.whole != null) {
-            plannedReads.addAll(wholeReads(reads.whole));
+            plannedReads.addAll(wholeReads(reads.whole, context.maxReadBytes()));
             return;
           }
           for (ByteSpan read : ByteSpan.merge(mine, context.maxReadBytes())) {
@@ -124,7 +133,7 @@ final class TaskReads implements Closeable {
             context.readAheadBytes(),
             context.storageThreads(),
             StorageThreads.SHARED);
-    TaskReads reads = new TaskReads(adapters, readAhead);
+    TaskReads reads = new TaskReads(adapters, readAhead, context.maxReadBytes());
     TaskContext task = TaskContext.get();
     if (task != null) {
       TaskCompletionListener closeAtEnd = done -> reads.close();
@@ -164,12 +173,14 @@ final class TaskReads implements Closeable {
   }
 
   /**
-   * A small adapter's reads: its config whole, then its weights file whole (what opening reads
-   * first, then what its layers and pass-through tensors need, all inside it). Opening refuses
-   * without reading them a folder without a config (an upload in progress), a config over the
-   * JSON bound and a file too short for a safetensors length prefix, so those are not planned.
+   * A small adapter's reads: its config whole, then its weights file whole, or its first {@code
+   * maxReadBytes} when longer (what opening reads first, then what its layers and pass-through
+   * tensors need, all inside it; the rest of a longer file is planned once its header is read:
+   * {@link #openWhole}). Opening refuses without reading them a folder without a config (an
+   * upload in progress), a config over the JSON bound and a file too short for a safetensors
+   * length prefix, so those are not planned.
    */
-  private static List<ReadAhead.Read> wholeReads(WholeAdapter whole) {
+  private static List<ReadAhead.Read> wholeReads(WholeAdapter whole, long maxReadBytes) {
     List<ReadAhead.Read> reads = new ArrayList<>(2);
     Long configLength = whole.listed().get(AdapterConfig.FILE_NAME);
     if (whole.config() == null || configLength > JsonFiles.MAX_JSON_FILE_BYTES) {
@@ -178,15 +189,16 @@ final class TaskReads implements Closeable {
     reads.add(new ReadAhead.Read(whole.config(), new ByteSpan(0, configLength)));
     long weightsLength = whole.listed().getOrDefault(PeftAdapterReader.WEIGHTS_FILE, -1L);
     if (weightsLength >= SafetensorsHeader.LENGTH_PREFIX_BYTES) {
-      reads.add(new ReadAhead.Read(whole.weights(), new ByteSpan(0, weightsLength)));
+      reads.add(new ReadAhead.Read(whole.weights(), firstRead(weightsLength, maxReadBytes)));
     }
     return reads;
   }
 
   /**
-   * Opens the small adapter at {@code relativePath} ({@link LayerWork#wholeAdapter}) from the
-   * reads planned for it: its config and whole weights file, one request each, the header parsed
-   * from the file's bytes with the same checks and refusals as the open stage's. Returns what
+   * Opens the adapter at {@code relativePath} ({@link LayerWork#wholeAdapter}) from the reads
+   * planned for it: its config and its weights file's first read, one request each, the header
+   * parsed from the file's bytes with the same checks and refusals as the open stage's; the reads
+   * of its layers past the first read are planned here ({@link ReadAhead#planAfter}). Returns what
    * assembly needs of it, pass-through tensors' bytes included (read from the same bytes);
    * afterwards {@link #adapter} gives it. Throws the reason it cannot be opened, which then stays
    * its failure.
@@ -205,14 +217,30 @@ final class TaskReads implements Closeable {
       reads.adapter =
           PeftAdapterReader.open(
               whole.io(), whole.folder(), whole.listed(), name -> file(whole, name));
+      // What the first read holds is kept: pass-through tensors for assembly (the others it
+      // reads itself), layers from here; the layers past it are planned now, in merged reads.
+      ByteSpan first = firstRead(whole.weightsLength(), maxReadBytes);
       List<ByteSpan> passThrough = new ArrayList<>();
       for (TensorInfo t : reads.adapter.passThrough()) {
-        passThrough.add(span(t));
+        if (inside(first, span(t))) {
+          passThrough.add(span(t));
+        }
       }
       HeldRanges held =
           passThrough.isEmpty()
               ? HeldRanges.NONE
               : HeldRanges.read(reads.adapter.weightsFile(), passThrough);
+      List<ByteSpan> rest = new ArrayList<>();
+      for (LoraModule module : reads.adapter.modules()) {
+        for (ByteSpan span : spans(module)) {
+          if (!inside(first, span)) {
+            rest.add(span);
+          }
+        }
+      }
+      if (!rest.isEmpty()) {
+        readAhead.planAfter(whole.weights(), ByteSpan.merge(rest, maxReadBytes));
+      }
       return new LayerOutcome.OpenedInTask(reads.adapter.opened(), held);
     } catch (IOException e) {
       reads.adapter = null;
@@ -294,6 +322,20 @@ final class TaskReads implements Closeable {
       return List.of(new ByteSpan(Math.min(a.begin(), b.begin()), Math.max(a.end(), b.end())));
     }
     return List.of(a, b);
+  }
+
+  /**
+   * A weights file's first read: one read's worth from its start, and at least what the header's
+   * speculative read takes ({@link SafetensorsHeader#SPECULATIVE_HEADER_BYTES}), so that opening
+   * is served from it whatever max-read-bytes is set to.
+   */
+  private static ByteSpan firstRead(long weightsLength, long maxReadBytes) {
+    long first = Math.max(maxReadBytes, SafetensorsHeader.SPECULATIVE_HEADER_BYTES);
+    return new ByteSpan(0, Math.min(weightsLength, first));
+  }
+
+  private static boolean inside(ByteSpan outer, ByteSpan span) {
+    return outer.contains(span.begin(), span.length());
   }
 
   private static ByteSpan span(TensorInfo tensor) {
