@@ -249,7 +249,6 @@ final class LloydMaxCoder {
     return error;
   }
 
-
   // From 4 bits on: the grid. Its cells are 2^-(bits + 1) wide in units of x / scale, over
   // [-GRID_EDGE, GRID_EDGE): narrower than half the closest two thresholds at each width (0.26
   // apart at 4 bits, 0.067 at 6), 3.5 KB in all. Values beyond the grid fall in its first or last
@@ -258,9 +257,9 @@ final class LloydMaxCoder {
   private static final double GRID_EDGE = 8;
   /**
    * How far below its lower edge a cell's code is taken, in units of x / scale: far more than the
-   * error of the cell's product, some 1e-15 (the product and the sum of two doubles, each
-   * correctly rounded, for |x / scale| up to GRID_EDGE; beyond it the cell is clamped anyway), and
-   * far less than the gap between two thresholds.
+   * error of the cell's position, under 1e-14 (a quotient, a product and a sum of doubles, each
+   * correctly rounded, for |x / scale| up to GRID_EDGE; beyond it the cell is clamped to the first
+   * or last anyway), and far less than the gap between two thresholds.
    */
   static final double GRID_MARGIN = 1e-9;
   /** Per width from FIRST_BY_GRID, the code of each cell's lower edge less GRID_MARGIN. */
