@@ -55,16 +55,12 @@ public record BudgetLayer(int m, int n, int rank, LevelFamily levels, int groupS
     int k = k();
     float[] bh = new float[Math.multiplyExact(m, k)];
     float[] ah = new float[Math.multiplyExact(k, n)];
-    float[] column = new float[m];
     for (int i = 0; i < k; i++) {
       if (widths[i] == 0) {
         continue;
       }
-      VectorQuantizer.decode(levels, b[i], groupSize, m, column, 0);
-      for (int x = 0; x < m; x++) {
-        bh[x * k + i] = column[x];
-      }
-      VectorQuantizer.decode(levels, a[i], groupSize, n, ah, i * n);
+      VectorQuantizer.decode(levels, b[i], groupSize, m, bh, i, k);
+      VectorQuantizer.decode(levels, a[i], groupSize, n, ah, i * n, 1);
     }
     return new DecodedLayer(m, n, rank, k, bh, ah);
   }

@@ -1,33 +1,42 @@
 package org.loraquant.codec;
 
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
 /**
- * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 and 3 bits without
- * a division per value. The code of x at scale c is the number of midpoints t_j ({@link LloydMaxLevels}) with
- * x / c >= t_j. Division by a positive c is monotone, so that holds exactly when x > Y_j, Y_j being
- * the largest double whose quotient by c stays below t_j; the coder reads each Y_j once per group
- * and scale from a table ({@link #setBounds}), and then codes every value by comparisons alone,
- * each from the sign of a difference, without a branch ({@link #above}). The codes, values and
- * errors are bit for bit those of the division ({@link LloydMaxLevels#nearestCode}; the values
- * are finite, the codec refuses NaN and infinity in its input); {@code LloydMaxCoderTest}
- * compares the two.
+ * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 to 6 bits without
+ * a division per value. The code of x at scale c is the number of midpoints t_j
+ * ({@link LloydMaxLevels}) with x / c >= t_j ({@link LloydMaxLevels#nearestCode}). Division by a
+ * positive c is monotone, so that holds exactly when x > Y_j, Y_j being the largest double whose
+ * quotient by c stays below t_j; the coder reads each Y_j once per group and scale from a table
+ * ({@link #setBounds}), and then codes every value by comparisons alone, each from the sign of a
+ * difference, without a branch ({@link #above}). The codes, values and errors are bit for bit
+ * those of the division (the values are finite, the codec refuses NaN and infinity in its input);
+ * {@code LloydMaxCoderTest} compares the two.
  *
- * <p>Comparisons pay at 2 and 3 bits (3 per value at 2 bits, a search of 3 at 3 bits); from 4
- * bits on, the division, which those widths keep, measured as fast as comparisons or a search
- * (docs/BENCHMARKS.md, "Budget mode", "Fourth pass"). The first candidate's loop sums the
+ * <p>How a value finds its bounds depends on the width: 3 comparisons at 2 bits, a binary search
+ * of 3 at 3 bits, and at 4 to 6 bits a grid ({@link #GRID}): x times (cells per unit / c) names a
+ * cell of x / c, the cell gives the code q of its lower edge, and the code is q or q + 1, decided
+ * by one comparison with Y_q. The product is not exact, which the grid allows for: every cell,
+ * widened by far more than the product's rounding, holds at most one threshold. At 7 and 8 bits
+ * the group's 127 or 255 bounds cost what the grid saves, and the coder divides each value
+ * (docs/BENCHMARKS.md, "Budget mode", "Sixth pass"). The first candidate's loop sums the
  * least-squares fit with its codes and writes no values; the second's writes codes and values and
  * sums only the error (docs/BENCHMARKS.md, "Third pass").
  *
- * <p>One coder holds scratch arrays for the widest width and a group; it is not thread-safe
- * ({@link CodecWorkspace} keeps one per thread).
+ * <p>One coder holds scratch arrays for the widest width coded by comparisons and a group; it is
+ * not thread-safe ({@link CodecWorkspace} keeps one per thread).
  */
 final class LloydMaxCoder {
-  /** Widest width coded by comparisons; wider groups divide each value. */
-  static final int WIDEST_BY_COMPARISON = 3;
+  /** The narrowest width coded through the grid; narrower ones search their bounds directly. */
+  static final int FIRST_BY_GRID = 4;
+  /** The widest width coded by comparisons; wider groups divide each value. */
+  static final int WIDEST_BY_COMPARISON = 6;
 
-  private final double[] bounds = new double[(1 << WIDEST_BY_COMPARISON) - 1];
-  /** The group's decoded value of each code, at the widths coded by comparisons. */
+  /** The bounds of the group's width, then +infinity (no value is above it). */
+  private final double[] bounds = new double[1 << WIDEST_BY_COMPARISON];
+  /** The group's decoded value of each code. */
   private final double[] values = new double[1 << WIDEST_BY_COMPARISON];
-  /** The squared error, sum x L(q) and sum L(q)^2 of the last first candidate coded by comparisons. */
+  /** The squared error, sum x L(q) and sum L(q)^2 of the last first candidate. */
   private final double[] sums = new double[3];
   /** The first candidate's codes. */
   private final byte[] scratchCodes;
@@ -78,7 +87,7 @@ final class LloydMaxCoder {
   /** {@link #encode} with the group's {@link #rmsScale} given. */
   short encode(double[] x, int off, int len, int bits, short rms, byte[] codes, int codeOff,
       double[] recon, int reconOff) {
-    double rmsError = code(x, off, len, bits, rms, scratchCodes, 0, null, 0);
+    double rmsError = fit(x, off, len, bits, rms, scratchCodes, 0);
     short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
     if (fitted != rms
         && code(x, off, len, bits, fitted, codes, codeOff, recon, reconOff) < rmsError) {
@@ -93,40 +102,61 @@ final class LloydMaxCoder {
   }
 
   /**
-   * Nearest-level codes of the group at the given binary16 scale; returns the squared error.
-   * With {@code recon} null (the first candidate) it leaves sum x L(q) and sum L(q)^2 in
-   * {@link #xl} and {@link #ll} and writes no values; else it writes the decoded values to
-   * {@code recon[reconOff..]}. Every sum is in value order, as a plain loop over the codes gives.
-   * A zero scale (an all-zero group) decodes every value to 0.
+   * The first candidate: nearest-level codes of the group at the given binary16 scale into
+   * {@code codes[codeOff..]}, no values; returns the squared error and leaves sum x L(q) and
+   * sum L(q)^2 in {@link #xl} and {@link #ll}. Every sum is in value order, as a plain loop over
+   * the codes gives. A zero scale (an all-zero group) codes every value to the middle level, 0.
+   */
+  private double fit(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
+      int codeOff) {
+    float scale = Binary16.toFloat(scaleBits);
+    if (scale == 0) {
+      return codeAtZeroScale(x, off, len, bits, codes, codeOff, null, 0);
+    }
+    if (bits > WIDEST_BY_COMPARISON) {
+      return fitWide(x, off, len, bits, scale, codes, codeOff);
+    }
+    prepare(bits, scale);
+    double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
+    if (bits == 2) {
+      fit2(x, off, len, codes, codeOff, levels);
+    } else if (bits < FIRST_BY_GRID) {
+      fit3(x, off, len, codes, codeOff, levels);
+    } else {
+      fitByGrid(x, off, len, bits, scale, codes, codeOff, levels);
+    }
+    xl = sums[1];
+    ll = sums[2];
+    return sums[0];
+  }
+
+  /**
+   * The second candidate: as {@link #fit}, and the decoded values to {@code recon[reconOff..]},
+   * no least-squares sums.
    */
   private double code(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
       int codeOff, double[] recon, int reconOff) {
     float scale = Binary16.toFloat(scaleBits);
-    boolean fit = recon == null;
     if (scale == 0) {
       return codeAtZeroScale(x, off, len, bits, codes, codeOff, recon, reconOff);
     }
     if (bits > WIDEST_BY_COMPARISON) {
-      return fit ? fitWide(x, off, len, bits, scale, codes, codeOff)
-          : codeWide(x, off, len, bits, scale, codes, codeOff, recon, reconOff);
+      return codeWide(x, off, len, bits, scale, codes, codeOff, recon, reconOff);
     }
+    prepare(bits, scale);
+    if (bits == 2) {
+      return code2(x, off, len, codes, codeOff, recon, reconOff);
+    }
+    return bits < FIRST_BY_GRID ? code3(x, off, len, codes, codeOff, recon, reconOff)
+        : codeByGrid(x, off, len, bits, scale, codes, codeOff, recon, reconOff);
+  }
+
+  /** The group's {@link #values} and {@link #bounds} at this width and scale. */
+  private void prepare(int bits, float scale) {
     for (int q = 0; q < 1 << bits; q++) {
       values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
     }
     setBounds(bits, scale);
-    if (fit) {
-      double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
-      if (bits == 2) {
-        fit2(x, off, len, codes, codeOff, levels);
-      } else {
-        fit3(x, off, len, codes, codeOff, levels);
-      }
-      xl = sums[1];
-      ll = sums[2];
-      return sums[0];
-    }
-    return bits == 2 ? code2(x, off, len, codes, codeOff, recon, reconOff)
-        : code3(x, off, len, codes, codeOff, recon, reconOff);
   }
 
   // One loop per width and candidate, each small enough for the JIT to compile with its
@@ -219,6 +249,104 @@ final class LloydMaxCoder {
     return error;
   }
 
+  // From 4 bits on: the grid. Its cells are 2^-(bits + 1) wide in units of x / scale, over
+  // [-GRID_EDGE, GRID_EDGE): narrower than half the closest two thresholds at each width (0.26
+  // apart at 4 bits, 0.067 at 6), 3.5 KB in all. Values beyond the grid fall in its first or last
+  // cell, whose codes are 0 and the largest, as theirs.
+
+  private static final double GRID_EDGE = 8;
+  /**
+   * How far below its lower edge a cell's code is taken, in units of x / scale: far more than the
+   * error of the cell's position, under 1e-14 (a quotient, a product and a sum of doubles, each
+   * correctly rounded, for |x / scale| up to GRID_EDGE; beyond it the cell is clamped to the first
+   * or last anyway), and far less than the gap between two thresholds.
+   */
+  static final double GRID_MARGIN = 1e-9;
+  /** Per width from FIRST_BY_GRID, the code of each cell's lower edge less GRID_MARGIN. */
+  private static final byte[][] GRID = new byte[WIDEST_BY_COMPARISON + 1][];
+
+  static {
+    for (int bits = FIRST_BY_GRID; bits <= WIDEST_BY_COMPARISON; bits++) {
+      byte[] grid = new byte[gridCells(bits)];
+      for (int c = 0; c < grid.length; c++) {
+        grid[c] = (byte) LloydMaxLevels.nearestCodeBySearch(bits, gridCellStart(bits, c)
+            - GRID_MARGIN);
+      }
+      GRID[bits] = grid;
+    }
+  }
+
+  /** Grid cells per unit of x / scale at this width. */
+  private static int gridCellsPerUnit(int bits) {
+    return 2 << bits;
+  }
+
+  static int gridCells(int bits) {
+    return (int) (2 * GRID_EDGE) * gridCellsPerUnit(bits);
+  }
+
+  /** The lower edge of a grid cell, in units of x / scale. */
+  static double gridCellStart(int bits, int cell) {
+    return -GRID_EDGE + cell / (double) gridCellsPerUnit(bits);
+  }
+
+  /** The code a grid cell starts from, for tests. */
+  static int gridCode(int bits, int cell) {
+    return GRID[bits][cell] & 0xff;
+  }
+
+  private void fitByGrid(double[] x, int off, int len, int bits, float scale, byte[] codes,
+      int codeOff, double[] levels) {
+    byte[] grid = GRID[bits];
+    int last = grid.length - 1;
+    // Cells per unit of x: cells per unit of x / scale, divided by the scale once per group.
+    double perUnit = gridCellsPerUnit(bits) / (double) scale;
+    double origin = GRID_EDGE * gridCellsPerUnit(bits);
+    double[] b = bounds;
+    double[] v = values;
+    double error = 0;
+    double sumXl = 0;
+    double sumLl = 0;
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      int cell = Math.max(0, Math.min(last, (int) (xi * perUnit + origin)));
+      int q0 = grid[cell] & 0xff;
+      int q = q0 + above(b[q0], xi);
+      codes[codeOff + i] = (byte) q;
+      double value = v[q];
+      error += (xi - value) * (xi - value);
+      double level = levels[q];
+      sumXl += xi * level;
+      sumLl += level * level;
+    }
+    sums[0] = error;
+    sums[1] = sumXl;
+    sums[2] = sumLl;
+  }
+
+  private double codeByGrid(double[] x, int off, int len, int bits, float scale, byte[] codes,
+      int codeOff, double[] recon, int reconOff) {
+    byte[] grid = GRID[bits];
+    int last = grid.length - 1;
+    // Cells per unit of x: cells per unit of x / scale, divided by the scale once per group.
+    double perUnit = gridCellsPerUnit(bits) / (double) scale;
+    double origin = GRID_EDGE * gridCellsPerUnit(bits);
+    double[] b = bounds;
+    double[] v = values;
+    double error = 0;
+    for (int i = 0; i < len; i++) {
+      double xi = x[off + i];
+      int cell = Math.max(0, Math.min(last, (int) (xi * perUnit + origin)));
+      int q0 = grid[cell] & 0xff;
+      int q = q0 + above(b[q0], xi);
+      codes[codeOff + i] = (byte) q;
+      double value = v[q];
+      recon[reconOff + i] = value;
+      error += (xi - value) * (xi - value);
+    }
+    return error;
+  }
+
   /**
    * 1 if x > below, else 0, from the sign of below - x and without a branch (a branch per
    * comparison, which the JIT compiles a conditional to here, mispredicts on about every other
@@ -232,25 +360,35 @@ final class LloydMaxCoder {
 
   /**
    * Per width coded by comparisons, the bounds at every scale 1 + f / 1024 (f = 0..1023, row f),
-   * each the largest double x with x / scale below the threshold: see {@link #setBounds}. Widths
-   * 0 and 1 are empty.
+   * each the largest double x with x / scale below the threshold: see {@link #setBounds}. Built on
+   * a width's first use (6 bits: 516 KB), so a run that never codes a width never holds its
+   * table.
    */
-  private static final double[][] UNIT_SCALE_BOUNDS = new double[WIDEST_BY_COMPARISON + 1][];
+  private static final AtomicReferenceArray<double[]> UNIT_SCALE_BOUNDS =
+      new AtomicReferenceArray<>(WIDEST_BY_COMPARISON + 1);
   /** Fraction bits of a binary16 value: its significand is 1 + f / 2^10. */
   private static final int SCALE_FRACTION_BITS = 10;
 
-  static {
-    for (int bits = 2; bits <= WIDEST_BY_COMPARISON; bits++) {
-      double[] t = LloydMaxLevels.thresholds(bits);
-      double[] table = new double[(t.length) << SCALE_FRACTION_BITS];
-      for (int f = 0; f < 1 << SCALE_FRACTION_BITS; f++) {
-        float scale = 1 + f / (float) (1 << SCALE_FRACTION_BITS);
-        for (int j = 0; j < t.length; j++) {
-          table[f * t.length + j] = t[j] == 0 ? 0 : Math.nextDown(smallestReaching(t[j], scale));
-        }
-      }
-      UNIT_SCALE_BOUNDS[bits] = table;
+  private static double[] unitScaleBounds(int bits) {
+    double[] table = UNIT_SCALE_BOUNDS.get(bits);
+    if (table == null) {
+      // Two threads may both build it: the same numbers, either one kept.
+      UNIT_SCALE_BOUNDS.compareAndSet(bits, null, buildUnitScaleBounds(bits));
+      table = UNIT_SCALE_BOUNDS.get(bits);
     }
+    return table;
+  }
+
+  private static double[] buildUnitScaleBounds(int bits) {
+    double[] t = LloydMaxLevels.thresholds(bits);
+    double[] table = new double[(t.length) << SCALE_FRACTION_BITS];
+    for (int f = 0; f < 1 << SCALE_FRACTION_BITS; f++) {
+      float scale = 1 + f / (float) (1 << SCALE_FRACTION_BITS);
+      for (int j = 0; j < t.length; j++) {
+        table[f * t.length + j] = t[j] == 0 ? 0 : Math.nextDown(smallestReaching(t[j], scale));
+      }
+    }
+    return table;
   }
 
   /**
@@ -260,20 +398,31 @@ final class LloydMaxCoder {
    * a 2-bit group's time). A positive binary16 value is (1 + f / 1024) 2^e, and x / scale is the
    * quotient of x 2^-e by 1 + f / 1024, exactly (a power of 2 scales a normal double exactly, and
    * the bound of a non-zero threshold t is about |t| 2^-24 or more, far from the subnormals), so
-   * that bound is the table's for f times 2^e. The middle threshold, 0, has its own form. {@code LloydMaxCoderTest} checks
-   * every bound against its definition at every binary16 scale.
+   * that bound is the table's for f times 2^e. The middle threshold, 0, has its own form.
+   * {@code LloydMaxCoderTest} checks every bound against its definition at every binary16 scale.
+   * After the width's bounds comes +infinity, which no value is above (the grid's last step).
    */
   private void setBounds(int bits, float scale) {
     int scaleBits = Float.floatToRawIntBits(scale);
-    int f = (scaleBits >>> (23 - SCALE_FRACTION_BITS)) & ((1 << SCALE_FRACTION_BITS) - 1);
-    // A binary16 value is a normal float: the float's exponent is e.
-    double power = Double.longBitsToDouble((long) ((scaleBits >>> 23) - 127 + 1023) << 52);
+    double power = exponentPower(scaleBits);
     double[] t = LloydMaxLevels.thresholds(bits);
-    double[] table = UNIT_SCALE_BOUNDS[bits];
-    int row = f * t.length;
+    double[] table = unitScaleBounds(bits);
+    int row = fraction(scaleBits) * t.length;
     for (int j = 0; j < t.length; j++) {
       bounds[j] = t[j] == 0 ? belowZero(scale) : table[row + j] * power;
     }
+    bounds[t.length] = Double.POSITIVE_INFINITY;
+  }
+
+  /** f of a binary16 scale (1 + f / 1024) 2^e, from its float bits. */
+  private static int fraction(int scaleFloatBits) {
+    return (scaleFloatBits >>> (23 - SCALE_FRACTION_BITS)) & ((1 << SCALE_FRACTION_BITS) - 1);
+  }
+
+  /** 2^e of a binary16 scale (1 + f / 1024) 2^e, from its float bits. */
+  private static double exponentPower(int scaleFloatBits) {
+    // A binary16 value is a normal float: the float's exponent is e.
+    return Double.longBitsToDouble((long) ((scaleFloatBits >>> 23) - 127 + 1023) << 52);
   }
 
   /**
@@ -287,13 +436,13 @@ final class LloydMaxCoder {
   }
 
   /**
-   * The bound {@link #setBounds} gives for threshold j of this width at this scale: what the
-   * comparisons count (x counts when x > it), for tests.
+   * The bounds {@link #setBounds} gives at this width and scale, the width's thresholds' and then
+   * +infinity: what the comparisons count (x counts when x > one), for tests.
    */
-  static double boundBelow(int bits, int j, float scale) {
+  static double[] boundsBelow(int bits, float scale) {
     LloydMaxCoder coder = new LloydMaxCoder(1);
     coder.setBounds(bits, scale);
-    return coder.bounds[j];
+    return java.util.Arrays.copyOf(coder.bounds, 1 << bits);
   }
 
   /**
@@ -311,10 +460,9 @@ final class LloydMaxCoder {
     return x;
   }
 
-  // From 4 bits on, a division per value (LloydMaxLevels.nearestCode): x times the reciprocal of
-  // the scale, with the grid and a step either way and the division only where the product lies
-  // within 1e-15 of a threshold, was exact too but measured slower (11.6 against 9.0 ns per
-  // value for both candidates, docs/BENCHMARKS.md).
+  // From 7 bits on, a division per value (LloydMaxLevels.nearestCode): filling the group's 127 or
+  // 255 bounds and as many values cost the grid what it saves there (docs/BENCHMARKS.md, "Sixth
+  // pass").
 
   private double fitWide(double[] x, int off, int len, int bits, float scale, byte[] codes,
       int codeOff) {

@@ -97,9 +97,13 @@ final class VectorQuantizer {
     }
   }
 
-  /** Writes the decoded values of {@code code} (length {@code len}) to {@code out[outOff..]}. */
+  /**
+   * Writes the decoded values of {@code code} (length {@code len}) to {@code out[outOff]},
+   * {@code out[outOff + stride]}, ...: a row of A^ with stride 1, a column of row-major B^ with
+   * stride k.
+   */
   static void decode(LevelFamily family, VectorCode code, int groupSize, int len, float[] out,
-      int outOff) {
+      int outOff, int stride) {
     int bits = code.bits();
     byte[] codes = code.codes();
     for (int g = 0, start = 0; start < len; g++, start += groupSize) {
@@ -107,24 +111,25 @@ final class VectorQuantizer {
       float scale = Binary16.toFloat(code.scales()[g]);
       if (bits == 1) {
         for (int i = start; i < end; i++) {
-          out[outOff + i] = GroupEncoding.signValue(codes[i] & 0xff, scale);
+          out[outOff + i * stride] = GroupEncoding.signValue(codes[i] & 0xff, scale);
         }
       } else if (family == LevelFamily.UNIFORM) {
         int zero = code.zeros()[g] & 0xff;
         for (int i = start; i < end; i++) {
-          out[outOff + i] = GroupEncoding.affineValue(codes[i] & 0xff, zero, scale);
+          out[outOff + i * stride] = GroupEncoding.affineValue(codes[i] & 0xff, zero, scale);
         }
       } else {
         for (int i = start; i < end; i++) {
-          out[outOff + i] = lloydMaxValue(bits, codes[i] & 0xff, scale);
+          out[outOff + i * stride] = lloydMaxValue(bits, codes[i] & 0xff, scale);
         }
       }
     }
   }
 
   /**
-   * {@link #decode} into doubles: the values {@link #quantize} wrote to its {@code recon} when it
-   * made {@code code} (each decoded value is a float, and the encoder's are those floats).
+   * {@link #decode} into doubles, stride 1: the values {@link #quantize} wrote to its
+   * {@code recon} when it made {@code code} (each decoded value is a float, and the encoder's are
+   * those floats).
    */
   static void decode(LevelFamily family, VectorCode code, int groupSize, int len, double[] out,
       int outOff) {

@@ -33,7 +33,7 @@ public final class LloydMaxCoderCpuTime {
     LloydMaxCoder coder = new LloydMaxCoder(128);
     for (int round = 0; round < 3; round++) {
       StringBuilder line = new StringBuilder("round " + round + ":");
-      for (int bits = 2; bits <= 6; bits++) {
+      for (int bits = 2; bits <= 8; bits++) {
         long best = Long.MAX_VALUE;
         for (int batch = 0; batch < 10; batch++) {
           long t0 = THREADS.getCurrentThreadCpuTime();

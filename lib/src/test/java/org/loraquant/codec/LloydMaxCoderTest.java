@@ -39,7 +39,7 @@ class LloydMaxCoderTest {
    * will get: the cases where a comparison and a division could disagree.
    */
   @ParameterizedTest
-  @ValueSource(ints = {2, 3})
+  @ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
   void valuesOnTheBoundsCodeAsTheDivisionCodesThem(int bits) {
     Random random = new Random(bits);
     LloydMaxCoder coder = new LloydMaxCoder(64);
@@ -50,11 +50,11 @@ class LloydMaxCoderTest {
         x[i] = sigma * random.nextGaussian();
       }
       // The first half fixes the group's RMS closely enough; the second half sits on the bounds
-      // of the RMS scale of the first half, and one ulp below them.
+      // of the RMS scale of the first half (thresholds drawn at random), and one ulp below them.
       float scale = Binary16.toFloat(Binary16.scaleBits(sigma));
       double[] t = LloydMaxLevels.thresholds(bits);
       for (int i = 32; i < 64; i++) {
-        double bound = LloydMaxCoder.smallestReaching(t[(i / 2) % t.length], scale);
+        double bound = LloydMaxCoder.smallestReaching(t[random.nextInt(t.length)], scale);
         x[i] = i % 2 == 0 ? bound : Math.nextDown(bound);
       }
       assertSameAsReference(coder, x, 64, bits, "trial " + trial);
@@ -107,9 +107,9 @@ class LloydMaxCoderTest {
 
   /**
    * Each bound the comparisons use is, by its definition, the largest double whose quotient by
-   * the scale is below the threshold: its quotient is below and the next double's is not. At every
-   * threshold of the widths coded by comparisons and every scale a group can store (every
-   * positive finite binary16 value): the whole domain.
+   * the scale is below the threshold: its quotient is below and the next double's is not; after
+   * them comes +infinity. At every threshold of every width and every scale a group can store
+   * (every positive finite binary16 value): the whole domain.
    */
   @Test
   void everyBoundIsTheLargestValueWhoseQuotientIsBelowTheThresholdAtEveryScale() {
@@ -118,8 +118,9 @@ class LloydMaxCoderTest {
       double[] thresholds = LloydMaxLevels.thresholds(bits);
       for (short h = Binary16.MIN_POSITIVE_BITS; h <= Binary16.MAX_FINITE_BITS; h++) {
         float scale = Binary16.toFloat(h);
+        double[] bounds = LloydMaxCoder.boundsBelow(bits, scale);
         for (int j = 0; j < thresholds.length; j++) {
-          double below = LloydMaxCoder.boundBelow(bits, j, scale);
+          double below = bounds[j];
           double t = thresholds[j];
           if (!(below / scale < t && Math.nextUp(below) / scale >= t)) {
             throw new AssertionError(bits + " bits, threshold " + t + ", scale " + scale
@@ -127,9 +128,64 @@ class LloydMaxCoderTest {
           }
           checked++;
         }
+        if (bounds[thresholds.length] != Double.POSITIVE_INFINITY) {
+          throw new AssertionError(bits + " bits, scale " + scale + ": no +infinity after the"
+              + " bounds but " + bounds[thresholds.length]);
+        }
       }
     }
-    assertThat(checked).isEqualTo(10L * Binary16.MAX_FINITE_BITS);
+    assertThat(checked).isEqualTo(((4 + 8 + 16 + 32 + 64) - 5L) * Binary16.MAX_FINITE_BITS);
+  }
+
+  /**
+   * The grid of the widths from 4 bits on: each cell's code is that of its lower edge less the
+   * margin, and the cell, widened by the margin at both ends, holds at most one threshold, so the
+   * code of any value whose product lands in it is that code or the next.
+   */
+  @Test
+  void everyGridCellHoldsAtMostOneThreshold() {
+    for (int bits = LloydMaxCoder.FIRST_BY_GRID; bits <= LloydMaxCoder.WIDEST_BY_COMPARISON;
+        bits++) {
+      int cells = LloydMaxCoder.gridCells(bits);
+      for (int c = 0; c < cells; c++) {
+        double start = LloydMaxCoder.gridCellStart(bits, c) - LloydMaxCoder.GRID_MARGIN;
+        double end = LloydMaxCoder.gridCellStart(bits, c + 1) + LloydMaxCoder.GRID_MARGIN;
+        int code = LloydMaxCoder.gridCode(bits, c);
+        assertThat(code).as("%d bits, cell %d", bits, c)
+            .isEqualTo(LloydMaxLevels.nearestCodeBySearch(bits, start));
+        assertThat(LloydMaxLevels.nearestCodeBySearch(bits, end)).as("%d bits, cell %d", bits, c)
+            .isBetween(code, code + 1);
+      }
+      // Values beyond the grid: the first cell's code is 0 and the last cell's the largest.
+      assertThat(LloydMaxCoder.gridCode(bits, 0)).isZero();
+      assertThat(LloydMaxCoder.gridCode(bits, cells - 1)).isEqualTo((1 << bits) - 1);
+    }
+  }
+
+  /**
+   * Values at and just inside the grid's edges, far beyond them, the largest finite doubles and
+   * the smallest subnormals, at the smallest, a middling and the largest scales.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3, 4, 5, 6, 7})
+  void extremeValuesCodeAsTheDivisionCodesThem(int bits) {
+    LloydMaxCoder coder = new LloydMaxCoder(16);
+    for (short h : new short[] {Binary16.MIN_POSITIVE_BITS, 0x3c00, Binary16.MAX_FINITE_BITS}) {
+      float scale = Binary16.toFloat(h);
+      double[] x = new double[16];
+      double edge = 8.0 * scale;
+      double[] picks = {edge, Math.nextDown(edge), -edge, Math.nextUp(-edge), 1e300, -1e300,
+          Double.MAX_VALUE, -Double.MAX_VALUE, Double.MIN_VALUE, -Double.MIN_VALUE, 0.0, -0.0,
+          100 * edge, -100 * edge, scale, -scale};
+      for (int i = 0; i < 16; i++) {
+        x[i] = picks[i];
+      }
+      // Each value alone (its group's scale is then its own), and all together.
+      for (int i = 0; i < 16; i++) {
+        assertSameAsReference(coder, new double[] {x[i]}, 1, bits, "value " + x[i]);
+      }
+      assertSameAsReference(coder, x, 16, bits, "scale " + scale);
+    }
   }
 
   /** Gaussian groups of many sizes, heavy tails, zero and constant runs, one huge value. */

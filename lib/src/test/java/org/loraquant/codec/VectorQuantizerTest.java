@@ -39,9 +39,23 @@ class VectorQuantizerTest {
         assertThat(q & 0xff).isLessThan(1 << bits);
       }
       float[] decoded = new float[len];
-      VectorQuantizer.decode(family, code, groupSize, len, decoded, 0);
+      VectorQuantizer.decode(family, code, groupSize, len, decoded, 0, 1);
       for (int i = 0; i < len; i++) {
         assertThat((double) decoded[i]).as("value %d at %d bits", i, bits).isEqualTo(recon[3 + i]);
+      }
+      // As a column of a row-major matrix (stride 3, from offset 2): the same values, and
+      // nothing written between them.
+      float[] column = new float[2 + 3 * len];
+      VectorQuantizer.decode(family, code, groupSize, len, column, 2, 3);
+      for (int i = 0; i < column.length; i++) {
+        float expected = i >= 2 && (i - 2) % 3 == 0 ? decoded[(i - 2) / 3] : 0f;
+        assertThat(column[i]).as("column entry %d at %d bits", i, bits).isEqualTo(expected);
+      }
+      double[] asDoubles = new double[len + 4];
+      VectorQuantizer.decode(family, code, groupSize, len, asDoubles, 4);
+      for (int i = 0; i < len; i++) {
+        assertThat(asDoubles[4 + i]).as("double value %d at %d bits", i, bits)
+            .isEqualTo(recon[3 + i]);
       }
       if (len >= 300) {
         for (int i = 128; i < 256; i++) {
