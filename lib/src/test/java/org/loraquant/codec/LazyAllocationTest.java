@@ -130,4 +130,31 @@ class LazyAllocationTest {
     }
     assertThat(shorter).as("components whose relaxed table ends early").isGreaterThan(50);
   }
+
+  /**
+   * A component the allocation drops is quantized only if some allocation on the way gave it
+   * bits: with a steep spectrum most of the dropped tail is never quantized, and the allocation is
+   * still that of the complete table.
+   */
+  @ParameterizedTest
+  @EnumSource(LevelFamily.class)
+  void droppedComponentsAreMostlyNeverQuantized(LevelFamily family) {
+    BalancedLayer layer = BalancedLayer.of(TestFactors.decaying(7, 600, 500, 16), LINALG);
+    LazyRateDistortion lazy = new LazyRateDistortion(layer, family, 16,
+        LazyAllocation.INITIAL_WIDTH);
+    RateDistortionTable complete = RateDistortionTable.measure(layer, family, 16);
+    long budget = (long) Math.floor(1.0 * 16 * (600 + 500));
+    int[][] widths = LazyAllocation.allocate(List.of(lazy), budget, l -> layer);
+    int dropped = 0;
+    int neverQuantized = 0;
+    for (int i = 0; i < lazy.components(); i++) {
+      dropped += widths[0][i] == 0 ? 1 : 0;
+      neverQuantized += lazy.known(i) == 0 ? 1 : 0;
+    }
+    assertThat(dropped).isGreaterThan(4);
+    assertThat(neverQuantized).isGreaterThan(dropped / 2);
+    assertThat(BitAllocator.distortion(List.of(complete), widths))
+        .isEqualTo(BitAllocator.distortion(List.of(complete),
+            BitAllocator.allocate(List.of(complete), budget)));
+  }
 }
