@@ -1,7 +1,6 @@
 package org.loraquant.codec;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
 import org.loraquant.linalg.LinearAlgebra;
@@ -228,34 +227,33 @@ public final class BudgetCodec {
     int n = layer.n();
     int k = layer.k();
     // The reconstruction is scratch (the result keeps the codes only): this thread's workspace,
-    // every column written below, a dropped component's as zeros.
+    // the kept components' columns side by side (column c is the c-th kept component). A dropped
+    // component is zero and needs no column (KeptErrorModel).
+    int[] kept = LeastSquaresRefit.keptComponents(widths);
+    int p = kept.length;
     CodecWorkspace work = CodecWorkspace.forCurrentThread();
-    double[] bh = work.bh(m, k);
-    double[] ah = work.ah(n, k);
+    double[] bh = work.bh(m, p);
+    double[] ah = work.ah(n, p);
     VectorCode[] bCodes = new VectorCode[k];
     VectorCode[] aCodes = new VectorCode[k];
-    for (int i = 0; i < k; i++) {
-      if (widths[i] == 0) {
-        Arrays.fill(bh, i * m, (i + 1) * m, 0.0);
-        Arrays.fill(ah, i * n, (i + 1) * n, 0.0);
-      }
-      VectorCode keptB = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 0);
-      VectorCode keptA = measured == null || widths[i] == 0 ? null : measured.codes(i, widths[i], 1);
+    for (int c = 0; c < p; c++) {
+      int i = kept[c];
+      VectorCode keptB = measured == null ? null : measured.codes(i, widths[i], 0);
+      VectorCode keptA = measured == null ? null : measured.codes(i, widths[i], 1);
       if (keptB != null && keptA != null) {
         bCodes[i] = keptB;
         aCodes[i] = keptA;
-        VectorQuantizer.decode(settings.levels(), keptB, settings.groupSize(), m, bh, i * m);
-        VectorQuantizer.decode(settings.levels(), keptA, settings.groupSize(), n, ah, i * n);
-      } else if (widths[i] > 0) {
+        VectorQuantizer.decode(settings.levels(), keptB, settings.groupSize(), m, bh, c * m);
+        VectorQuantizer.decode(settings.levels(), keptA, settings.groupSize(), n, ah, c * n);
+      } else {
         bCodes[i] = VectorQuantizer.quantize(settings.levels(), widths[i], settings.groupSize(),
-            layer.bp(), i * m, m, bh, i * m);
+            layer.bp(), i * m, m, bh, c * m);
         aCodes[i] = VectorQuantizer.quantize(settings.levels(), widths[i], settings.groupSize(),
-            layer.ap(), i * n, n, ah, i * n);
+            layer.ap(), i * n, n, ah, c * n);
       }
     }
-    ComponentErrorModel model = new ComponentErrorModel(linalg.blas(), m, n, layer.s(),
-        layer.bp(), layer.ap(), bh, ah);
-    double[] error = {model.squaredError(0, k)};
+    KeptErrorModel model = KeptErrorModel.of(linalg.blas(), layer, p, bh, ah);
+    double[] error = {model.squaredError()};
     int refitSteps = LeastSquaresRefit.refit(linalg.blas(), layer, widths, settings.levels(),
         settings.groupSize(), settings.refit(), bh, ah, bCodes, aCodes, model, error);
     BudgetLayer stored = new BudgetLayer(m, n, layer.rank(), settings.levels(),

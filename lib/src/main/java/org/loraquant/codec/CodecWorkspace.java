@@ -16,8 +16,8 @@ import org.loraquant.linalg.SkinnyProducts;
  * refers to them, and every user writes what it reads: an array arrives holding the previous
  * layer's numbers.
  *
- * <p>Every double array but {@link #fitQuantized} is at least {@link SkinnyProducts#paddedLength}
- * long for its matrix, so the codec's skinny products run in row blocks.
+ * <p>Every double array is at least {@link SkinnyProducts#paddedLength} long for its matrix,
+ * so the codec's skinny products run in row blocks.
  */
 final class CodecWorkspace {
   /**
@@ -42,7 +42,6 @@ final class CodecWorkspace {
   private double[] tableA = new double[0];
   private double[] spareB = new double[0];
   private double[] spareA = new double[0];
-  private double[] fitQuantized = new double[0];
   private double[] fitted = new double[0];
   private LloydMaxCoder lloydMaxCoder;
   /** Given back by {@link #giveBack}, the most recent first. */
@@ -132,8 +131,8 @@ final class CodecWorkspace {
   }
 
   /**
-   * The budget mode's refit ({@link LeastSquaresRefit}): a candidate reconstruction of B' (m x k)
-   * and of A'^T (n x k), each the other half of a pair with {@link #bh} / {@link #ah}, which the
+   * The budget mode's refit ({@link LeastSquaresRefit}): a candidate reconstruction of B' (m x p)
+   * and of A'^T (n x p) for its p kept components, each the other half of a pair with {@link #bh} / {@link #ah}, which the
    * budget mode's encoding uses for the layer's reconstruction (the paper mode's use of those ends
    * with its call; the two are never nested).
    */
@@ -145,14 +144,7 @@ final class CodecWorkspace {
     return spareA = atLeast(spareA, SkinnyProducts.paddedLength(n, k));
   }
 
-  /**
-   * The refit's kept columns of the quantized side (rows x p, not padded: its products are single
-   * BLAS calls) and its least-squares factor (rows x p); they do not overlap any array above.
-   */
-  double[] fitQuantized(int rows, int p) {
-    return fitQuantized = atLeast(fitQuantized, rows * p);
-  }
-
+  /** The refit's least-squares factor (rows x p); it does not overlap any array above. */
   double[] fitted(int rows, int p) {
     return fitted = atLeast(fitted, SkinnyProducts.paddedLength(rows, p));
   }

@@ -58,40 +58,6 @@ final class ComponentErrorModel {
     this.scratchGram = new double[k];
   }
 
-  /** A model over given arrays, for {@link #withSide}. */
-  private ComponentErrorModel(int m, int n, double[] s, double[] bp, double[] ap, double[] bh,
-      double[] ah, double[] p, double[] q, double[] gb, double[] ga) {
-    this.m = m;
-    this.n = n;
-    this.k = s.length;
-    this.s = s;
-    this.bp = bp;
-    this.ap = ap;
-    this.bh = bh;
-    this.ah = ah;
-    this.p = p;
-    this.q = q;
-    this.gb = gb;
-    this.ga = ga;
-    this.scratchCross = new double[k];
-    this.scratchGram = new double[k];
-  }
-
-  /**
-   * The model of the same layer with one side's reconstruction replaced by {@code recon}: the
-   * same numbers as a new model over it, but only that side's two products are computed (the
-   * other side's are this model's, copied), half the work. For the budget mode's refit, which
-   * replaces one side per step.
-   */
-  ComponentErrorModel withSide(BLAS blas, boolean bSide, double[] recon) {
-    if (bSide) {
-      return new ComponentErrorModel(m, n, s, bp, ap, recon, ah, cross(blas, m, bp, recon),
-          q.clone(), gram(blas, m, recon), ga.clone());
-    }
-    return new ComponentErrorModel(m, n, s, bp, ap, bh, recon, p.clone(),
-        cross(blas, n, ap, recon), gb.clone(), gram(blas, n, recon));
-  }
-
   private double[] cross(BLAS blas, int rows, double[] x, double[] y) {
     double[] out = new double[k * k];
     SkinnyProducts.crossOfColumns(blas, rows, k, x, k, y, out);

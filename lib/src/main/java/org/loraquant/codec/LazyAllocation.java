@@ -27,8 +27,15 @@ import java.util.function.IntFunction;
  * docs/FIDELITY.md).
  */
 final class LazyAllocation {
-  /** Widths every component is measured at before the first allocation. */
-  static final int INITIAL_WIDTH = 1;
+  /**
+   * Widths every component is measured at before the first allocation: 0 alone (its s_i^2, no
+   * quantization; the first component up to the guard's width). A component the allocation
+   * drops is then never quantized unless an allocation gives it bits on the way: at 4096 x 4096
+   * rank 16 and 1.4 bits, 6 of the 9 dropped components, each a sign code of both factors saved
+   * (docs/BENCHMARKS.md, issue 18, "Sixth pass"). It was 1; the real adapters' allocations and
+   * stored layers under seven budget settings came out the same either way.
+   */
+  static final int INITIAL_WIDTH = 0;
 
   private LazyAllocation() {}
 

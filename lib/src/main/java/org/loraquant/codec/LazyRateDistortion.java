@@ -15,8 +15,9 @@ import java.util.Arrays;
  * {@link RateDistortionTable#MAX_WIDTH} until then.
  *
  * <p>Two stand-ins for entries not yet measured: {@link #relaxed()} puts 0 there (a lower bound:
- * no error is below 0), {@link #predicted()} an estimate (a quarter per extra bit, the asymptotic
- * rate of a Gaussian quantizer) that only steers which entries to measure first.
+ * no error is below 0; at the first unmeasured width only, see there), {@link #predicted()} an
+ * estimate (a quarter per extra bit, the asymptotic rate of a Gaussian quantizer) that only
+ * steers which entries to measure first.
  */
 final class LazyRateDistortion {
   /** Error ratio per extra bit assumed by {@link #predicted()}: about 6 dB per bit. */
@@ -177,22 +178,30 @@ final class LazyRateDistortion {
     return false;
   }
 
-  /** The table with 0, a lower bound, for every entry not yet measured. */
+  /**
+   * The table with 0, a lower bound, for the first width not yet measured, and ending there. A
+   * wider unmeasured width would hold the same 0 at a higher cost, so it changes no allocation:
+   * {@link ParetoSearch} never keeps a candidate that takes it (the same error one width down
+   * costs less and comes first), and the passes of {@link BitAllocator} never choose it (for any
+   * lambda the narrower 0 is smaller or, at lambda 0, the first; upgrades and exchanges find the
+   * same gain for fewer bits one width down, and it fits whenever the wider one does). Ending
+   * there spares the allocation those candidates (docs/BENCHMARKS.md, issue 18, "Sixth pass").
+   */
   RateDistortionTable relaxed() {
-    return table(0);
+    double[][] d = new double[rows.length][];
+    for (int i = 0; i < rows.length; i++) {
+      d[i] = Arrays.copyOf(rows[i], Math.min(known(i) + 1, maxWidth[i]) + 1);
+    }
+    return new RateDistortionTable(params, energy, d, cost);
   }
 
   /** The table with an estimate for every entry not yet measured. */
   RateDistortionTable predicted() {
-    return table(PREDICTED_RATIO_PER_BIT);
-  }
-
-  private RateDistortionTable table(double ratioPerBit) {
     double[][] d = new double[rows.length][];
     for (int i = 0; i < rows.length; i++) {
       d[i] = Arrays.copyOf(rows[i], maxWidth[i] + 1);
       for (int w = known(i) + 1; w <= maxWidth[i]; w++) {
-        d[i][w] = d[i][w - 1] * ratioPerBit;
+        d[i][w] = d[i][w - 1] * PREDICTED_RATIO_PER_BIT;
       }
     }
     return new RateDistortionTable(params, energy, d, cost);

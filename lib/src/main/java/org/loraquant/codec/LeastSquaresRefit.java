@@ -1,7 +1,6 @@
 package org.loraquant.codec;
 
 import dev.ludovic.netlib.blas.BLAS;
-import java.util.Arrays;
 import org.loraquant.linalg.SkinnyProducts;
 
 /**
@@ -15,18 +14,21 @@ import org.loraquant.linalg.SkinnyProducts;
  *
  * a p x p solve and products of skinny matrices, never an m x n matrix. A* is quantized at the
  * components' widths; then B is refitted against the quantized A, and so on, alternately. A step
- * is kept only if the layer's measured error ({@link ComponentErrorModel}) falls.
+ * is kept only if the layer's measured error ({@link KeptErrorModel}) falls. G and the
+ * cross product B^_K^T B' are the error model's own products, so a step computes only the
+ * product with A' and its candidate's products.
  */
 final class LeastSquaresRefit {
   private LeastSquaresRefit() {}
 
   /**
    * Runs up to {@code steps} refit steps (A first) on the layer's reconstruction {@code bh} /
-   * {@code ah} and codes {@code bCodes} / {@code aCodes}; the codes are replaced where a step is
-   * kept. {@code model} is the error model of {@code bh} / {@code ah}; a step's candidate model
-   * reuses the products of the side it does not change ({@link ComponentErrorModel#withSide}).
-   * Returns the number of steps kept; {@code error[0]} holds the squared error before and is
-   * updated.
+   * {@code ah} (the kept components' columns, contiguous: m x p and n x p) and codes
+   * {@code bCodes} / {@code aCodes} (k each, null where dropped); the codes are replaced where a
+   * step is kept. {@code model} is the error model of {@code bh} / {@code ah}: its products are
+   * the normal equations of each step, and a step's candidate model reuses the products of the
+   * side it does not change ({@link KeptErrorModel#withSide}). Returns the number of steps kept;
+   * {@code error[0]} holds the squared error before and is updated.
    *
    * <p>The reconstruction is scratch to the caller, which reads neither {@code bh} nor {@code ah}
    * afterwards: a candidate is written to a spare array of this thread's {@link CodecWorkspace}
@@ -35,45 +37,40 @@ final class LeastSquaresRefit {
    */
   static int refit(BLAS blas, BalancedLayer layer, int[] widths, LevelFamily levels,
       int groupSize, int steps, double[] bh, double[] ah, VectorCode[] bCodes,
-      VectorCode[] aCodes, ComponentErrorModel model, double[] error) {
+      VectorCode[] aCodes, KeptErrorModel model, double[] error) {
     int m = layer.m();
     int n = layer.n();
     int k = layer.k();
     int[] kept = keptComponents(widths);
-    if (kept.length == 0 || layer.energy() == 0) {
+    int p = kept.length;
+    if (p == 0 || layer.energy() == 0) {
       return 0;
     }
     CodecWorkspace work = CodecWorkspace.forCurrentThread();
     double[] currentB = bh;
     double[] currentA = ah;
-    double[] spareB = work.spareB(m, k);
-    double[] spareA = work.spareA(n, k);
+    double[] spareB = work.spareB(m, p);
+    double[] spareA = work.spareA(n, p);
     int keptSteps = 0;
-    ComponentErrorModel current = model;
+    KeptErrorModel current = model;
     for (int step = 0; step < steps; step++) {
       boolean refitA = step % 2 == 0;
-      // Refit side S (rows x k) against the quantized other side Q, whose exact factor is P.
+      // Refit side S (rows x p) against the quantized other side, whose products with itself
+      // and with its exact factor are the current model's.
       int rows = refitA ? n : m;
-      int otherRows = refitA ? m : n;
-      double[] fitted = fit(blas, work, kept, k, otherRows, refitA ? currentB : currentA,
-          refitA ? layer.bp() : layer.ap(), rows, refitA ? layer.ap() : layer.bp());
+      double[] fitted = fit(blas, work, current.gram(refitA), current.cross(refitA), k, p, rows,
+          refitA ? layer.ap() : layer.bp());
       if (fitted == null) {
         return keptSteps;
       }
       double[] recon = refitA ? spareA : spareB;
       VectorCode[] codes = new VectorCode[k];
-      int c = 0;
-      for (int i = 0; i < k; i++) {
-        if (widths[i] > 0) {
-          codes[i] = VectorQuantizer.quantize(levels, widths[i], groupSize, fitted, c * rows,
-              rows, recon, i * rows);
-          c++;
-        } else {
-          Arrays.fill(recon, i * rows, (i + 1) * rows, 0.0);
-        }
+      for (int c = 0; c < p; c++) {
+        codes[kept[c]] = VectorQuantizer.quantize(levels, widths[kept[c]], groupSize, fitted,
+            c * rows, rows, recon, c * rows);
       }
-      ComponentErrorModel candidateModel = current.withSide(blas, !refitA, recon);
-      double candidate = candidateModel.squaredError(0, k);
+      KeptErrorModel candidateModel = current.withSide(blas, !refitA, rows, recon);
+      double candidate = candidateModel.squaredError();
       if (candidate < error[0]) {
         error[0] = candidate;
         current = candidateModel;
@@ -91,7 +88,8 @@ final class LeastSquaresRefit {
     return keptSteps;
   }
 
-  private static int[] keptComponents(int[] widths) {
+  /** The indices of the components with a width above 0, ascending. */
+  static int[] keptComponents(int[] widths) {
     int p = 0;
     for (int w : widths) {
       p += w > 0 ? 1 : 0;
@@ -108,32 +106,26 @@ final class LeastSquaresRefit {
 
   /**
    * The least-squares factor (rows x p, column-major, in this thread's workspace) of the refitted
-   * side: S X^T with X = (Q_K^T Q_K)^-1 Q_K^T P; null when Q_K^T Q_K is not safely positive
-   * definite. Q_K^T Q_K and Q_K^T P are one BLAS call each over all rows (Q_K unpadded, the
-   * unblocked path of {@link SkinnyProducts#crossOfColumns}), the same sums whatever the length
-   * of the workspace's array.
+   * side: S X^T with X = G^-1 C^T, G = Q_K^T Q_K ({@code gram}, p x p) and C = P^T Q_K
+   * ({@code cross}, k x p) for the quantized other side Q_K and its exact factor P; null when G
+   * is not safely positive definite.
    */
-  private static double[] fit(BLAS blas, CodecWorkspace work, int[] kept, int k, int otherRows,
-      double[] quantized, double[] exactOther, int rows, double[] exactThis) {
-    int p = kept.length;
-    double[] qk = work.fitQuantized(otherRows, p);
-    for (int c = 0; c < p; c++) {
-      System.arraycopy(quantized, kept[c] * otherRows, qk, c * otherRows, otherRows);
+  private static double[] fit(BLAS blas, CodecWorkspace work, double[] gram, double[] cross,
+      int k, int p, int rows, double[] exactThis) {
+    double[] x = new double[p * k];
+    for (int j = 0; j < k; j++) {
+      for (int c = 0; c < p; c++) {
+        x[c + j * p] = cross[j + c * k];
+      }
     }
-    double[] gram = new double[p * p];
-    blas.dgemm("T", "N", p, p, otherRows, 1.0, qk, 0, otherRows, qk, 0, otherRows, 0.0, gram,
-        0, p);
-    double[] cross = new double[p * k];
-    blas.dgemm("T", "N", p, k, otherRows, 1.0, qk, 0, otherRows, exactOther, 0, otherRows, 0.0,
-        cross, 0, p);
-    if (!choleskySolve(gram, p, cross, k)) {
+    if (!choleskySolve(gram, p, x, k)) {
       return null;
     }
-    // cross now holds X (p x k); the product needs X^T (k x p).
+    // x now holds X (p x k); the product needs X^T (k x p).
     double[] xt = new double[k * p];
     for (int c = 0; c < p; c++) {
       for (int j = 0; j < k; j++) {
-        xt[j + c * k] = cross[c + j * p];
+        xt[j + c * k] = x[c + j * p];
       }
     }
     double[] out = work.fitted(rows, p);

@@ -104,7 +104,7 @@ class BudgetCodecWorkspaceTest {
    */
   private static void poison(CodecWorkspace work, int m, int n, int k, List<LoraFactors> layers) {
     for (double[] a : List.of(work.bRows(m, k), work.at(n, k), work.bh(m, k), work.ah(n, k),
-        work.spareB(m, k), work.spareA(n, k), work.fitQuantized(Math.max(m, n), k),
+        work.spareB(m, k), work.spareA(n, k),
         work.fitted(Math.max(m, n), k), work.tableB(m), work.tableA(n))) {
       Arrays.fill(a, Double.NaN);
     }

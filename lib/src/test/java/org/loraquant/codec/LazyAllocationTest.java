@@ -73,4 +73,88 @@ class LazyAllocationTest {
     }
     assertThat(fewerEntries).as("trials that measured fewer entries").isGreaterThan(10);
   }
+
+  /**
+   * The relaxed table ends at each component's first unmeasured width, and allocates exactly as
+   * the table with 0 at every unmeasured width up to the component's maximum would: the same
+   * widths from the exact search and from the passes (frontier limit 0).
+   */
+  @ParameterizedTest
+  @EnumSource(LevelFamily.class)
+  void relaxedTableEndsOneWidthPastTheMeasuredAndAllocatesAsIfItRanToTheMaximum(
+      LevelFamily family) {
+    Random random = new Random(1818);
+    int shorter = 0;
+    for (int trial = 0; trial < 30; trial++) {
+      int layers = 1 + random.nextInt(3);
+      List<RateDistortionTable> relaxed = new ArrayList<>();
+      List<RateDistortionTable> zerosToTheMaximum = new ArrayList<>();
+      long params = 0;
+      for (int l = 0; l < layers; l++) {
+        int m = 16 + random.nextInt(120);
+        int n = 16 + random.nextInt(120);
+        int r = 1 + random.nextInt(12);
+        BalancedLayer layer = BalancedLayer.of(TestFactors.decaying(random.nextLong(), m, n, r),
+            LINALG);
+        LazyRateDistortion t = new LazyRateDistortion(layer, family, 16, random.nextInt(4));
+        for (int i = 0; i < t.components(); i++) {
+          t.extend(layer, i, random.nextInt(5));
+        }
+        RateDistortionTable table = t.relaxed();
+        double[][] d = new double[t.components()][];
+        for (int i = 0; i < t.components(); i++) {
+          assertThat(table.maxWidth(i)).isEqualTo(Math.min(t.known(i) + 1, t.maxWidth(i)));
+          shorter += table.maxWidth(i) < t.maxWidth(i) ? 1 : 0;
+          d[i] = new double[t.maxWidth(i) + 1];
+          for (int w = 0; w <= t.known(i); w++) {
+            d[i][w] = table.distortion(i, w);
+          }
+        }
+        relaxed.add(table);
+        zerosToTheMaximum.add(new RateDistortionTable(table.params(), table.energy(), d,
+            RateDistortionTable.costs(family, m, n, 16)));
+        params += (long) r * (m + n);
+      }
+      long budget = (long) Math.floor((0.6 + 4 * random.nextDouble()) * params);
+      long minimum = 0;
+      for (RateDistortionTable t : relaxed) {
+        minimum += t.minimumBits();
+      }
+      if (minimum > budget) {
+        continue;
+      }
+      for (int limit : new int[] {BitAllocator.EXACT_FRONTIER_LIMIT, 0}) {
+        assertThat(BitAllocator.allocate(relaxed, budget, limit)).as("trial %d, limit %d", trial,
+            limit).isDeepEqualTo(BitAllocator.allocate(zerosToTheMaximum, budget, limit));
+      }
+    }
+    assertThat(shorter).as("components whose relaxed table ends early").isGreaterThan(50);
+  }
+
+  /**
+   * A component the allocation drops is quantized only if some allocation on the way gave it
+   * bits: with a steep spectrum most of the dropped tail is never quantized, and the allocation is
+   * still that of the complete table.
+   */
+  @ParameterizedTest
+  @EnumSource(LevelFamily.class)
+  void droppedComponentsAreMostlyNeverQuantized(LevelFamily family) {
+    BalancedLayer layer = BalancedLayer.of(TestFactors.decaying(7, 600, 500, 16), LINALG);
+    LazyRateDistortion lazy = new LazyRateDistortion(layer, family, 16,
+        LazyAllocation.INITIAL_WIDTH);
+    RateDistortionTable complete = RateDistortionTable.measure(layer, family, 16);
+    long budget = (long) Math.floor(1.0 * 16 * (600 + 500));
+    int[][] widths = LazyAllocation.allocate(List.of(lazy), budget, l -> layer);
+    int dropped = 0;
+    int neverQuantized = 0;
+    for (int i = 0; i < lazy.components(); i++) {
+      dropped += widths[0][i] == 0 ? 1 : 0;
+      neverQuantized += lazy.known(i) == 0 ? 1 : 0;
+    }
+    assertThat(dropped).isGreaterThan(4);
+    assertThat(neverQuantized).isGreaterThan(dropped / 2);
+    assertThat(BitAllocator.distortion(List.of(complete), widths))
+        .isEqualTo(BitAllocator.distortion(List.of(complete),
+            BitAllocator.allocate(List.of(complete), budget)));
+  }
 }
