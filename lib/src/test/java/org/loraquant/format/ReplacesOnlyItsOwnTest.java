@@ -26,6 +26,7 @@ import org.loraquant.io.LocalFileIO;
 import org.loraquant.peft.PeftAdapterReader;
 import org.loraquant.safetensors.DType;
 import org.loraquant.testing.FailingFileIO;
+import org.loraquant.testing.ForwardingFileIO;
 import org.loraquant.testing.SyntheticAdapter;
 
 /**
@@ -173,8 +174,7 @@ class ReplacesOnlyItsOwnTest {
    * and the PUT of {@code failing} fails leaving nothing, once a write of another file has begun
    * or two seconds have passed.
    */
-  private static final class FailingPutFileIO implements FileIO {
-    private final FileIO local = new LocalFileIO();
+  private static final class FailingPutFileIO extends ForwardingFileIO {
     private final String failing;
     private final java.util.concurrent.atomic.AtomicInteger othersStarted =
         new java.util.concurrent.atomic.AtomicInteger();
@@ -223,46 +223,6 @@ class ReplacesOnlyItsOwnTest {
           };
         }
       };
-    }
-
-    @Override
-    public org.loraquant.io.InputFile newInputFile(String path) {
-      return local.newInputFile(path);
-    }
-
-    @Override
-    public boolean exists(String path) throws IOException {
-      return local.exists(path);
-    }
-
-    @Override
-    public List<String> list(String dir) throws IOException {
-      return local.list(dir);
-    }
-
-    @Override
-    public boolean isDirectory(String path) throws IOException {
-      return local.isDirectory(path);
-    }
-
-    @Override
-    public void deleteRecursively(String path) throws IOException {
-      local.deleteRecursively(path);
-    }
-
-    @Override
-    public void delete(String path) throws IOException {
-      local.delete(path);
-    }
-
-    @Override
-    public void renameDirectory(String source, String target) throws IOException {
-      local.renameDirectory(source, target);
-    }
-
-    @Override
-    public void mkdirs(String dir) throws IOException {
-      local.mkdirs(dir);
     }
 
     @Override
@@ -381,12 +341,11 @@ class ReplacesOnlyItsOwnTest {
   }
 
   /** Local files, running {@code beforeRename} just before each directory rename. */
-  private static final class RacingFileIO implements FileIO {
+  private static final class RacingFileIO extends ForwardingFileIO {
     interface Action {
       void run() throws IOException;
     }
 
-    private final FileIO local = new LocalFileIO();
     private final Action beforeRename;
 
     RacingFileIO(Action beforeRename) {
@@ -394,49 +353,9 @@ class ReplacesOnlyItsOwnTest {
     }
 
     @Override
-    public org.loraquant.io.InputFile newInputFile(String path) {
-      return local.newInputFile(path);
-    }
-
-    @Override
-    public org.loraquant.io.OutputFile newOutputFile(String path) {
-      return local.newOutputFile(path);
-    }
-
-    @Override
-    public boolean exists(String path) throws IOException {
-      return local.exists(path);
-    }
-
-    @Override
-    public List<String> list(String dir) throws IOException {
-      return local.list(dir);
-    }
-
-    @Override
-    public boolean isDirectory(String path) throws IOException {
-      return local.isDirectory(path);
-    }
-
-    @Override
-    public void deleteRecursively(String path) throws IOException {
-      local.deleteRecursively(path);
-    }
-
-    @Override
-    public void delete(String path) throws IOException {
-      local.delete(path);
-    }
-
-    @Override
     public void renameDirectory(String source, String target) throws IOException {
       beforeRename.run();
       local.renameDirectory(source, target);
-    }
-
-    @Override
-    public void mkdirs(String dir) throws IOException {
-      local.mkdirs(dir);
     }
   }
 }

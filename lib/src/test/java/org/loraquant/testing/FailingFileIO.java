@@ -2,9 +2,6 @@ package org.loraquant.testing;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.util.List;
-import org.loraquant.io.FileIO;
-import org.loraquant.io.InputFile;
 import org.loraquant.io.LocalFileIO;
 import org.loraquant.io.OutputFile;
 
@@ -13,8 +10,7 @@ import org.loraquant.io.OutputFile;
  * (counting from 1) gets half its bytes written and then an IOException; or deleting one given
  * path throws before anything of it is deleted. {@code atomicRename} picks the writer's path.
  */
-public final class FailingFileIO implements FileIO {
-  private final FileIO delegate = new LocalFileIO();
+public final class FailingFileIO extends ForwardingFileIO {
   private final boolean atomicRename;
   private final int failOnCreate;
   private final String failOnDelete;
@@ -36,13 +32,8 @@ public final class FailingFileIO implements FileIO {
   }
 
   @Override
-  public InputFile newInputFile(String path) {
-    return delegate.newInputFile(path);
-  }
-
-  @Override
   public OutputFile newOutputFile(String path) {
-    OutputFile file = delegate.newOutputFile(path);
+    OutputFile file = local.newOutputFile(path);
     return new OutputFile() {
       @Override
       public String location() {
@@ -78,26 +69,11 @@ public final class FailingFileIO implements FileIO {
   }
 
   @Override
-  public boolean exists(String path) throws IOException {
-    return delegate.exists(path);
-  }
-
-  @Override
-  public List<String> list(String dir) throws IOException {
-    return delegate.list(dir);
-  }
-
-  @Override
-  public boolean isDirectory(String path) throws IOException {
-    return delegate.isDirectory(path);
-  }
-
-  @Override
   public void delete(String path) throws IOException {
     if (path.equals(failOnDelete)) {
       throw new IOException("injected failure deleting " + path);
     }
-    delegate.delete(path);
+    local.delete(path);
   }
 
   @Override
@@ -105,17 +81,7 @@ public final class FailingFileIO implements FileIO {
     if (path.equals(failOnDelete)) {
       throw new IOException("injected failure deleting " + path);
     }
-    delegate.deleteRecursively(path);
-  }
-
-  @Override
-  public void renameDirectory(String source, String target) throws IOException {
-    delegate.renameDirectory(source, target);
-  }
-
-  @Override
-  public void mkdirs(String dir) throws IOException {
-    delegate.mkdirs(dir);
+    local.deleteRecursively(path);
   }
 
   @Override

@@ -3,22 +3,19 @@ package org.loraquant.testing;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.loraquant.io.FileIO;
 import org.loraquant.io.InputFile;
 import org.loraquant.io.LocalFileIO;
-import org.loraquant.io.OutputFile;
 
 /**
  * {@link LocalFileIO} that records every byte range read, to prove readers read only what they
  * need.
  */
-public final class RecordingFileIO implements FileIO {
-  private final FileIO delegate = new LocalFileIO();
+public final class RecordingFileIO extends ForwardingFileIO {
   private final List<ByteRange> reads = new ArrayList<>();
 
   @Override
   public InputFile newInputFile(String path) {
-    InputFile file = delegate.newInputFile(path);
+    InputFile file = local.newInputFile(path);
     return new InputFile() {
       @Override
       public String location() {
@@ -38,46 +35,6 @@ public final class RecordingFileIO implements FileIO {
         file.readFully(position, buffer, offset, len);
       }
     };
-  }
-
-  @Override
-  public OutputFile newOutputFile(String path) {
-    return delegate.newOutputFile(path);
-  }
-
-  @Override
-  public boolean exists(String path) throws IOException {
-    return delegate.exists(path);
-  }
-
-  @Override
-  public List<String> list(String dir) throws IOException {
-    return delegate.list(dir);
-  }
-
-  @Override
-  public boolean isDirectory(String path) throws IOException {
-    return delegate.isDirectory(path);
-  }
-
-  @Override
-  public void delete(String path) throws IOException {
-    delegate.delete(path);
-  }
-
-  @Override
-  public void deleteRecursively(String path) throws IOException {
-    delegate.deleteRecursively(path);
-  }
-
-  @Override
-  public void renameDirectory(String source, String target) throws IOException {
-    delegate.renameDirectory(source, target);
-  }
-
-  @Override
-  public void mkdirs(String dir) throws IOException {
-    delegate.mkdirs(dir);
   }
 
   /** Reads so far, in order. */
