@@ -68,7 +68,7 @@ final class TaskReads implements Closeable {
     WholeAdapter whole;
   }
 
-  /** A small adapter this task opens itself, from its listing; its two files' reads planned. */
+  /** An adapter this task opens itself, from its listing; its two files' first reads planned. */
   private record WholeAdapter(
       String folder, Map<String, Long> listed, FileIO io, InputFile config, InputFile weights) {
     long weightsLength() {
@@ -173,12 +173,12 @@ final class TaskReads implements Closeable {
   }
 
   /**
-   * A small adapter's reads: its config whole, then its weights file whole, or its first {@code
-   * maxReadBytes} when longer (what opening reads first, then what its layers and pass-through
-   * tensors need, all inside it; the rest of a longer file is planned once its header is read:
-   * {@link #openWhole}). Opening refuses without reading them a folder without a config (an
-   * upload in progress), a config over the JSON bound and a file too short for a safetensors
-   * length prefix, so those are not planned.
+   * An adapter's reads when the task holds it whole: its config whole, then its weights file
+   * whole, or its first {@code maxReadBytes} when longer (what opening reads first, then what its
+   * layers and pass-through tensors need, all inside it; the rest of a longer file is planned
+   * once its header is read: {@link #openWhole}). Opening refuses without reading them a folder
+   * without a config (an upload in progress), a config over the JSON bound and a file too short
+   * for a safetensors length prefix, so those are not planned.
    */
   private static List<ReadAhead.Read> wholeReads(WholeAdapter whole, long maxReadBytes) {
     List<ReadAhead.Read> reads = new ArrayList<>(2);
@@ -187,9 +187,9 @@ final class TaskReads implements Closeable {
       return reads;
     }
     reads.add(new ReadAhead.Read(whole.config(), new ByteSpan(0, configLength)));
-    long weightsLength = whole.listed().getOrDefault(PeftAdapterReader.WEIGHTS_FILE, -1L);
-    if (weightsLength >= SafetensorsHeader.LENGTH_PREFIX_BYTES) {
-      reads.add(new ReadAhead.Read(whole.weights(), firstRead(weightsLength, maxReadBytes)));
+    if (whole.weightsLength() >= SafetensorsHeader.LENGTH_PREFIX_BYTES) {
+      reads.add(
+          new ReadAhead.Read(whole.weights(), firstRead(whole.weightsLength(), maxReadBytes)));
     }
     return reads;
   }
