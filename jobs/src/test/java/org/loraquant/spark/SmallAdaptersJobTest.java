@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.cli.Main;
 import org.loraquant.format.CompressedFormat;
@@ -129,16 +131,19 @@ class SmallAdaptersJobTest extends SparkTestBase {
    * max-read-bytes: its header comes with the first, the rest is planned from it, so it costs its
    * config and ceil(bytes / max-read-bytes) reads, no header read, and no byte read twice beyond
    * the one layer the first read cuts. Outputs, statuses and messages as when opened first; a
-   * pass-through tensor past the first read is read by assembly.
+   * pass-through tensor past the first read is read by assembly. In the budget mode (scope
+   * adapter, which reads all of an adapter's layers at its first) as in the paper mode.
    */
-  @Test
-  void anAdapterLongerThanOneReadIsReadFromItsStartInReadsOfThatSize() throws Exception {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"paper", "budget"})
+  void anAdapterLongerThanOneReadIsReadFromItsStartInReadsOfThatSize(String mode)
+      throws Exception {
     Path in = temp.resolve("in");
     SyntheticAdapter plain = new SyntheticAdapter(11, 8);
     SyntheticAdapter headFirst =
         new SyntheticAdapter(12, 8).passThrough("base_model.model.embed.weight", DType.F16, 8, 40);
     SyntheticAdapter headLast = new SyntheticAdapter(13, 8);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 8; i++) {
       for (SyntheticAdapter a : List.of(plain, headFirst, headLast)) {
         a.linear("base_model.model.layers." + i + ".self_attn.q_proj", 512, 256, 16, DType.F32, false);
       }
@@ -149,20 +154,11 @@ class SmallAdaptersJobTest extends SparkTestBase {
     headLast.writeTo(in.resolve("heads/last"));
     long maxRead = 128 * 1024; // at least the header's speculative read
 
-    ProcessedRun whole =
-        CompressionPhase.run(
-            spark(),
-            JobFixtures.options(
-                in, temp.resolve("out"), temp.resolve("stats"), JobFixtures.DAY_ONE,
-                "--max-read-bytes", Long.toString(maxRead), "--whole-file-bytes", "1000000"));
-    whole.release();
-    ProcessedRun openedFirst =
-        CompressionPhase.run(
-            spark(),
-            JobFixtures.options(
-                in, temp.resolve("out-opened"), temp.resolve("stats-opened"), JobFixtures.DAY_ONE,
-                "--max-read-bytes", Long.toString(maxRead), "--whole-file-bytes", "0"));
-    openedFirst.release();
+    List<String> codec = mode.equals("budget") ? List.of("--budget", "1.4") : List.of();
+    ProcessedRun whole = run(in, "out", codec, "--max-read-bytes", Long.toString(maxRead),
+        "--whole-file-bytes", "10000000");
+    ProcessedRun openedFirst = run(in, "out-opened", codec, "--max-read-bytes",
+        Long.toString(maxRead), "--whole-file-bytes", "0");
 
     assertThat(whole.tasks().stream().flatMap(t -> t.layers().stream()))
         .hasSize(3)
@@ -192,6 +188,19 @@ class SmallAdaptersJobTest extends SparkTestBase {
             .isEqualTo(Files.readAllBytes(temp.resolve("out-opened").resolve(name).resolve(file)));
       }
     }
+  }
+
+  private ProcessedRun run(Path in, String out, List<String> codec, String... flags) {
+    List<String> all = new java.util.ArrayList<>(codec);
+    all.addAll(List.of(flags));
+    ProcessedRun run =
+        CompressionPhase.run(
+            spark(),
+            JobFixtures.options(
+                in, temp.resolve(out), temp.resolve(out + "-stats"), JobFixtures.DAY_ONE,
+                all.toArray(String[]::new)));
+    run.release();
+    return run;
   }
 
   private static Map<String, AdapterOutcome> byAdapter(ProcessedRun run) {
