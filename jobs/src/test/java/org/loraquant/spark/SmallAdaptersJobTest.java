@@ -190,7 +190,8 @@ class SmallAdaptersJobTest extends SparkTestBase {
     }
   }
 
-  private ProcessedRun run(Path in, String out, List<String> codec, String... flags) {
+  private ProcessedRun run(Path in, String out, List<String> codec, String... flags)
+      throws Exception {
     List<String> all = new java.util.ArrayList<>(codec);
     all.addAll(List.of(flags));
     ProcessedRun run =
