@@ -129,8 +129,9 @@ class SmallAdaptersJobTest extends SparkTestBase {
   /**
    * An adapter longer than one read is read whole too, from its start, in reads of up to
    * max-read-bytes: its header comes with the first, the rest is planned from it, so it costs its
-   * config and ceil(bytes / max-read-bytes) reads, no header read, and no byte read twice beyond
-   * the one layer the first read cuts. Outputs, statuses and messages as when opened first; a
+   * config and its reads (ceil(bytes / max-read-bytes) here, where whole layers fill the reads;
+   * more where they leave gaps), no header read, and no byte read twice beyond the one layer the
+   * first read cuts. Outputs, statuses and messages as when opened first; a
    * pass-through tensor past the first read is read by assembly. In the budget mode (scope
    * adapter, which reads all of an adapter's layers at its first) as in the paper mode.
    */
