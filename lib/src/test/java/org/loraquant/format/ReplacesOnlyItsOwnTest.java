@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +41,14 @@ class ReplacesOnlyItsOwnTest {
   private Path source;
   private CompressionResult result;
   private byte[] manifest;
+
+  /** Runs the writes a writer makes together, for the tests that give it one. */
+  private final ExecutorService together = Executors.newCachedThreadPool();
+
+  @AfterEach
+  void stopTogether() {
+    together.shutdownNow();
+  }
 
   @BeforeEach
   void compress() throws IOException {
@@ -80,33 +91,27 @@ class ReplacesOnlyItsOwnTest {
   @ValueSource(ints = {0, 1, 2})
   void filesWrittenTogetherStillEndWithTheMarkerOrWithout(int failingCreate) throws Exception {
     Path out = tmp.resolve("out");
-    java.util.concurrent.ExecutorService together =
-        java.util.concurrent.Executors.newCachedThreadPool();
-    try {
-      FileIO io = FailingFileIO.failingOnCreate(failingCreate == 0 ? -1 : failingCreate, false);
-      if (failingCreate == 0) {
-        CompressedAdapterWriter.write(
-            io, out.toString(), result.adapter(), manifest, null, together);
-        assertThat(entries(out)).containsExactly(CompressedFormat.CONFIG_FILE,
-            CompressedFormat.MANIFEST_FILE, CompressedFormat.MODEL_FILE);
-        assertThat(out.resolve(CompressedFormat.MODEL_FILE))
-            .hasBinaryContent(CompressedAdapterWriter.modelBytes(result.adapter()));
-        assertThat(out.resolve(CompressedFormat.CONFIG_FILE))
-            .hasBinaryContent(CompressedAdapterWriter.configBytes(result.adapter()));
-        assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).hasBinaryContent(manifest);
-        assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
-      } else {
-        assertThatThrownBy(
-                () ->
-                    CompressedAdapterWriter.write(
-                        io, out.toString(), result.adapter(), manifest, null, together))
-            .isInstanceOf(IOException.class)
-            .hasMessageStartingWith("injected failure writing ");
-        assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).doesNotExist();
-        assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isFalse();
-      }
-    } finally {
-      together.shutdownNow();
+    FileIO io = FailingFileIO.failingOnCreate(failingCreate == 0 ? -1 : failingCreate, false);
+    if (failingCreate == 0) {
+      CompressedAdapterWriter.write(
+          io, out.toString(), result.adapter(), manifest, null, together);
+      assertThat(entries(out)).containsExactly(CompressedFormat.CONFIG_FILE,
+          CompressedFormat.MANIFEST_FILE, CompressedFormat.MODEL_FILE);
+      assertThat(out.resolve(CompressedFormat.MODEL_FILE))
+          .hasBinaryContent(CompressedAdapterWriter.modelBytes(result.adapter()));
+      assertThat(out.resolve(CompressedFormat.CONFIG_FILE))
+          .hasBinaryContent(CompressedAdapterWriter.configBytes(result.adapter()));
+      assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).hasBinaryContent(manifest);
+      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
+    } else {
+      assertThatThrownBy(
+              () ->
+                  CompressedAdapterWriter.write(
+                      io, out.toString(), result.adapter(), manifest, null, together))
+          .isInstanceOf(IOException.class)
+          .hasMessageStartingWith("injected failure writing ");
+      assertThat(out.resolve(CompressedFormat.MANIFEST_FILE)).doesNotExist();
+      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isFalse();
     }
   }
 
@@ -120,53 +125,41 @@ class ReplacesOnlyItsOwnTest {
   @Test
   void aFailedModelPutIntoANewFolderLeavesNothingThatARerunRefuses() throws Exception {
     Path out = tmp.resolve("out");
-    java.util.concurrent.ExecutorService together =
-        java.util.concurrent.Executors.newCachedThreadPool();
-    try {
-      FailingPutFileIO io = new FailingPutFileIO(CompressedFormat.MODEL_FILE);
-      assertThatThrownBy(
-              () ->
-                  CompressedAdapterWriter.write(
-                      io, out.toString(), result.adapter(), manifest, null, together))
-          .isInstanceOf(IOException.class)
-          .hasMessageStartingWith("injected failed PUT of ");
-      assertThat(io.othersStarted()).as("writes begun beside the failing model").isZero();
-      assertThat(out.resolve(CompressedFormat.CONFIG_FILE)).doesNotExist();
+    FailingPutFileIO io = new FailingPutFileIO(CompressedFormat.MODEL_FILE);
+    assertThatThrownBy(
+            () ->
+                CompressedAdapterWriter.write(
+                    io, out.toString(), result.adapter(), manifest, null, together))
+        .isInstanceOf(IOException.class)
+        .hasMessageStartingWith("injected failed PUT of ");
+    assertThat(io.othersStarted()).as("writes begun beside the failing model").isZero();
+    assertThat(out.resolve(CompressedFormat.CONFIG_FILE)).doesNotExist();
 
-      CompressedAdapterWriter.write(
-          new FailingPutFileIO(null), out.toString(), result.adapter(), manifest, null, together);
-      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
-      assertThat(out.resolve(CompressedFormat.MODEL_FILE))
-          .hasBinaryContent(CompressedAdapterWriter.modelBytes(result.adapter()));
-    } finally {
-      together.shutdownNow();
-    }
+    CompressedAdapterWriter.write(
+        new FailingPutFileIO(null), out.toString(), result.adapter(), manifest, null, together);
+    assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
+    assertThat(out.resolve(CompressedFormat.MODEL_FILE))
+        .hasBinaryContent(CompressedAdapterWriter.modelBytes(result.adapter()));
   }
 
   /** Replacing our own output (the old model stands) still writes model and config together. */
   @Test
   void replacingOurOutputWritesModelAndConfigTogether() throws Exception {
     Path out = tmp.resolve("out");
-    java.util.concurrent.ExecutorService together =
-        java.util.concurrent.Executors.newCachedThreadPool();
-    try {
-      CompressedAdapterWriter.write(io(false), out.toString(), result.adapter(), manifest);
-      FailingPutFileIO io = new FailingPutFileIO(CompressedFormat.MODEL_FILE);
-      assertThatThrownBy(
-              () ->
-                  CompressedAdapterWriter.write(
-                      io, out.toString(), result.adapter(), manifest, null, together))
-          .isInstanceOf(IOException.class);
-      assertThat(io.othersStarted()).as("the config's write beside the model's").isOne();
-      assertThat(out.resolve(CompressedFormat.MODEL_FILE)).exists();
-      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isFalse();
+    CompressedAdapterWriter.write(io(false), out.toString(), result.adapter(), manifest);
+    FailingPutFileIO io = new FailingPutFileIO(CompressedFormat.MODEL_FILE);
+    assertThatThrownBy(
+            () ->
+                CompressedAdapterWriter.write(
+                    io, out.toString(), result.adapter(), manifest, null, together))
+        .isInstanceOf(IOException.class);
+    assertThat(io.othersStarted()).as("the config's write beside the model's").isOne();
+    assertThat(out.resolve(CompressedFormat.MODEL_FILE)).exists();
+    assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isFalse();
 
-      CompressedAdapterWriter.write(
-          new FailingPutFileIO(null), out.toString(), result.adapter(), manifest, null, together);
-      assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
-    } finally {
-      together.shutdownNow();
-    }
+    CompressedAdapterWriter.write(
+        new FailingPutFileIO(null), out.toString(), result.adapter(), manifest, null, together);
+    assertThat(CompressedAdapterReader.isComplete(new LocalFileIO(), out.toString())).isTrue();
   }
 
   /**

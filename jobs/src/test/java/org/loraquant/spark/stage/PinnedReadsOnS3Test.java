@@ -14,6 +14,7 @@ import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.util.LongAccumulator;
+import org.assertj.core.api.AbstractStringAssert;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -92,18 +93,23 @@ class PinnedReadsOnS3Test {
         .allSatisfy(
             layer -> {
               assertThat(layer.errorStatus()).isEqualTo(AdapterStatus.INCOMPLETE);
-              assertThat(layer.error())
-                  .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
-                  .endsWith(CHANGED_SUFFIX);
+              assertRewritten(store, layer.error());
             });
     AdapterOutcome outcome = store.assemble(opened, layers);
     assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
     // Reported as the change, from the listing assembly makes when a layer failed.
-    assertThat(outcome.message())
-        .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
-        .contains(", now ")
-        .endsWith(CHANGED_SUFFIX);
+    assertRewritten(store, outcome.message()).contains(", now ");
     assertThat(store.outputObjects()).isEmpty();
+  }
+
+  /**
+   * The message of an adapter refused because its weights were rewritten since discovery: its
+   * start and its end; callers may check more of it.
+   */
+  private static AbstractStringAssert<?> assertRewritten(Store store, String message) {
+    return assertThat(message)
+        .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
+        .endsWith(CHANGED_SUFFIX);
   }
 
   @Test
@@ -118,9 +124,7 @@ class PinnedReadsOnS3Test {
     AdapterOutcome outcome = store.assemble(opened, layers);
 
     assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
-    assertThat(outcome.message())
-        .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
-        .endsWith(CHANGED_SUFFIX);
+    assertRewritten(store, outcome.message());
     assertThat(outcome.layers()).isEmpty();
     assertThat(store.outputObjects()).isEmpty();
   }
@@ -133,9 +137,7 @@ class PinnedReadsOnS3Test {
     OpenOutcome opened = store.open();
 
     assertThat(opened.status()).isEqualTo(AdapterStatus.INCOMPLETE);
-    assertThat(opened.message())
-        .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
-        .endsWith(CHANGED_SUFFIX);
+    assertRewritten(store, opened.message());
     assertThat(opened.openedAdapter()).isNull();
   }
 
@@ -185,9 +187,7 @@ class PinnedReadsOnS3Test {
     assertThat(outcomes.get(0).errorStatus()).isEqualTo(AdapterStatus.INCOMPLETE);
     AdapterOutcome outcome = store.assemble(null, outcomes);
     assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
-    assertThat(outcome.message())
-        .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
-        .endsWith(CHANGED_SUFFIX);
+    assertRewritten(store, outcome.message());
     assertThat(store.outputObjects()).isEmpty();
   }
 
@@ -256,9 +256,7 @@ class PinnedReadsOnS3Test {
     AdapterOutcome outcome = store.assemble(opened, layers);
 
     assertThat(outcome.status()).isEqualTo(AdapterStatus.INCOMPLETE);
-    assertThat(outcome.message())
-        .startsWith(store.location() + ": " + WEIGHTS + " was rewritten (was ")
-        .endsWith(CHANGED_SUFFIX);
+    assertRewritten(store, outcome.message());
     assertThat(outcome.requests().lists()).isEqualTo(1);
     assertThat(store.outputObjects()).isEmpty();
   }
