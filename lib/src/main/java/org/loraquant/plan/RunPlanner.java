@@ -464,15 +464,15 @@ public final class RunPlanner {
     return new Decisions(upToDate, toCompress);
   }
 
-  // ---- Small adapters: read whole inside their task ----
+  // ---- Adapters read whole inside their task ----
 
   /**
    * The adapters of {@code toCompress} whose weights file, as listed, holds at most {@code
    * wholeFileBytes} (0: none), each as a {@link LayerWork#wholeAdapter} entry of that length, in
    * input order. Such an adapter is not opened before planning: its task reads its config and its
-   * whole weights file with one request each and finds its layers there, so the header is never
-   * read apart from the tensors (on object storage, a small adapter's cost is its requests, not
-   * its bytes). Its place in the plan comes from the listed length alone, so the driver holds
+   * weights file from the start (one request, or reads of up to max-read-bytes) and finds its
+   * layers there, so the header is never read apart from the tensors (on object storage, an
+   * adapter's cost is its requests, not its bytes). Its place in the plan comes from the listed length alone, so the driver holds
    * nothing of its content. An adapter without a listed weights file is opened as usual, which
    * refuses it.
    */

@@ -25,10 +25,10 @@ import org.loraquant.stats.AdapterStatus;
  * First executor stage: opens an adapter (config and safetensors header, no tensor data) and lists
  * its layers with their sizes and places in the file, the input of the layer planner. The folder's
  * files and lengths come from discovery's listing, so opening costs two reads: the config, and the
- * header with its length prefix (one more for a header over 128 KB). Small adapters are not opened
- * here but in their layer task, with the rest of their file ({@code RunPlanner.readWhole}). Both
- * reads are pinned to the listed versions where the store allows ({@link JobContext#inputIo}): a
- * file replaced since discovery makes the adapter incomplete here already.
+ * header with its length prefix (one more for a header over 128 KB). Adapters read whole are not
+ * opened here but in their layer task, with the rest of their file ({@code RunPlanner.readWhole}).
+ * Both reads are pinned to the listed versions where the store allows ({@link
+ * JobContext#inputIo}): a file replaced since discovery makes the adapter incomplete here already.
  *
  * <p>Waiting: a task opens its adapters together, up to {@link JobContext#storageThreads} at once
  * ({@link #openAll}), and an adapter's two reads are made together too (the header read planned
