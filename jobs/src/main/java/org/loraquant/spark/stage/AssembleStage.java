@@ -62,12 +62,13 @@ import scala.Tuple2;
  * (failures are rare).
  *
  * <p>Reads: the config and header come with the adapter's {@link OpenedAdapter} (the open stage
- * read them, or, for a small adapter, its layer task: {@link LayerOutcome#openedInTask}); only
- * pass-through tensors, if any, are read here, merged into as few ranges as the layer stage's, and
- * not those of a small adapter, whose task read them with the rest of its file. With the listing
- * (unpinned reads only) and the output's files that is what the adapter's outcome adds to the requests its open stage
- * and layers counted. A small adapter its task could not open comes with that refusal alone and
- * is reported as the open stage reports one: no listing, nothing written.
+ * read them, or, for an adapter read whole, its layer task: {@link LayerOutcome#openedInTask});
+ * only pass-through tensors, if any, are read here, merged into as few ranges as the layer
+ * stage's, and not those an adapter read whole had in its first read, which its task kept. With
+ * the listing (unpinned reads only) and the output's files that is what the adapter's outcome
+ * adds to the requests its open stage and layers counted. An adapter its task could not open
+ * comes with that refusal alone and is reported as the open stage reports one: no listing,
+ * nothing written.
  *
  * <p>Waiting: a task assembles its adapters together, up to {@link JobContext#storageThreads} at
  * once ({@link #assembleAll}), so their listings and writes overlap, and an adapter's files other

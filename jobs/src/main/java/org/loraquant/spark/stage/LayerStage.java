@@ -38,8 +38,9 @@ import org.loraquant.stats.AdapterStatus;
  * ranges of at most {@link JobContext#maxReadBytes}, one request each, the next read on a
  * background thread while the current layer compresses. An adapter the task holds whole
  * ({@link LayerWork#wholeAdapter}) is opened here from one read of its config and the first of its
- * weights file ({@link TaskReads#openWhole}); it then yields its own outcome ({@link LayerOutcome#isAdapterOutcome}: the adapter
- * for assembly, or why it cannot be opened) before its layers.
+ * weights file ({@link TaskReads#openWhole}); it then yields its own outcome ({@link
+ * LayerOutcome#isAdapterOutcome}: the adapter for assembly, or why it cannot be opened) before its
+ * layers.
  *
  * <p>The budget mode (docs/ALGORITHM.md, "Budget mode") encodes with {@link BudgetCodec}: layer by
  * layer in scope {@code layer}; in scope {@code adapter} a task holds whole adapters and encodes
