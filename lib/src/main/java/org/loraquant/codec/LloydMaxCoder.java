@@ -3,14 +3,15 @@ package org.loraquant.codec;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}), at 2 to 6 bits without
- * a division per value. The code of x at scale c is the number of midpoints t_j
+ * Codes one Lloyd-Max group of the budget mode ({@link VectorQuantizer}): codes at the group's RMS
+ * scale, stored with their least-squares scale ({@link #encode}), at 2 to 6 bits without a
+ * division per value. The code of x at scale c is the number of midpoints t_j
  * ({@link LloydMaxLevels}) with x / c >= t_j ({@link LloydMaxLevels#nearestCode}). Division by a
  * positive c is monotone, so that holds exactly when x > Y_j, Y_j being the largest double whose
- * quotient by c stays below t_j; the coder reads each Y_j once per group and scale from a table
+ * quotient by c stays below t_j; the coder reads each Y_j once per group from a table
  * ({@link #setBounds}), and then codes every value by comparisons alone, each from the sign of a
- * difference, without a branch ({@link #above}). The codes, values and errors are bit for bit
- * those of the division (the values are finite, the codec refuses NaN and infinity in its input);
+ * difference, without a branch ({@link #above}). The codes are bit for bit those of the division
+ * (the values are finite, the codec refuses NaN and infinity in its input);
  * {@code LloydMaxCoderTest} compares the two.
  *
  * <p>How a value finds its bounds depends on the width: 3 comparisons at 2 bits, a binary search
@@ -19,12 +20,12 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * by one comparison with Y_q. The product is not exact, which the grid allows for: every cell,
  * widened by far more than the product's rounding, holds at most one threshold. At 7 and 8 bits
  * the group's 127 or 255 bounds cost what the grid saves, and the coder divides each value
- * (docs/BENCHMARKS.md, "Budget mode", "Sixth pass"). The first candidate's loop sums the
- * least-squares fit with its codes and writes no values; the second's writes codes and values and
- * sums only the error (docs/BENCHMARKS.md, "Third pass").
+ * (docs/BENCHMARKS.md, "Budget mode", "Sixth pass"). The loop that codes also sums the
+ * least-squares fit; the decoded values are written by a second, plain loop once the scale is
+ * known.
  *
- * <p>One coder holds scratch arrays for the widest width coded by comparisons and a group; it is
- * not thread-safe ({@link CodecWorkspace} keeps one per thread).
+ * <p>One coder holds scratch arrays for the widest width; it is not thread-safe
+ * ({@link CodecWorkspace} keeps one per thread and group size).
  */
 final class LloydMaxCoder {
   /** The narrowest width coded through the grid; narrower ones search their bounds directly. */
@@ -35,27 +36,24 @@ final class LloydMaxCoder {
   /** The bounds of the group's width, then +infinity (no value is above it). */
   private final double[] bounds = new double[1 << WIDEST_BY_COMPARISON];
   /** The group's decoded value of each code. */
-  private final double[] values = new double[1 << WIDEST_BY_COMPARISON];
-  /** The squared error, sum x L(q) and sum L(q)^2 of the last first candidate. */
-  private final double[] sums = new double[3];
-  /** The first candidate's codes. */
-  private final byte[] scratchCodes;
-  /** Sum x L(q) and sum L(q)^2 of the last first candidate. */
+  private final double[] values = new double[1 << RateDistortionTable.MAX_WIDTH];
+  private final int groupSize;
+  /** Sum x L(q) and sum L(q)^2 of the group last coded. */
   private double xl;
   private double ll;
 
   LloydMaxCoder(int groupSize) {
-    scratchCodes = new byte[groupSize];
+    this.groupSize = groupSize;
   }
 
   int groupSize() {
-    return scratchCodes.length;
+    return groupSize;
   }
 
   /**
-   * The first scale candidate of a group ({@link #encode}): its RMS rounded to binary16, the
-   * scale the levels were designed for (a Gaussian's sigma). It depends on the values alone, not
-   * on the width, so a caller coding the same group at several widths computes it once.
+   * The scale a group is coded at ({@link #encode}): its RMS rounded to binary16, the scale the
+   * levels were designed for (a Gaussian's sigma). It depends on the values alone, not on the
+   * width, so a caller coding the same group at several widths computes it once.
    */
   static short rmsScale(double[] x, int off, int len) {
     double sumSquares = 0;
@@ -66,18 +64,21 @@ final class LloydMaxCoder {
   }
 
   /**
-   * One Lloyd-Max group. The scale is the better (smaller squared error, the first on ties) of
-   * two candidates, each rounded to binary16 and followed by nearest-level codes: the group's
-   * RMS scale {@code rms} ({@link #rmsScale} of these values), and the least-squares scale
-   * sum x L(q) / sum L(q)^2 given the codes chosen with the RMS scale (which repairs groups far
-   * from Gaussian, e.g. a tail group of one value). Codes go to {@code codes[codeOff..]}, decoded
-   * values to {@code recon[reconOff..]}; returns the binary16 scale bits. {@code len} is at most
-   * the coder's group size.
+   * One Lloyd-Max group: the codes are the nearest levels at the group's RMS scale {@code rms}
+   * ({@link #rmsScale} of these values), the scale the levels were designed for; the scale stored
+   * with them is the least-squares scale of those codes, sum x L(q) / sum L(q)^2, rounded to
+   * binary16. For given codes the squared error is a parabola in the scale with its minimum
+   * there, and the binary16 value nearest that minimum is at least as good as any other, the RMS
+   * scale included: the stored scale never does worse than the RMS scale with the same codes (up
+   * to the decoded values' rounding to binary32), and repairs groups far from Gaussian (e.g. a
+   * tail group of one value). Codes go to
+   * {@code codes[codeOff..]}, decoded values to {@code recon[reconOff..]}; returns the binary16
+   * scale bits. {@code len} is at most the coder's group size.
    *
-   * <p>The second candidate usually wins (it is the least-squares scale of the first's codes,
-   * and nearest codes can only do better at it, but for the binary16 rounding), so the first is
-   * coded into scratch without its values, which are needed only when it wins and are then
-   * decoded from its codes (the same values).
+   * <p>One search for each value's code: coding the group a second time at the fitted scale and
+   * keeping the better of the two results, as the coder did before, found the same codes for
+   * almost every value, cost the coder twice the time, and lowered the real adapters' median
+   * error by 0.2-0.8% (docs/BENCHMARKS.md, issue 18, "Seventh pass").
    */
   short encode(double[] x, int off, int len, int bits, byte[] codes, int codeOff, double[] recon,
       int reconOff) {
@@ -87,131 +88,74 @@ final class LloydMaxCoder {
   /** {@link #encode} with the group's {@link #rmsScale} given. */
   short encode(double[] x, int off, int len, int bits, short rms, byte[] codes, int codeOff,
       double[] recon, int reconOff) {
-    double rmsError = fit(x, off, len, bits, rms, scratchCodes, 0);
+    codeAt(x, off, len, bits, rms, codes, codeOff);
     short fitted = Binary16.scaleBits(Math.max(0, xl / ll));
-    if (fitted != rms
-        && code(x, off, len, bits, fitted, codes, codeOff, recon, reconOff) < rmsError) {
-      return fitted;
-    }
-    System.arraycopy(scratchCodes, 0, codes, codeOff, len);
-    float scale = Binary16.toFloat(rms);
-    for (int i = 0; i < len; i++) {
-      recon[reconOff + i] = VectorQuantizer.lloydMaxValue(bits, codes[codeOff + i] & 0xff, scale);
-    }
-    return rms;
-  }
-
-  /**
-   * The first candidate: nearest-level codes of the group at the given binary16 scale into
-   * {@code codes[codeOff..]}, no values; returns the squared error and leaves sum x L(q) and
-   * sum L(q)^2 in {@link #xl} and {@link #ll}. Every sum is in value order, as a plain loop over
-   * the codes gives. A zero scale (an all-zero group) codes every value to the middle level, 0.
-   */
-  private double fit(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
-      int codeOff) {
-    float scale = Binary16.toFloat(scaleBits);
-    if (scale == 0) {
-      return codeAtZeroScale(x, off, len, bits, codes, codeOff, null, 0);
-    }
-    if (bits > WIDEST_BY_COMPARISON) {
-      return fitWide(x, off, len, bits, scale, codes, codeOff);
-    }
-    prepare(bits, scale);
-    double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
-    if (bits == 2) {
-      fit2(x, off, len, codes, codeOff, levels);
-    } else if (bits < FIRST_BY_GRID) {
-      fit3(x, off, len, codes, codeOff, levels);
-    } else {
-      fitByGrid(x, off, len, bits, scale, codes, codeOff, levels);
-    }
-    xl = sums[1];
-    ll = sums[2];
-    return sums[0];
-  }
-
-  /**
-   * The second candidate: as {@link #fit}, and the decoded values to {@code recon[reconOff..]},
-   * no least-squares sums.
-   */
-  private double code(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
-      int codeOff, double[] recon, int reconOff) {
-    float scale = Binary16.toFloat(scaleBits);
-    if (scale == 0) {
-      return codeAtZeroScale(x, off, len, bits, codes, codeOff, recon, reconOff);
-    }
-    if (bits > WIDEST_BY_COMPARISON) {
-      return codeWide(x, off, len, bits, scale, codes, codeOff, recon, reconOff);
-    }
-    prepare(bits, scale);
-    if (bits == 2) {
-      return code2(x, off, len, codes, codeOff, recon, reconOff);
-    }
-    return bits < FIRST_BY_GRID ? code3(x, off, len, codes, codeOff, recon, reconOff)
-        : codeByGrid(x, off, len, bits, scale, codes, codeOff, recon, reconOff);
-  }
-
-  /** The group's {@link #values} and {@link #bounds} at this width and scale. */
-  private void prepare(int bits, float scale) {
+    float scale = Binary16.toFloat(fitted);
     for (int q = 0; q < 1 << bits; q++) {
       values[q] = VectorQuantizer.lloydMaxValue(bits, q, scale);
     }
-    setBounds(bits, scale);
+    double[] v = values;
+    for (int i = 0; i < len; i++) {
+      recon[reconOff + i] = v[codes[codeOff + i] & 0xff];
+    }
+    return fitted;
   }
 
-  // One loop per width and candidate, each small enough for the JIT to compile with its
-  // comparisons inline (one shared loop with a switch per value ran 2-3 times slower: the switch
-  // was not inlined). The fit loops leave the squared error, sum x L(q) and sum L(q)^2 in
-  // sums[0..2]; the code loops return the squared error; each sum in value order. The code is the
-  // number of bounds below x, counted without branches: a conditional per comparison, which the
-  // JIT compiled to a branch, mispredicted on about every other value (2-bit groups took three
-  // times as long on data the branch predictor could not learn). At 3 bits a binary search over
-  // the 7 bounds (3 steps, each a comparison with the bound the previous steps select) does less
-  // work per value than 7 comparisons.
+  /**
+   * Nearest-level codes of the group at the given binary16 scale into {@code codes[codeOff..]};
+   * leaves sum x L(q) and sum L(q)^2 in {@link #xl} and {@link #ll}, each summed in value order.
+   * A zero scale (an all-zero group) codes every value to the middle level.
+   */
+  private void codeAt(double[] x, int off, int len, int bits, short scaleBits, byte[] codes,
+      int codeOff) {
+    float scale = Binary16.toFloat(scaleBits);
+    double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
+    if (scale == 0) {
+      codeAtZeroScale(x, off, len, bits, codes, codeOff, levels);
+    } else if (bits > WIDEST_BY_COMPARISON) {
+      codeByDivision(x, off, len, bits, scale, codes, codeOff, levels);
+    } else {
+      setBounds(bits, scale);
+      if (bits == 2) {
+        code2(x, off, len, codes, codeOff, levels);
+      } else if (bits < FIRST_BY_GRID) {
+        code3(x, off, len, codes, codeOff, levels);
+      } else {
+        codeByGrid(x, off, len, bits, scale, codes, codeOff, levels);
+      }
+    }
+  }
 
-  private void fit2(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
+  // One loop per width, each small enough for the JIT to compile with its comparisons inline (one
+  // shared loop with a switch per value ran 2-3 times slower: the switch was not inlined). Each
+  // leaves sum x L(q) and sum L(q)^2 in xl and ll, summed in value order. The code is the number
+  // of bounds below x, counted without branches: a conditional per comparison, which the JIT
+  // compiled to a branch, mispredicted on about every other value (2-bit groups took three times
+  // as long on data the branch predictor could not learn). At 3 bits a binary search over the 7
+  // bounds (3 steps, each a comparison with the bound the previous steps select) does less work
+  // per value than 7 comparisons.
+
+  private void code2(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
     double b0 = bounds[0];
     double b1 = bounds[1];
     double b2 = bounds[2];
-    double error = 0;
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
       int q = above(b0, xi) + above(b1, xi) + above(b2, xi);
       codes[codeOff + i] = (byte) q;
-      double value = values[q];
-      error += (xi - value) * (xi - value);
       double level = levels[q];
       sumXl += xi * level;
       sumLl += level * level;
     }
-    sums[0] = error;
-    sums[1] = sumXl;
-    sums[2] = sumLl;
+    xl = sumXl;
+    ll = sumLl;
   }
 
-  private double code2(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
-      int reconOff) {
-    double b0 = bounds[0];
-    double b1 = bounds[1];
-    double b2 = bounds[2];
-    double error = 0;
-    for (int i = 0; i < len; i++) {
-      double xi = x[off + i];
-      int q = above(b0, xi) + above(b1, xi) + above(b2, xi);
-      codes[codeOff + i] = (byte) q;
-      double value = values[q];
-      recon[reconOff + i] = value;
-      error += (xi - value) * (xi - value);
-    }
-    return error;
-  }
-
-  private void fit3(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
+  private void code3(double[] x, int off, int len, byte[] codes, int codeOff, double[] levels) {
     double[] b = bounds;
     double middle = b[3];
-    double error = 0;
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
@@ -220,33 +164,12 @@ final class LloydMaxCoder {
       q += above(b[q + 1], xi) << 1;
       q += above(b[q], xi);
       codes[codeOff + i] = (byte) q;
-      double value = values[q];
-      error += (xi - value) * (xi - value);
       double level = levels[q];
       sumXl += xi * level;
       sumLl += level * level;
     }
-    sums[0] = error;
-    sums[1] = sumXl;
-    sums[2] = sumLl;
-  }
-
-  private double code3(double[] x, int off, int len, byte[] codes, int codeOff, double[] recon,
-      int reconOff) {
-    double[] b = bounds;
-    double middle = b[3];
-    double error = 0;
-    for (int i = 0; i < len; i++) {
-      double xi = x[off + i];
-      int q = above(middle, xi) << 2;
-      q += above(b[q + 1], xi) << 1;
-      q += above(b[q], xi);
-      codes[codeOff + i] = (byte) q;
-      double value = values[q];
-      recon[reconOff + i] = value;
-      error += (xi - value) * (xi - value);
-    }
-    return error;
+    xl = sumXl;
+    ll = sumLl;
   }
 
   // From 4 bits on: the grid. Its cells are 2^-(bits + 1) wide in units of x / scale, over
@@ -295,7 +218,7 @@ final class LloydMaxCoder {
     return GRID[bits][cell] & 0xff;
   }
 
-  private void fitByGrid(double[] x, int off, int len, int bits, float scale, byte[] codes,
+  private void codeByGrid(double[] x, int off, int len, int bits, float scale, byte[] codes,
       int codeOff, double[] levels) {
     byte[] grid = GRID[bits];
     int last = grid.length - 1;
@@ -303,8 +226,6 @@ final class LloydMaxCoder {
     double perUnit = gridCellsPerUnit(bits) / (double) scale;
     double origin = GRID_EDGE * gridCellsPerUnit(bits);
     double[] b = bounds;
-    double[] v = values;
-    double error = 0;
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
@@ -313,38 +234,12 @@ final class LloydMaxCoder {
       int q0 = grid[cell] & 0xff;
       int q = q0 + above(b[q0], xi);
       codes[codeOff + i] = (byte) q;
-      double value = v[q];
-      error += (xi - value) * (xi - value);
       double level = levels[q];
       sumXl += xi * level;
       sumLl += level * level;
     }
-    sums[0] = error;
-    sums[1] = sumXl;
-    sums[2] = sumLl;
-  }
-
-  private double codeByGrid(double[] x, int off, int len, int bits, float scale, byte[] codes,
-      int codeOff, double[] recon, int reconOff) {
-    byte[] grid = GRID[bits];
-    int last = grid.length - 1;
-    // Cells per unit of x: cells per unit of x / scale, divided by the scale once per group.
-    double perUnit = gridCellsPerUnit(bits) / (double) scale;
-    double origin = GRID_EDGE * gridCellsPerUnit(bits);
-    double[] b = bounds;
-    double[] v = values;
-    double error = 0;
-    for (int i = 0; i < len; i++) {
-      double xi = x[off + i];
-      int cell = Math.max(0, Math.min(last, (int) (xi * perUnit + origin)));
-      int q0 = grid[cell] & 0xff;
-      int q = q0 + above(b[q0], xi);
-      codes[codeOff + i] = (byte) q;
-      double value = v[q];
-      recon[reconOff + i] = value;
-      error += (xi - value) * (xi - value);
-    }
-    return error;
+    xl = sumXl;
+    ll = sumLl;
   }
 
   /**
@@ -461,67 +356,36 @@ final class LloydMaxCoder {
   }
 
   // From 7 bits on, a division per value (LloydMaxLevels.nearestCode): filling the group's 127 or
-  // 255 bounds and as many values cost the grid what it saves there (docs/BENCHMARKS.md, "Sixth
-  // pass").
+  // 255 bounds cost the grid what it saves there (docs/BENCHMARKS.md, "Sixth pass").
 
-  private double fitWide(double[] x, int off, int len, int bits, float scale, byte[] codes,
-      int codeOff) {
-    double[] levels = LloydMaxLevels.levelsAsDoubles(bits);
-    double error = 0;
+  private void codeByDivision(double[] x, int off, int len, int bits, float scale, byte[] codes,
+      int codeOff, double[] levels) {
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
       double xi = x[off + i];
       int q = LloydMaxLevels.nearestCode(bits, xi / scale);
       codes[codeOff + i] = (byte) q;
-      double value = VectorQuantizer.lloydMaxValue(bits, q, scale);
-      error += (xi - value) * (xi - value);
       double level = levels[q];
       sumXl += xi * level;
       sumLl += level * level;
     }
     xl = sumXl;
     ll = sumLl;
-    return error;
   }
 
-  private static double codeWide(double[] x, int off, int len, int bits, float scale,
-      byte[] codes, int codeOff, double[] recon, int reconOff) {
-    double error = 0;
-    for (int i = 0; i < len; i++) {
-      double xi = x[off + i];
-      int q = LloydMaxLevels.nearestCode(bits, xi / scale);
-      codes[codeOff + i] = (byte) q;
-      double value = VectorQuantizer.lloydMaxValue(bits, q, scale);
-      recon[reconOff + i] = value;
-      error += (xi - value) * (xi - value);
-    }
-    return error;
-  }
-
-  /** {@link #code} at scale 0: every value gets the middle code and decodes to 0. */
-  private double codeAtZeroScale(double[] x, int off, int len, int bits, byte[] codes,
-      int codeOff, double[] recon, int reconOff) {
+  private void codeAtZeroScale(double[] x, int off, int len, int bits, byte[] codes, int codeOff,
+      double[] levels) {
     int q = 1 << (bits - 1);
-    double value = VectorQuantizer.lloydMaxValue(bits, q, 0f);
-    double level = LloydMaxLevels.level(bits, q);
-    double error = 0;
+    double level = levels[q];
     double sumXl = 0;
     double sumLl = 0;
     for (int i = 0; i < len; i++) {
-      double xi = x[off + i];
       codes[codeOff + i] = (byte) q;
-      if (recon != null) {
-        recon[reconOff + i] = value;
-      }
-      error += (xi - value) * (xi - value);
-      sumXl += xi * level;
+      sumXl += x[off + i] * level;
       sumLl += level * level;
     }
-    if (recon == null) {
-      xl = sumXl;
-      ll = sumLl;
-    }
-    return error;
+    xl = sumXl;
+    ll = sumLl;
   }
 }

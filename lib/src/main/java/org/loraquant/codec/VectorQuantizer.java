@@ -53,8 +53,8 @@ final class VectorQuantizer {
   }
 
   /**
-   * Per group of {@code x[off, off + len)}, the Lloyd-Max coder's first scale candidate
-   * ({@link LloydMaxCoder#rmsScale}), which is the same at every width from 2 bits on: a
+   * Per group of {@code x[off, off + len)}, the RMS scale the Lloyd-Max coder chooses its codes
+   * at ({@link LloydMaxCoder#rmsScale}), which is the same at every width from 2 bits on: a
    * rate-distortion table, coding one vector at several widths, computes them once.
    */
   static short[] rmsScales(int groupSize, double[] x, int off, int len) {

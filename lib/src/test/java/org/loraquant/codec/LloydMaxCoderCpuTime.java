@@ -5,7 +5,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.Random;
 
 /**
- * Thread CPU time of {@link LloydMaxCoder#encode} per value (both scale candidates), groups of
+ * Thread CPU time of {@link LloydMaxCoder#encode} per value (codes, fit and values), groups of
  * 128, at 2..6 bits: the best of 10 batches, three rounds (the last is the figure). Arguments:
  * passes over the data per width and round (default 30) and the number of distinct 4096-value
  * Gaussian vectors the passes cover (default 32, as many values as a 4096 x 4096 rank-16 layer's
