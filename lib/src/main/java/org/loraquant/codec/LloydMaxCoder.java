@@ -71,9 +71,9 @@ final class LloydMaxCoder {
    * there, and the binary16 value nearest that minimum is at least as good as any other, the RMS
    * scale included: the stored scale never does worse than the RMS scale with the same codes (up
    * to the decoded values' rounding to binary32), and repairs groups far from Gaussian (e.g. a
-   * tail group of one value). Codes go to
-   * {@code codes[codeOff..]}, decoded values to {@code recon[reconOff..]}; returns the binary16
-   * scale bits. {@code len} is at most the coder's group size.
+   * tail group of one value). Codes go to {@code codes[codeOff..]}, decoded values to
+   * {@code recon[reconOff..]}; returns the binary16 scale bits. {@code len} is at most the
+   * coder's group size.
    *
    * <p>One search for each value's code: coding the group a second time at the fitted scale and
    * keeping the better of the two results, as the coder did before, found the same codes for
