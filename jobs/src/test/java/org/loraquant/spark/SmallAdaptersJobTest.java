@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.loraquant.cli.Main;
@@ -188,6 +189,45 @@ class SmallAdaptersJobTest extends SparkTestBase {
             .as(name + "/" + file)
             .isEqualTo(Files.readAllBytes(temp.resolve("out-opened").resolve(name).resolve(file)));
       }
+    }
+  }
+
+  /**
+   * The budget mode's scope adapter encodes an adapter's layers together, in name order (as
+   * {@code compress} does), and reads them in the order they lie in the file, as the paper mode
+   * does: with twelve layers, layers.10 and layers.11 come before layers.2 by name and after
+   * layers.9 in the file. The same requests and bytes as the paper mode, read whole or opened
+   * first, with and without read-ahead.
+   */
+  @ParameterizedTest(name = "whole-file-bytes {0}, read-ahead-bytes {1}")
+  @CsvSource({"10000000, 0", "0, 0", "10000000, 131072", "0, 131072"})
+  void theBudgetModeReadsAnAdapterAsThePaperModeDoes(String wholeFileBytes, String aheadBytes)
+      throws Exception {
+    Path in = temp.resolve("in");
+    SyntheticAdapter adapter = new SyntheticAdapter(14, 8);
+    for (int i = 0; i < 12; i++) {
+      adapter.linear("base_model.model.layers." + i + ".self_attn.q_proj", 512, 256, 16,
+          DType.F32, false);
+    }
+    adapter.writeTo(in.resolve("twelve"));
+    String maxRead = Long.toString(128 * 1024);
+    AdapterOutcome paper = byAdapter(run(in, "out-paper", List.of(), "--max-read-bytes", maxRead,
+        "--whole-file-bytes", wholeFileBytes, "--read-ahead-bytes", aheadBytes)).get("twelve");
+    AdapterOutcome budget = byAdapter(run(in, "out-budget", List.of("--budget", "1.4"),
+        "--max-read-bytes", maxRead, "--whole-file-bytes", wholeFileBytes, "--read-ahead-bytes",
+        aheadBytes)).get("twelve");
+
+    assertThat(budget.status()).isEqualTo(AdapterStatus.COMPRESSED);
+    assertThat(budget.requests().gets()).isEqualTo(paper.requests().gets());
+    assertThat(budget.requests().bytesRead()).isEqualTo(paper.requests().bytesRead());
+    // Encoded in name order all the same: the job's output is compress's.
+    Path cli = temp.resolve("cli");
+    assertThat(Main.run(List.of("compress", in.resolve("twelve").toString(), cli.toString(),
+        "--budget", "1.4"), JobFixtures.discard(), JobFixtures.discard())).isZero();
+    for (String file : List.of(CompressedFormat.MODEL_FILE, CompressedFormat.CONFIG_FILE)) {
+      assertThat(Files.readAllBytes(temp.resolve("out-budget/twelve").resolve(file)))
+          .as(file)
+          .isEqualTo(Files.readAllBytes(cli.resolve(file)));
     }
   }
 

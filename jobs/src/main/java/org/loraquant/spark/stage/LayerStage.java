@@ -185,8 +185,8 @@ public final class LayerStage {
       /**
        * Scope {@code adapter} of the budget mode: one budget over all layers of the adapter, so
        * its first layer encodes them all (the planner gave the task the whole adapter), exactly as
-       * {@link AdapterCompressor#compressBudget} does, modules in name order; the others are
-       * handed out from there. A failure fails every layer of the adapter: none can be encoded
+       * {@link AdapterCompressor#compressBudget} does, modules in name order (read in the plan's
+       * order, the file's); the others are handed out from there. A failure fails every layer of the adapter: none can be encoded
        * without the others' tables.
        */
       private BudgetLayerResult encodedWithItsAdapter(LayerWork work) {
@@ -197,16 +197,20 @@ public final class LayerStage {
           try {
             long start = System.nanoTime();
             PeftAdapter source = adapterOf(work.adapter());
-            List<String> modules = new ArrayList<>();
+            // Read in the plan's order, the file's, which the task's reads follow; encoded in
+            // name order, as compress does.
+            Map<String, LoraFactors> read = new HashMap<>();
             for (LayerWork w : planLayers) {
               if (w.adapter().equals(work.adapter()) && !w.isWholeAdapter()) {
-                modules.add(w.module());
+                read.put(w.module(),
+                    PeftAdapterReader.readFactors(source, moduleOf(source, w.module())));
               }
             }
+            List<String> modules = new ArrayList<>(read.keySet());
             Collections.sort(modules);
             List<LoraFactors> factors = new ArrayList<>();
             for (String module : modules) {
-              factors.add(PeftAdapterReader.readFactors(source, moduleOf(source, module)));
+              factors.add(read.get(module));
             }
             List<BudgetLayerResult> results = budgetCodec(source, factors, context.budget());
             encoded = new HashMap<>();
