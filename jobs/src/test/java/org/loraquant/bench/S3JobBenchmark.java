@@ -51,8 +51,7 @@ public final class S3JobBenchmark {
     try (S3ProxyServer store = S3ProxyServer.start()) {
       String bucket = S3aSettings.uniqueBucket("bench");
       store.createBucket(bucket);
-      Configuration conf = new Configuration();
-      store.hadoopSettings().forEach(conf::set);
+      Configuration conf = store.hadoopConfiguration();
       long uploaded;
       int adapters;
       try (FileSystem fs = FileSystem.newInstance(URI.create("s3a://" + bucket + "/"), conf)) {

@@ -57,8 +57,7 @@ class AtomicFileTest {
     try (S3ProxyServer s3 = S3ProxyServer.start()) {
       String bucket = S3aSettings.uniqueBucket("atomic");
       s3.createBucket(bucket);
-      Configuration conf = new Configuration();
-      s3.hadoopSettings().forEach(conf::set);
+      Configuration conf = s3.hadoopConfiguration();
       HadoopFileIO io = new HadoopFileIO(conf);
       String table = "s3a://" + bucket + "/stats/layers";
       String path = table + "/run_date=2026-03-01/part-1.parquet";

@@ -10,7 +10,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,9 +42,7 @@ class HadoopLeaseStoreTest {
   }
 
   private static HadoopFileIO io() {
-    Configuration conf = new Configuration();
-    s3.hadoopSettings().forEach(conf::set);
-    return new HadoopFileIO(conf);
+    return new HadoopFileIO(s3.hadoopConfiguration());
   }
 
   @Test
@@ -127,10 +124,9 @@ class HadoopLeaseStoreTest {
     try (FaultInjectingProxy proxy = FaultInjectingProxy.start(s3.endpoint())) {
       String bucket = S3aSettings.uniqueBucket("lockrequests");
       s3.createBucket(bucket);
-      Configuration conf = new Configuration();
-      S3aSettings.hadoop(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-          .forEach(conf::set);
-      LeaseStore store = HadoopLeaseStore.under(new HadoopFileIO(conf), "s3a://" + bucket + "/stats");
+      LeaseStore store = HadoopLeaseStore.under(
+          new HadoopFileIO(S3aSettings.hadoopConfiguration(proxy.endpoint())),
+          "s3a://" + bucket + "/stats");
       RunLock lock = new RunLock(store, Clock.systemUTC(), Duration.ofMinutes(5));
       proxy.resetCounts();
 

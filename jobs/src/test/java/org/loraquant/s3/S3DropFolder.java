@@ -68,8 +68,7 @@ final class S3DropFolder implements AutoCloseable {
   static S3DropFolder create(S3ProxyServer store, java.nio.file.Path workDir) throws IOException {
     String bucket = S3aSettings.uniqueBucket("drop");
     store.createBucket(bucket);
-    Configuration conf = new Configuration();
-    store.hadoopSettings().forEach(conf::set);
+    Configuration conf = store.hadoopConfiguration();
     // A private instance, apart from the cached one the job uses (see forgetJobFileSystem).
     FileSystem fs = FileSystem.newInstance(URI.create("s3a://" + bucket + "/"), conf);
     return new S3DropFolder(store, bucket, fs, workDir);
@@ -282,8 +281,7 @@ final class S3DropFolder implements AutoCloseable {
    * process would. The cache key is scheme, bucket and user, whatever the settings.
    */
   private void forgetJobFileSystem() throws IOException {
-    Configuration conf = new Configuration();
-    store.hadoopSettings().forEach(conf::set);
+    Configuration conf = store.hadoopConfiguration();
     FileSystem.get(URI.create("s3a://" + bucket + "/"), conf).close();
   }
 

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.List;
 import java.util.stream.Stream;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.junit.jupiter.api.AfterAll;
@@ -19,38 +18,31 @@ import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.RunLock;
 import org.loraquant.spark.SparkTestBase;
 import org.loraquant.testing.FaultInjectingProxy;
-import org.loraquant.testing.S3ProxyServer;
-import org.loraquant.testing.S3aSettings;
+import org.loraquant.testing.S3BehindFaultProxy;
 
 /**
  * The stats root's leftovers check on S3 (issue 17): one LIST of the whole root, where listing
  * each table took a LIST and, for a table not there yet, S3A's HEAD and LIST probing for it.
  */
 class StatsLeftoversOnS3Test extends SparkTestBase {
-  private static S3ProxyServer s3;
+  private static S3BehindFaultProxy store;
   private static FaultInjectingProxy proxy;
 
   @BeforeAll
   static void startStore() {
-    s3 = S3ProxyServer.start();
-    proxy = FaultInjectingProxy.start(s3.endpoint());
+    store = S3BehindFaultProxy.start();
+    proxy = store.proxy();
   }
 
   @AfterAll
   static void stopStore() {
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (s3 != null) {
-      s3.close();
+    if (store != null) {
+      store.close();
     }
   }
 
   private static HadoopFileIO io() {
-    Configuration conf = new Configuration();
-    S3aSettings.hadoop(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-        .forEach(conf::set);
-    return new HadoopFileIO(conf);
+    return new HadoopFileIO(store.hadoopConfiguration());
   }
 
   private static void put(HadoopFileIO io, String root, String file) throws IOException {
@@ -63,8 +55,7 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
 
   /** A stats root in a bucket of its own, holding {@code files}. */
   private static String rootWith(HadoopFileIO io, String... files) throws IOException {
-    String bucket = S3aSettings.uniqueBucket("leftovers");
-    s3.createBucket(bucket);
+    String bucket = store.newBucket("leftovers");
     String root = "s3a://" + bucket + "/stats";
     for (String file : files) {
       put(io, root, file);

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Properties;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.apache.hadoop.conf.Configuration;
 
 /**
  * An S3-compatible store for tests: S3Proxy with its filesystem backend, as a child process on
@@ -110,6 +111,11 @@ public final class S3ProxyServer implements AutoCloseable {
   /** Hadoop settings that point S3A at this store; see {@link S3aSettings}. */
   public Map<String, String> hadoopSettings() {
     return S3aSettings.hadoop(endpoint(), ACCESS_KEY, SECRET_KEY);
+  }
+
+  /** A fresh Hadoop configuration with {@link #hadoopSettings}. */
+  public Configuration hadoopConfiguration() {
+    return S3aSettings.hadoopConfiguration(endpoint());
   }
 
   /** Spark settings (S3A and the magic committer) that point a SparkSession at this store. */

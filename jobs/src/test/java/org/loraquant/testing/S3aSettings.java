@@ -3,6 +3,7 @@ package org.loraquant.testing;
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 
 /**
  * Hadoop and Spark settings for S3A against a local S3-compatible endpoint (S3Proxy, or a {@link
@@ -18,6 +19,16 @@ public final class S3aSettings {
   public static final long TEST_MULTIPART_SIZE = 5L * 1024 * 1024;
 
   private S3aSettings() {}
+
+  /**
+   * A fresh Hadoop configuration with {@link #hadoop} for S3Proxy's test keys at {@code endpoint}
+   * (the store, or a proxy in front of it).
+   */
+  public static Configuration hadoopConfiguration(URI endpoint) {
+    Configuration conf = new Configuration();
+    hadoop(endpoint, S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY).forEach(conf::set);
+    return conf;
+  }
 
   /** {@code fs.s3a.*} keys, for a Hadoop {@code Configuration}. */
   public static Map<String, String> hadoop(URI endpoint, String accessKey, String secretKey) {

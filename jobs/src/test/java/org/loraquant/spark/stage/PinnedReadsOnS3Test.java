@@ -38,8 +38,7 @@ import org.loraquant.safetensors.DType;
 import org.loraquant.stats.AdapterOutcome;
 import org.loraquant.stats.AdapterStatus;
 import org.loraquant.testing.FaultInjectingProxy;
-import org.loraquant.testing.S3ProxyServer;
-import org.loraquant.testing.S3aSettings;
+import org.loraquant.testing.S3BehindFaultProxy;
 import org.loraquant.testing.SyntheticAdapter;
 
 /**
@@ -56,24 +55,21 @@ class PinnedReadsOnS3Test {
       " while this run was reading the adapter; nothing was written, and the next run"
           + " compresses the new version";
 
-  private static S3ProxyServer s3;
+  private static S3BehindFaultProxy store;
   private static FaultInjectingProxy proxy;
 
   @TempDir Path temp;
 
   @BeforeAll
   static void startStore() {
-    s3 = S3ProxyServer.start();
-    proxy = FaultInjectingProxy.start(s3.endpoint());
+    store = S3BehindFaultProxy.start();
+    proxy = store.proxy();
   }
 
   @AfterAll
   static void stopStore() {
-    if (proxy != null) {
-      proxy.close();
-    }
-    if (s3 != null) {
-      s3.close();
+    if (store != null) {
+      store.close();
     }
   }
 
@@ -279,7 +275,7 @@ class PinnedReadsOnS3Test {
    * mode} for that bucket.
    */
   private final class Store {
-    final String bucket = S3aSettings.uniqueBucket("pinned");
+    final String bucket = store.newBucket("pinned");
     final HadoopFileIO io;
     final FileSystem fs;
     final DiscoveredAdapter discovered;
@@ -287,10 +283,7 @@ class PinnedReadsOnS3Test {
     final Path replacement; // another version, of the same size
 
     Store(String mode, boolean withHead) throws IOException {
-      s3.createBucket(bucket);
-      Configuration conf = new Configuration();
-      S3aSettings.hadoop(proxy.endpoint(), S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)
-          .forEach(conf::set);
+      Configuration conf = store.hadoopConfiguration();
       conf.set("fs.s3a.bucket." + bucket + ".change.detection.mode", mode);
       io = new HadoopFileIO(conf);
       fs = io.fileSystem(new org.apache.hadoop.fs.Path(inputRoot()));
