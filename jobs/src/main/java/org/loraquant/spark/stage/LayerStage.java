@@ -186,8 +186,8 @@ public final class LayerStage {
        * Scope {@code adapter} of the budget mode: one budget over all layers of the adapter, so
        * its first layer encodes them all (the planner gave the task the whole adapter), exactly as
        * {@link AdapterCompressor#compressBudget} does, modules in name order (read in the plan's
-       * order, the file's); the others are handed out from there. A failure fails every layer of the adapter: none can be encoded
-       * without the others' tables.
+       * order, the file's); the others are handed out from there. A failure fails every layer of
+       * the adapter: none can be encoded without the others' tables.
        */
       private BudgetLayerResult encodedWithItsAdapter(LayerWork work) {
         if (!work.adapter().equals(encodedAdapter)) {
