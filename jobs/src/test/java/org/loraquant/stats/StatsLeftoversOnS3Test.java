@@ -17,7 +17,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.loraquant.hadoop.HadoopFileIO;
 import org.loraquant.lock.RunLock;
 import org.loraquant.spark.SparkTestBase;
-import org.loraquant.testing.FaultInjectingProxy;
 import org.loraquant.testing.S3BehindFaultProxy;
 
 /**
@@ -25,24 +24,22 @@ import org.loraquant.testing.S3BehindFaultProxy;
  * each table took a LIST and, for a table not there yet, S3A's HEAD and LIST probing for it.
  */
 class StatsLeftoversOnS3Test extends SparkTestBase {
-  private static S3BehindFaultProxy store;
-  private static FaultInjectingProxy proxy;
+  private static S3BehindFaultProxy s3;
 
   @BeforeAll
   static void startStore() {
-    store = S3BehindFaultProxy.start();
-    proxy = store.proxy();
+    s3 = S3BehindFaultProxy.start();
   }
 
   @AfterAll
   static void stopStore() {
-    if (store != null) {
-      store.close();
+    if (s3 != null) {
+      s3.close();
     }
   }
 
   private static HadoopFileIO io() {
-    return new HadoopFileIO(store.hadoopConfiguration());
+    return new HadoopFileIO(s3.hadoopConfiguration());
   }
 
   private static void put(HadoopFileIO io, String root, String file) throws IOException {
@@ -55,7 +52,7 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
 
   /** A stats root in a bucket of its own, holding {@code files}. */
   private static String rootWith(HadoopFileIO io, String... files) throws IOException {
-    String bucket = store.newBucket("leftovers");
+    String bucket = s3.newBucket("leftovers");
     String root = "s3a://" + bucket + "/stats";
     for (String file : files) {
       put(io, root, file);
@@ -71,9 +68,9 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
     HadoopFileIO io = io();
     String root = rootWith(io, files.toArray(String[]::new));
     StatsTables tables = new StatsTables(spark(), io, root);
-    proxy.resetCounts();
+    s3.proxy().resetCounts();
     assertThat(tables.removeLeftovers()).isEmpty();
-    assertThat(kinds()).as("requests: %s", proxy.requestLines()).containsExactly("LIST");
+    assertThat(kinds()).as("requests: %s", s3.proxy().requestLines()).containsExactly("LIST");
   }
 
   static Stream<Arguments> rootsWithoutLeftovers() {
@@ -103,7 +100,7 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
     put(io, root, "adapters/__magic_job-1234/part-0.parquet.pending");
     put(io, root, "adapters/__magic_job-1234/more/part-1.parquet.pending");
     StatsTables tables = new StatsTables(spark(), io, root);
-    proxy.resetCounts();
+    s3.proxy().resetCounts();
     assertThat(tables.removeLeftovers())
         .containsExactlyInAnyOrder(
             root + "/layers/_temporary", root + "/adapters/__magic_job-1234");
@@ -118,7 +115,7 @@ class StatsLeftoversOnS3Test extends SparkTestBase {
 
   /** Each request the proxy saw as LIST (a bucket listing) or its HTTP method. */
   private static List<String> kinds() {
-    return proxy.requestLines().stream()
+    return s3.proxy().requestLines().stream()
         .map(
             line ->
                 line.startsWith("GET ") && line.contains("list-type=")

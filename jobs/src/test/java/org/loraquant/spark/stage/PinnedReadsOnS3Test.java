@@ -28,6 +28,7 @@ import org.loraquant.hadoop.OutputDiscovery;
 import org.loraquant.hadoop.OutputFileIO;
 import org.loraquant.io.OwnedFolder;
 import org.loraquant.options.JobSetting;
+import org.loraquant.peft.OpenedAdapter;
 import org.loraquant.plan.DiscoveredAdapter;
 import org.loraquant.plan.ExistingOutput;
 import org.loraquant.plan.LayerPlanner;
@@ -37,7 +38,6 @@ import org.loraquant.plan.RunPlanner;
 import org.loraquant.safetensors.DType;
 import org.loraquant.stats.AdapterOutcome;
 import org.loraquant.stats.AdapterStatus;
-import org.loraquant.testing.FaultInjectingProxy;
 import org.loraquant.testing.S3BehindFaultProxy;
 import org.loraquant.testing.SyntheticAdapter;
 
@@ -55,21 +55,19 @@ class PinnedReadsOnS3Test {
       " while this run was reading the adapter; nothing was written, and the next run"
           + " compresses the new version";
 
-  private static S3BehindFaultProxy store;
-  private static FaultInjectingProxy proxy;
+  private static S3BehindFaultProxy s3;
 
   @TempDir Path temp;
 
   @BeforeAll
   static void startStore() {
-    store = S3BehindFaultProxy.start();
-    proxy = store.proxy();
+    s3 = S3BehindFaultProxy.start();
   }
 
   @AfterAll
   static void stopStore() {
-    if (store != null) {
-      store.close();
+    if (s3 != null) {
+      s3.close();
     }
   }
 
@@ -168,15 +166,8 @@ class PinnedReadsOnS3Test {
     store.replaceWeights();
     List<LayerWork> whole = RunPlanner.readWhole(store.context.adapters(), 1L << 20);
     assertThat(whole).as("precondition: the adapter is small").hasSize(1);
-    LayerTask task = new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(whole).get(0);
 
-    List<LayerOutcome> outcomes = new ArrayList<>();
-    LayerStage.compress(
-            store.context,
-            PlannedTask.of(task, Map.of()),
-            new LongAccumulator(),
-            new LongAccumulator())
-        .forEachRemaining(outcomes::add);
+    List<LayerOutcome> outcomes = store.compress(whole, Map.of());
 
     assertThat(outcomes).hasSize(1);
     assertThat(outcomes.get(0).isAdapterOutcome()).isTrue();
@@ -220,7 +211,7 @@ class PinnedReadsOnS3Test {
   void onS3EveryInputRequestIsAGetAndAssemblyListsNothing() throws IOException {
     Store store = new Store("server", true);
     assertThat(store.io.pinsReads(store.discovered)).isTrue();
-    proxy.resetCounts();
+    s3.proxy().resetCounts();
 
     OpenOutcome opened = store.open();
     List<LayerOutcome> layers = store.compressLayers(opened);
@@ -235,7 +226,7 @@ class PinnedReadsOnS3Test {
     assertThat(outcome.requests().gets()).isEqualTo(2);
     assertThat(outcome.requests().writes()).isEqualTo(3);
     List<String> kinds = kinds(store.bucket);
-    assertThat(kinds).as("requests: %s", proxy.requestLines()).doesNotContain("LIST", "HEAD");
+    assertThat(kinds).as("requests: %s", s3.proxy().requestLines()).doesNotContain("LIST", "HEAD");
     assertThat(kinds.stream().filter("GET"::equals).count()).isEqualTo(4);
     assertThat(kinds.stream().filter("PUT"::equals).count()).isEqualTo(3);
   }
@@ -259,7 +250,7 @@ class PinnedReadsOnS3Test {
 
   /** Each request of {@code bucket} the proxy saw, as LIST (a bucket listing) or its method. */
   private static List<String> kinds(String bucket) {
-    return proxy.requestLines().stream()
+    return s3.proxy().requestLines().stream()
         .filter(line -> line.contains(" /" + bucket))
         .map(
             line ->
@@ -275,7 +266,7 @@ class PinnedReadsOnS3Test {
    * mode} for that bucket.
    */
   private final class Store {
-    final String bucket = store.newBucket("pinned");
+    final String bucket = s3.newBucket("pinned");
     final HadoopFileIO io;
     final FileSystem fs;
     final DiscoveredAdapter discovered;
@@ -283,7 +274,7 @@ class PinnedReadsOnS3Test {
     final Path replacement; // another version, of the same size
 
     Store(String mode, boolean withHead) throws IOException {
-      Configuration conf = store.hadoopConfiguration();
+      Configuration conf = s3.hadoopConfiguration();
       conf.set("fs.s3a.bucket." + bucket + ".change.detection.mode", mode);
       io = new HadoopFileIO(conf);
       fs = io.fileSystem(new org.apache.hadoop.fs.Path(inputRoot()));
@@ -356,14 +347,15 @@ class PinnedReadsOnS3Test {
 
     /** All the adapter's layers in one task, as the planner makes it for a small adapter. */
     List<LayerOutcome> compressLayers(OpenOutcome opened) {
-      List<LayerTask> tasks =
-          new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(opened.layers());
+      return compress(opened.layers(), Map.of(opened.adapter(), opened.openedAdapter()));
+    }
+
+    /** The layer stage's outcomes for {@code layers}, planned as one task. */
+    List<LayerOutcome> compress(List<LayerWork> layers, Map<String, OpenedAdapter> opened) {
+      List<LayerTask> tasks = new LayerPlanner(1, 1000, Long.MAX_VALUE).plan(layers);
       assertThat(tasks).hasSize(1);
       List<LayerOutcome> outcomes = new ArrayList<>();
-      LayerStage.compress(
-              context,
-              PlannedTask.of(tasks.get(0), Map.of(opened.adapter(), opened.openedAdapter())),
-              new LongAccumulator(),
+      LayerStage.compress(context, PlannedTask.of(tasks.get(0), opened), new LongAccumulator(),
               new LongAccumulator())
           .forEachRemaining(outcomes::add);
       return outcomes;
