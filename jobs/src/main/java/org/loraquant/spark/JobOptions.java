@@ -58,10 +58,10 @@ import org.loraquant.options.UsageException;
  *     #readAheadBytesOn})
  * @param wholeFileBytes an adapter whose weights file (as listed) is at most this long is not
  *     opened before planning, nor cut: its layer task reads its config and the whole file (one
- *     request, or pieces of {@code maxReadBytes}) and finds its layers there (not in scope {@code fleet} of the budget mode, which needs
- *     every header before it starts); 0 opens every adapter first; {@link
- *     #WHOLE_FILE_BY_FILE_SYSTEM} when neither the flag nor the key was given ({@link
- *     #wholeFileBytesOn}); a file longer than {@code maxReadBytes} is read in pieces of that size
+ *     request, or pieces of {@code maxReadBytes}) and finds its layers there (not in scope
+ *     {@code fleet} of the budget mode, which needs every header before it starts); 0 opens
+ *     every adapter first; {@link #WHOLE_FILE_BY_FILE_SYSTEM} when neither the flag nor the key
+ *     was given ({@link #wholeFileBytesOn}); a file longer than {@code maxReadBytes} is read in pieces of that size
  * @param storageThreads the most storage requests a task has under way at once: its adapters
  *     opened together, its outputs written together, its small files read ahead together (within
  *     {@code readAheadBytes}); 1 makes them one after another

@@ -132,9 +132,9 @@ final class CodecWorkspace {
 
   /**
    * The budget mode's refit ({@link LeastSquaresRefit}): a candidate reconstruction of B' (m x p)
-   * and of A'^T (n x p) for its p kept components, each the other half of a pair with {@link #bh} / {@link #ah}, which the
-   * budget mode's encoding uses for the layer's reconstruction (the paper mode's use of those ends
-   * with its call; the two are never nested).
+   * and of A'^T (n x p) for its p kept components, each the other half of a pair with
+   * {@link #bh} / {@link #ah}, which the budget mode's encoding uses for the layer's
+   * reconstruction (the paper mode's use of those ends with its call; the two are never nested).
    */
   double[] spareB(int m, int k) {
     return spareB = atLeast(spareB, SkinnyProducts.paddedLength(m, k));

@@ -472,9 +472,9 @@ public final class RunPlanner {
    * input order. Such an adapter is not opened before planning: its task reads its config and its
    * weights file from the start (one request, or reads of up to max-read-bytes) and finds its
    * layers there, so the header is never read apart from the tensors (on object storage, an
-   * adapter's cost is its requests, not its bytes). Its place in the plan comes from the listed length alone, so the driver holds
-   * nothing of its content. An adapter without a listed weights file is opened as usual, which
-   * refuses it.
+   * adapter's cost is its requests, not its bytes). Its place in the plan comes from the listed
+   * length alone, so the driver holds nothing of its content. An adapter without a listed weights
+   * file is opened as usual, which refuses it.
    */
   public static List<LayerWork> readWhole(
       Map<String, DiscoveredAdapter> toCompress, long wholeFileBytes) {
